@@ -1,0 +1,154 @@
+//! The fleet model: hosts, their roles and GPUs, and the jobs that run on them.
+
+use super::ids::{HostId, JobId, Target};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What a host is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Runs jobs.
+    Primary,
+    /// A GPU host kept ready to take over.
+    Standby,
+    /// A cheap CPU VM holding a synced workspace (seed 003).
+    CpuStandby,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+            Role::CpuStandby => "cpu-standby",
+        }
+    }
+}
+
+/// One machine Lifeboat watches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostSpec {
+    pub id: HostId,
+    /// DNS name or IP address.
+    pub address: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub role: Role,
+    /// How many GPUs the host should report; fewer is fatal evidence.
+    pub gpus: u32,
+    /// Path to an SSH private key (never the key itself).
+    pub ssh_key: Option<PathBuf>,
+    /// Provider name and instance id, when the host is rented.
+    pub provider: Option<ProviderRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderRef {
+    pub provider: String,
+    pub instance: String,
+}
+
+/// Recovery strategies, tried in the job's configured order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    RestartInPlace,
+    WarmStandby,
+    CpuStandby,
+    Provision,
+    RegionalVolume,
+    Escalate,
+}
+
+impl StrategyKind {
+    pub const ALL: [StrategyKind; 6] = [
+        StrategyKind::RestartInPlace,
+        StrategyKind::WarmStandby,
+        StrategyKind::CpuStandby,
+        StrategyKind::Provision,
+        StrategyKind::RegionalVolume,
+        StrategyKind::Escalate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::RestartInPlace => "restart-in-place",
+            StrategyKind::WarmStandby => "warm-standby",
+            StrategyKind::CpuStandby => "cpu-standby",
+            StrategyKind::Provision => "provision",
+            StrategyKind::RegionalVolume => "regional-volume",
+            StrategyKind::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The default chain when a job names none.
+    pub fn default_chain() -> Vec<StrategyKind> {
+        vec![
+            StrategyKind::RestartInPlace,
+            StrategyKind::WarmStandby,
+            StrategyKind::CpuStandby,
+            StrategyKind::Escalate,
+        ]
+    }
+}
+
+/// How a job proves it is making progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum HeartbeatSource {
+    /// A file holding `<step> <unix-seconds>`, rewritten by the job.
+    File { path: PathBuf },
+    /// Any file whose modification time advances.
+    Mtime { path: PathBuf },
+    /// No heartbeat: only the process is watched.
+    None,
+}
+
+/// One long-running job Lifeboat keeps alive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub id: JobId,
+    pub host: HostId,
+    pub gpu: Option<u32>,
+    pub workdir: PathBuf,
+    /// Shell command that starts the job; `{checkpoint}` is replaced by the restored path.
+    pub launch: String,
+    /// Command run on a CPU standby instead of `launch` (seed 003), if any.
+    pub cpu_launch: Option<String>,
+    /// Shell command that stops the job; SIGTERM then SIGKILL when absent.
+    pub stop: Option<String>,
+    pub heartbeat: HeartbeatSource,
+    pub checkpoint_dir: PathBuf,
+    /// Ordered failover targets.
+    pub standbys: Vec<Target>,
+    /// Ordered strategy chain.
+    pub strategies: Vec<StrategyKind>,
+}
+
+impl JobSpec {
+    pub fn home(&self) -> Target {
+        Target::new(self.host.clone(), self.gpu)
+    }
+}
+
+/// Every host and job, as configured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub hosts: Vec<HostSpec>,
+    pub jobs: Vec<JobSpec>,
+}
+
+impl Fleet {
+    pub fn host(&self, id: &HostId) -> Option<&HostSpec> {
+        self.hosts.iter().find(|h| &h.id == id)
+    }
+
+    pub fn job(&self, id: &JobId) -> Option<&JobSpec> {
+        self.jobs.iter().find(|j| &j.id == id)
+    }
+}

@@ -1,0 +1,1 @@
+//! GPU samples from `nvidia-smi`, their parser and their health classification.

@@ -1,0 +1,1 @@
+//! The IO shell: supervisor, effect execution, journal and logging.
