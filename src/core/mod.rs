@@ -2,6 +2,16 @@
 
 pub mod fleet;
 pub mod gpu;
+pub mod gpu_parse;
 pub mod ids;
 pub mod policy;
 pub mod time;
+pub mod xid;
+pub mod detector;
+pub mod engine;
+pub mod event;
+mod commands;
+mod failover;
+pub mod io;
+pub mod recovery;
+pub mod snapshot;

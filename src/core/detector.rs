@@ -1,0 +1,306 @@
+//! The per-host failure detector: missed probes, a second channel, hysteresis on the way
+//! back, and flap damping. It only judges reachability; GPU verdicts come from `gpu`.
+
+use super::io::{Channel, ChannelStatus};
+use super::policy::DetectionProfile;
+use super::time::Ts;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reach {
+    Healthy,
+    Suspect,
+    Failed,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Healthy => "healthy",
+            Reach::Suspect => "suspect",
+            Reach::Failed => "failed",
+        }
+    }
+}
+
+/// A change of a host's reachability verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub from: Reach,
+    pub to: Reach,
+    pub reason: String,
+    /// Failed on hard evidence (no reconnect can help).
+    pub hard: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HostDetector {
+    pub state: Reach,
+    /// Why the host is in its state, in plain words.
+    pub reason: String,
+    pub misses: u32,
+    pub successes: u32,
+    /// Hard evidence in force (provider says gone, driver gone …).
+    pub hard: Option<String>,
+    pub penalty: f64,
+    pub penalty_at: Ts,
+    pub damped: bool,
+    pub suspect_since: Option<Ts>,
+    pub last_ok: Option<Ts>,
+    pub channels: BTreeMap<String, (ChannelStatus, Ts)>,
+}
+
+impl Default for Reach {
+    fn default() -> Self {
+        Reach::Healthy
+    }
+}
+
+impl HostDetector {
+    pub fn new() -> Self {
+        Self {
+            reason: "no probe yet".into(),
+            ..Self::default()
+        }
+    }
+
+    /// The flap penalty decayed to `now`.
+    pub fn penalty_at(&self, now: Ts, p: &DetectionProfile) -> f64 {
+        let half = p.flap.half_life.as_secs_f64().max(0.001);
+        let dt = now.since(self.penalty_at).as_secs_f64();
+        self.penalty * 0.5f64.powf(dt / half)
+    }
+
+    /// Re-evaluates damping as the penalty decays; returns true if it changed.
+    pub fn refresh_damping(&mut self, now: Ts, p: &DetectionProfile) -> bool {
+        let pen = self.penalty_at(now, p);
+        let was = self.damped;
+        if self.damped && pen < p.flap.reuse {
+            self.damped = false;
+        } else if !self.damped && pen > p.flap.suppress {
+            self.damped = true;
+        }
+        was != self.damped
+    }
+
+    fn corroboration(&self) -> Option<String> {
+        self.channels.iter().find_map(|(name, (status, _))| match status {
+            ChannelStatus::Down(why) => Some(format!("{name} also sees it down ({why})")),
+            _ => None,
+        })
+    }
+
+    fn go(&mut self, now: Ts, p: &DetectionProfile, to: Reach, reason: String, hard: bool) -> Option<Transition> {
+        self.reason = reason.clone();
+        if self.state == to {
+            return None;
+        }
+        let from = self.state;
+        if from == Reach::Healthy {
+            // A fall from healthy is a flap; damping counts them.
+            self.penalty = self.penalty_at(now, p) + p.flap.penalty;
+            self.penalty_at = now;
+            self.suspect_since = Some(now);
+            self.refresh_damping(now, p);
+        }
+        if to == Reach::Healthy {
+            self.suspect_since = None;
+        }
+        self.state = to;
+        Some(Transition { from, to, reason, hard })
+    }
+
+    /// A probe answered.
+    pub fn on_success(&mut self, now: Ts, p: &DetectionProfile) -> Option<Transition> {
+        self.misses = 0;
+        self.successes = self.successes.saturating_add(1);
+        self.last_ok = Some(now);
+        if let Some(h) = &self.hard {
+            let reason = format!("answers probes, but {h}");
+            return self.go(now, p, Reach::Failed, reason, true);
+        }
+        match self.state {
+            Reach::Healthy => {
+                self.reason = "answering probes".into();
+                None
+            }
+            _ if self.successes >= p.recover_after => {
+                let reason = format!("{} good probes in a row", self.successes);
+                self.go(now, p, Reach::Healthy, reason, false)
+            }
+            _ => {
+                self.reason = format!(
+                    "recovering: {} of {} good probes needed",
+                    self.successes, p.recover_after
+                );
+                None
+            }
+        }
+    }
+
+    /// A probe timed out or could not connect.
+    pub fn on_miss(&mut self, now: Ts, p: &DetectionProfile, why: &str) -> Option<Transition> {
+        self.successes = 0;
+        self.misses = self.misses.saturating_add(1);
+        self.judge_misses(now, p, why)
+    }
+
+    fn judge_misses(&mut self, now: Ts, p: &DetectionProfile, why: &str) -> Option<Transition> {
+        let m = self.misses;
+        if self.state == Reach::Failed {
+            return None;
+        }
+        if m >= p.fail_ceiling {
+            let reason = format!("{m} probes missed in a row ({why}); ceiling is {}", p.fail_ceiling);
+            return self.go(now, p, Reach::Failed, reason, false);
+        }
+        if m >= p.fail_after {
+            if let Some(c) = self.corroboration() {
+                let reason = format!("{m} probes missed in a row ({why}) and {c}");
+                return self.go(now, p, Reach::Failed, reason, false);
+            }
+        }
+        if m >= p.suspect_after {
+            let need = if m >= p.fail_after {
+                format!(
+                    "no second channel agrees; failing at {} misses without one",
+                    p.fail_ceiling
+                )
+            } else {
+                format!("fails at {} misses with a second channel", p.fail_after)
+            };
+            let reason = format!("{m} probe(s) missed ({why}); {need}");
+            return self.go(now, p, Reach::Suspect, reason, false);
+        }
+        self.reason = format!("{m} probe(s) missed ({why}); suspect at {}", p.suspect_after);
+        None
+    }
+
+    /// Hard evidence: fail at once.
+    pub fn on_hard(&mut self, now: Ts, p: &DetectionProfile, reason: String) -> Option<Transition> {
+        self.hard = Some(reason.clone());
+        self.go(now, p, Reach::Failed, reason, true)
+    }
+
+    /// Hard evidence no longer holds (the provider says the instance runs again …).
+    pub fn clear_hard(&mut self) {
+        self.hard = None;
+    }
+
+    pub fn on_channel(
+        &mut self,
+        now: Ts,
+        p: &DetectionProfile,
+        channel: Channel,
+        status: ChannelStatus,
+    ) -> Option<Transition> {
+        let name = match channel {
+            Channel::Provider => "provider",
+            Channel::Agent => "agent",
+        };
+        self.channels.insert(name.to_string(), (status.clone(), now));
+        match status {
+            ChannelStatus::Gone(why) => self.on_hard(now, p, format!("{name} says {why}")),
+            ChannelStatus::Up => {
+                if self.hard.as_deref().is_some_and(|h| h.starts_with(name)) {
+                    self.clear_hard();
+                }
+                None
+            }
+            ChannelStatus::Down(_) if self.misses > 0 => self.judge_misses(now, p, "no answer"),
+            ChannelStatus::Down(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn t(s: u64) -> Ts {
+        Ts(s * 1000)
+    }
+
+    #[test]
+    fn lan_fails_after_three_misses() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        assert_eq!(d.on_miss(t(1), &p, "timeout").map(|t| t.to), Some(Reach::Suspect));
+        assert!(d.on_miss(t(2), &p, "timeout").is_none());
+        let tr = d.on_miss(t(3), &p, "timeout").map(|t| t.to);
+        assert_eq!(tr, Some(Reach::Failed));
+    }
+
+    #[test]
+    fn cloud_needs_second_channel_or_ceiling() {
+        let p = DetectionProfile::cloud();
+        let mut d = HostDetector::new();
+        for i in 0..(p.fail_ceiling - 1) {
+            d.on_miss(t(u64::from(i)), &p, "timeout");
+            assert_ne!(d.state, Reach::Failed, "failed after {} misses", i + 1);
+        }
+        let status = ChannelStatus::Down("instance unreachable".into());
+        let tr = d.on_channel(t(100), &p, Channel::Provider, status);
+        assert_eq!(tr.map(|t| t.to), Some(Reach::Failed));
+    }
+
+    #[test]
+    fn cloud_fails_at_ceiling_alone() {
+        let p = DetectionProfile::cloud();
+        let mut d = HostDetector::new();
+        for i in 0..p.fail_ceiling {
+            d.on_miss(t(u64::from(i)), &p, "timeout");
+        }
+        assert_eq!(d.state, Reach::Failed);
+    }
+
+    #[test]
+    fn recovery_needs_m_successes() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        for i in 0..3 {
+            d.on_miss(t(i), &p, "timeout");
+        }
+        assert!(d.on_success(t(10), &p).is_none());
+        assert!(d.on_success(t(11), &p).is_none());
+        assert_eq!(d.on_success(t(12), &p).map(|t| t.to), Some(Reach::Healthy));
+    }
+
+    #[test]
+    fn flapping_host_is_damped_then_reused() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        let mut now = 0;
+        for _ in 0..4 {
+            d.on_miss(t(now), &p, "timeout");
+            for _ in 0..3 {
+                now += 1;
+                d.on_success(t(now), &p);
+            }
+        }
+        assert!(d.damped, "penalty {}", d.penalty_at(t(now), &p));
+        let later = t(now).plus(Duration::from_secs(600));
+        assert!(d.refresh_damping(later, &p));
+        assert!(!d.damped);
+    }
+
+    #[test]
+    fn hard_evidence_fails_at_once_and_blocks_recovery() {
+        let p = DetectionProfile::cloud();
+        let mut d = HostDetector::new();
+        let tr = d.on_channel(t(1), &p, Channel::Provider, ChannelStatus::Gone("preempted".into()));
+        assert!(tr.is_some_and(|t| t.hard && t.to == Reach::Failed));
+        for i in 0..5 {
+            d.on_success(t(2 + i), &p);
+        }
+        assert_eq!(d.state, Reach::Failed);
+        d.on_channel(t(10), &p, Channel::Provider, ChannelStatus::Up);
+        for i in 0..3 {
+            d.on_success(t(11 + i), &p);
+        }
+        assert_eq!(d.state, Reach::Healthy);
+    }
+}

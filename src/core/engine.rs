@@ -1,0 +1,627 @@
+//! `Core`: owns detection and recovery for the whole fleet. The contract, in the style of
+//! quinn-proto's `Connection`: the caller hands in time and facts with [`Core::handle`],
+//! then drains [`Core::poll_effect`] and [`Core::poll_event`], and calls `handle(now,
+//! Input::Tick)` again no later than [`Core::poll_deadline`]. The core never does IO and
+//! never reads a clock, so the same code runs the demo, the real fleet and the tests.
+
+use super::detector::{HostDetector, Reach, Transition};
+use super::event::{Event, EventKind};
+use super::fleet::{Fleet, Role};
+use super::gpu::{self, GpuAssessment, GpuReadout, GpuSample};
+use super::ids::{HostId, JobId, OpId, Target};
+use super::io::{Channel, ChannelStatus, Effect, Input, JobObservation, ProbeError, ProbeReport};
+use super::policy::Policy;
+use super::recovery::{JobRecovery, PendingKind, RecoveryState};
+use super::time::Ts;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+/// What the runtime can do beyond SSH (decides whether `provision` and
+/// `regional-volume` strategies are possible at all).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub provision: bool,
+    pub regional_volume: bool,
+}
+
+/// The durable part of the core, saved after every change and restored on start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Durable {
+    pub epoch: u64,
+    pub next_op: u64,
+    pub paused: Option<String>,
+    pub jobs: BTreeMap<JobId, JobRecovery>,
+}
+
+/// What the core knows of one host right now (rebuilt from probes after a restart).
+#[derive(Clone, Debug, Default)]
+pub(super) struct HostWatch {
+    pub detector: HostDetector,
+    pub next_probe_at: Ts,
+    pub probe_op: Option<(OpId, Ts)>,
+    pub samples: Vec<GpuSample>,
+    pub assessment: GpuAssessment,
+    pub fatal_gpus: BTreeSet<u32>,
+    pub gpu_host_fatal: Option<String>,
+    pub latency: Option<Duration>,
+    pub last_report_at: Option<Ts>,
+    pub boot_id: Option<String>,
+    pub observations: Vec<JobObservation>,
+    pub badge: String,
+}
+
+/// Ops that answer to no job's recovery: fencing stale copies, notifications.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Chore {
+    StaleFence { job: JobId, host: HostId },
+    Notify,
+}
+
+/// Extra time the core allows past an effect's own timeout before it gives up on the answer.
+pub(super) const GRACE: Duration = Duration::from_secs(5);
+
+pub struct Core {
+    pub(super) fleet: Fleet,
+    pub(super) policy: Policy,
+    pub(super) caps: Capabilities,
+    pub(super) now: Ts,
+    pub(super) d: Durable,
+    pub(super) frozen: Option<String>,
+    pub(super) hosts: BTreeMap<HostId, HostWatch>,
+    pub(super) chores: BTreeMap<OpId, Chore>,
+    pub(super) effects: VecDeque<Effect>,
+    pub(super) events: VecDeque<Event>,
+    pub(super) dirty: bool,
+}
+
+impl Core {
+    pub fn new(fleet: Fleet, policy: Policy, caps: Capabilities, now: Ts) -> Self {
+        let jobs = fleet
+            .jobs
+            .iter()
+            .map(|j| (j.id.clone(), JobRecovery::new(j.home())))
+            .collect();
+        let durable = Durable {
+            epoch: 1,
+            next_op: 1,
+            paused: None,
+            jobs,
+        };
+        Self::restore(fleet, policy, caps, durable, now)
+    }
+
+    /// Rebuilds the core from its durable state. Recoveries that were in flight go on:
+    /// the step that was running is issued again (steps are idempotent per epoch).
+    pub fn restore(fleet: Fleet, policy: Policy, caps: Capabilities, mut d: Durable, now: Ts) -> Self {
+        // Jobs added to the config since the state was saved start fresh; removed ones go.
+        for j in &fleet.jobs {
+            d.jobs.entry(j.id.clone()).or_insert_with(|| JobRecovery::new(j.home()));
+        }
+        d.jobs.retain(|id, _| fleet.job(id).is_some());
+        let hosts = fleet
+            .hosts
+            .iter()
+            .map(|h| {
+                let w = HostWatch {
+                    detector: HostDetector::new(),
+                    next_probe_at: now,
+                    badge: "unknown".into(),
+                    ..HostWatch::default()
+                };
+                (h.id.clone(), w)
+            })
+            .collect();
+        let mut core = Self {
+            fleet,
+            policy,
+            caps,
+            now,
+            d,
+            frozen: None,
+            hosts,
+            chores: BTreeMap::new(),
+            effects: VecDeque::new(),
+            events: VecDeque::new(),
+            dirty: false,
+        };
+        core.resume_in_flight();
+        core
+    }
+
+    fn resume_in_flight(&mut self) {
+        let ids: Vec<JobId> = self.d.jobs.keys().cloned().collect();
+        for id in ids {
+            let Some(rec) = self.d.jobs.get_mut(&id) else { continue };
+            let Some(inc) = rec.incident.as_mut() else { continue };
+            let pending = inc.pending.take();
+            match (rec.state, pending.map(|p| p.kind)) {
+                (RecoveryState::FailingOver, _) => {
+                    self.emit(EventKind::Decision {
+                        job: Some(id.clone()),
+                        reason: "console restarted during a failover; resuming at the step that was running".into(),
+                    });
+                    self.reissue_step(&id);
+                }
+                (RecoveryState::Reconnecting, _) => {
+                    inc.next_attempt_at = Some(self.now);
+                }
+                _ => {}
+            }
+        }
+        self.dirty = true;
+    }
+
+    // ---- the handle/poll contract ----
+
+    pub fn handle(&mut self, now: Ts, input: Input) {
+        self.now = self.now.max(now);
+        match input {
+            Input::Tick => {}
+            Input::ProbeFinished { op, host, result } => self.handle_probe(op, &host, result),
+            Input::ChannelReported {
+                host,
+                channel,
+                status,
+            } => self.handle_channel(&host, channel, status),
+            Input::StepFinished { op, result } => self.handle_step(op, result),
+            Input::CheckpointSeen { job, checkpoint } => self.handle_checkpoint(&job, checkpoint),
+            Input::Command { operator, command } => self.handle_command(&operator, command),
+        }
+        self.handle_timers();
+    }
+
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The latest time by which `handle(.., Input::Tick)` must be called.
+    pub fn poll_deadline(&self) -> Option<Ts> {
+        let hosts = self.hosts.values().flat_map(|w| {
+            let probe = match w.probe_op {
+                Some((_, deadline)) => deadline,
+                None => w.next_probe_at,
+            };
+            [Some(probe)]
+        });
+        let jobs = self.d.jobs.values().flat_map(|r| {
+            let inc = r.incident.as_ref();
+            [
+                inc.and_then(|i| i.next_attempt_at),
+                inc.and_then(|i| i.pending.as_ref()).map(|p| p.deadline),
+            ]
+        });
+        hosts.chain(jobs).flatten().min()
+    }
+
+    /// The durable state, if it changed since the last call.
+    pub fn take_durable(&mut self) -> Option<Durable> {
+        if std::mem::take(&mut self.dirty) {
+            Some(self.d.clone())
+        } else {
+            None
+        }
+    }
+
+    pub fn durable(&self) -> &Durable {
+        &self.d
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    // ---- helpers shared by the other core files ----
+
+    pub(super) fn next_op(&mut self) -> OpId {
+        let op = OpId(self.d.next_op);
+        self.d.next_op += 1;
+        op
+    }
+
+    pub(super) fn emit(&mut self, kind: EventKind) {
+        self.events.push_back(Event { ts: self.now, kind });
+    }
+
+    pub(super) fn bump(&mut self) -> u64 {
+        self.d.epoch += 1;
+        self.dirty = true;
+        self.d.epoch
+    }
+
+    pub(super) fn set_state(&mut self, job: &JobId, to: RecoveryState, reason: String) {
+        let epoch = self.bump();
+        let Some(rec) = self.d.jobs.get_mut(job) else { return };
+        let from = rec.state;
+        rec.state = to;
+        rec.reason = reason.clone();
+        rec.changed_at = epoch;
+        self.emit(EventKind::RecoveryState {
+            job: job.clone(),
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+            reason,
+        });
+    }
+
+    /// A host is fit to receive a job: answering, not damped, GPU usable.
+    pub(super) fn eligible(&self, t: &Target) -> Result<(), String> {
+        let Some(w) = self.hosts.get(&t.host) else {
+            return Err(format!("{} is not in the fleet", t.host));
+        };
+        let d = &w.detector;
+        if d.state != Reach::Healthy {
+            return Err(format!("{} is {} ({})", t.host, d.state.as_str(), d.reason));
+        }
+        if w.last_report_at.is_none() {
+            return Err(format!("{} has not answered a probe yet", t.host));
+        }
+        if d.damped {
+            return Err(format!("{} is flapping (damped, penalty {:.1})", t.host, d.penalty_at(self.now, &self.policy.detection)));
+        }
+        if let Some(why) = &w.gpu_host_fatal {
+            return Err(format!("{}: {why}", t.host));
+        }
+        if let Some(g) = t.gpu {
+            if w.fatal_gpus.contains(&g) {
+                return Err(format!("{t} has a fatal GPU fault"));
+            }
+        }
+        let busy = self.d.jobs.iter().find(|(_, r)| r.placement == *t && r.state != RecoveryState::Failed);
+        if let Some((other, _)) = busy {
+            if t.gpu.is_some() {
+                return Err(format!("{t} is busy with job {other}"));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- timers ----
+
+    fn handle_timers(&mut self) {
+        let now = self.now;
+        let interval = self.policy.detection.probe_interval;
+        let timeout = self.policy.detection.probe_timeout;
+        let ids: Vec<HostId> = self.hosts.keys().cloned().collect();
+        for host in ids {
+            let Some(w) = self.hosts.get(&host) else { continue };
+            match w.probe_op {
+                Some((op, deadline)) if now >= deadline => {
+                    // The runtime owes us an answer; treat silence past the grace as a miss.
+                    self.handle_probe(op, &host, Err(ProbeError::Timeout));
+                }
+                None if now >= w.next_probe_at => {
+                    let op = self.next_op();
+                    if let Some(w) = self.hosts.get_mut(&host) {
+                        w.probe_op = Some((op, now.plus(timeout + GRACE)));
+                        w.next_probe_at = now.plus(interval);
+                    }
+                    self.effects.push_back(Effect::Probe {
+                        op,
+                        host: host.clone(),
+                        timeout,
+                    });
+                }
+                _ => {}
+            }
+            let p = self.policy.detection.clone();
+            if let Some(w) = self.hosts.get_mut(&host) {
+                if w.detector.refresh_damping(now, &p) {
+                    let reason = if w.detector.damped { "flapping: damped" } else { "flap penalty decayed: trusted again" };
+                    self.emit(EventKind::Decision {
+                        job: None,
+                        reason: format!("{host}: {reason}"),
+                    });
+                }
+            }
+        }
+        self.handle_job_timers();
+    }
+
+    // ---- probes ----
+
+    fn handle_probe(&mut self, op: OpId, host: &HostId, result: Result<ProbeReport, ProbeError>) {
+        let reconnecting: Vec<JobId> = self
+            .d
+            .jobs
+            .iter()
+            .filter(|(_, r)| r.pending().is_some_and(|p| p.op == op && p.kind == PendingKind::Reconnect))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let regular = self.hosts.get(host).is_some_and(|w| w.probe_op.map(|(o, _)| o) == Some(op));
+        if !regular && reconnecting.is_empty() {
+            // An answer to a superseded op: whatever it says is history.
+            return;
+        }
+        if regular {
+            if let Some(w) = self.hosts.get_mut(host) {
+                w.probe_op = None;
+            }
+        }
+        let p = self.policy.detection.clone();
+        let transition = match &result {
+            Ok(report) => {
+                let tr = self.absorb_report(host, report);
+                let w = self.hosts.get_mut(host);
+                let ok = w.map(|w| w.detector.on_success(self.now, &p));
+                tr.or(ok.flatten())
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.hosts
+                    .get_mut(host)
+                    .and_then(|w| w.detector.on_miss(self.now, &p, &why))
+            }
+        };
+        if let Some(tr) = transition {
+            self.host_transition(host, tr);
+        }
+        self.refresh_badge(host);
+        if let Ok(report) = &result {
+            self.check_jobs_on(host, report);
+        }
+        for job in reconnecting {
+            self.reconnect_answered(&job, &result);
+        }
+    }
+
+    /// Records a probe's GPU and job facts; returns a transition if they are hard evidence.
+    fn absorb_report(&mut self, host: &HostId, report: &ProbeReport) -> Option<Transition> {
+        let expected = self.fleet.host(host).map_or(0, |h| h.gpus);
+        let under_load = self.d.jobs.values().any(|r| &r.placement.host == host && r.state == RecoveryState::Running);
+        let p = self.policy.detection.clone();
+        let now = self.now;
+        let w = self.hosts.get_mut(host)?;
+        let assessment = gpu::assess(&report.gpu, expected, &w.samples, &report.xids, under_load);
+        let mut fatal_gpus = BTreeSet::new();
+        for (i, h) in assessment.per_gpu.iter().enumerate() {
+            if matches!(h, gpu::GpuHealth::Fatal(_)) {
+                let idx = match &report.gpu {
+                    GpuReadout::Gpus(s) => s.get(i).and_then(|s| s.index).unwrap_or(i as u32),
+                    _ => i as u32,
+                };
+                fatal_gpus.insert(idx);
+            }
+        }
+        let present: BTreeSet<u32> = match &report.gpu {
+            GpuReadout::Gpus(s) => s.iter().filter_map(|s| s.index).collect(),
+            _ => BTreeSet::new(),
+        };
+        if let GpuReadout::Gpus(_) = &report.gpu {
+            // A GPU missing from the output has fallen off the bus.
+            for g in 0..expected {
+                if !present.contains(&g) {
+                    fatal_gpus.insert(g);
+                }
+            }
+        }
+        let host_fatal = if !assessment.fatal.is_empty() && fatal_gpus.is_empty() {
+            Some(assessment.fatal.join("; "))
+        } else {
+            None
+        };
+        if let GpuReadout::Gpus(s) = &report.gpu {
+            w.samples = s.clone();
+        }
+        w.assessment = assessment;
+        w.fatal_gpus = fatal_gpus;
+        w.latency = Some(report.latency);
+        w.last_report_at = Some(now);
+        w.observations = report.jobs.clone();
+        if let (Some(old), Some(new)) = (&w.boot_id, &report.boot_id) {
+            if old != new {
+                self.events.push_back(Event {
+                    ts: now,
+                    kind: EventKind::Decision {
+                        job: None,
+                        reason: format!("{host} rebooted (boot id changed)"),
+                    },
+                });
+            }
+        }
+        w.boot_id = report.boot_id.clone().or(w.boot_id.take());
+        let was_gpu_hard = w.gpu_host_fatal.is_some();
+        w.gpu_host_fatal = host_fatal.clone();
+        match host_fatal {
+            Some(why) => w.detector.on_hard(now, &p, format!("GPU: {why}")),
+            None => {
+                if was_gpu_hard && w.detector.hard.as_deref().is_some_and(|h| h.starts_with("GPU:")) {
+                    w.detector.clear_hard();
+                }
+                None
+            }
+        }
+    }
+
+    fn handle_channel(&mut self, host: &HostId, channel: Channel, status: ChannelStatus) {
+        let p = self.policy.detection.clone();
+        let now = self.now;
+        let tr = self
+            .hosts
+            .get_mut(host)
+            .and_then(|w| w.detector.on_channel(now, &p, channel, status));
+        if let Some(tr) = tr {
+            self.host_transition(host, tr);
+        }
+        self.refresh_badge(host);
+    }
+
+    pub(super) fn refresh_badge(&mut self, host: &HostId) {
+        let Some(w) = self.hosts.get_mut(host) else { return };
+        let d = &w.detector;
+        let (badge, reason) = match d.state {
+            Reach::Failed => ("failed", d.reason.clone()),
+            Reach::Suspect => ("suspect", d.reason.clone()),
+            Reach::Healthy if !w.fatal_gpus.is_empty() || !w.assessment.degraded.is_empty() => {
+                let mut why = w.assessment.fatal.clone();
+                why.extend(w.assessment.degraded.iter().cloned());
+                ("degraded", why.join("; "))
+            }
+            Reach::Healthy => ("healthy", d.reason.clone()),
+        };
+        if w.badge != badge {
+            let from = std::mem::replace(&mut w.badge, badge.to_string());
+            self.emit(EventKind::HealthChanged {
+                host: host.clone(),
+                from,
+                to: badge.into(),
+                reason,
+            });
+        }
+    }
+
+    /// A host changed reachability: maybe the partition guard trips, maybe jobs are hit.
+    fn host_transition(&mut self, host: &HostId, tr: Transition) {
+        self.partition_guard();
+        if tr.to == Reach::Failed {
+            let hit: Vec<JobId> = self
+                .d
+                .jobs
+                .iter()
+                .filter(|(_, r)| &r.placement.host == host)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for job in hit {
+                let cause = format!("host {host} failed: {}", tr.reason);
+                self.interrupted(&job, cause, tr.hard);
+            }
+        }
+    }
+
+    /// Freezes automatic failover when too much of the fleet turns suspect at once, and
+    /// thaws it when most of the fleet answers again.
+    fn partition_guard(&mut self) {
+        let g = self.policy.detection.partition.clone();
+        let total = self.hosts.len();
+        if total < g.min_hosts as usize || total == 0 {
+            return;
+        }
+        let since = Ts(self.now.0.saturating_sub(g.window.as_millis() as u64));
+        let down = self.hosts.values().filter(|w| w.detector.state != Reach::Healthy);
+        let down_now = down.clone().count();
+        let recent = down.filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since)).count();
+        let share = |n: usize| n as f64 / total as f64;
+        if self.frozen.is_none() && share(recent) > g.share {
+            let reason = format!(
+                "automatic failover frozen: {recent} of {total} hosts went suspect within {}s; \
+                 this console's own network is the likelier fault (resume to override)",
+                g.window.as_secs()
+            );
+            self.frozen = Some(reason.clone());
+            self.bump();
+            self.emit(EventKind::AutomationChanged {
+                job: None,
+                active: false,
+                reason,
+            });
+        } else if self.frozen.is_some() && share(down_now) <= g.share {
+            self.thaw(format!("{down_now} of {total} hosts down now; automatic failover resumes"));
+        }
+    }
+
+    pub(super) fn thaw(&mut self, reason: String) {
+        self.frozen = None;
+        self.bump();
+        self.emit(EventKind::AutomationChanged {
+            job: None,
+            active: true,
+            reason,
+        });
+        self.continue_held();
+    }
+
+    /// Job-level evidence from a host that answered.
+    fn check_jobs_on(&mut self, host: &HostId, report: &ProbeReport) {
+        let hang = self.policy.detection.heartbeat_hang_timeout;
+        let now = self.now;
+        let placed: Vec<JobId> = self
+            .d
+            .jobs
+            .iter()
+            .filter(|(_, r)| &r.placement.host == host)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for job in placed {
+            let Some(rec) = self.d.jobs.get_mut(&job) else { continue };
+            let obs = report.jobs.iter().find(|o| o.job == job && o.epoch == rec.epoch && o.running);
+            if let Some(o) = obs {
+                if o.step.is_some() && o.step != rec.last_step {
+                    rec.last_step = o.step;
+                    rec.progress_at = Some(o.heartbeat_at.unwrap_or(now));
+                } else if rec.progress_at.is_none() {
+                    rec.progress_at = Some(now);
+                }
+            }
+            let state = rec.state;
+            let epoch = rec.epoch;
+            let progress_at = rec.progress_at;
+            let gpu = rec.placement.gpu;
+            match state {
+                RecoveryState::Running => {
+                    let gpu_dead = gpu.is_some_and(|g| self.hosts.get(host).is_some_and(|w| w.fatal_gpus.contains(&g)));
+                    if gpu_dead {
+                        let why = self.hosts.get(host).map(|w| w.assessment.fatal.join("; ")).unwrap_or_default();
+                        let g = gpu.unwrap_or(0);
+                        self.interrupted(&job, format!("GPU {g} on {host} is dead: {why}"), true);
+                    } else if obs.is_none() {
+                        self.interrupted(&job, format!("job process gone on {host} (no running copy under {epoch})"), true);
+                    } else if progress_at.is_some_and(|t| now.since(t) > hang) {
+                        let quiet = super::time::human(now.since(progress_at.unwrap_or(now)));
+                        self.interrupted(&job, format!("job hung: no progress for {quiet} (hang timeout {})", super::time::human(hang)), true);
+                    } else if let Some(rec) = self.d.jobs.get_mut(&job) {
+                        rec.reason = format!("running on {}", rec.placement);
+                    }
+                }
+                RecoveryState::Escalating | RecoveryState::InterruptionDetected if obs.is_some() => {
+                    let healthy = self.hosts.get(host).is_some_and(|w| w.detector.state == Reach::Healthy);
+                    let no_failover = self.d.jobs.get(&job).and_then(|r| r.incident.as_ref()).is_none_or(|i| i.failover.is_none());
+                    if healthy && no_failover {
+                        self.resolved(&job, format!("job seen running again on {host}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Any copy under an older epoch, or of a job placed elsewhere, must not keep writing.
+        for o in report.jobs.iter().filter(|o| o.running) {
+            let Some(rec) = self.d.jobs.get(&o.job) else { continue };
+            let target_of_run = rec
+                .incident
+                .as_ref()
+                .and_then(|i| i.failover.as_ref())
+                .and_then(|f| f.target.as_ref())
+                .is_some_and(|t| &t.host == host);
+            let stale = o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run);
+            let fencing = self.chores.values().any(|c| c == &Chore::StaleFence { job: o.job.clone(), host: host.clone() });
+            if stale && !fencing {
+                let epoch = rec.epoch;
+                let op = self.next_op();
+                let timeout = self.policy.recovery.step_timeouts.fence;
+                self.chores.insert(op, Chore::StaleFence { job: o.job.clone(), host: host.clone() });
+                self.emit(EventKind::Decision {
+                    job: Some(o.job.clone()),
+                    reason: format!("stale copy of {} ({}) found on {host}; fencing it (current {epoch})", o.job, o.epoch),
+                });
+                self.effects.push_back(Effect::Fence {
+                    op,
+                    job: o.job.clone(),
+                    host: host.clone(),
+                    epoch,
+                    timeout,
+                });
+            }
+        }
+    }
+
+    pub(super) fn role_of(&self, host: &HostId) -> Option<Role> {
+        self.fleet.host(host).map(|h| h.role)
+    }
+}

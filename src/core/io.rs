@@ -1,0 +1,237 @@
+//! The core's vocabulary with the outside: inputs it is handed, effects it asks for,
+//! operator commands, and what probes and effects report back.
+
+use super::gpu::GpuReadout;
+use super::ids::{Epoch, HostId, JobId, OpId, Target};
+use super::time::Ts;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A fact handed to the core.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// Time passed; a deadline may be due.
+    Tick,
+    /// A probe of a host came back (or failed).
+    ProbeFinished {
+        op: OpId,
+        host: HostId,
+        result: Result<ProbeReport, ProbeError>,
+    },
+    /// A second channel (provider API, on-host agent) said something about a host.
+    ChannelReported {
+        host: HostId,
+        channel: Channel,
+        status: ChannelStatus,
+    },
+    /// A failover step's effect finished.
+    StepFinished {
+        op: OpId,
+        result: Result<StepOutput, String>,
+    },
+    /// A complete checkpoint of a job was seen.
+    CheckpointSeen { job: JobId, checkpoint: CheckpointRef },
+    /// An operator asked for something.
+    Command { operator: String, command: Command },
+}
+
+/// What one probe round trip learned about a host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    pub gpu: GpuReadout,
+    /// Xid codes from the kernel log since the last probe.
+    pub xids: Vec<u32>,
+    /// Job processes found on the host, whatever their epoch.
+    pub jobs: Vec<JobObservation>,
+    pub boot_id: Option<String>,
+    pub latency: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobObservation {
+    pub job: JobId,
+    /// The epoch the process was launched under.
+    pub epoch: Epoch,
+    pub gpu: Option<u32>,
+    pub running: bool,
+    /// Last step counter from the heartbeat, and when the job wrote it.
+    pub step: Option<u64>,
+    pub heartbeat_at: Option<Ts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbeError {
+    /// No answer within the deadline.
+    Timeout,
+    /// Connection refused, reset, no route.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Timeout => f.write_str("probe timed out"),
+            ProbeError::Unreachable(why) => write!(f, "unreachable: {why}"),
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    Provider,
+    Agent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChannelStatus {
+    /// The channel sees the host alive.
+    Up,
+    /// Soft: the channel cannot see the host either (corroborates missed probes).
+    Down(String),
+    /// Hard: the provider says the instance exited, was preempted or is about to be.
+    Gone(String),
+}
+
+/// What a finished step reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepOutput {
+    /// Fence: the old copy was stopped.
+    Fenced,
+    /// Fence: the old host did not answer; its epoch is revoked instead.
+    FenceUnreachable,
+    Staged { bytes: u64 },
+    Launched,
+    /// Verify: the job runs under the expected epoch.
+    Running,
+    /// Verify: it does not.
+    NotRunning(String),
+    Provisioned { target: Target },
+    Notified,
+}
+
+/// A checkpoint the core may restore from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointRef {
+    pub id: String,
+    pub step: u64,
+    pub created: Ts,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Where the verified copy lives (a path or URL the executors understand).
+    pub location: String,
+    pub verified: bool,
+}
+
+/// Work the core asks the runtime to do. Every effect names the op its answer must carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    Probe {
+        op: OpId,
+        host: HostId,
+        timeout: Duration,
+    },
+    /// Stop every copy of `job` on `host` launched under an epoch older than `epoch`.
+    Fence {
+        op: OpId,
+        job: JobId,
+        host: HostId,
+        epoch: Epoch,
+        timeout: Duration,
+    },
+    /// Put the checkpoint where `target` can read it.
+    Stage {
+        op: OpId,
+        job: JobId,
+        target: Target,
+        checkpoint: Option<CheckpointRef>,
+        timeout: Duration,
+    },
+    /// Start the job on `target` under `epoch`; launching the same epoch twice starts one process.
+    Launch {
+        op: OpId,
+        job: JobId,
+        target: Target,
+        epoch: Epoch,
+        checkpoint: Option<CheckpointRef>,
+        cpu: bool,
+        timeout: Duration,
+    },
+    Verify {
+        op: OpId,
+        job: JobId,
+        target: Target,
+        epoch: Epoch,
+        timeout: Duration,
+    },
+    Provision {
+        op: OpId,
+        job: JobId,
+        regional_volume: bool,
+        timeout: Duration,
+    },
+    Notify {
+        op: OpId,
+        job: Option<JobId>,
+        severity: Severity,
+        message: String,
+        timeout: Duration,
+    },
+}
+
+impl Effect {
+    pub fn op(&self) -> OpId {
+        match self {
+            Effect::Probe { op, .. }
+            | Effect::Fence { op, .. }
+            | Effect::Stage { op, .. }
+            | Effect::Launch { op, .. }
+            | Effect::Verify { op, .. }
+            | Effect::Provision { op, .. }
+            | Effect::Notify { op, .. } => *op,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        match self {
+            Effect::Probe { timeout, .. }
+            | Effect::Fence { timeout, .. }
+            | Effect::Stage { timeout, .. }
+            | Effect::Launch { timeout, .. }
+            | Effect::Verify { timeout, .. }
+            | Effect::Provision { timeout, .. }
+            | Effect::Notify { timeout, .. } => *timeout,
+        }
+    }
+
+    /// Probes are routine and not journaled; every other effect is intent worth recording.
+    pub fn is_routine(&self) -> bool {
+        matches!(self, Effect::Probe { .. })
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// An operator's request. Job commands carry the snapshot epoch the operator saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Fail over now, to `target` or down the job's chain.
+    Failover {
+        job: JobId,
+        target: Option<Target>,
+        seen: u64,
+    },
+    /// Planned move of a healthy job to `target`.
+    Switchover { job: JobId, target: Target, seen: u64 },
+    Pause { job: Option<JobId> },
+    Resume { job: Option<JobId> },
+    Cancel { job: JobId, seen: u64 },
+}

@@ -1,0 +1,198 @@
+//! The per-job recovery record (seed 000's state machine) and the failover run it holds.
+//! Everything here is durable: it is what a restarted console resumes from.
+
+use super::fleet::StrategyKind;
+use super::ids::{Epoch, OpId, Target};
+use super::io::CheckpointRef;
+use super::time::Ts;
+use serde::{Deserialize, Serialize};
+
+/// Seed 000's states: `RUNNING → INTERRUPTION_DETECTED → RECONNECTING → FAILING_OVER →
+/// ESCALATING → RESOLVED | FAILED`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecoveryState {
+    Running,
+    InterruptionDetected,
+    Reconnecting,
+    FailingOver,
+    Escalating,
+    Resolved,
+    Failed,
+}
+
+impl RecoveryState {
+    pub const PIPELINE: [RecoveryState; 7] = [
+        RecoveryState::Running,
+        RecoveryState::InterruptionDetected,
+        RecoveryState::Reconnecting,
+        RecoveryState::FailingOver,
+        RecoveryState::Escalating,
+        RecoveryState::Resolved,
+        RecoveryState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryState::Running => "RUNNING",
+            RecoveryState::InterruptionDetected => "INTERRUPTION_DETECTED",
+            RecoveryState::Reconnecting => "RECONNECTING",
+            RecoveryState::FailingOver => "FAILING_OVER",
+            RecoveryState::Escalating => "ESCALATING",
+            RecoveryState::Resolved => "RESOLVED",
+            RecoveryState::Failed => "FAILED",
+        }
+    }
+}
+
+/// One step of a failover, in order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    SelectTarget,
+    Provision,
+    Fence,
+    Stage,
+    Launch,
+    Verify,
+    Notify,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::SelectTarget => "select_target",
+            StepKind::Provision => "provision",
+            StepKind::Fence => "fence",
+            StepKind::Stage => "stage",
+            StepKind::Launch => "launch",
+            StepKind::Verify => "verify",
+            StepKind::Notify => "notify",
+        }
+    }
+}
+
+/// A finished (or skipped) step, with its duration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub strategy: String,
+    pub step: StepKind,
+    pub target: Option<Target>,
+    pub ms: u64,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What an outstanding op is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PendingKind {
+    Reconnect,
+    Step(StepKind),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub op: OpId,
+    pub kind: PendingKind,
+    pub started: Ts,
+    pub deadline: Ts,
+}
+
+/// A failover in progress: where it is in the strategy chain and its steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailoverRun {
+    pub started_at: Ts,
+    /// The chain being walked; a manual failover to a named target walks `[manual]`.
+    pub chain: Vec<StrategyKind>,
+    pub manual_target: Option<Target>,
+    pub planned: bool,
+    pub strategy_idx: usize,
+    /// Candidates of the current strategy; `None` until selected.
+    pub candidates: Option<Vec<Target>>,
+    pub cand_idx: usize,
+    pub target: Option<Target>,
+    pub step: StepKind,
+    pub step_started: Ts,
+    /// The old copy was stopped or its epoch revoked.
+    pub fenced: bool,
+    pub checkpoint: Option<CheckpointRef>,
+    pub steps: Vec<StepRecord>,
+}
+
+impl FailoverRun {
+    pub fn strategy_name(&self) -> String {
+        if self.manual_target.is_some() {
+            return if self.planned { "switchover" } else { "manual" }.to_string();
+        }
+        self.chain
+            .get(self.strategy_idx)
+            .map_or("none", |s| s.as_str())
+            .to_string()
+    }
+}
+
+/// An interruption being handled, from detection until RUNNING again (or FAILED).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub detected_at: Ts,
+    /// When the first sign of trouble was seen (for the detection part of the RTO).
+    pub evidence_at: Ts,
+    pub cause: String,
+    pub hard: bool,
+    /// Reconnect attempts made so far.
+    pub attempt: u32,
+    pub next_attempt_at: Option<Ts>,
+    pub pending: Option<Pending>,
+    pub failover: Option<FailoverRun>,
+}
+
+/// Everything durable about one job's recovery.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecovery {
+    pub state: RecoveryState,
+    pub reason: String,
+    /// Where the job runs now.
+    pub placement: Target,
+    /// The job's current epoch: copies launched under an older one are stale.
+    pub epoch: Epoch,
+    /// Who paused automation for this job, if anyone.
+    pub paused: Option<String>,
+    /// Snapshot epoch of the last state change (a confirm against an older one is refused).
+    pub changed_at: u64,
+    pub incident: Option<Incident>,
+    /// When recent automatic failovers started (for the restart budget).
+    pub history: Vec<Ts>,
+    pub checkpoints: Vec<CheckpointRef>,
+    pub last_step: Option<u64>,
+    pub progress_at: Option<Ts>,
+}
+
+impl JobRecovery {
+    pub fn new(placement: Target) -> Self {
+        Self {
+            state: RecoveryState::Running,
+            reason: "waiting for the first probe".into(),
+            placement,
+            epoch: Epoch(1),
+            paused: None,
+            changed_at: 0,
+            incident: None,
+            history: Vec::new(),
+            checkpoints: Vec::new(),
+            last_step: None,
+            progress_at: None,
+        }
+    }
+
+    /// The newest checkpoint whose hash was checked.
+    pub fn newest_verified(&self) -> Option<&CheckpointRef> {
+        self.checkpoints
+            .iter()
+            .filter(|c| c.verified)
+            .max_by_key(|c| (c.step, c.created))
+    }
+
+    pub fn pending(&self) -> Option<&Pending> {
+        self.incident.as_ref().and_then(|i| i.pending.as_ref())
+    }
+}
