@@ -15,3 +15,8 @@ mod failover;
 pub mod io;
 pub mod recovery;
 pub mod snapshot;
+
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod scenario_tests;

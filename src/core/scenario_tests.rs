@@ -1,0 +1,307 @@
+//! Scenario tests of the whole core under simulated time (see `harness`).
+
+use super::event::EventKind;
+use super::fleet::{Role, StrategyKind};
+use super::harness::*;
+use super::ids::Target;
+use super::io::{Command, Effect, Input};
+use super::policy::{DetectionProfile, Policy};
+use super::recovery::RecoveryState as S;
+use std::time::Duration;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn fresh() -> Harness {
+    let mut hs = Harness::new(small_fleet(), Policy::default());
+    hs.run_for(secs(5));
+    assert_eq!(hs.state("train"), S::Running);
+    hs
+}
+
+#[test]
+fn hard_fault_fails_over_within_one_probe_interval() {
+    let mut hs = fresh();
+    let fault_at = hs.now;
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(1));
+    let detected = hs
+        .events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::RecoveryState { to, .. } if to == "INTERRUPTION_DETECTED"))
+        .map(|e| e.ts)
+        .expect("interruption detected");
+    assert!(detected.since(fault_at) <= secs(1), "detected after {:?}", detected.since(fault_at));
+    hs.run_for(secs(2));
+    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "FAILING_OVER", "RESOLVED", "RUNNING"]);
+    let place = &hs.core.durable().jobs[&j("train")].placement;
+    assert_eq!(place, &Target::new(h("b"), Some(0)));
+    assert_eq!(hs.running_on("train"), ["b"]);
+    let steps: Vec<String> = hs
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::FailoverStep { step, ok: true, .. } => Some(step.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, ["select_target", "fence", "stage", "launch", "verify", "notify"]);
+}
+
+#[test]
+fn isolated_single_probe_misses_never_fail_over() {
+    for profile in [DetectionProfile::lan(), DetectionProfile::cloud()] {
+        let policy = Policy { detection: profile.clone(), ..Policy::default() };
+        let mut hs = Harness::new(small_fleet(), policy);
+        hs.run_for(profile.probe_interval * 3);
+        for _ in 0..1000 {
+            hs.fake("a").up = false;
+            hs.run_for(profile.probe_interval);
+            hs.fake("a").up = true;
+            hs.run_for(profile.probe_interval * profile.recover_after);
+        }
+        assert_eq!(hs.count("failover_step"), 0, "profile {}", profile.name);
+        assert!(!hs.states("train").iter().any(|s| s == "FAILING_OVER"));
+        assert_eq!(hs.state("train"), S::Running);
+        let damped = hs.core.snapshot().hosts.iter().any(|v| v.id == h("a") && v.damped);
+        // Under `lan` a single miss makes the host suspect, so it flaps and gets damped;
+        // under `cloud` one miss is not even suspect.
+        assert_eq!(damped, profile.suspect_after == 1, "{}", profile.name);
+    }
+}
+
+#[test]
+fn reconnect_succeeds_on_attempt_three_and_job_returns_to_running() {
+    let mut hs = fresh();
+    hs.fake("a").up = false;
+    hs.run_for(secs(3));
+    assert_eq!(hs.state("train"), S::Reconnecting);
+    // Attempts at +1 s and +3 s fail; the host is back for the one at +7 s.
+    hs.run_for(secs(5));
+    hs.fake("a").up = true;
+    hs.run_for(secs(3));
+    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "RECONNECTING", "RESOLVED", "RUNNING"]);
+    let resolved = hs.events.iter().find_map(|e| match &e.kind {
+        EventKind::RecoveryState { to, reason, .. } if to == "RESOLVED" => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(resolved.is_some_and(|r| r.contains("attempt 3")));
+    assert_eq!(hs.running_on("train"), ["a"]);
+    assert_eq!(hs.count("failover_step"), 0);
+}
+
+#[test]
+fn reconnect_exhausted_fails_over() {
+    let mut hs = fresh();
+    hs.fake("a").up = false;
+    hs.run_for(secs(3 + 31 + 2));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "RECONNECTING", "FAILING_OVER", "RESOLVED", "RUNNING"]);
+    let fence = hs.events.iter().find_map(|e| match &e.kind {
+        EventKind::FailoverStep { step, detail, .. } if step == "fence" => Some(detail.clone()),
+        _ => None,
+    });
+    assert!(fence.is_some_and(|d| d.contains("revoked")));
+    // The old host comes back with its stale copy: it is fenced, one copy remains.
+    hs.fake("a").up = true;
+    hs.run_for(secs(5));
+    assert_eq!(hs.running_on("train"), ["b"]);
+}
+
+#[test]
+fn chain_falls_through_to_escalation_when_every_standby_is_down() {
+    let mut hs = fresh();
+    hs.fake("b").up = false;
+    hs.fake("cpu").up = false;
+    hs.run_for(secs(4));
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(2));
+    assert_eq!(hs.state("train"), S::Escalating);
+    assert_eq!(hs.count("escalated"), 1);
+    let skipped: Vec<String> = hs
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::FailoverStep { strategy, ok: false, .. } => Some(strategy.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, ["restart-in-place", "warm-standby", "cpu-standby"]);
+    assert!(hs.running_on("train").is_empty(), "the job on the dead GPU was fenced");
+}
+
+#[test]
+fn restart_budget_exhausted_escalates() {
+    let mut hs = fresh();
+    for round in 0..3 {
+        hs.fake("a").procs.clear();
+        hs.run_for(secs(3));
+        assert_eq!(hs.state("train"), S::Running, "round {round}");
+    }
+    assert_eq!(hs.count("failover_finished"), 3);
+    hs.fake("a").procs.clear();
+    hs.run_for(secs(3));
+    assert_eq!(hs.state("train"), S::Escalating);
+    let reason = &hs.core.durable().jobs[&j("train")].reason;
+    assert!(reason.contains("restart budget spent"), "{reason}");
+}
+
+#[test]
+fn stale_probe_result_after_failover_is_ignored() {
+    let mut hs = fresh();
+    hs.hold_probes_of = Some(h("a"));
+    let healthy_a = hs.report(&h("a"));
+    hs.run_for(secs(90));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("b"));
+    let mut stale: Vec<_> = hs.take_held().iter().map(Effect::op).collect();
+    // The newest probe is still the live one; every earlier one was superseded.
+    stale.pop();
+    assert!(stale.len() > 5);
+    let before = hs.events.len();
+    for op in stale {
+        hs.late_answer(op, "a", healthy_a.clone());
+    }
+    assert_eq!(hs.events.len(), before, "late answers changed nothing");
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("b"));
+}
+
+#[test]
+fn double_manual_failover_is_rejected() {
+    let mut hs = fresh();
+    hs.hold_steps = true;
+    let seen = hs.core.snapshot().epoch;
+    let cmd = Command::Failover { job: j("train"), target: None, seen };
+    hs.input(Input::Command { operator: "alice".into(), command: cmd.clone() });
+    assert_eq!(hs.state("train"), S::FailingOver);
+    let seen = hs.core.snapshot().epoch;
+    let cmd = Command::Failover { job: j("train"), target: None, seen };
+    hs.input(Input::Command { operator: "bob".into(), command: cmd });
+    let rejected = hs.events.iter().find_map(|e| match &e.kind {
+        EventKind::CommandRejected { operator, reason, .. } if operator == "bob" => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(rejected.is_some_and(|r| r.contains("already in progress")));
+    hs.hold_steps = false;
+    hs.release();
+    hs.run_for(secs(2));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.count("failover_finished"), 1);
+    assert_eq!(hs.running_on("train").len(), 1);
+}
+
+#[test]
+fn confirm_against_an_old_epoch_is_rejected() {
+    let mut hs = fresh();
+    let seen = hs.core.snapshot().epoch;
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(2));
+    let cmd = Command::Failover { job: j("train"), target: Some(Target::new(h("c"), Some(0))), seen };
+    hs.input(Input::Command { operator: "alice".into(), command: cmd });
+    let rejected = hs.events.iter().find_map(|e| match &e.kind {
+        EventKind::CommandRejected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(rejected.is_some_and(|r| r.contains("changed since you looked")));
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("b"));
+}
+
+#[test]
+fn partition_guard_freezes_automation_when_half_the_fleet_goes_suspect() {
+    let mut hs = fresh();
+    for n in ["a", "b"] {
+        hs.fake(n).up = false;
+    }
+    hs.run_for(secs(40));
+    let snap = hs.core.snapshot();
+    assert!(snap.automation.frozen.as_deref().is_some_and(|f| f.contains("2 of 4 hosts")));
+    assert_eq!(hs.state("train"), S::InterruptionDetected);
+    assert!(hs.core.durable().jobs[&j("train")].reason.contains("frozen"));
+    assert_eq!(hs.count("failover_step"), 0);
+    // The network heals: automation thaws and the job, still alive, is resolved.
+    for n in ["a", "b"] {
+        hs.fake(n).up = true;
+    }
+    hs.run_for(secs(5));
+    assert!(hs.core.snapshot().automation.frozen.is_none());
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.running_on("train"), ["a"]);
+}
+
+#[test]
+fn paused_job_is_held_until_resumed() {
+    let mut hs = fresh();
+    hs.input(Input::Command { operator: "alice".into(), command: Command::Pause { job: Some(j("train")) } });
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(3));
+    assert_eq!(hs.state("train"), S::InterruptionDetected);
+    assert!(hs.core.snapshot().jobs[0].why.contains("paused for train by alice"));
+    hs.input(Input::Command { operator: "alice".into(), command: Command::Resume { job: Some(j("train")) } });
+    hs.run_for(secs(2));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.running_on("train"), ["b"]);
+}
+
+#[test]
+fn manual_failover_to_cpu_standby_and_cancel() {
+    let mut hs = fresh();
+    let seen = hs.core.snapshot().epoch;
+    let t = Target::new(h("cpu"), None);
+    hs.input(Input::Command { operator: "op".into(), command: Command::Switchover { job: j("train"), target: t.clone(), seen } });
+    hs.run_for(secs(1));
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement, t);
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+    // Cancel while a failover is held mid-way: FAILED, and the epoch moves on.
+    hs.hold_steps = true;
+    let seen = hs.core.snapshot().epoch;
+    hs.input(Input::Command { operator: "op".into(), command: Command::Failover { job: j("train"), target: None, seen } });
+    let seen = hs.core.snapshot().epoch;
+    let before = hs.core.durable().jobs[&j("train")].epoch;
+    hs.input(Input::Command { operator: "op".into(), command: Command::Cancel { job: j("train"), seen } });
+    assert_eq!(hs.state("train"), S::Failed);
+    assert!(hs.core.durable().jobs[&j("train")].epoch > before);
+}
+
+#[test]
+fn restart_in_place_when_only_the_job_died() {
+    let mut hs = fresh();
+    hs.fake("a").procs.clear();
+    hs.run_for(secs(2));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("a"));
+    assert_eq!(hs.running_on("train"), ["a"]);
+}
+
+#[test]
+fn failover_resumes_after_restore_from_durable_state() {
+    let mut hs = fresh();
+    hs.hold_steps = true;
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(2));
+    hs.release(); // fence
+    hs.hold_steps = true;
+    assert_eq!(hs.state("train"), S::FailingOver);
+    let saved = serde_json::to_string(hs.core.durable()).expect("serialise");
+    // The console dies here; a new one starts from the saved state.
+    let durable = serde_json::from_str(&saved).expect("parse");
+    let mut fresh_core = super::engine::Core::restore(small_fleet(), Policy::default(), Default::default(), durable, hs.now);
+    std::mem::swap(&mut hs.core, &mut fresh_core);
+    hs.held.clear();
+    hs.hold_steps = false;
+    hs.run_for(secs(3));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.running_on("train"), ["b"]);
+    assert_eq!(hs.count("failover_finished"), 1);
+}
+
+#[test]
+fn cpu_host_without_gpus_is_healthy() {
+    let mut hs = fresh();
+    let snap = hs.core.snapshot();
+    let cpu = snap.hosts.iter().find(|v| v.id == h("cpu")).expect("cpu host");
+    assert_eq!(cpu.badge, "healthy");
+    assert_eq!(cpu.role, Role::CpuStandby);
+    hs.run_for(secs(1));
+    let _ = StrategyKind::Escalate;
+}
