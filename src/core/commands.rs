@@ -10,17 +10,27 @@ impl Core {
     pub(super) fn handle_command(&mut self, operator: &str, command: Command) {
         let label = describe(&command);
         if let Err(reason) = self.check_command(&command) {
-            self.emit(EventKind::CommandRejected { operator: operator.into(), command: label, reason });
+            self.emit(EventKind::CommandRejected {
+                operator: operator.into(),
+                command: label,
+                reason,
+            });
             return;
         }
-        self.emit(EventKind::CommandAccepted { operator: operator.into(), command: label });
+        self.emit(EventKind::CommandAccepted {
+            operator: operator.into(),
+            command: label,
+        });
         self.apply_command(operator, command);
     }
 
     fn check_job(&self, job: &JobId, seen: Option<u64>) -> Result<RecoveryState, String> {
         let Some(rec) = self.d.jobs.get(job) else {
             let known: Vec<&str> = self.d.jobs.keys().map(|j| j.as_str()).collect();
-            return Err(format!("no job named \"{job}\" (jobs: {})", known.join(", ")));
+            return Err(format!(
+                "no job named \"{job}\" (jobs: {})",
+                known.join(", ")
+            ));
         };
         if let Some(seen) = seen {
             if rec.changed_at > seen {
@@ -37,11 +47,18 @@ impl Core {
     fn check_target(&self, job: &JobId, t: &Target) -> Result<(), String> {
         let Some(h) = self.fleet.host(&t.host) else {
             let known: Vec<&str> = self.fleet.hosts.iter().map(|h| h.id.as_str()).collect();
-            return Err(format!("no host named \"{}\" (hosts: {})", t.host, known.join(", ")));
+            return Err(format!(
+                "no host named \"{}\" (hosts: {})",
+                t.host,
+                known.join(", ")
+            ));
         };
         if let Some(g) = t.gpu {
             if g >= h.gpus {
-                return Err(format!("{} has {} GPU(s); there is no GPU {g}", h.id, h.gpus));
+                return Err(format!(
+                    "{} has {} GPU(s); there is no GPU {g}",
+                    h.id, h.gpus
+                ));
             }
         }
         if self.d.jobs.get(job).is_some_and(|r| &r.placement == t) {
@@ -64,7 +81,9 @@ impl Core {
                         .and_then(|i| i.failover.as_ref())
                         .map(|f| f.step.as_str())
                         .unwrap_or("?");
-                    return Err(format!("a failover of {job} is already in progress (step {step}); cancel it first"));
+                    return Err(format!(
+                        "a failover of {job} is already in progress (step {step}); cancel it first"
+                    ));
                 }
                 match target {
                     Some(t) => self.check_target(job, t),
@@ -74,18 +93,28 @@ impl Core {
             Command::Switchover { job, target, seen } => {
                 let state = self.check_job(job, Some(*seen))?;
                 if state != S::Running {
-                    return Err(format!("a planned switchover needs {job} RUNNING; it is {}", state.as_str()));
+                    return Err(format!(
+                        "a planned switchover needs {job} RUNNING; it is {}",
+                        state.as_str()
+                    ));
                 }
                 self.check_target(job, target)
             }
             Command::Cancel { job, seen } => {
                 let state = self.check_job(job, Some(*seen))?;
                 match state {
-                    S::InterruptionDetected | S::Reconnecting | S::FailingOver | S::Escalating => Ok(()),
-                    other => Err(format!("{job} is {}: there is nothing to cancel", other.as_str())),
+                    S::InterruptionDetected | S::Reconnecting | S::FailingOver | S::Escalating => {
+                        Ok(())
+                    }
+                    other => Err(format!(
+                        "{job} is {}: there is nothing to cancel",
+                        other.as_str()
+                    )),
                 }
             }
-            Command::Pause { job: Some(job) } | Command::Resume { job: Some(job) } => self.check_job(job, None).map(|_| ()),
+            Command::Pause { job: Some(job) } | Command::Resume { job: Some(job) } => {
+                self.check_job(job, None).map(|_| ())
+            }
             Command::Pause { job: None } | Command::Resume { job: None } => Ok(()),
         }
     }
@@ -93,8 +122,16 @@ impl Core {
     fn apply_command(&mut self, operator: &str, command: Command) {
         match command {
             Command::Failover { job, target, .. } => {
-                let to = target.as_ref().map_or("down the strategy chain".to_string(), |t| format!("to {t}"));
-                self.start_failover(&job, target, false, true, format!("manual failover {to} by {operator}"));
+                let to = target
+                    .as_ref()
+                    .map_or("down the strategy chain".to_string(), |t| format!("to {t}"));
+                self.start_failover(
+                    &job,
+                    target,
+                    false,
+                    true,
+                    format!("manual failover {to} by {operator}"),
+                );
             }
             Command::Switchover { job, target, .. } => {
                 let reason = format!("planned switchover to {target} by {operator}");
@@ -107,18 +144,28 @@ impl Core {
                         // A copy may have been launched under the live epoch: revoke it.
                         rec.epoch = rec.epoch.next();
                         if let Some(t) = &run.target {
-                            note = format!("; any copy started on {t} is now stale and will be fenced");
+                            note = format!(
+                                "; any copy started on {t} is now stale and will be fenced"
+                            );
                         }
                     }
                     rec.incident = None;
                 }
-                self.set_state(&job, RecoveryState::Failed, format!("recovery cancelled by {operator}{note}"));
+                self.set_state(
+                    &job,
+                    RecoveryState::Failed,
+                    format!("recovery cancelled by {operator}{note}"),
+                );
             }
             Command::Pause { job: None } => {
                 self.d.paused = Some(operator.to_string());
                 self.bump();
                 let reason = format!("automation paused for the whole fleet by {operator}");
-                self.emit(EventKind::AutomationChanged { job: None, active: false, reason });
+                self.emit(EventKind::AutomationChanged {
+                    job: None,
+                    active: false,
+                    reason,
+                });
             }
             Command::Pause { job: Some(job) } => {
                 if let Some(rec) = self.d.jobs.get_mut(&job) {
@@ -126,13 +173,21 @@ impl Core {
                 }
                 self.bump();
                 let reason = format!("automation paused for {job} by {operator}");
-                self.emit(EventKind::AutomationChanged { job: Some(job), active: false, reason });
+                self.emit(EventKind::AutomationChanged {
+                    job: Some(job),
+                    active: false,
+                    reason,
+                });
             }
             Command::Resume { job: None } => {
                 self.d.paused = None;
                 self.bump();
                 let reason = format!("automation resumed for the whole fleet by {operator}");
-                self.emit(EventKind::AutomationChanged { job: None, active: true, reason });
+                self.emit(EventKind::AutomationChanged {
+                    job: None,
+                    active: true,
+                    reason,
+                });
                 if self.frozen.is_some() {
                     self.thaw(format!("partition freeze lifted by {operator}"));
                 } else {
@@ -145,7 +200,11 @@ impl Core {
                 }
                 self.bump();
                 let reason = format!("automation resumed for {job} by {operator}");
-                self.emit(EventKind::AutomationChanged { job: Some(job), active: true, reason });
+                self.emit(EventKind::AutomationChanged {
+                    job: Some(job),
+                    active: true,
+                    reason,
+                });
                 self.continue_held();
             }
         }
@@ -155,8 +214,14 @@ impl Core {
 /// One line naming a command, for the journal.
 pub fn describe(command: &Command) -> String {
     match command {
-        Command::Failover { job, target: Some(t), .. } => format!("failover {job} to {t}"),
-        Command::Failover { job, target: None, .. } => format!("failover {job}"),
+        Command::Failover {
+            job,
+            target: Some(t),
+            ..
+        } => format!("failover {job} to {t}"),
+        Command::Failover {
+            job, target: None, ..
+        } => format!("failover {job}"),
         Command::Switchover { job, target, .. } => format!("switchover {job} to {target}"),
         Command::Pause { job: Some(j) } => format!("pause {j}"),
         Command::Pause { job: None } => "pause all".into(),

@@ -86,13 +86,22 @@ impl HostDetector {
     }
 
     fn corroboration(&self) -> Option<String> {
-        self.channels.iter().find_map(|(name, (status, _))| match status {
-            ChannelStatus::Down(why) => Some(format!("{name} also sees it down ({why})")),
-            _ => None,
-        })
+        self.channels
+            .iter()
+            .find_map(|(name, (status, _))| match status {
+                ChannelStatus::Down(why) => Some(format!("{name} also sees it down ({why})")),
+                _ => None,
+            })
     }
 
-    fn go(&mut self, now: Ts, p: &DetectionProfile, to: Reach, reason: String, hard: bool) -> Option<Transition> {
+    fn go(
+        &mut self,
+        now: Ts,
+        p: &DetectionProfile,
+        to: Reach,
+        reason: String,
+        hard: bool,
+    ) -> Option<Transition> {
         self.reason = reason.clone();
         if self.state == to {
             return None;
@@ -109,7 +118,12 @@ impl HostDetector {
             self.suspect_since = None;
         }
         self.state = to;
-        Some(Transition { from, to, reason, hard })
+        Some(Transition {
+            from,
+            to,
+            reason,
+            hard,
+        })
     }
 
     /// A probe answered.
@@ -153,7 +167,10 @@ impl HostDetector {
             return None;
         }
         if m >= p.fail_ceiling {
-            let reason = format!("{m} probes missed in a row ({why}); ceiling is {}", p.fail_ceiling);
+            let reason = format!(
+                "{m} probes missed in a row ({why}); ceiling is {}",
+                p.fail_ceiling
+            );
             return self.go(now, p, Reach::Failed, reason, false);
         }
         if m >= p.fail_after {
@@ -174,7 +191,10 @@ impl HostDetector {
             let reason = format!("{m} probe(s) missed ({why}); {need}");
             return self.go(now, p, Reach::Suspect, reason, false);
         }
-        self.reason = format!("{m} probe(s) missed ({why}); suspect at {}", p.suspect_after);
+        self.reason = format!(
+            "{m} probe(s) missed ({why}); suspect at {}",
+            p.suspect_after
+        );
         None
     }
 
@@ -200,7 +220,8 @@ impl HostDetector {
             Channel::Provider => "provider",
             Channel::Agent => "agent",
         };
-        self.channels.insert(name.to_string(), (status.clone(), now));
+        self.channels
+            .insert(name.to_string(), (status.clone(), now));
         match status {
             ChannelStatus::Gone(why) => self.on_hard(now, p, format!("{name} says {why}")),
             ChannelStatus::Up => {
@@ -228,7 +249,10 @@ mod tests {
     fn lan_fails_after_three_misses() {
         let p = DetectionProfile::lan();
         let mut d = HostDetector::new();
-        assert_eq!(d.on_miss(t(1), &p, "timeout").map(|t| t.to), Some(Reach::Suspect));
+        assert_eq!(
+            d.on_miss(t(1), &p, "timeout").map(|t| t.to),
+            Some(Reach::Suspect)
+        );
         assert!(d.on_miss(t(2), &p, "timeout").is_none());
         let tr = d.on_miss(t(3), &p, "timeout").map(|t| t.to);
         assert_eq!(tr, Some(Reach::Failed));
@@ -291,7 +315,12 @@ mod tests {
     fn hard_evidence_fails_at_once_and_blocks_recovery() {
         let p = DetectionProfile::cloud();
         let mut d = HostDetector::new();
-        let tr = d.on_channel(t(1), &p, Channel::Provider, ChannelStatus::Gone("preempted".into()));
+        let tr = d.on_channel(
+            t(1),
+            &p,
+            Channel::Provider,
+            ChannelStatus::Gone("preempted".into()),
+        );
         assert!(tr.is_some_and(|t| t.hard && t.to == Reach::Failed));
         for i in 0..5 {
             d.on_success(t(2 + i), &p);

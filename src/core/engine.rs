@@ -93,10 +93,18 @@ impl Core {
 
     /// Rebuilds the core from its durable state. Recoveries that were in flight go on:
     /// the step that was running is issued again (steps are idempotent per epoch).
-    pub fn restore(fleet: Fleet, policy: Policy, caps: Capabilities, mut d: Durable, now: Ts) -> Self {
+    pub fn restore(
+        fleet: Fleet,
+        policy: Policy,
+        caps: Capabilities,
+        mut d: Durable,
+        now: Ts,
+    ) -> Self {
         // Jobs added to the config since the state was saved start fresh; removed ones go.
         for j in &fleet.jobs {
-            d.jobs.entry(j.id.clone()).or_insert_with(|| JobRecovery::new(j.home()));
+            d.jobs
+                .entry(j.id.clone())
+                .or_insert_with(|| JobRecovery::new(j.home()));
         }
         d.jobs.retain(|id, _| fleet.job(id).is_some());
         let hosts = fleet
@@ -132,8 +140,12 @@ impl Core {
     fn resume_in_flight(&mut self) {
         let ids: Vec<JobId> = self.d.jobs.keys().cloned().collect();
         for id in ids {
-            let Some(rec) = self.d.jobs.get_mut(&id) else { continue };
-            let Some(inc) = rec.incident.as_mut() else { continue };
+            let Some(rec) = self.d.jobs.get_mut(&id) else {
+                continue;
+            };
+            let Some(inc) = rec.incident.as_mut() else {
+                continue;
+            };
             let pending = inc.pending.take();
             match (rec.state, pending.map(|p| p.kind)) {
                 (RecoveryState::FailingOver, _) => {
@@ -239,7 +251,9 @@ impl Core {
 
     pub(super) fn set_state(&mut self, job: &JobId, to: RecoveryState, reason: String) {
         let epoch = self.bump();
-        let Some(rec) = self.d.jobs.get_mut(job) else { return };
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
         let from = rec.state;
         rec.state = to;
         rec.reason = reason.clone();
@@ -265,7 +279,11 @@ impl Core {
             return Err(format!("{} has not answered a probe yet", t.host));
         }
         if d.damped {
-            return Err(format!("{} is flapping (damped, penalty {:.1})", t.host, d.penalty_at(self.now, &self.policy.detection)));
+            return Err(format!(
+                "{} is flapping (damped, penalty {:.1})",
+                t.host,
+                d.penalty_at(self.now, &self.policy.detection)
+            ));
         }
         if let Some(why) = &w.gpu_host_fatal {
             return Err(format!("{}: {why}", t.host));
@@ -275,7 +293,11 @@ impl Core {
                 return Err(format!("{t} has a fatal GPU fault"));
             }
         }
-        let busy = self.d.jobs.iter().find(|(_, r)| r.placement == *t && r.state != RecoveryState::Failed);
+        let busy = self
+            .d
+            .jobs
+            .iter()
+            .find(|(_, r)| r.placement == *t && r.state != RecoveryState::Failed);
         if let Some((other, _)) = busy {
             if t.gpu.is_some() {
                 return Err(format!("{t} is busy with job {other}"));
@@ -292,7 +314,9 @@ impl Core {
         let timeout = self.policy.detection.probe_timeout;
         let ids: Vec<HostId> = self.hosts.keys().cloned().collect();
         for host in ids {
-            let Some(w) = self.hosts.get(&host) else { continue };
+            let Some(w) = self.hosts.get(&host) else {
+                continue;
+            };
             match w.probe_op {
                 Some((op, deadline)) if now >= deadline => {
                     // The runtime owes us an answer; treat silence past the grace as a miss.
@@ -315,7 +339,11 @@ impl Core {
             let p = self.policy.detection.clone();
             if let Some(w) = self.hosts.get_mut(&host) {
                 if w.detector.refresh_damping(now, &p) {
-                    let reason = if w.detector.damped { "flapping: damped" } else { "flap penalty decayed: trusted again" };
+                    let reason = if w.detector.damped {
+                        "flapping: damped"
+                    } else {
+                        "flap penalty decayed: trusted again"
+                    };
                     self.emit(EventKind::Decision {
                         job: None,
                         reason: format!("{host}: {reason}"),
@@ -333,10 +361,16 @@ impl Core {
             .d
             .jobs
             .iter()
-            .filter(|(_, r)| r.pending().is_some_and(|p| p.op == op && p.kind == PendingKind::Reconnect))
+            .filter(|(_, r)| {
+                r.pending()
+                    .is_some_and(|p| p.op == op && p.kind == PendingKind::Reconnect)
+            })
             .map(|(id, _)| id.clone())
             .collect();
-        let regular = self.hosts.get(host).is_some_and(|w| w.probe_op.map(|(o, _)| o) == Some(op));
+        let regular = self
+            .hosts
+            .get(host)
+            .is_some_and(|w| w.probe_op.map(|(o, _)| o) == Some(op));
         if !regular && reconnecting.is_empty() {
             // An answer to a superseded op: whatever it says is history.
             return;
@@ -376,7 +410,11 @@ impl Core {
     /// Records a probe's GPU and job facts; returns a transition if they are hard evidence.
     fn absorb_report(&mut self, host: &HostId, report: &ProbeReport) -> Option<Transition> {
         let expected = self.fleet.host(host).map_or(0, |h| h.gpus);
-        let under_load = self.d.jobs.values().any(|r| &r.placement.host == host && r.state == RecoveryState::Running);
+        let under_load = self
+            .d
+            .jobs
+            .values()
+            .any(|r| &r.placement.host == host && r.state == RecoveryState::Running);
         let p = self.policy.detection.clone();
         let now = self.now;
         let w = self.hosts.get_mut(host)?;
@@ -433,7 +471,12 @@ impl Core {
         match host_fatal {
             Some(why) => w.detector.on_hard(now, &p, format!("GPU: {why}")),
             None => {
-                if was_gpu_hard && w.detector.hard.as_deref().is_some_and(|h| h.starts_with("GPU:")) {
+                if was_gpu_hard
+                    && w.detector
+                        .hard
+                        .as_deref()
+                        .is_some_and(|h| h.starts_with("GPU:"))
+                {
                     w.detector.clear_hard();
                 }
                 None
@@ -455,7 +498,9 @@ impl Core {
     }
 
     pub(super) fn refresh_badge(&mut self, host: &HostId) {
-        let Some(w) = self.hosts.get_mut(host) else { return };
+        let Some(w) = self.hosts.get_mut(host) else {
+            return;
+        };
         let d = &w.detector;
         let (badge, reason) = match d.state {
             Reach::Failed => ("failed", d.reason.clone()),
@@ -505,9 +550,14 @@ impl Core {
             return;
         }
         let since = Ts(self.now.0.saturating_sub(g.window.as_millis() as u64));
-        let down = self.hosts.values().filter(|w| w.detector.state != Reach::Healthy);
+        let down = self
+            .hosts
+            .values()
+            .filter(|w| w.detector.state != Reach::Healthy);
         let down_now = down.clone().count();
-        let recent = down.filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since)).count();
+        let recent = down
+            .filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since))
+            .count();
         let share = |n: usize| n as f64 / total as f64;
         if self.frozen.is_none() && share(recent) > g.share {
             let reason = format!(
@@ -523,7 +573,9 @@ impl Core {
                 reason,
             });
         } else if self.frozen.is_some() && share(down_now) <= g.share {
-            self.thaw(format!("{down_now} of {total} hosts down now; automatic failover resumes"));
+            self.thaw(format!(
+                "{down_now} of {total} hosts down now; automatic failover resumes"
+            ));
         }
     }
 
@@ -550,8 +602,13 @@ impl Core {
             .map(|(id, _)| id.clone())
             .collect();
         for job in placed {
-            let Some(rec) = self.d.jobs.get_mut(&job) else { continue };
-            let obs = report.jobs.iter().find(|o| o.job == job && o.epoch == rec.epoch && o.running);
+            let Some(rec) = self.d.jobs.get_mut(&job) else {
+                continue;
+            };
+            let obs = report
+                .jobs
+                .iter()
+                .find(|o| o.job == job && o.epoch == rec.epoch && o.running);
             if let Some(o) = obs {
                 if o.step.is_some() && o.step != rec.last_step {
                     rec.last_step = o.step;
@@ -566,23 +623,52 @@ impl Core {
             let gpu = rec.placement.gpu;
             match state {
                 RecoveryState::Running => {
-                    let gpu_dead = gpu.is_some_and(|g| self.hosts.get(host).is_some_and(|w| w.fatal_gpus.contains(&g)));
+                    let gpu_dead = gpu.is_some_and(|g| {
+                        self.hosts
+                            .get(host)
+                            .is_some_and(|w| w.fatal_gpus.contains(&g))
+                    });
                     if gpu_dead {
-                        let why = self.hosts.get(host).map(|w| w.assessment.fatal.join("; ")).unwrap_or_default();
+                        let why = self
+                            .hosts
+                            .get(host)
+                            .map(|w| w.assessment.fatal.join("; "))
+                            .unwrap_or_default();
                         let g = gpu.unwrap_or(0);
                         self.interrupted(&job, format!("GPU {g} on {host} is dead: {why}"), true);
                     } else if obs.is_none() {
-                        self.interrupted(&job, format!("job process gone on {host} (no running copy under {epoch})"), true);
+                        self.interrupted(
+                            &job,
+                            format!("job process gone on {host} (no running copy under {epoch})"),
+                            true,
+                        );
                     } else if progress_at.is_some_and(|t| now.since(t) > hang) {
                         let quiet = super::time::human(now.since(progress_at.unwrap_or(now)));
-                        self.interrupted(&job, format!("job hung: no progress for {quiet} (hang timeout {})", super::time::human(hang)), true);
+                        self.interrupted(
+                            &job,
+                            format!(
+                                "job hung: no progress for {quiet} (hang timeout {})",
+                                super::time::human(hang)
+                            ),
+                            true,
+                        );
                     } else if let Some(rec) = self.d.jobs.get_mut(&job) {
                         rec.reason = format!("running on {}", rec.placement);
                     }
                 }
-                RecoveryState::Escalating | RecoveryState::InterruptionDetected if obs.is_some() => {
-                    let healthy = self.hosts.get(host).is_some_and(|w| w.detector.state == Reach::Healthy);
-                    let no_failover = self.d.jobs.get(&job).and_then(|r| r.incident.as_ref()).is_none_or(|i| i.failover.is_none());
+                RecoveryState::Escalating | RecoveryState::InterruptionDetected
+                    if obs.is_some() =>
+                {
+                    let healthy = self
+                        .hosts
+                        .get(host)
+                        .is_some_and(|w| w.detector.state == Reach::Healthy);
+                    let no_failover = self
+                        .d
+                        .jobs
+                        .get(&job)
+                        .and_then(|r| r.incident.as_ref())
+                        .is_none_or(|i| i.failover.is_none());
                     if healthy && no_failover {
                         self.resolved(&job, format!("job seen running again on {host}"));
                     }
@@ -592,7 +678,9 @@ impl Core {
         }
         // Any copy under an older epoch, or of a job placed elsewhere, must not keep writing.
         for o in report.jobs.iter().filter(|o| o.running) {
-            let Some(rec) = self.d.jobs.get(&o.job) else { continue };
+            let Some(rec) = self.d.jobs.get(&o.job) else {
+                continue;
+            };
             let target_of_run = rec
                 .incident
                 .as_ref()
@@ -600,15 +688,29 @@ impl Core {
                 .and_then(|f| f.target.as_ref())
                 .is_some_and(|t| &t.host == host);
             let stale = o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run);
-            let fencing = self.chores.values().any(|c| c == &Chore::StaleFence { job: o.job.clone(), host: host.clone() });
+            let fencing = self.chores.values().any(|c| {
+                c == &Chore::StaleFence {
+                    job: o.job.clone(),
+                    host: host.clone(),
+                }
+            });
             if stale && !fencing {
                 let epoch = rec.epoch;
                 let op = self.next_op();
                 let timeout = self.policy.recovery.step_timeouts.fence;
-                self.chores.insert(op, Chore::StaleFence { job: o.job.clone(), host: host.clone() });
+                self.chores.insert(
+                    op,
+                    Chore::StaleFence {
+                        job: o.job.clone(),
+                        host: host.clone(),
+                    },
+                );
                 self.emit(EventKind::Decision {
                     job: Some(o.job.clone()),
-                    reason: format!("stale copy of {} ({}) found on {host}; fencing it (current {epoch})", o.job, o.epoch),
+                    reason: format!(
+                        "stale copy of {} ({}) found on {host}; fencing it (current {epoch})",
+                        o.job, o.epoch
+                    ),
                 });
                 self.effects.push_back(Effect::Fence {
                     op,

@@ -50,9 +50,15 @@ pub enum EventKind {
         breakdown: Vec<(String, u64)>,
     },
     /// A job was handed to humans.
-    Escalated { job: JobId, reason: String },
+    Escalated {
+        job: JobId,
+        reason: String,
+    },
     /// Something the core chose not to do, and why.
-    Decision { job: Option<JobId>, reason: String },
+    Decision {
+        job: Option<JobId>,
+        reason: String,
+    },
     /// Automatic failover was frozen or thawed, globally or for one job.
     AutomationChanged {
         job: Option<JobId>,

@@ -6,14 +6,18 @@ use super::event::EventKind;
 use super::fleet::{Role, StrategyKind};
 use super::ids::{JobId, OpId, Target};
 use super::io::{Effect, ProbeError, ProbeReport, Severity, StepOutput};
-use super::recovery::{FailoverRun, Incident, Pending, PendingKind, RecoveryState, StepKind, StepRecord};
+use super::recovery::{
+    FailoverRun, Incident, Pending, PendingKind, RecoveryState, StepKind, StepRecord,
+};
 use super::time::{human, Ts};
 use std::time::Duration;
 
 impl Core {
     /// Evidence hit a job. Only a job that was running starts an incident.
     pub(super) fn interrupted(&mut self, job: &JobId, cause: String, hard: bool) {
-        let Some(rec) = self.d.jobs.get(job) else { return };
+        let Some(rec) = self.d.jobs.get(job) else {
+            return;
+        };
         if !matches!(rec.state, RecoveryState::Running | RecoveryState::Resolved) {
             return;
         }
@@ -35,8 +39,16 @@ impl Core {
                 failover: None,
             });
         }
-        let kind = if hard { "hard evidence" } else { "soft evidence" };
-        self.set_state(job, RecoveryState::InterruptionDetected, format!("{cause} ({kind})"));
+        let kind = if hard {
+            "hard evidence"
+        } else {
+            "soft evidence"
+        };
+        self.set_state(
+            job,
+            RecoveryState::InterruptionDetected,
+            format!("{cause} ({kind})"),
+        );
         self.proceed(job);
     }
 
@@ -47,7 +59,9 @@ impl Core {
             return Some(format!("not failing over: automation paused for {job} by {who}; fail over by hand or resume"));
         }
         if let Some(who) = &self.d.paused {
-            return Some(format!("not failing over: automation paused for the whole fleet by {who}"));
+            return Some(format!(
+                "not failing over: automation paused for the whole fleet by {who}"
+            ));
         }
         match &self.frozen {
             Some(why) if !hard => Some(format!("not failing over: {why}")),
@@ -57,13 +71,18 @@ impl Core {
 
     /// From INTERRUPTION_DETECTED: hold, reconnect, or fail over.
     fn proceed(&mut self, job: &JobId) {
-        let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else { return };
+        let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
+            return;
+        };
         if let Some(why) = self.hold_reason(job, inc.hard) {
             if let Some(rec) = self.d.jobs.get_mut(job) {
                 rec.reason = why.clone();
             }
             self.bump();
-            self.emit(EventKind::Decision { job: Some(job.clone()), reason: why });
+            self.emit(EventKind::Decision {
+                job: Some(job.clone()),
+                reason: why,
+            });
             return;
         }
         if inc.hard {
@@ -73,7 +92,13 @@ impl Core {
         }
         let backoff = self.policy.recovery.reconnect_backoff.clone();
         let Some(first) = backoff.first().copied() else {
-            self.start_failover(job, None, false, false, "no reconnect attempts configured".into());
+            self.start_failover(
+                job,
+                None,
+                false,
+                false,
+                "no reconnect attempts configured".into(),
+            );
             return;
         };
         let total: Duration = backoff.iter().sum();
@@ -84,7 +109,11 @@ impl Core {
             "trying to reconnect: {} attempts over {} (backoff {})",
             backoff.len(),
             human(total),
-            backoff.iter().map(|d| human(*d)).collect::<Vec<_>>().join(", ")
+            backoff
+                .iter()
+                .map(|d| human(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         self.set_state(job, RecoveryState::Reconnecting, reason);
     }
@@ -95,7 +124,10 @@ impl Core {
             .d
             .jobs
             .iter()
-            .filter(|(_, r)| r.state == RecoveryState::InterruptionDetected && r.incident.as_ref().is_some_and(|i| i.failover.is_none()))
+            .filter(|(_, r)| {
+                r.state == RecoveryState::InterruptionDetected
+                    && r.incident.as_ref().is_some_and(|i| i.failover.is_none())
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for job in held {
@@ -107,13 +139,19 @@ impl Core {
         let now = self.now;
         let ids: Vec<JobId> = self.d.jobs.keys().cloned().collect();
         for job in ids {
-            let Some(rec) = self.d.jobs.get(&job) else { continue };
-            let Some(inc) = rec.incident.as_ref() else { continue };
+            let Some(rec) = self.d.jobs.get(&job) else {
+                continue;
+            };
+            let Some(inc) = rec.incident.as_ref() else {
+                continue;
+            };
             if let Some(p) = &inc.pending {
                 if now >= p.deadline {
                     let (op, kind) = (p.op, p.kind);
                     match kind {
-                        PendingKind::Reconnect => self.reconnect_answered(&job, &Err(ProbeError::Timeout)),
+                        PendingKind::Reconnect => {
+                            self.reconnect_answered(&job, &Err(ProbeError::Timeout))
+                        }
                         PendingKind::Step(s) => {
                             let why = format!("{} got no answer in time", s.as_str());
                             self.handle_step(op, Err(why));
@@ -143,30 +181,53 @@ impl Core {
         }
     }
 
-    pub(super) fn reconnect_answered(&mut self, job: &JobId, result: &Result<ProbeReport, ProbeError>) {
-        let Some(rec) = self.d.jobs.get_mut(job) else { return };
+    pub(super) fn reconnect_answered(
+        &mut self,
+        job: &JobId,
+        result: &Result<ProbeReport, ProbeError>,
+    ) {
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
         let epoch = rec.epoch;
         let host = rec.placement.host.clone();
-        let Some(inc) = rec.incident.as_mut() else { return };
+        let Some(inc) = rec.incident.as_mut() else {
+            return;
+        };
         inc.pending = None;
         let attempt = inc.attempt;
         let backoff = self.policy.recovery.reconnect_backoff.clone();
         match result {
-            Ok(r) if r.jobs.iter().any(|o| &o.job == job && o.epoch == epoch && o.running) => {
-                self.resolved(job, format!("reconnected to {host} on attempt {attempt}; job still running"));
+            Ok(r)
+                if r.jobs
+                    .iter()
+                    .any(|o| &o.job == job && o.epoch == epoch && o.running) =>
+            {
+                self.resolved(
+                    job,
+                    format!("reconnected to {host} on attempt {attempt}; job still running"),
+                );
             }
             Ok(_) => {
-                let reason = format!("{host} answers again (attempt {attempt}) but the job process is gone");
+                let reason =
+                    format!("{host} answers again (attempt {attempt}) but the job process is gone");
                 self.start_failover(job, None, false, false, reason);
             }
             Err(e) => {
                 if let Some(wait) = backoff.get(attempt as usize) {
                     inc.next_attempt_at = Some(self.now.plus(*wait));
-                    rec.reason = format!("reconnect attempt {attempt} of {} failed ({e}); next in {}", backoff.len(), human(*wait));
+                    rec.reason = format!(
+                        "reconnect attempt {attempt} of {} failed ({e}); next in {}",
+                        backoff.len(),
+                        human(*wait)
+                    );
                     self.bump();
                 } else {
                     let total: Duration = backoff.iter().sum();
-                    let reason = format!("reconnect failed after {attempt} attempts over {} ({e})", human(total));
+                    let reason = format!(
+                        "reconnect failed after {attempt} attempts over {} ({e})",
+                        human(total)
+                    );
                     self.start_failover(job, None, false, false, reason);
                 }
             }
@@ -174,12 +235,25 @@ impl Core {
     }
 
     /// Starts walking the strategy chain (or goes to a named target).
-    pub(super) fn start_failover(&mut self, job: &JobId, target: Option<Target>, planned: bool, manual: bool, reason: String) {
+    pub(super) fn start_failover(
+        &mut self,
+        job: &JobId,
+        target: Option<Target>,
+        planned: bool,
+        manual: bool,
+        reason: String,
+    ) {
         let now = self.now;
         let budget = self.policy.recovery.restart_budget;
         let window = self.policy.recovery.budget_window;
-        let chain = self.fleet.job(job).map(|j| j.strategies.clone()).unwrap_or_default();
-        let Some(rec) = self.d.jobs.get_mut(job) else { return };
+        let chain = self
+            .fleet
+            .job(job)
+            .map(|j| j.strategies.clone())
+            .unwrap_or_default();
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
         rec.history.retain(|t| now.since(*t) < window);
         if !manual && rec.history.len() >= budget as usize {
             let why = format!(
@@ -223,12 +297,22 @@ impl Core {
             steps: Vec::new(),
         });
         let epoch = rec.epoch;
-        self.set_state(job, RecoveryState::FailingOver, format!("{reason}; new epoch {epoch}"));
+        self.set_state(
+            job,
+            RecoveryState::FailingOver,
+            format!("{reason}; new epoch {epoch}"),
+        );
         self.advance(job);
     }
 
     fn run_mut(&mut self, job: &JobId) -> Option<&mut FailoverRun> {
-        self.d.jobs.get_mut(job)?.incident.as_mut()?.failover.as_mut()
+        self.d
+            .jobs
+            .get_mut(job)?
+            .incident
+            .as_mut()?
+            .failover
+            .as_mut()
     }
 
     /// Who may take the job under `strategy`, or why nobody can.
@@ -252,7 +336,11 @@ impl Core {
                 .cloned()
                 .collect();
             if ok.is_empty() {
-                let kind = if want_cpu { "CPU standby" } else { "warm standby" };
+                let kind = if want_cpu {
+                    "CPU standby"
+                } else {
+                    "warm standby"
+                };
                 if why.is_empty() {
                     return Err(format!("no {kind} configured"));
                 }
@@ -266,7 +354,11 @@ impl Core {
                 // The job's own GPU is busy with itself; only health matters here.
                 let w = self.hosts.get(&t.host).ok_or("host unknown")?;
                 if w.detector.state != super::detector::Reach::Healthy {
-                    return Err(format!("{} is {}: restarting in place would not help", t.host, w.detector.state.as_str()));
+                    return Err(format!(
+                        "{} is {}: restarting in place would not help",
+                        t.host,
+                        w.detector.state.as_str()
+                    ));
                 }
                 if let Some(why) = &w.gpu_host_fatal {
                     return Err(format!("{}: {why}", t.host));
@@ -290,7 +382,9 @@ impl Core {
     /// Moves the failover forward to its next effect, falling through the chain.
     fn advance(&mut self, job: &JobId) {
         loop {
-            let Some(run) = self.run_mut(job).cloned() else { return };
+            let Some(run) = self.run_mut(job).cloned() else {
+                return;
+            };
             if let Some(t) = &run.manual_target {
                 if run.strategy_idx > 0 {
                     let why = format!("{} to {t} failed; handing to humans", run.strategy_name());
@@ -313,12 +407,26 @@ impl Core {
             }
             let Some(strategy) = run.chain.get(run.strategy_idx).copied() else {
                 let tried: Vec<&str> = run.chain.iter().map(|s| s.as_str()).collect();
-                self.escalate(job, format!("every strategy failed ({})", tried.join(" → ")));
+                self.escalate(
+                    job,
+                    format!("every strategy failed ({})", tried.join(" → ")),
+                );
                 return;
             };
             if strategy == StrategyKind::Escalate {
-                let failed: Vec<String> = run.steps.iter().filter(|s| !s.ok).map(|s| format!("{}: {}", s.strategy, s.detail)).collect();
-                self.escalate(job, format!("strategy chain reached escalate after: {}", failed.join("; ")));
+                let failed: Vec<String> = run
+                    .steps
+                    .iter()
+                    .filter(|s| !s.ok)
+                    .map(|s| format!("{}: {}", s.strategy, s.detail))
+                    .collect();
+                self.escalate(
+                    job,
+                    format!(
+                        "strategy chain reached escalate after: {}",
+                        failed.join("; ")
+                    ),
+                );
                 return;
             }
             let cands = match run.candidates.clone() {
@@ -350,7 +458,13 @@ impl Core {
                 self.next_strategy(job);
                 continue;
             };
-            self.record(job, StepKind::SelectTarget, true, format!("picked {target}"), Some(target.clone()));
+            self.record(
+                job,
+                StepKind::SelectTarget,
+                true,
+                format!("picked {target}"),
+                Some(target.clone()),
+            );
             if let Some(r) = self.run_mut(job) {
                 r.target = Some(target);
             }
@@ -370,7 +484,14 @@ impl Core {
 
     fn issue_after_select(&mut self, job: &JobId) {
         let fenced = self.run_mut(job).is_some_and(|r| r.fenced);
-        self.issue_step(job, if fenced { StepKind::Stage } else { StepKind::Fence });
+        self.issue_step(
+            job,
+            if fenced {
+                StepKind::Stage
+            } else {
+                StepKind::Fence
+            },
+        );
     }
 
     /// Asks for the effect of `step` and records it as pending.
@@ -378,11 +499,15 @@ impl Core {
         let now = self.now;
         let t = self.policy.recovery.step_timeouts.clone();
         let op = self.next_op();
-        let Some(rec) = self.d.jobs.get(job) else { return };
+        let Some(rec) = self.d.jobs.get(job) else {
+            return;
+        };
         let epoch = rec.epoch;
         let old_host = rec.placement.host.clone();
         let newest = rec.newest_verified().cloned();
-        let Some(run) = rec.incident.as_ref().and_then(|i| i.failover.as_ref()) else { return };
+        let Some(run) = rec.incident.as_ref().and_then(|i| i.failover.as_ref()) else {
+            return;
+        };
         let target = run.target.clone();
         let strategy = run.strategy_name();
         let checkpoint = run.checkpoint.clone();
@@ -391,19 +516,50 @@ impl Core {
             (StepKind::Provision, _) => Effect::Provision {
                 op,
                 job: job_id,
-                regional_volume: run.chain.get(run.strategy_idx) == Some(&StrategyKind::RegionalVolume),
+                regional_volume: run.chain.get(run.strategy_idx)
+                    == Some(&StrategyKind::RegionalVolume),
                 timeout: t.provision,
             },
-            (StepKind::Fence, _) => Effect::Fence { op, job: job_id, host: old_host, epoch, timeout: t.fence },
-            (StepKind::Stage, Some(target)) => Effect::Stage { op, job: job_id, target, checkpoint: newest.clone(), timeout: t.stage },
+            (StepKind::Fence, _) => Effect::Fence {
+                op,
+                job: job_id,
+                host: old_host,
+                epoch,
+                timeout: t.fence,
+            },
+            (StepKind::Stage, Some(target)) => Effect::Stage {
+                op,
+                job: job_id,
+                target,
+                checkpoint: newest.clone(),
+                timeout: t.stage,
+            },
             (StepKind::Launch, Some(target)) => {
                 let cpu = self.role_of(&target.host) == Some(Role::CpuStandby);
-                Effect::Launch { op, job: job_id, target, epoch, checkpoint, cpu, timeout: t.launch }
+                Effect::Launch {
+                    op,
+                    job: job_id,
+                    target,
+                    epoch,
+                    checkpoint,
+                    cpu,
+                    timeout: t.launch,
+                }
             }
-            (StepKind::Verify, Some(target)) => Effect::Verify { op, job: job_id, target, epoch, timeout: t.verify },
+            (StepKind::Verify, Some(target)) => Effect::Verify {
+                op,
+                job: job_id,
+                target,
+                epoch,
+                timeout: t.verify,
+            },
             (StepKind::Notify, target) => {
                 let to = target.map_or("?".to_string(), |t| t.to_string());
-                let from = checkpoint.as_ref().map_or("no checkpoint (fresh start)".to_string(), |c| format!("checkpoint step {}", c.step));
+                let from = checkpoint
+                    .as_ref()
+                    .map_or("no checkpoint (fresh start)".to_string(), |c| {
+                        format!("checkpoint step {}", c.step)
+                    });
                 Effect::Notify {
                     op,
                     job: Some(job_id),
@@ -423,7 +579,12 @@ impl Core {
             }
         }
         if let Some(inc) = self.d.jobs.get_mut(job).and_then(|r| r.incident.as_mut()) {
-            inc.pending = Some(Pending { op, kind: PendingKind::Step(step), started: now, deadline: now.plus(timeout + GRACE) });
+            inc.pending = Some(Pending {
+                op,
+                kind: PendingKind::Step(step),
+                started: now,
+                deadline: now.plus(timeout + GRACE),
+            });
         }
         self.dirty = true;
         self.effects.push_back(effect);
@@ -440,14 +601,40 @@ impl Core {
         }
     }
 
-    fn record(&mut self, job: &JobId, step: StepKind, ok: bool, detail: String, target: Option<Target>) {
+    fn record(
+        &mut self,
+        job: &JobId,
+        step: StepKind,
+        ok: bool,
+        detail: String,
+        target: Option<Target>,
+    ) {
         let now = self.now;
         let Some(run) = self.run_mut(job) else { return };
-        let ms = if step == StepKind::SelectTarget { 0 } else { now.since(run.step_started).as_millis() as u64 };
+        let ms = if step == StepKind::SelectTarget {
+            0
+        } else {
+            now.since(run.step_started).as_millis() as u64
+        };
         let strategy = run.strategy_name();
         let target = target.or_else(|| run.target.clone());
-        run.steps.push(StepRecord { strategy: strategy.clone(), step, target: target.clone(), ms, ok, detail: detail.clone() });
-        self.emit(EventKind::FailoverStep { job: job.clone(), strategy, step: step.as_str().into(), target, ms, ok, detail });
+        run.steps.push(StepRecord {
+            strategy: strategy.clone(),
+            step,
+            target: target.clone(),
+            ms,
+            ok,
+            detail: detail.clone(),
+        });
+        self.emit(EventKind::FailoverStep {
+            job: job.clone(),
+            strategy,
+            step: step.as_str().into(),
+            target,
+            ms,
+            ok,
+            detail,
+        });
     }
 
     pub(super) fn handle_step(&mut self, op: OpId, result: Result<StepOutput, String>) {
@@ -469,7 +656,9 @@ impl Core {
         match (step, result) {
             (StepKind::Fence, Ok(out)) => {
                 let detail = match out {
-                    StepOutput::FenceUnreachable => format!("old host did not answer; {epoch} revoked, its writes will be ignored"),
+                    StepOutput::FenceUnreachable => format!(
+                        "old host did not answer; {epoch} revoked, its writes will be ignored"
+                    ),
                     _ => format!("old copy stopped; {epoch} revoked"),
                 };
                 self.record(&job, step, true, detail, old.map(|h| Target::new(h, None)));
@@ -480,10 +669,19 @@ impl Core {
             }
             (StepKind::Fence, Err(e)) => {
                 self.record(&job, step, false, e.clone(), None);
-                self.escalate(&job, format!("could not fence the old copy ({e}); refusing to start a second one"));
+                self.escalate(
+                    &job,
+                    format!("could not fence the old copy ({e}); refusing to start a second one"),
+                );
             }
             (StepKind::Provision, Ok(StepOutput::Provisioned { target })) => {
-                self.record(&job, step, true, format!("new instance {target}"), Some(target.clone()));
+                self.record(
+                    &job,
+                    step,
+                    true,
+                    format!("new instance {target}"),
+                    Some(target.clone()),
+                );
                 if let Some(r) = self.run_mut(&job) {
                     r.target = Some(target.clone());
                     r.candidates = Some(vec![target]);
@@ -493,7 +691,10 @@ impl Core {
             (StepKind::Stage, Ok(StepOutput::Staged { bytes })) => {
                 let ck = self.run_mut(&job).and_then(|r| r.checkpoint.clone());
                 let detail = match ck {
-                    Some(c) => format!("checkpoint {} (step {}, {bytes} bytes) in place, SHA-256 verified", c.id, c.step),
+                    Some(c) => format!(
+                        "checkpoint {} (step {}, {bytes} bytes) in place, SHA-256 verified",
+                        c.id, c.step
+                    ),
                     None => "no verified checkpoint exists: the job restarts from scratch".into(),
                 };
                 self.record(&job, step, true, detail, None);
@@ -536,9 +737,21 @@ impl Core {
                 let (op, epoch) = (self.d.next_op, rec.epoch);
                 self.d.next_op += 1;
                 let op = OpId(op);
-                self.chores.insert(op, Chore::StaleFence { job: job.clone(), host: t.host.clone() });
+                self.chores.insert(
+                    op,
+                    Chore::StaleFence {
+                        job: job.clone(),
+                        host: t.host.clone(),
+                    },
+                );
                 let timeout = self.policy.recovery.step_timeouts.fence;
-                self.effects.push_back(Effect::Fence { op, job: job.clone(), host: t.host, epoch, timeout });
+                self.effects.push_back(Effect::Fence {
+                    op,
+                    job: job.clone(),
+                    host: t.host,
+                    epoch,
+                    timeout,
+                });
             }
         }
         if let Some(r) = self.run_mut(job) {
@@ -553,9 +766,14 @@ impl Core {
             Some(Chore::StaleFence { job, host }) => {
                 let reason = match result {
                     Ok(_) => format!("stale copy of {job} on {host} fenced"),
-                    Err(e) => format!("could not fence stale copy of {job} on {host}: {e}; will retry when seen"),
+                    Err(e) => format!(
+                        "could not fence stale copy of {job} on {host}: {e}; will retry when seen"
+                    ),
                 };
-                self.emit(EventKind::Decision { job: Some(job), reason });
+                self.emit(EventKind::Decision {
+                    job: Some(job),
+                    reason,
+                });
             }
             Some(Chore::Notify) | None => {}
         }
@@ -563,10 +781,16 @@ impl Core {
 
     fn finish_failover(&mut self, job: &JobId) {
         let now = self.now;
-        let Some(rec) = self.d.jobs.get_mut(job) else { return };
-        let Some(inc) = rec.incident.take() else { return };
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
+        let Some(inc) = rec.incident.take() else {
+            return;
+        };
         let Some(run) = inc.failover else { return };
-        let Some(target) = run.target.clone() else { return };
+        let Some(target) = run.target.clone() else {
+            return;
+        };
         rec.placement = target.clone();
         rec.progress_at = Some(now);
         rec.last_step = None;
@@ -575,11 +799,30 @@ impl Core {
         let detect_ms = inc.detected_at.since(inc.evidence_at).as_millis() as u64;
         let mut breakdown = vec![("detect".to_string(), detect_ms)];
         if run.started_at > inc.detected_at {
-            breakdown.push(("reconnect".into(), run.started_at.since(inc.detected_at).as_millis() as u64));
+            breakdown.push((
+                "reconnect".into(),
+                run.started_at.since(inc.detected_at).as_millis() as u64,
+            ));
         }
-        breakdown.extend(run.steps.iter().filter(|s| s.ms > 0).map(|s| (s.step.as_str().to_string(), s.ms)));
-        let parts: Vec<String> = breakdown.iter().map(|(k, v)| format!("{k} {}", human(Duration::from_millis(*v)))).collect();
-        self.emit(EventKind::FailoverFinished { job: job.clone(), ok: true, target: Some(target.clone()), epoch, rto_ms, detect_ms, breakdown });
+        breakdown.extend(
+            run.steps
+                .iter()
+                .filter(|s| s.ms > 0)
+                .map(|s| (s.step.as_str().to_string(), s.ms)),
+        );
+        let parts: Vec<String> = breakdown
+            .iter()
+            .map(|(k, v)| format!("{k} {}", human(Duration::from_millis(*v))))
+            .collect();
+        self.emit(EventKind::FailoverFinished {
+            job: job.clone(),
+            ok: true,
+            target: Some(target.clone()),
+            epoch,
+            rto_ms,
+            detect_ms,
+            breakdown,
+        });
         let reason = format!(
             "running on {target} under {epoch} via {}; RTO {} ({})",
             run.strategy_name(),
@@ -596,7 +839,12 @@ impl Core {
             rec.incident = None;
             rec.progress_at = Some(now);
         }
-        let place = self.d.jobs.get(job).map(|r| r.placement.to_string()).unwrap_or_default();
+        let place = self
+            .d
+            .jobs
+            .get(job)
+            .map(|r| r.placement.to_string())
+            .unwrap_or_default();
         self.set_state(job, RecoveryState::Resolved, reason);
         self.set_state(job, RecoveryState::Running, format!("running on {place}"));
     }
@@ -608,7 +856,10 @@ impl Core {
             inc.failover = None;
         }
         self.set_state(job, RecoveryState::Escalating, reason.clone());
-        self.emit(EventKind::Escalated { job: job.clone(), reason: reason.clone() });
+        self.emit(EventKind::Escalated {
+            job: job.clone(),
+            reason: reason.clone(),
+        });
         let op = self.next_op();
         self.chores.insert(op, Chore::Notify);
         let timeout = self.policy.recovery.step_timeouts.notify;
@@ -622,7 +873,9 @@ impl Core {
     }
 
     pub(super) fn handle_checkpoint(&mut self, job: &JobId, ck: super::io::CheckpointRef) {
-        let Some(rec) = self.d.jobs.get_mut(job) else { return };
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
         let (id, step) = (ck.id.clone(), ck.step);
         rec.checkpoints.retain(|c| c.id != ck.id);
         rec.checkpoints.push(ck);
@@ -630,7 +883,11 @@ impl Core {
         let excess = rec.checkpoints.len().saturating_sub(50);
         rec.checkpoints.drain(..excess);
         self.dirty = true;
-        self.emit(EventKind::CheckpointRecorded { job: job.clone(), id, step });
+        self.emit(EventKind::CheckpointRecorded {
+            job: job.clone(),
+            id,
+            step,
+        });
     }
 
     /// The time of the next reconnect attempt, for views.

@@ -57,10 +57,15 @@ pub fn host(name: &str, role: Role, gpus: u32) -> HostSpec {
         gpus,
         ssh_key: None,
         provider: None,
-        }
+    }
 }
 
-pub fn job(name: &str, on: &str, standbys: &[(&str, Option<u32>)], chain: &[StrategyKind]) -> JobSpec {
+pub fn job(
+    name: &str,
+    on: &str,
+    standbys: &[(&str, Option<u32>)],
+    chain: &[StrategyKind],
+) -> JobSpec {
     JobSpec {
         id: j(name),
         host: h(on),
@@ -71,7 +76,10 @@ pub fn job(name: &str, on: &str, standbys: &[(&str, Option<u32>)], chain: &[Stra
         stop: None,
         heartbeat: HeartbeatSource::None,
         checkpoint_dir: "/w/ck".into(),
-        standbys: standbys.iter().map(|(h_, g)| Target::new(h(h_), *g)).collect(),
+        standbys: standbys
+            .iter()
+            .map(|(h_, g)| Target::new(h(h_), *g))
+            .collect(),
         strategies: chain.to_vec(),
     }
 }
@@ -86,7 +94,12 @@ pub fn small_fleet() -> Fleet {
             host("c", Role::Standby, 1),
             host("cpu", Role::CpuStandby, 0),
         ],
-        jobs: vec![job("train", "a", &[("b", Some(0)), ("cpu", None)], &[RestartInPlace, WarmStandby, CpuStandby, Escalate])],
+        jobs: vec![job(
+            "train",
+            "a",
+            &[("b", Some(0)), ("cpu", None)],
+            &[RestartInPlace, WarmStandby, CpuStandby, Escalate],
+        )],
     }
 }
 
@@ -95,7 +108,14 @@ impl Harness {
         let now = Ts(1_700_000_000_000);
         let mut hosts = BTreeMap::new();
         for hs in &fleet.hosts {
-            hosts.insert(hs.id.clone(), FakeHost { up: true, gpus: hs.gpus, ..FakeHost::default() });
+            hosts.insert(
+                hs.id.clone(),
+                FakeHost {
+                    up: true,
+                    gpus: hs.gpus,
+                    ..FakeHost::default()
+                },
+            );
         }
         for js in &fleet.jobs {
             if let Some(fh) = hosts.get_mut(&js.host) {
@@ -103,7 +123,15 @@ impl Harness {
             }
         }
         let core = Core::new(fleet, policy, Capabilities::default(), now);
-        let mut hs = Self { core, now, hosts, events: Vec::new(), held: Vec::new(), hold_probes_of: None, hold_steps: false };
+        let mut hs = Self {
+            core,
+            now,
+            hosts,
+            events: Vec::new(),
+            held: Vec::new(),
+            hold_probes_of: None,
+            hold_steps: false,
+        };
         hs.input(Input::Tick);
         hs
     }
@@ -122,7 +150,9 @@ impl Harness {
             while let Some(e) = self.core.poll_event() {
                 self.events.push(e);
             }
-            let Some(effect) = self.core.poll_effect() else { break };
+            let Some(effect) = self.core.poll_effect() else {
+                break;
+            };
             let hold = match &effect {
                 Effect::Probe { host, .. } => self.hold_probes_of.as_ref() == Some(host),
                 _ => self.hold_steps,
@@ -137,19 +167,27 @@ impl Harness {
     }
 
     pub fn report(&self, host: &HostId) -> Result<ProbeReport, ProbeError> {
-        let Some(fh) = self.hosts.get(host) else { return Err(ProbeError::Unreachable("no such host".into())) };
+        let Some(fh) = self.hosts.get(host) else {
+            return Err(ProbeError::Unreachable("no such host".into()));
+        };
         if !fh.up {
             return Err(ProbeError::Timeout);
         }
         let mut lines = Vec::new();
         for i in 0..fh.gpus {
             if fh.lost_gpu == Some(i) {
-                lines.push(format!("Unable to determine the device handle for GPU0000:0{i}:00.0: Unknown Error"));
+                lines.push(format!(
+                    "Unable to determine the device handle for GPU0000:0{i}:00.0: Unknown Error"
+                ));
             } else {
                 lines.push(FIXTURE_LINE.replacen("0, ", &format!("{i}, "), 1));
             }
         }
-        let gpu = if fh.gpus == 0 { GpuReadout::NotInstalled } else { gpu::parse_query_gpu(&lines.join("\n"), 0) };
+        let gpu = if fh.gpus == 0 {
+            GpuReadout::NotInstalled
+        } else {
+            gpu::parse_query_gpu(&lines.join("\n"), 0)
+        };
         let secs = self.now.0 / 1000;
         let jobs = fh
             .procs
@@ -163,15 +201,27 @@ impl Harness {
                 heartbeat_at: Some(self.now),
             })
             .collect();
-        Ok(ProbeReport { gpu, xids: Vec::new(), jobs, boot_id: Some("boot".into()), latency: Duration::from_millis(3) })
+        Ok(ProbeReport {
+            gpu,
+            xids: Vec::new(),
+            jobs,
+            boot_id: Some("boot".into()),
+            latency: Duration::from_millis(3),
+        })
     }
 
     fn answer(&mut self, effect: &Effect) -> Input {
         let op = effect.op();
         let step = |r: Result<StepOutput, String>| Input::StepFinished { op, result: r };
         match effect {
-            Effect::Probe { host, .. } => Input::ProbeFinished { op, host: host.clone(), result: self.report(host) },
-            Effect::Fence { job, host, epoch, .. } => {
+            Effect::Probe { host, .. } => Input::ProbeFinished {
+                op,
+                host: host.clone(),
+                result: self.report(host),
+            },
+            Effect::Fence {
+                job, host, epoch, ..
+            } => {
                 let fh = self.fake(host.as_str());
                 if !fh.up {
                     return step(Ok(StepOutput::FenceUnreachable));
@@ -180,7 +230,9 @@ impl Harness {
                 step(Ok(StepOutput::Fenced))
             }
             Effect::Stage { .. } => step(Ok(StepOutput::Staged { bytes: 0 })),
-            Effect::Launch { job, target, epoch, .. } => {
+            Effect::Launch {
+                job, target, epoch, ..
+            } => {
                 let fh = self.fake(target.host.as_str());
                 if !fh.up || fh.launch_fails {
                     return step(Err(format!("{} refused the launch", target.host)));
@@ -190,7 +242,9 @@ impl Harness {
                 }
                 step(Ok(StepOutput::Launched))
             }
-            Effect::Verify { job, target, epoch, .. } => {
+            Effect::Verify {
+                job, target, epoch, ..
+            } => {
                 let fh = self.fake(target.host.as_str());
                 if fh.procs.iter().any(|(j_, e, _)| j_ == job && e == epoch) {
                     step(Ok(StepOutput::Running))
@@ -207,7 +261,12 @@ impl Harness {
     pub fn run_for(&mut self, d: Duration) {
         let until = self.now.plus(d);
         loop {
-            let next = self.core.poll_deadline().unwrap_or(until).min(until).max(self.now);
+            let next = self
+                .core
+                .poll_deadline()
+                .unwrap_or(until)
+                .min(until)
+                .max(self.now);
             self.now = next;
             self.input(Input::Tick);
             if self.now >= until {
@@ -217,14 +276,20 @@ impl Harness {
     }
 
     pub fn state(&self, job: &str) -> RecoveryState {
-        self.core.durable().jobs.get(&j(job)).map_or(RecoveryState::Failed, |r| r.state)
+        self.core
+            .durable()
+            .jobs
+            .get(&j(job))
+            .map_or(RecoveryState::Failed, |r| r.state)
     }
 
     pub fn states(&self, job: &str) -> Vec<String> {
         self.events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::RecoveryState { job: j_, to, .. } if j_.as_str() == job => Some(to.clone()),
+                EventKind::RecoveryState { job: j_, to, .. } if j_.as_str() == job => {
+                    Some(to.clone())
+                }
                 _ => None,
             })
             .collect()
@@ -257,6 +322,10 @@ impl Harness {
     }
 
     pub fn late_answer(&mut self, op: OpId, host: &str, result: Result<ProbeReport, ProbeError>) {
-        self.input(Input::ProbeFinished { op, host: h(host), result });
+        self.input(Input::ProbeFinished {
+            op,
+            host: h(host),
+            result,
+        });
     }
 }

@@ -21,7 +21,9 @@ pub struct OpId(pub u64);
 
 /// A job's failover generation. Each failover starts a new epoch; a process
 /// launched under an older epoch is stale and must be fenced.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Epoch(pub u64);
 

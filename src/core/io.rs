@@ -30,7 +30,10 @@ pub enum Input {
         result: Result<StepOutput, String>,
     },
     /// A complete checkpoint of a job was seen.
-    CheckpointSeen { job: JobId, checkpoint: CheckpointRef },
+    CheckpointSeen {
+        job: JobId,
+        checkpoint: CheckpointRef,
+    },
     /// An operator asked for something.
     Command { operator: String, command: Command },
 }
@@ -100,13 +103,17 @@ pub enum StepOutput {
     Fenced,
     /// Fence: the old host did not answer; its epoch is revoked instead.
     FenceUnreachable,
-    Staged { bytes: u64 },
+    Staged {
+        bytes: u64,
+    },
     Launched,
     /// Verify: the job runs under the expected epoch.
     Running,
     /// Verify: it does not.
     NotRunning(String),
-    Provisioned { target: Target },
+    Provisioned {
+        target: Target,
+    },
     Notified,
 }
 
@@ -230,8 +237,19 @@ pub enum Command {
         seen: u64,
     },
     /// Planned move of a healthy job to `target`.
-    Switchover { job: JobId, target: Target, seen: u64 },
-    Pause { job: Option<JobId> },
-    Resume { job: Option<JobId> },
-    Cancel { job: JobId, seen: u64 },
+    Switchover {
+        job: JobId,
+        target: Target,
+        seen: u64,
+    },
+    Pause {
+        job: Option<JobId>,
+    },
+    Resume {
+        job: Option<JobId>,
+    },
+    Cancel {
+        job: JobId,
+        seen: u64,
+    },
 }

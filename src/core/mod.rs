@@ -1,20 +1,20 @@
 //! The pure core: every decision Lifeboat makes, as functions of time and input.
 
+mod commands;
+pub mod detector;
+pub mod engine;
+pub mod event;
+mod failover;
 pub mod fleet;
 pub mod gpu;
 pub mod gpu_parse;
 pub mod ids;
-pub mod policy;
-pub mod time;
-pub mod xid;
-pub mod detector;
-pub mod engine;
-pub mod event;
-mod commands;
-mod failover;
 pub mod io;
+pub mod policy;
 pub mod recovery;
 pub mod snapshot;
+pub mod time;
+pub mod xid;
 
 #[cfg(test)]
 mod harness;

@@ -32,9 +32,21 @@ fn hard_fault_fails_over_within_one_probe_interval() {
         .find(|e| matches!(&e.kind, EventKind::RecoveryState { to, .. } if to == "INTERRUPTION_DETECTED"))
         .map(|e| e.ts)
         .expect("interruption detected");
-    assert!(detected.since(fault_at) <= secs(1), "detected after {:?}", detected.since(fault_at));
+    assert!(
+        detected.since(fault_at) <= secs(1),
+        "detected after {:?}",
+        detected.since(fault_at)
+    );
     hs.run_for(secs(2));
-    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "FAILING_OVER", "RESOLVED", "RUNNING"]);
+    assert_eq!(
+        hs.states("train"),
+        [
+            "INTERRUPTION_DETECTED",
+            "FAILING_OVER",
+            "RESOLVED",
+            "RUNNING"
+        ]
+    );
     let place = &hs.core.durable().jobs[&j("train")].placement;
     assert_eq!(place, &Target::new(h("b"), Some(0)));
     assert_eq!(hs.running_on("train"), ["b"]);
@@ -46,13 +58,26 @@ fn hard_fault_fails_over_within_one_probe_interval() {
             _ => None,
         })
         .collect();
-    assert_eq!(steps, ["select_target", "fence", "stage", "launch", "verify", "notify"]);
+    assert_eq!(
+        steps,
+        [
+            "select_target",
+            "fence",
+            "stage",
+            "launch",
+            "verify",
+            "notify"
+        ]
+    );
 }
 
 #[test]
 fn isolated_single_probe_misses_never_fail_over() {
     for profile in [DetectionProfile::lan(), DetectionProfile::cloud()] {
-        let policy = Policy { detection: profile.clone(), ..Policy::default() };
+        let policy = Policy {
+            detection: profile.clone(),
+            ..Policy::default()
+        };
         let mut hs = Harness::new(small_fleet(), policy);
         hs.run_for(profile.probe_interval * 3);
         for _ in 0..1000 {
@@ -64,7 +89,12 @@ fn isolated_single_probe_misses_never_fail_over() {
         assert_eq!(hs.count("failover_step"), 0, "profile {}", profile.name);
         assert!(!hs.states("train").iter().any(|s| s == "FAILING_OVER"));
         assert_eq!(hs.state("train"), S::Running);
-        let damped = hs.core.snapshot().hosts.iter().any(|v| v.id == h("a") && v.damped);
+        let damped = hs
+            .core
+            .snapshot()
+            .hosts
+            .iter()
+            .any(|v| v.id == h("a") && v.damped);
         // Under `lan` a single miss makes the host suspect, so it flaps and gets damped;
         // under `cloud` one miss is not even suspect.
         assert_eq!(damped, profile.suspect_after == 1, "{}", profile.name);
@@ -81,7 +111,15 @@ fn reconnect_succeeds_on_attempt_three_and_job_returns_to_running() {
     hs.run_for(secs(5));
     hs.fake("a").up = true;
     hs.run_for(secs(3));
-    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "RECONNECTING", "RESOLVED", "RUNNING"]);
+    assert_eq!(
+        hs.states("train"),
+        [
+            "INTERRUPTION_DETECTED",
+            "RECONNECTING",
+            "RESOLVED",
+            "RUNNING"
+        ]
+    );
     let resolved = hs.events.iter().find_map(|e| match &e.kind {
         EventKind::RecoveryState { to, reason, .. } if to == "RESOLVED" => Some(reason.clone()),
         _ => None,
@@ -97,7 +135,16 @@ fn reconnect_exhausted_fails_over() {
     hs.fake("a").up = false;
     hs.run_for(secs(3 + 31 + 2));
     assert_eq!(hs.state("train"), S::Running);
-    assert_eq!(hs.states("train"), ["INTERRUPTION_DETECTED", "RECONNECTING", "FAILING_OVER", "RESOLVED", "RUNNING"]);
+    assert_eq!(
+        hs.states("train"),
+        [
+            "INTERRUPTION_DETECTED",
+            "RECONNECTING",
+            "FAILING_OVER",
+            "RESOLVED",
+            "RUNNING"
+        ]
+    );
     let fence = hs.events.iter().find_map(|e| match &e.kind {
         EventKind::FailoverStep { step, detail, .. } if step == "fence" => Some(detail.clone()),
         _ => None,
@@ -123,12 +170,19 @@ fn chain_falls_through_to_escalation_when_every_standby_is_down() {
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::FailoverStep { strategy, ok: false, .. } => Some(strategy.clone()),
+            EventKind::FailoverStep {
+                strategy,
+                ok: false,
+                ..
+            } => Some(strategy.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(skipped, ["restart-in-place", "warm-standby", "cpu-standby"]);
-    assert!(hs.running_on("train").is_empty(), "the job on the dead GPU was fenced");
+    assert!(
+        hs.running_on("train").is_empty(),
+        "the job on the dead GPU was fenced"
+    );
 }
 
 #[test]
@@ -172,14 +226,30 @@ fn double_manual_failover_is_rejected() {
     let mut hs = fresh();
     hs.hold_steps = true;
     let seen = hs.core.snapshot().epoch;
-    let cmd = Command::Failover { job: j("train"), target: None, seen };
-    hs.input(Input::Command { operator: "alice".into(), command: cmd.clone() });
+    let cmd = Command::Failover {
+        job: j("train"),
+        target: None,
+        seen,
+    };
+    hs.input(Input::Command {
+        operator: "alice".into(),
+        command: cmd.clone(),
+    });
     assert_eq!(hs.state("train"), S::FailingOver);
     let seen = hs.core.snapshot().epoch;
-    let cmd = Command::Failover { job: j("train"), target: None, seen };
-    hs.input(Input::Command { operator: "bob".into(), command: cmd });
+    let cmd = Command::Failover {
+        job: j("train"),
+        target: None,
+        seen,
+    };
+    hs.input(Input::Command {
+        operator: "bob".into(),
+        command: cmd,
+    });
     let rejected = hs.events.iter().find_map(|e| match &e.kind {
-        EventKind::CommandRejected { operator, reason, .. } if operator == "bob" => Some(reason.clone()),
+        EventKind::CommandRejected {
+            operator, reason, ..
+        } if operator == "bob" => Some(reason.clone()),
         _ => None,
     });
     assert!(rejected.is_some_and(|r| r.contains("already in progress")));
@@ -197,8 +267,15 @@ fn confirm_against_an_old_epoch_is_rejected() {
     let seen = hs.core.snapshot().epoch;
     hs.fake("a").lost_gpu = Some(0);
     hs.run_for(secs(2));
-    let cmd = Command::Failover { job: j("train"), target: Some(Target::new(h("c"), Some(0))), seen };
-    hs.input(Input::Command { operator: "alice".into(), command: cmd });
+    let cmd = Command::Failover {
+        job: j("train"),
+        target: Some(Target::new(h("c"), Some(0))),
+        seen,
+    };
+    hs.input(Input::Command {
+        operator: "alice".into(),
+        command: cmd,
+    });
     let rejected = hs.events.iter().find_map(|e| match &e.kind {
         EventKind::CommandRejected { reason, .. } => Some(reason.clone()),
         _ => None,
@@ -215,9 +292,15 @@ fn partition_guard_freezes_automation_when_half_the_fleet_goes_suspect() {
     }
     hs.run_for(secs(40));
     let snap = hs.core.snapshot();
-    assert!(snap.automation.frozen.as_deref().is_some_and(|f| f.contains("2 of 4 hosts")));
+    assert!(snap
+        .automation
+        .frozen
+        .as_deref()
+        .is_some_and(|f| f.contains("2 of 4 hosts")));
     assert_eq!(hs.state("train"), S::InterruptionDetected);
-    assert!(hs.core.durable().jobs[&j("train")].reason.contains("frozen"));
+    assert!(hs.core.durable().jobs[&j("train")]
+        .reason
+        .contains("frozen"));
     assert_eq!(hs.count("failover_step"), 0);
     // The network heals: automation thaws and the job, still alive, is resolved.
     for n in ["a", "b"] {
@@ -232,12 +315,24 @@ fn partition_guard_freezes_automation_when_half_the_fleet_goes_suspect() {
 #[test]
 fn paused_job_is_held_until_resumed() {
     let mut hs = fresh();
-    hs.input(Input::Command { operator: "alice".into(), command: Command::Pause { job: Some(j("train")) } });
+    hs.input(Input::Command {
+        operator: "alice".into(),
+        command: Command::Pause {
+            job: Some(j("train")),
+        },
+    });
     hs.fake("a").lost_gpu = Some(0);
     hs.run_for(secs(3));
     assert_eq!(hs.state("train"), S::InterruptionDetected);
-    assert!(hs.core.snapshot().jobs[0].why.contains("paused for train by alice"));
-    hs.input(Input::Command { operator: "alice".into(), command: Command::Resume { job: Some(j("train")) } });
+    assert!(hs.core.snapshot().jobs[0]
+        .why
+        .contains("paused for train by alice"));
+    hs.input(Input::Command {
+        operator: "alice".into(),
+        command: Command::Resume {
+            job: Some(j("train")),
+        },
+    });
     hs.run_for(secs(2));
     assert_eq!(hs.state("train"), S::Running);
     assert_eq!(hs.running_on("train"), ["b"]);
@@ -248,17 +343,37 @@ fn manual_failover_to_cpu_standby_and_cancel() {
     let mut hs = fresh();
     let seen = hs.core.snapshot().epoch;
     let t = Target::new(h("cpu"), None);
-    hs.input(Input::Command { operator: "op".into(), command: Command::Switchover { job: j("train"), target: t.clone(), seen } });
+    hs.input(Input::Command {
+        operator: "op".into(),
+        command: Command::Switchover {
+            job: j("train"),
+            target: t.clone(),
+            seen,
+        },
+    });
     hs.run_for(secs(1));
     assert_eq!(hs.core.durable().jobs[&j("train")].placement, t);
     assert_eq!(hs.running_on("train"), ["cpu"]);
     // Cancel while a failover is held mid-way: FAILED, and the epoch moves on.
     hs.hold_steps = true;
     let seen = hs.core.snapshot().epoch;
-    hs.input(Input::Command { operator: "op".into(), command: Command::Failover { job: j("train"), target: None, seen } });
+    hs.input(Input::Command {
+        operator: "op".into(),
+        command: Command::Failover {
+            job: j("train"),
+            target: None,
+            seen,
+        },
+    });
     let seen = hs.core.snapshot().epoch;
     let before = hs.core.durable().jobs[&j("train")].epoch;
-    hs.input(Input::Command { operator: "op".into(), command: Command::Cancel { job: j("train"), seen } });
+    hs.input(Input::Command {
+        operator: "op".into(),
+        command: Command::Cancel {
+            job: j("train"),
+            seen,
+        },
+    });
     assert_eq!(hs.state("train"), S::Failed);
     assert!(hs.core.durable().jobs[&j("train")].epoch > before);
 }
@@ -285,7 +400,13 @@ fn failover_resumes_after_restore_from_durable_state() {
     let saved = serde_json::to_string(hs.core.durable()).expect("serialise");
     // The console dies here; a new one starts from the saved state.
     let durable = serde_json::from_str(&saved).expect("parse");
-    let mut fresh_core = super::engine::Core::restore(small_fleet(), Policy::default(), Default::default(), durable, hs.now);
+    let mut fresh_core = super::engine::Core::restore(
+        small_fleet(),
+        Policy::default(),
+        Default::default(),
+        durable,
+        hs.now,
+    );
     std::mem::swap(&mut hs.core, &mut fresh_core);
     hs.held.clear();
     hs.hold_steps = false;
@@ -299,7 +420,11 @@ fn failover_resumes_after_restore_from_durable_state() {
 fn cpu_host_without_gpus_is_healthy() {
     let mut hs = fresh();
     let snap = hs.core.snapshot();
-    let cpu = snap.hosts.iter().find(|v| v.id == h("cpu")).expect("cpu host");
+    let cpu = snap
+        .hosts
+        .iter()
+        .find(|v| v.id == h("cpu"))
+        .expect("cpu host");
     assert_eq!(cpu.badge, "healthy");
     assert_eq!(cpu.role, Role::CpuStandby);
     hs.run_for(secs(1));

@@ -90,8 +90,16 @@ impl Core {
                 let gpus = match &w.samples {
                     s if !s.is_empty() => s
                         .iter()
-                        .zip(w.assessment.per_gpu.iter().chain(std::iter::repeat(&GpuHealth::Healthy)))
-                        .map(|(s, h)| GpuView { sample: s.clone(), health: h.clone() })
+                        .zip(
+                            w.assessment
+                                .per_gpu
+                                .iter()
+                                .chain(std::iter::repeat(&GpuHealth::Healthy)),
+                        )
+                        .map(|(s, h)| GpuView {
+                            sample: s.clone(),
+                            health: h.clone(),
+                        })
                         .collect(),
                     _ => Vec::new(),
                 };
@@ -136,7 +144,11 @@ impl Core {
                     strategy: run.map(|f| f.strategy_name()),
                     step: run.map(|f| f.step),
                     steps: run.map(|f| f.steps.clone()).unwrap_or_default(),
-                    failovers_in_window: r.history.iter().filter(|t| now.since(**t) < window).count() as u32,
+                    failovers_in_window: r
+                        .history
+                        .iter()
+                        .filter(|t| now.since(**t) < window)
+                        .count() as u32,
                     restart_budget: self.policy.recovery.restart_budget,
                     last_step: r.last_step,
                     progress_at: r.progress_at,
@@ -149,7 +161,10 @@ impl Core {
             epoch: self.d.epoch,
             now,
             profile: p.name.clone(),
-            automation: Automation { paused_by: self.d.paused.clone(), frozen: self.frozen.clone() },
+            automation: Automation {
+                paused_by: self.d.paused.clone(),
+                frozen: self.frozen.clone(),
+            },
             hosts,
             jobs,
         }
@@ -157,12 +172,16 @@ impl Core {
 
     /// Why a job is, or is not, failing over right now.
     fn why(&self, job: &JobId) -> String {
-        let Some(r) = self.d.jobs.get(job) else { return String::new() };
+        let Some(r) = self.d.jobs.get(job) else {
+            return String::new();
+        };
         if r.state != RecoveryState::Running {
             return r.reason.clone();
         }
         let host = &r.placement.host;
-        let Some(w) = self.hosts.get(host) else { return r.reason.clone() };
+        let Some(w) = self.hosts.get(host) else {
+            return r.reason.clone();
+        };
         let p = &self.policy.detection;
         let d = &w.detector;
         let paused = r.paused.as_ref().or(self.d.paused.as_ref());

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Milliseconds since the Unix epoch, as given by the caller of `Core::handle`.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Ts(pub u64);
 
@@ -19,7 +21,9 @@ impl Ts {
     }
 
     pub fn plus(self, d: Duration) -> Ts {
-        Ts(self.0.saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64))
+        Ts(self
+            .0
+            .saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64))
     }
 
     /// Time elapsed since `earlier`, zero if `earlier` is in the future.
