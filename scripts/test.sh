@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need (when missing) and runs the whole test suite.
+# Usage: scripts/test.sh            (from the repository root; CI calls exactly this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Debian packages the tests use; installed only when missing.
+need_apt=()
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+say "format"
+cargo fmt --all -- --check
+
+say "lint"
+cargo clippy --all-targets --quiet -- -D warnings
+
+say "tests"
+cargo test --all-targets
