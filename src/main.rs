@@ -1,16 +1,46 @@
-//! The `lifeboat` binary: CLI parsing, then the console, the demo or a subcommand.
+//! The `lifeboat` binary: CLI parsing, then the demo or a subcommand. Exit codes: 0 ok,
+//! 1 the operation failed, 2 usage or configuration error.
 
 use clap::{Parser, Subcommand};
+use lifeboat::sim::chaos::{parse_inject, Fault};
+use lifeboat::sim::demo::demo_fleet;
+use lifeboat::sim::run::{run_headless, DemoOptions};
+use lifeboat::sim::transport::SimTiming;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Keeps long GPU jobs alive: watch, detect, fail over, restore.
 #[derive(Parser, Debug)]
-#[command(name = "lifeboat", version, about)]
+#[command(name = "lifeboat", version, about, long_about = None)]
 struct Cli {
     /// Config file (else $LIFEBOAT_CONFIG, else the platform config dir).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Where the journal, logs and (for the demo) the simulated world live.
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Run on the built-in simulated demo fleet.
+    #[arg(long)]
+    demo: bool,
+    /// No full-screen console: stream events to stdout.
+    #[arg(long)]
+    headless: bool,
+    /// Stop after this long, e.g. 60s or 5m (default: run until Ctrl-C).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    duration: Option<Duration>,
+    /// Seed for the chaos schedule (same seed, same faults).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Inject faults on the seeded schedule.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    chaos: bool,
+    /// Inject one fault: KIND:TARGET@TIME, e.g. gpu-lost:llm-pretrain@5s (repeatable).
+    #[arg(long, value_name = "FAULT")]
+    inject: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -22,6 +52,8 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print the latest snapshot from a state dir.
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -30,13 +62,33 @@ enum ConfigAction {
     Check { file: Option<PathBuf> },
 }
 
+fn duration(s: &str) -> Result<Duration, String> {
+    lifeboat::config::duration::parse(s).map_err(|e| e.to_string())
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("\"{s}\" is neither on nor off")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Some(Command::Config {
             action: ConfigAction::Check { file },
-        }) => config_check(file.or(cli.config)),
-        None => ExitCode::SUCCESS,
+        }) => config_check(file.clone().or(cli.config.clone())),
+        Some(Command::Status) => status(&cli),
+        None if cli.demo => demo(&cli),
+        None => {
+            eprintln!(
+                "error: the full-screen console is not available yet.\n  \
+                 Try `lifeboat --demo --headless` for the simulated fleet, or `lifeboat --help`."
+            );
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -58,4 +110,103 @@ fn config_check(file: Option<PathBuf>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn demo(cli: &Cli) -> ExitCode {
+    if !cli.headless {
+        eprintln!("note: the full-screen console is not available yet; streaming events instead (--headless).");
+    }
+    let fleet = demo_fleet();
+    let inject: Result<Vec<Fault>, String> =
+        cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
+    let inject = match inject {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state_dir = cli.state_dir.clone().unwrap_or_else(|| {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        std::env::temp_dir().join(format!("lifeboat-demo-{}-{stamp}", std::process::id()))
+    });
+    let opts = DemoOptions {
+        state_dir,
+        duration: cli.duration,
+        json: cli.json,
+        seed: cli.seed,
+        chaos: cli.chaos,
+        inject,
+        timing: SimTiming::realistic(),
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout();
+    match rt.block_on(run_headless(opts, &mut out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn status(cli: &Cli) -> ExitCode {
+    let dir = match &cli.state_dir {
+        Some(d) => d.clone(),
+        None => match directories::ProjectDirs::from("", "", "lifeboat") {
+            Some(p) => p.data_dir().to_path_buf(),
+            None => {
+                eprintln!(
+                    "error: no home directory to find the state dir in; pass --state-dir DIR"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let path = dir.join("journal.db");
+    if !path.exists() {
+        eprintln!(
+            "error: no journal at {}; pass --state-dir DIR of a console or demo that has run",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let journal = match lifeboat::runtime::journal::Journal::open_existing(&path) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let snap: Option<lifeboat::core::snapshot::Snapshot> = match journal.load("snapshot") {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let Some(snap) = snap else {
+        eprintln!("error: {} holds no snapshot yet", path.display());
+        return ExitCode::from(1);
+    };
+    if cli.json {
+        match serde_json::to_string_pretty(&snap) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the snapshot: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        print!("{}", lifeboat::runtime::status::render(&snap));
+    }
+    ExitCode::SUCCESS
 }

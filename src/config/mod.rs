@@ -1,10 +1,35 @@
 //! Configuration: raw TOML → validated [`Config`], with errors that name the file,
 //! line:column, key and fix.
+//!
+//! [`locate`] picks the file, [`load_file`] reads it, [`parse_str`] (pure) parses and
+//! validates it, and [`summary`] says what it means. The schema is documented in
+//! `raw.rs` and by the commented examples in `assets/examples/`.
+
+pub mod duration;
+mod error;
+mod hints;
+mod keypath;
+mod locate;
+mod position;
+mod raw;
+mod secret;
+mod suggest;
+mod summary;
+mod toml_errors;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConfigError, Problem, Tried};
+pub use locate::{default_path, locate, locate_from, ENV_VAR};
+pub use position::LineCol;
+pub use summary::summary;
 
 use crate::core::fleet::Fleet;
 use crate::core::policy::Policy;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A validated configuration. Built only by the loader, so every value in it was checked.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -44,9 +69,15 @@ pub struct S3Config {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum NotifierConfig {
     /// Telegram bot; the token is read from the environment variable named here.
-    Telegram { bot_token_env: String, chat_id: String },
+    Telegram {
+        bot_token_env: String,
+        chat_id: String,
+    },
     /// HTTP POST of a JSON body; an optional bearer token from the named env var.
-    Webhook { url: String, token_env: Option<String> },
+    Webhook {
+        url: String,
+        token_env: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,19 +88,27 @@ pub struct ProviderConfig {
     pub api_key_env: String,
 }
 
-// Placeholder API, replaced by the loader.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
-
-pub fn locate(cli: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
-    cli.ok_or_else(|| ConfigError("no config".into()))
+/// Reads and validates the config file at `path`.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_str(&text, path)
 }
 
-pub fn load_file(path: &std::path::Path) -> Result<Config, ConfigError> {
-    Err(ConfigError(format!("{}: loader not written", path.display())))
-}
-
-pub fn summary(_cfg: &Config) -> String {
-    String::new()
+/// Parses and validates config text. Pure: `path` is only named in messages and kept as
+/// [`Config::source`]. Syntax and schema errors stop at the first; validation reports
+/// every problem it finds.
+pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let invalid = |problems: Vec<Problem>| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    };
+    let doc = toml_edit::ImDocument::parse(text)
+        .map_err(|e| invalid(vec![toml_errors::syntax(text, &e)]))?;
+    let raw: raw::RawConfig = toml::from_str(text)
+        .map_err(|e| invalid(vec![toml_errors::schema(text, doc.as_item(), &e)]))?;
+    let mut ctx = validate::Ctx::new(text, doc.as_item());
+    validate::build(raw, &mut ctx, path).map_err(invalid)
 }

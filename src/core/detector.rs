@@ -7,9 +7,10 @@ use super::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reach {
+    #[default]
     Healthy,
     Suspect,
     Failed,
@@ -50,12 +51,6 @@ pub struct HostDetector {
     pub suspect_since: Option<Ts>,
     pub last_ok: Option<Ts>,
     pub channels: BTreeMap<String, (ChannelStatus, Ts)>,
-}
-
-impl Default for Reach {
-    fn default() -> Self {
-        Reach::Healthy
-    }
 }
 
 impl HostDetector {

@@ -177,7 +177,11 @@ impl Core {
                 status,
             } => self.handle_channel(&host, channel, status),
             Input::StepFinished { op, result } => self.handle_step(op, result),
-            Input::CheckpointSeen { job, checkpoint } => self.handle_checkpoint(&job, checkpoint),
+            Input::CheckpointSeen {
+                job,
+                epoch,
+                checkpoint,
+            } => self.handle_checkpoint(&job, epoch, checkpoint),
             Input::Command { operator, command } => self.handle_command(&operator, command),
         }
         self.handle_timers();
@@ -293,11 +297,16 @@ impl Core {
                 return Err(format!("{t} has a fatal GPU fault"));
             }
         }
-        let busy = self
-            .d
-            .jobs
-            .iter()
-            .find(|(_, r)| r.placement == *t && r.state != RecoveryState::Failed);
+        // Busy: another job runs there, or a failover in flight is moving one there.
+        let busy = self.d.jobs.iter().find(|(_, r)| {
+            let incoming = r
+                .incident
+                .as_ref()
+                .and_then(|i| i.failover.as_ref())
+                .and_then(|f| f.target.as_ref())
+                .is_some_and(|x| x == t);
+            incoming || (r.placement == *t && r.state != RecoveryState::Failed)
+        });
         if let Some((other, _)) = busy {
             if t.gpu.is_some() {
                 return Err(format!("{t} is busy with job {other}"));
@@ -687,7 +696,14 @@ impl Core {
                 .and_then(|i| i.failover.as_ref())
                 .and_then(|f| f.target.as_ref())
                 .is_some_and(|t| &t.host == host);
-            let stale = o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run);
+            // A failover that has not fenced yet will stop this copy itself.
+            let fence_pending = rec
+                .incident
+                .as_ref()
+                .and_then(|i| i.failover.as_ref())
+                .is_some_and(|f| !f.fenced && &rec.placement.host == host);
+            let stale = !fence_pending
+                && (o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run));
             let fencing = self.chores.values().any(|c| {
                 c == &Chore::StaleFence {
                     job: o.job.clone(),

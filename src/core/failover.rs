@@ -269,7 +269,7 @@ impl Core {
         }
         rec.epoch = rec.epoch.next();
         let cause = reason.clone();
-        let inc = rec.incident.get_or_insert_with(|| Incident {
+        let inc = rec.incident.get_or_insert(Incident {
             detected_at: now,
             evidence_at: now,
             cause,
@@ -872,10 +872,27 @@ impl Core {
         });
     }
 
-    pub(super) fn handle_checkpoint(&mut self, job: &JobId, ck: super::io::CheckpointRef) {
+    pub(super) fn handle_checkpoint(
+        &mut self,
+        job: &JobId,
+        epoch: super::ids::Epoch,
+        ck: super::io::CheckpointRef,
+    ) {
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;
         };
+        if epoch < rec.epoch {
+            // Written by a fenced copy: it must never be restored from.
+            let reason = format!(
+                "ignored checkpoint {} from fenced {epoch} (current {})",
+                ck.id, rec.epoch
+            );
+            self.emit(EventKind::Decision {
+                job: Some(job.clone()),
+                reason,
+            });
+            return;
+        }
         let (id, step) = (ck.id.clone(), ck.step);
         rec.checkpoints.retain(|c| c.id != ck.id);
         rec.checkpoints.push(ck);

@@ -32,6 +32,8 @@ pub enum Input {
     /// A complete checkpoint of a job was seen.
     CheckpointSeen {
         job: JobId,
+        /// The epoch of the copy that wrote it; older than the job's means fenced.
+        epoch: Epoch,
         checkpoint: CheckpointRef,
     },
     /// An operator asked for something.

@@ -430,3 +430,32 @@ fn cpu_host_without_gpus_is_healthy() {
     hs.run_for(secs(1));
     let _ = StrategyKind::Escalate;
 }
+
+#[test]
+fn two_jobs_never_take_the_same_standby() {
+    use StrategyKind::*;
+    let mut fleet = small_fleet();
+    fleet.hosts[0].gpus = 2;
+    let mut second = job(
+        "eval",
+        "a",
+        &[("b", Some(0)), ("c", Some(0))],
+        &[WarmStandby, Escalate],
+    );
+    second.gpu = Some(1);
+    fleet.jobs.push(second);
+    let mut hs = Harness::new(fleet, Policy::default());
+    hs.run_for(secs(3));
+    hs.fake("a").up = false;
+    hs.run_for(secs(45));
+    let d = hs.core.durable();
+    let (p1, p2) = (
+        &d.jobs[&j("train")].placement,
+        &d.jobs[&j("eval")].placement,
+    );
+    assert_eq!(
+        (hs.state("train"), hs.state("eval")),
+        (S::Running, S::Running)
+    );
+    assert_ne!(p1, p2, "both jobs landed on {p1}");
+}

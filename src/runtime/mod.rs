@@ -1,1 +1,10 @@
-//! The IO shell: supervisor, effect execution, journal and logging.
+//! The IO shell: supervisor, effect execution, journal, transports and logging.
+
+pub mod clock;
+pub mod exec;
+pub mod journal;
+pub mod logging;
+pub mod notice;
+pub mod status;
+pub mod supervisor;
+pub mod transport;

@@ -1,0 +1,200 @@
+//! An example line for every key in the schema, used to say how to fix a config.
+
+/// `(table, key, example)`; `table` is the key path without indices (`storage.s3`).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("", "settings", "[settings] with profile = \"lan\""),
+    ("", "detection", "[detection] with probe_interval = \"1s\""),
+    ("", "recovery", "[recovery] with restart_budget = 3"),
+    (
+        "",
+        "host",
+        "[[host]] with name = \"pc1\" and address = \"192.168.1.10\"",
+    ),
+    (
+        "",
+        "job",
+        "[[job]] with name = \"train\" and host = \"pc1\"",
+    ),
+    (
+        "",
+        "storage",
+        "[storage] with nas = \"/mnt/nas/checkpoints\"",
+    ),
+    ("", "notify", "[[notify]] with kind = \"telegram\""),
+    ("", "provider", "[[provider]] with name = \"vast\""),
+    ("settings", "profile", "profile = \"lan\""),
+    ("settings", "state_dir", "state_dir = \"/var/lib/lifeboat\""),
+    ("detection", "probe_interval", "probe_interval = \"1s\""),
+    ("detection", "probe_timeout", "probe_timeout = \"900ms\""),
+    ("detection", "suspect_after", "suspect_after = 1"),
+    ("detection", "fail_after", "fail_after = 3"),
+    ("detection", "fail_ceiling", "fail_ceiling = 3"),
+    ("detection", "recover_after", "recover_after = 3"),
+    (
+        "detection",
+        "heartbeat_hang_timeout",
+        "heartbeat_hang_timeout = \"2m\"",
+    ),
+    ("detection", "flap", "[detection.flap] with penalty = 1.0"),
+    (
+        "detection",
+        "partition",
+        "[detection.partition] with share = 0.4",
+    ),
+    ("detection.flap", "penalty", "penalty = 1.0"),
+    ("detection.flap", "half_life", "half_life = \"60s\""),
+    ("detection.flap", "suppress", "suppress = 3.0"),
+    ("detection.flap", "reuse", "reuse = 1.5"),
+    ("detection.partition", "share", "share = 0.4"),
+    ("detection.partition", "window", "window = \"10s\""),
+    ("detection.partition", "min_hosts", "min_hosts = 3"),
+    (
+        "recovery",
+        "reconnect_backoff",
+        "reconnect_backoff = [\"1s\", \"2s\", \"4s\", \"8s\", \"16s\"]",
+    ),
+    ("recovery", "restart_budget", "restart_budget = 3"),
+    ("recovery", "budget_window", "budget_window = \"1h\""),
+    (
+        "recovery",
+        "timeouts",
+        "[recovery.timeouts] with fence = \"20s\"",
+    ),
+    ("recovery.timeouts", "fence", "fence = \"20s\""),
+    ("recovery.timeouts", "stage", "stage = \"10m\""),
+    ("recovery.timeouts", "launch", "launch = \"30s\""),
+    ("recovery.timeouts", "verify", "verify = \"30s\""),
+    ("recovery.timeouts", "notify", "notify = \"10s\""),
+    ("recovery.timeouts", "provision", "provision = \"15m\""),
+    ("host", "name", "name = \"pc1\""),
+    (
+        "host",
+        "address",
+        "address = \"192.168.1.10\" (or \"gpu.example.com:2222\")",
+    ),
+    ("host", "user", "user = \"trainer\""),
+    ("host", "role", "role = \"primary\""),
+    ("host", "gpus", "gpus = 2"),
+    (
+        "host",
+        "ssh_key",
+        "ssh_key = \"/home/operator/.ssh/id_ed25519\"",
+    ),
+    ("host", "provider", "provider = \"vast\""),
+    ("host", "instance", "instance = \"9876543\""),
+    ("job", "name", "name = \"train\""),
+    ("job", "host", "host = \"pc1\""),
+    ("job", "gpu", "gpu = 0"),
+    ("job", "workdir", "workdir = \"/home/trainer/run\""),
+    (
+        "job",
+        "launch",
+        "launch = \"python train.py --resume {checkpoint}\"",
+    ),
+    (
+        "job",
+        "cpu_launch",
+        "cpu_launch = \"python serve.py --cpu --checkpoint {checkpoint}\"",
+    ),
+    ("job", "stop", "stop = \"pkill -f train.py\""),
+    (
+        "job",
+        "heartbeat",
+        "heartbeat = \"/home/trainer/run/heartbeat\"",
+    ),
+    (
+        "job",
+        "checkpoint_dir",
+        "checkpoint_dir = \"/home/trainer/run/checkpoints\"",
+    ),
+    ("job", "standby", "standby = [\"pc1:1\", \"cpu-vm\"]"),
+    (
+        "job",
+        "strategies",
+        "strategies = [\"restart-in-place\", \"warm-standby\", \"escalate\"]",
+    ),
+    (
+        "job.heartbeat",
+        "file",
+        "heartbeat = { file = \"/home/trainer/run/heartbeat\" }",
+    ),
+    (
+        "job.heartbeat",
+        "mtime",
+        "heartbeat = { mtime = \"/home/trainer/run/train.log\" }",
+    ),
+    ("storage", "nas", "nas = \"/mnt/nas/checkpoints\""),
+    ("storage", "keep_last", "keep_last = 3"),
+    (
+        "storage",
+        "s3",
+        "[storage.s3] with bucket = \"my-checkpoints\"",
+    ),
+    ("storage.s3", "bucket", "bucket = \"my-checkpoints\""),
+    ("storage.s3", "region", "region = \"me-south-1\""),
+    (
+        "storage.s3",
+        "endpoint",
+        "endpoint = \"https://s3.eu-central-003.backblazeb2.com\"",
+    ),
+    ("storage.s3", "prefix", "prefix = \"lifeboat\""),
+    ("storage.s3", "path_style", "path_style = true"),
+    ("storage.s3", "profile", "profile = \"backup\""),
+    ("notify", "kind", "kind = \"telegram\""),
+    (
+        "notify",
+        "bot_token_env",
+        "bot_token_env = \"TELEGRAM_BOT_TOKEN\"",
+    ),
+    ("notify", "chat_id", "chat_id = \"-5275672778\""),
+    (
+        "notify",
+        "url",
+        "url = \"https://hooks.example.com/lifeboat\"",
+    ),
+    ("notify", "token_env", "token_env = \"LIFEBOAT_HOOK_TOKEN\""),
+    ("provider", "name", "name = \"vast\""),
+    ("provider", "kind", "kind = \"vast\""),
+    ("provider", "api_key_env", "api_key_env = \"VAST_API_KEY\""),
+];
+
+/// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.
+pub fn example(table: &str, key: &str) -> Option<&'static str> {
+    EXAMPLES
+        .iter()
+        .find(|(t, k, _)| *t == table && *k == key)
+        .map(|(_, _, e)| *e)
+}
+
+/// Every key allowed in `table`.
+pub fn keys_of(table: &str) -> Vec<&'static str> {
+    EXAMPLES
+        .iter()
+        .filter(|(t, _, _)| *t == table)
+        .map(|(_, k, _)| *k)
+        .collect()
+}
+
+/// Array-of-tables keys: written `[[name]]`, one table per entry.
+pub fn is_table_array(table: &str, key: &str) -> bool {
+    table.is_empty() && matches!(key, "host" | "job" | "notify" | "provider")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_examples() {
+        assert_eq!(example("host", "gpus"), Some("gpus = 2"));
+        assert_eq!(
+            example("storage.s3", "region"),
+            Some("region = \"me-south-1\"")
+        );
+        assert_eq!(example("host", "nope"), None);
+        assert!(keys_of("provider").contains(&"api_key_env"));
+        assert!(is_table_array("", "host"));
+        assert!(!is_table_array("", "storage"));
+    }
+}

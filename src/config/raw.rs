@@ -1,0 +1,265 @@
+//! The config file's schema, exactly as serde reads it (before any checking).
+//!
+//! ```toml
+//! [settings]                      # optional
+//! profile = "lan"                 # "lan" (default) | "cloud": DetectionProfile defaults
+//! state_dir = "/var/lib/lifeboat" # optional, absolute: journal and logs
+//!
+//! [detection]                     # optional overrides of the profile
+//! probe_interval = "1s"           # durations: "900ms", "10s", "2m", "1h30m", "1d"
+//! probe_timeout = "900ms"         # shorter than probe_interval
+//! suspect_after = 1               # missed probes before SUSPECT
+//! fail_after = 3                  # missed probes before FAILED (with a second channel)
+//! fail_ceiling = 3                # missed probes before FAILED on probes alone
+//! recover_after = 3               # good probes before healthy again
+//! heartbeat_hang_timeout = "2m"   # no step progress for this long = hung
+//! [detection.flap]                # penalty, half_life, suppress, reuse
+//! [detection.partition]           # share (0..1], window, min_hosts
+//!
+//! [recovery]                      # optional
+//! reconnect_backoff = ["1s", "2s", "4s", "8s", "16s"]
+//! restart_budget = 3              # failovers per job per budget_window (≥ 1)
+//! budget_window = "1h"
+//! [recovery.timeouts]             # fence, stage, launch, verify, notify, provision
+//!
+//! [[host]]                        # one per machine (at least one)
+//! name = "pc1"                    # letters, digits, . _ -
+//! address = "192.168.1.10"        # or "host:port" (port 22 otherwise), "[v6]:port"
+//! user = "trainer"                # optional: the SSH user
+//! role = "primary"                # "primary" (default) | "standby" | "cpu-standby"
+//! gpus = 2                        # GPUs it should report; 0 (default) only for cpu-standby
+//! ssh_key = "/home/op/.ssh/id"    # optional, absolute; the SSH agent otherwise
+//! provider = "vast"               # optional, with instance: a [[provider]] name
+//! instance = "456789"             #   and the provider's instance id
+//!
+//! [[job]]
+//! name = "train"
+//! host = "pc1"                    # a [[host]] name; not a cpu-standby
+//! gpu = 0                         # optional GPU index (< the host's gpus)
+//! workdir = "/home/trainer/run"   # absolute paths on the job's host
+//! launch = "python train.py --resume {checkpoint}"
+//! cpu_launch = "…"                # optional: what a cpu-standby runs instead
+//! stop = "…"                      # optional: SIGTERM then SIGKILL otherwise
+//! heartbeat = "/abs/file"         # optional: "<step> <unix-secs>" file, or
+//!                                 #   { file = "/abs" } or { mtime = "/abs" }
+//! checkpoint_dir = "/home/trainer/run/ckpt"
+//! standby = ["pc1:1", "cpu-vm"]   # "HOST" or "HOST:GPU", tried in order
+//! strategies = ["restart-in-place", "warm-standby", "escalate"]  # optional
+//!
+//! [storage]                       # required when there are jobs: nas and/or s3
+//! nas = "/mnt/nas/checkpoints"    # absolute
+//! keep_last = 3                   # default 3, ≥ 1
+//! [storage.s3]
+//! bucket = "b"; region = "me-south-1"; endpoint = "https://…" (optional)
+//! prefix = "lifeboat" (default); path_style = false; profile = "name" (optional)
+//!
+//! [[notify]]
+//! kind = "telegram"; bot_token_env = "TELEGRAM_BOT_TOKEN"; chat_id = "-100…"
+//! kind = "webhook";  url = "https://…"; token_env = "HOOK_TOKEN" (optional)
+//!
+//! [[provider]]
+//! name = "vast"; kind = "vast"; api_key_env = "VAST_API_KEY"
+//! ```
+//!
+//! Secrets never live in the file: keys like `bot_token` or `password` are refused, and
+//! `*_env` keys hold the *name* of an environment variable. Every struct denies unknown
+//! keys. Leaves that checks may point at are `Spanned`; tables are not, because toml
+//! cannot give a span to a table made by dotted keys (`heartbeat.file = …`).
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use toml::Spanned;
+
+pub type Str = Spanned<String>;
+pub type Num = Spanned<u32>;
+pub type Float = Spanned<f64>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub settings: Option<RawSettings>,
+    pub detection: Option<RawDetection>,
+    pub recovery: Option<RawRecovery>,
+    #[serde(default)]
+    pub host: Vec<RawHost>,
+    #[serde(default)]
+    pub job: Vec<RawJob>,
+    pub storage: Option<RawStorage>,
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
+    #[serde(default)]
+    pub provider: Vec<RawProvider>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub profile: Option<Str>,
+    pub state_dir: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetection {
+    pub probe_interval: Option<Str>,
+    pub probe_timeout: Option<Str>,
+    pub suspect_after: Option<Num>,
+    pub fail_after: Option<Num>,
+    pub fail_ceiling: Option<Num>,
+    pub recover_after: Option<Num>,
+    pub heartbeat_hang_timeout: Option<Str>,
+    pub flap: Option<RawFlap>,
+    pub partition: Option<RawPartition>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlap {
+    pub penalty: Option<Float>,
+    pub half_life: Option<Str>,
+    pub suppress: Option<Float>,
+    pub reuse: Option<Float>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPartition {
+    pub share: Option<Float>,
+    pub window: Option<Str>,
+    pub min_hosts: Option<Num>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecovery {
+    pub reconnect_backoff: Option<Spanned<Vec<Str>>>,
+    pub restart_budget: Option<Num>,
+    pub budget_window: Option<Str>,
+    pub timeouts: Option<RawTimeouts>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub fence: Option<Str>,
+    pub stage: Option<Str>,
+    pub launch: Option<Str>,
+    pub verify: Option<Str>,
+    pub notify: Option<Str>,
+    pub provision: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost {
+    pub name: Str,
+    pub address: Str,
+    pub user: Option<Str>,
+    pub role: Option<Str>,
+    pub gpus: Option<Num>,
+    pub ssh_key: Option<Str>,
+    pub provider: Option<Str>,
+    pub instance: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub name: Str,
+    pub host: Str,
+    pub gpu: Option<Num>,
+    pub workdir: Str,
+    pub launch: Str,
+    pub cpu_launch: Option<Str>,
+    pub stop: Option<Str>,
+    pub heartbeat: Option<RawHeartbeat>,
+    pub checkpoint_dir: Str,
+    pub standby: Option<Spanned<Vec<Str>>>,
+    pub strategies: Option<Spanned<Vec<Str>>>,
+}
+
+/// `heartbeat = "/abs"` (a step file), `{ file = "/abs" }` or `{ mtime = "/abs" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawHeartbeat {
+    /// The bare-string form; its position is looked up by key path.
+    Path(String),
+    File(Str),
+    Mtime(Str),
+}
+
+impl<'de> Deserialize<'de> for RawHeartbeat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HeartbeatVisitor)
+    }
+}
+
+struct HeartbeatVisitor;
+
+impl<'de> Visitor<'de> for HeartbeatVisitor {
+    type Value = RawHeartbeat;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a path string or a table like { file = \"/abs/path\" }")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawHeartbeat, E> {
+        Ok(RawHeartbeat::Path(v.to_string()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeartbeat, A::Error> {
+        const KINDS: &[&str] = &["file", "mtime"];
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let hb = match key.as_str() {
+                "file" => RawHeartbeat::File(map.next_value()?),
+                "mtime" => RawHeartbeat::Mtime(map.next_value()?),
+                other => return Err(de::Error::unknown_field(other, KINDS)),
+            };
+            if found.replace(hb).is_some() {
+                return Err(de::Error::custom(
+                    "a heartbeat is either `file` or `mtime`, not both",
+                ));
+            }
+        }
+        found.ok_or_else(|| de::Error::missing_field("file"))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub nas: Option<Str>,
+    pub keep_last: Option<Num>,
+    pub s3: Option<RawS3>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    pub bucket: Str,
+    pub region: Str,
+    pub endpoint: Option<Str>,
+    pub prefix: Option<Str>,
+    pub path_style: Option<bool>,
+    pub profile: Option<Str>,
+}
+
+/// One notifier; which keys apply depends on `kind`, so they are checked after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub kind: Str,
+    pub bot_token_env: Option<Str>,
+    pub chat_id: Option<Str>,
+    pub url: Option<Str>,
+    pub token_env: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub name: Str,
+    pub kind: Str,
+    pub api_key_env: Str,
+}

@@ -1,0 +1,174 @@
+//! The human summary `lifeboat config check` prints for a valid config.
+
+use super::duration::format as dur;
+use super::{Config, NotifierConfig};
+use crate::core::fleet::{HostSpec, JobSpec, Role};
+use crate::core::ids::Target;
+use std::fmt::Write;
+
+/// At most this many hosts or jobs are listed one by one.
+const LIST_LIMIT: usize = 20;
+
+/// A few lines that say what the config means: profile, hosts, jobs, stores, notifiers.
+pub fn summary(cfg: &Config) -> String {
+    let mut s = String::new();
+    match &cfg.source {
+        Some(p) => s.push_str(&format!("ok: {}", p.display())),
+        None => s.push_str("ok"),
+    }
+    let d = &cfg.policy.detection;
+    let fail = if d.fail_after == d.fail_ceiling {
+        format!("fail after {} misses", d.fail_after)
+    } else {
+        format!(
+            "fail after {} misses with a second channel, or {} alone",
+            d.fail_after, d.fail_ceiling
+        )
+    };
+    line(
+        &mut s,
+        1,
+        &format!(
+            "profile {} (probe every {}, {fail})",
+            d.name,
+            dur(d.probe_interval)
+        ),
+    );
+    let r = &cfg.policy.recovery;
+    let backoff: Vec<String> = r.reconnect_backoff.iter().map(|d| dur(*d)).collect();
+    line(
+        &mut s,
+        1,
+        &format!(
+            "recovery: reconnect after {}; at most {} failovers per job per {}",
+            backoff.join(", "),
+            r.restart_budget,
+            dur(r.budget_window)
+        ),
+    );
+    list(&mut s, "host", &cfg.fleet.hosts, host);
+    list(&mut s, "job", &cfg.fleet.jobs, job);
+    line(&mut s, 1, &format!("storage: {}", storage(cfg)));
+    if !cfg.notifiers.is_empty() {
+        let n: Vec<String> = cfg.notifiers.iter().map(notifier).collect();
+        line(&mut s, 1, &format!("notify: {}", n.join("; ")));
+    }
+    if !cfg.providers.is_empty() {
+        let p: Vec<String> = cfg
+            .providers
+            .iter()
+            .map(|p| format!("{} ({}, key from ${})", p.name, p.kind, p.api_key_env))
+            .collect();
+        line(&mut s, 1, &format!("providers: {}", p.join("; ")));
+    }
+    if let Some(dir) = &cfg.state_dir {
+        line(&mut s, 1, &format!("state: {}", dir.display()));
+    }
+    s
+}
+
+fn line(s: &mut String, indent: usize, text: &str) {
+    let _ = write!(s, "\n{}{text}", "  ".repeat(indent));
+}
+
+fn list<T>(s: &mut String, noun: &str, items: &[T], show: fn(&T) -> String) {
+    let plural = if items.len() == 1 { "" } else { "s" };
+    match items {
+        [] => line(s, 1, &format!("0 {noun}s")),
+        [one] => line(s, 1, &format!("1 {noun}: {}", show(one))),
+        many => {
+            line(s, 1, &format!("{} {noun}{plural}:", many.len()));
+            for it in many.iter().take(LIST_LIMIT) {
+                line(s, 2, &show(it));
+            }
+            if many.len() > LIST_LIMIT {
+                line(s, 2, &format!("… and {} more", many.len() - LIST_LIMIT));
+            }
+        }
+    }
+}
+
+fn host(h: &HostSpec) -> String {
+    let gpus = match (h.role, h.gpus) {
+        (Role::CpuStandby, _) => "no GPU".to_string(),
+        (_, 1) => "1 GPU".to_string(),
+        (_, n) => format!("{n} GPUs"),
+    };
+    let user = h
+        .user
+        .as_ref()
+        .map_or_else(String::new, |u| format!("{u}@"));
+    let mut out = format!(
+        "{} ({}, {gpus}, {user}{}:{}",
+        h.id,
+        h.role.as_str(),
+        h.address,
+        h.port
+    );
+    if let Some(p) = &h.provider {
+        out.push_str(&format!(", {} instance {}", p.provider, p.instance));
+    }
+    out.push(')');
+    out
+}
+
+fn job(j: &JobSpec) -> String {
+    let standbys = if j.standbys.is_empty() {
+        "no standbys".to_string()
+    } else {
+        let t: Vec<String> = j.standbys.iter().map(Target::to_string).collect();
+        format!("standbys {}", t.join(", "))
+    };
+    let chain: Vec<&str> = j.strategies.iter().map(|s| s.as_str()).collect();
+    format!(
+        "{} on {} → {standbys}; strategies {}",
+        j.id,
+        j.home(),
+        chain.join(" → ")
+    )
+}
+
+fn storage(cfg: &Config) -> String {
+    let st = &cfg.storage;
+    let mut parts = Vec::new();
+    if let Some(nas) = &st.nas {
+        parts.push(format!("NAS {}", nas.display()));
+    }
+    if let Some(s3) = &st.s3 {
+        let mut p = format!("S3 s3://{}", s3.bucket);
+        if !s3.prefix.is_empty() {
+            p.push_str(&format!("/{}", s3.prefix));
+        }
+        p.push_str(&format!(" ({}", s3.region));
+        if let Some(e) = &s3.endpoint {
+            p.push_str(&format!(", via {e}"));
+        }
+        if s3.path_style {
+            p.push_str(", path-style");
+        }
+        if let Some(prof) = &s3.profile {
+            p.push_str(&format!(", profile {prof}"));
+        }
+        p.push(')');
+        parts.push(p);
+    }
+    if parts.is_empty() {
+        parts.push("none".into());
+    }
+    format!("{}; keep last {}", parts.join(", "), st.keep_last)
+}
+
+fn notifier(n: &NotifierConfig) -> String {
+    match n {
+        NotifierConfig::Telegram {
+            bot_token_env,
+            chat_id,
+        } => {
+            format!("telegram chat {chat_id} (token from ${bot_token_env})")
+        }
+        NotifierConfig::Webhook { url, token_env } => match token_env {
+            Some(t) => format!("webhook {url} (token from ${t})"),
+            None => format!("webhook {url} (no token)"),
+        },
+    }
+}

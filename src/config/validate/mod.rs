@@ -1,0 +1,57 @@
+//! Raw TOML → validated [`Config`](super::Config): a pure function that collects every
+//! problem it finds (not just the first), each pointing at a line and column.
+
+mod ctx;
+mod hosts;
+mod jobs;
+mod notify;
+mod policy;
+mod providers;
+mod storage;
+mod strategies;
+mod values;
+
+pub use ctx::Ctx;
+
+use super::error::Problem;
+use super::keypath::KeyPath;
+use super::raw::RawConfig;
+use super::Config;
+use crate::core::fleet::Fleet;
+use std::path::Path;
+
+/// Checks `raw` and builds the [`Config`]; `ctx` knows the text for positions.
+pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config, Vec<Problem>> {
+    let settings = raw.settings.unwrap_or_default();
+    let policy = policy::build(ctx, settings.profile.as_ref(), raw.detection, raw.recovery);
+    let state_dir = settings
+        .state_dir
+        .as_ref()
+        .map(|s| values::local_abs_path(ctx, &KeyPath::at("settings").key("state_dir"), s));
+    let providers = providers::build(ctx, &raw.provider);
+    if raw.host.is_empty() {
+        ctx.report(
+            None,
+            &KeyPath::at("host"),
+            "the config has no hosts",
+            "add a [[host]] table with name = \"pc1\", address = \"192.168.1.10\" and gpus = 1 (see assets/examples/gate0.toml)",
+        );
+    }
+    let hosts = hosts::build(ctx, &raw.host, &providers);
+    let jobs = jobs::build(ctx, &raw.job, &hosts, !providers.is_empty());
+    let storage = storage::build(ctx, raw.storage.as_ref(), !raw.job.is_empty());
+    let notifiers = notify::build(ctx, &raw.notify);
+    let problems = ctx.take_problems();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Config {
+        source: Some(source.to_path_buf()),
+        fleet: Fleet { hosts, jobs },
+        policy,
+        storage,
+        notifiers,
+        providers,
+        state_dir,
+    })
+}

@@ -1,0 +1,130 @@
+//! Executes one effect through the transport and turns the outcome into the input that
+//! answers it. Deadlines are applied here, so a timeout is ordinary input to the core.
+
+use super::transport::{Notifier, Transport};
+use crate::core::fleet::Fleet;
+use crate::core::io::{Effect, Input, ProbeError, StepOutput};
+use crate::core::time::human;
+use std::sync::Arc;
+
+pub struct Executor {
+    pub fleet: Fleet,
+    pub transport: Arc<dyn Transport>,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+impl Executor {
+    pub async fn run(&self, effect: Effect) -> Input {
+        let op = effect.op();
+        let limit = effect.timeout();
+        match effect {
+            Effect::Probe { host, .. } => {
+                let result = match self.fleet.host(&host) {
+                    None => Err(ProbeError::Unreachable(format!(
+                        "{host} is not in the fleet"
+                    ))),
+                    Some(spec) => match tokio::time::timeout(
+                        limit,
+                        self.transport.probe(spec, &self.fleet.jobs),
+                    )
+                    .await
+                    {
+                        Ok(r) => r,
+                        Err(_) => Err(ProbeError::Timeout),
+                    },
+                };
+                Input::ProbeFinished { op, host, result }
+            }
+            other => {
+                let result = match tokio::time::timeout(limit, self.step(other)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("timed out after {}", human(limit))),
+                };
+                Input::StepFinished { op, result }
+            }
+        }
+    }
+
+    async fn step(&self, effect: Effect) -> Result<StepOutput, String> {
+        let host = |id: &crate::core::ids::HostId| {
+            self.fleet
+                .host(id)
+                .ok_or_else(|| format!("{id} is not in the fleet"))
+        };
+        let job = |id: &crate::core::ids::JobId| {
+            self.fleet
+                .job(id)
+                .ok_or_else(|| format!("{id} is not in the fleet"))
+        };
+        match effect {
+            Effect::Probe { .. } => Err("probe is not a step".into()),
+            Effect::Fence {
+                job: j,
+                host: h,
+                epoch,
+                ..
+            } => {
+                let answered = self.transport.fence(host(&h)?, job(&j)?, epoch).await?;
+                Ok(if answered {
+                    StepOutput::Fenced
+                } else {
+                    StepOutput::FenceUnreachable
+                })
+            }
+            Effect::Stage {
+                job: j,
+                target,
+                checkpoint,
+                ..
+            } => {
+                let bytes = self
+                    .transport
+                    .stage(host(&target.host)?, job(&j)?, checkpoint.as_ref())
+                    .await?;
+                Ok(StepOutput::Staged { bytes })
+            }
+            Effect::Launch {
+                job: j,
+                target,
+                epoch,
+                checkpoint,
+                cpu,
+                ..
+            } => {
+                self.transport
+                    .launch(
+                        host(&target.host)?,
+                        target.gpu,
+                        job(&j)?,
+                        epoch,
+                        checkpoint.as_ref(),
+                        cpu,
+                    )
+                    .await?;
+                Ok(StepOutput::Launched)
+            }
+            Effect::Verify {
+                job: j,
+                target,
+                epoch,
+                ..
+            } => match self
+                .transport
+                .verify(host(&target.host)?, job(&j)?, epoch)
+                .await
+            {
+                Ok(()) => Ok(StepOutput::Running),
+                Err(why) => Ok(StepOutput::NotRunning(why)),
+            },
+            Effect::Provision { .. } => {
+                Err("no provider is configured to provision instances".into())
+            }
+            Effect::Notify {
+                severity, message, ..
+            } => {
+                self.notifier.notify(severity, &message).await?;
+                Ok(StepOutput::Notified)
+            }
+        }
+    }
+}

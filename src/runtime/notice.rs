@@ -1,0 +1,139 @@
+//! Notices: what the runtime tells its watchers (the event stream, the TUI, the journal).
+//! Core events plus what the world reports of itself (injected faults).
+
+use super::clock::rfc3339;
+use crate::core::event::{Event, EventKind};
+use crate::core::time::Ts;
+use serde_json::{json, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    Core(Event),
+    /// The simulator (or a chaos tool) injected a fault.
+    FaultInjected {
+        ts: Ts,
+        fault: String,
+        host: Option<String>,
+        job: Option<String>,
+        detail: String,
+    },
+}
+
+impl Notice {
+    pub fn ts(&self) -> Ts {
+        match self {
+            Notice::Core(e) => e.ts,
+            Notice::FaultInjected { ts, .. } => *ts,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::Core(e) => e.kind.name(),
+            Notice::FaultInjected { .. } => "fault_injected",
+        }
+    }
+
+    pub fn job(&self) -> Option<String> {
+        match self {
+            Notice::Core(e) => e.kind.job().map(|j| j.to_string()),
+            Notice::FaultInjected { job, .. } => job.clone(),
+        }
+    }
+
+    /// One JSON object with `ts` (RFC 3339) and `kind` first.
+    pub fn to_json(&self) -> Value {
+        let mut v = match self {
+            Notice::Core(e) => serde_json::to_value(&e.kind).unwrap_or(Value::Null),
+            Notice::FaultInjected {
+                fault,
+                host,
+                job,
+                detail,
+                ..
+            } => {
+                json!({ "kind": "fault_injected", "fault": fault, "host": host, "job": job, "detail": detail })
+            }
+        };
+        let mut out = serde_json::Map::new();
+        out.insert("ts".into(), Value::String(rfc3339(self.ts())));
+        if let Value::Object(m) = &mut v {
+            if let Some(k) = m.remove("kind") {
+                out.insert("kind".into(), k);
+            }
+            out.append(m);
+        }
+        Value::Object(out)
+    }
+
+    /// One line for people.
+    pub fn to_text(&self) -> String {
+        let ts = rfc3339(self.ts());
+        let clock = ts.get(11..23).unwrap_or(&ts);
+        let body = match self {
+            Notice::FaultInjected { fault, detail, .. } => format!("FAULT   {fault}: {detail}"),
+            Notice::Core(e) => match &e.kind {
+                EventKind::HealthChanged {
+                    host,
+                    from,
+                    to,
+                    reason,
+                } => format!("HEALTH  {host}: {from} → {to} ({reason})"),
+                EventKind::RecoveryState {
+                    job,
+                    from,
+                    to,
+                    reason,
+                } => format!("STATE   {job}: {from} → {to} — {reason}"),
+                EventKind::FailoverStep {
+                    job,
+                    strategy,
+                    step,
+                    ms,
+                    ok,
+                    detail,
+                    ..
+                } => {
+                    let mark = match (*ok, step.as_str()) {
+                        (true, _) => "ok",
+                        (false, "select_target") => "skipped",
+                        (false, _) => "FAILED",
+                    };
+                    format!("STEP    {job}: [{strategy}] {step} {mark} in {ms} ms — {detail}")
+                }
+                EventKind::FailoverFinished {
+                    job,
+                    rto_ms,
+                    breakdown,
+                    target,
+                    ..
+                } => {
+                    let parts: Vec<String> = breakdown
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v} ms"))
+                        .collect();
+                    let to = target.as_ref().map(|t| t.to_string()).unwrap_or_default();
+                    format!("RTO     {job} → {to}: {rto_ms} ms ({})", parts.join(", "))
+                }
+                EventKind::Escalated { job, reason } => format!("ESCALATE {job}: {reason}"),
+                EventKind::Decision { job, reason } => match job {
+                    Some(j) => format!("WHY     {j}: {reason}"),
+                    None => format!("WHY     {reason}"),
+                },
+                EventKind::AutomationChanged { reason, .. } => format!("AUTO    {reason}"),
+                EventKind::CommandAccepted { operator, command } => {
+                    format!("CMD     {operator}: {command} accepted")
+                }
+                EventKind::CommandRejected {
+                    operator,
+                    command,
+                    reason,
+                } => format!("CMD     {operator}: {command} REJECTED — {reason}"),
+                EventKind::CheckpointRecorded { job, id, step } => {
+                    format!("CKPT    {job}: {id} (step {step}) verified")
+                }
+            },
+        };
+        format!("{clock} {body}")
+    }
+}

@@ -1,0 +1,250 @@
+//! The `Supervisor`: one task that owns the core by value and loops over commands, effect
+//! results, world reports, the core's next deadline and shutdown. Intent is journaled
+//! before each effect runs; snapshots go out on a `watch`, notices on a bounded queue.
+
+use super::clock::Clock;
+use super::exec::Executor;
+use super::journal::{Journal, JournalError};
+use super::notice::Notice;
+use super::transport::{Notifier, Transport};
+use crate::core::engine::{Capabilities, Core, Durable};
+use crate::core::fleet::Fleet;
+use crate::core::io::{Effect, Input};
+use crate::core::policy::Policy;
+use crate::core::snapshot::Snapshot;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// What feeds the supervisor from outside: inputs for the core, notices to record.
+#[derive(Debug)]
+pub enum Feed {
+    Input(Input),
+    Notice(Notice),
+}
+
+pub struct RuntimeParts {
+    pub fleet: Fleet,
+    pub policy: Policy,
+    pub caps: Capabilities,
+    pub transport: Arc<dyn Transport>,
+    pub notifier: Arc<dyn Notifier>,
+    pub journal: PathBuf,
+    /// How many effects may run at once across the fleet.
+    pub concurrency: usize,
+}
+
+pub struct SupervisorHandle {
+    pub feed: mpsc::Sender<Feed>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub notices: mpsc::Receiver<Notice>,
+    pub clock: Clock,
+    shutdown: watch::Sender<bool>,
+    join: JoinHandle<Result<(), JournalError>>,
+}
+
+impl SupervisorHandle {
+    /// Asks the supervisor to stop, waits for it, and reports a journal failure if any.
+    pub async fn stop(self) -> Result<(), JournalError> {
+        let _ = self.shutdown.send(true);
+        drop(self.notices);
+        match self.join.await {
+            Ok(r) => r,
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+const NOTICE_QUEUE: usize = 1024;
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
+struct Supervisor {
+    core: Core,
+    journal: Journal,
+    exec: Arc<Executor>,
+    clock: Clock,
+    limit: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    results: mpsc::Sender<Input>,
+    notices: mpsc::Sender<Notice>,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    published_epoch: u64,
+    published_at: tokio::time::Instant,
+}
+
+/// Opens the journal, restores the core from it, and starts the supervisor task.
+pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
+    let clock = Clock::new();
+    let journal = Journal::open(&parts.journal)?;
+    let now = clock.now();
+    let core = match journal.load::<Durable>("core")? {
+        Some(d) => Core::restore(parts.fleet.clone(), parts.policy, parts.caps, d, now),
+        None => Core::new(parts.fleet.clone(), parts.policy, parts.caps, now),
+    };
+    for (op, effect) in journal.open_intents()? {
+        tracing::info!(
+            op,
+            effect,
+            "intent left open by a previous run; the core re-issues what is still needed"
+        );
+        journal.complete_intent(op, now.0, "abandoned: console restarted")?;
+    }
+    let (feed_tx, feed_rx) = mpsc::channel(256);
+    let (results_tx, results_rx) = mpsc::channel(1024);
+    let (notice_tx, notice_rx) = mpsc::channel(NOTICE_QUEUE);
+    let (snap_tx, snap_rx) = watch::channel(Arc::new(core.snapshot()));
+    let (shut_tx, shut_rx) = watch::channel(false);
+    let exec = Arc::new(Executor {
+        fleet: parts.fleet,
+        transport: parts.transport,
+        notifier: parts.notifier,
+    });
+    let sup = Supervisor {
+        core,
+        journal,
+        exec,
+        clock,
+        limit: Arc::new(Semaphore::new(parts.concurrency.max(1))),
+        tasks: JoinSet::new(),
+        results: results_tx,
+        notices: notice_tx,
+        snapshots: snap_tx,
+        published_epoch: 0,
+        published_at: tokio::time::Instant::now(),
+    };
+    let join = tokio::spawn(sup.run(feed_rx, results_rx, shut_rx));
+    Ok(SupervisorHandle {
+        feed: feed_tx,
+        snapshots: snap_rx,
+        notices: notice_rx,
+        clock,
+        shutdown: shut_tx,
+        join,
+    })
+}
+
+impl Supervisor {
+    async fn run(
+        mut self,
+        mut feed: mpsc::Receiver<Feed>,
+        mut results: mpsc::Receiver<Input>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), JournalError> {
+        self.core.handle(self.clock.now(), Input::Tick);
+        loop {
+            self.drain().await?;
+            let wake = self.core.poll_deadline().map(|t| self.clock.instant_at(t));
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                Some(input) = results.recv() => {
+                    let now = self.clock.now();
+                    if let Some(op) = answered_op(&input) {
+                        self.journal.complete_intent(op, now.0, outcome(&input))?;
+                    }
+                    self.core.handle(now, input);
+                }
+                Some(f) = feed.recv() => match f {
+                    Feed::Input(input) => self.core.handle(self.clock.now(), input),
+                    Feed::Notice(n) => self.notice(n).await?,
+                },
+                _ = sleep => self.core.handle(self.clock.now(), Input::Tick),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        self.tasks.abort_all();
+        self.publish(true)?;
+        Ok(())
+    }
+
+    /// Saves state, journals intent, starts effects, records events — in that order.
+    async fn drain(&mut self) -> Result<(), JournalError> {
+        let now = self.clock.now();
+        if let Some(d) = self.core.take_durable() {
+            self.journal.save("core", now.0, &d)?;
+        }
+        while let Some(effect) = self.core.poll_effect() {
+            if !effect.is_routine() {
+                self.journal
+                    .record_intent(effect.op().0, now.0, effect_job(&effect), &effect)?;
+            }
+            self.start(effect);
+        }
+        while let Some(e) = self.core.poll_event() {
+            self.notice(Notice::Core(e)).await?;
+        }
+        self.publish(false)
+    }
+
+    fn start(&mut self, effect: Effect) {
+        let exec = self.exec.clone();
+        let results = self.results.clone();
+        let limit = self.limit.clone();
+        self.tasks.spawn(async move {
+            let Ok(_permit) = limit.acquire_owned().await else {
+                return;
+            };
+            let input = exec.run(effect).await;
+            let _ = results.send(input).await;
+        });
+    }
+
+    async fn notice(&mut self, n: Notice) -> Result<(), JournalError> {
+        let body = n.to_json();
+        self.journal
+            .append_event(n.ts().0, n.kind(), n.job().as_deref(), &body)?;
+        // Block rather than drop: the journal has it either way, but watchers want it all.
+        let _ = self.notices.send(n).await;
+        Ok(())
+    }
+
+    fn publish(&mut self, force: bool) -> Result<(), JournalError> {
+        let snap = self.core.snapshot();
+        let changed = snap.epoch != self.published_epoch;
+        let due = self.published_at.elapsed() >= SNAPSHOT_EVERY;
+        if !(force || changed || due) {
+            return Ok(());
+        }
+        if force || changed || self.published_at.elapsed() >= Duration::from_secs(1) {
+            self.journal.save("snapshot", snap.now.0, &snap)?;
+        }
+        self.published_epoch = snap.epoch;
+        self.published_at = tokio::time::Instant::now();
+        self.snapshots.send_replace(Arc::new(snap));
+        Ok(())
+    }
+}
+
+fn answered_op(input: &Input) -> Option<u64> {
+    match input {
+        Input::StepFinished { op, .. } => Some(op.0),
+        _ => None,
+    }
+}
+
+fn outcome(input: &Input) -> &'static str {
+    match input {
+        Input::StepFinished { result: Ok(_), .. } => "ok",
+        _ => "failed",
+    }
+}
+
+fn effect_job(effect: &Effect) -> Option<&str> {
+    match effect {
+        Effect::Fence { job, .. }
+        | Effect::Stage { job, .. }
+        | Effect::Launch { job, .. }
+        | Effect::Verify { job, .. }
+        | Effect::Provision { job, .. } => Some(job.as_str()),
+        Effect::Notify { job, .. } => job.as_ref().map(|j| j.as_str()),
+        Effect::Probe { .. } => None,
+    }
+}

@@ -1,0 +1,58 @@
+//! The boundary between the runtime and the machines: a `Transport` reaches hosts (the
+//! simulator now, SSH and local processes later), a `Notifier` tells people.
+
+use crate::core::fleet::{HostSpec, JobSpec};
+use crate::core::ids::Epoch;
+use crate::core::io::{CheckpointRef, ProbeError, ProbeReport, Severity};
+use async_trait::async_trait;
+
+/// How the runtime reaches hosts. Every method may be cancelled at any await point
+/// (the runtime puts a deadline on each call).
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// One round trip: GPUs, job processes and heartbeats, boot id, kernel Xids.
+    async fn probe(&self, host: &HostSpec, jobs: &[JobSpec]) -> Result<ProbeReport, ProbeError>;
+
+    /// Stops every copy of `job` on `host` launched under an epoch older than `epoch`.
+    /// `Ok(false)` means the host did not answer (its epoch is revoked instead).
+    async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String>;
+
+    /// Makes `checkpoint` readable on `host`, verifying its SHA-256 there; returns bytes moved.
+    async fn stage(
+        &self,
+        host: &HostSpec,
+        job: &JobSpec,
+        checkpoint: Option<&CheckpointRef>,
+    ) -> Result<u64, String>;
+
+    /// Starts `job` on `host` under `epoch`. Launching the same epoch twice starts one process.
+    async fn launch(
+        &self,
+        host: &HostSpec,
+        gpu: Option<u32>,
+        job: &JobSpec,
+        epoch: Epoch,
+        checkpoint: Option<&CheckpointRef>,
+        cpu: bool,
+    ) -> Result<(), String>;
+
+    /// Whether `job` runs on `host` under `epoch`; `Err` with the reason when it does not.
+    async fn verify(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<(), String>;
+}
+
+/// Tells people (Telegram, webhooks … in later issues).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn notify(&self, severity: Severity, message: &str) -> Result<(), String>;
+}
+
+/// Writes notifications to the log file only. Used when no notifier is configured.
+pub struct LogNotifier;
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    async fn notify(&self, severity: Severity, message: &str) -> Result<(), String> {
+        tracing::warn!(?severity, "notify: {message}");
+        Ok(())
+    }
+}
