@@ -621,7 +621,8 @@ impl Core {
             if let Some(o) = obs {
                 if o.step.is_some() && o.step != rec.last_step {
                     rec.last_step = o.step;
-                    rec.progress_at = Some(o.heartbeat_at.unwrap_or(now));
+                    // Judged by our clock, not the host's: a skewed host clock must not fake a hang.
+                    rec.progress_at = Some(now);
                 } else if rec.progress_at.is_none() {
                     rec.progress_at = Some(now);
                 }

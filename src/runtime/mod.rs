@@ -8,3 +8,6 @@ pub mod notice;
 pub mod status;
 pub mod supervisor;
 pub mod transport;
+
+#[cfg(test)]
+mod supervisor_tests;

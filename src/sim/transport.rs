@@ -312,3 +312,26 @@ pub fn copy_verified(src: &Path, dst: &Path, want: &str) -> Result<u64, String> 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_verified_refuses_a_corrupt_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.ckpt");
+        std::fs::write(&src, b"real bytes").unwrap();
+        let good = hex(&Sha256::digest(b"real bytes"));
+        let dst = dir.path().join("out/a.ckpt");
+        assert_eq!(copy_verified(&src, &dst, &good).unwrap(), 10);
+        std::fs::write(&src, b"rotten bytes").unwrap();
+        let dst2 = dir.path().join("out/b.ckpt");
+        let err = copy_verified(&src, &dst2, &good).unwrap_err();
+        assert!(
+            err.contains("SHA-256 mismatch") && err.contains("refused"),
+            "{err}"
+        );
+        assert!(!dst2.exists() && !dst2.with_extension("partial").exists());
+    }
+}
