@@ -19,4 +19,6 @@ pub mod xid;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod scenario_tests;
