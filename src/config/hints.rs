@@ -175,6 +175,15 @@ pub fn keys_of(table: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// The tables (other than the top level) that have a key called `key`.
+pub fn tables_with(key: &str) -> Vec<&'static str> {
+    EXAMPLES
+        .iter()
+        .filter(|(t, k, _)| !t.is_empty() && *k == key)
+        .map(|(t, _, _)| *t)
+        .collect()
+}
+
 /// Array-of-tables keys: written `[[name]]`, one table per entry.
 pub fn is_table_array(table: &str, key: &str) -> bool {
     table.is_empty() && matches!(key, "host" | "job" | "notify" | "provider")
@@ -195,6 +204,8 @@ mod tests {
         assert_eq!(example("host", "nope"), None);
         assert!(keys_of("provider").contains(&"api_key_env"));
         assert!(is_table_array("", "host"));
+        assert_eq!(tables_with("keep_last"), vec!["storage"]);
+        assert_eq!(tables_with("name"), vec!["host", "job", "provider"]);
         assert!(!is_table_array("", "storage"));
     }
 }

@@ -12,10 +12,11 @@ mod keypath;
 mod locate;
 mod position;
 mod raw;
+mod schema_error;
 mod secret;
 mod suggest;
 mod summary;
-mod toml_errors;
+mod syntax_error;
 mod validate;
 
 #[cfg(test)]
@@ -106,9 +107,9 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         problems,
     };
     let doc = toml_edit::ImDocument::parse(text)
-        .map_err(|e| invalid(vec![toml_errors::syntax(text, &e)]))?;
+        .map_err(|e| invalid(vec![syntax_error::syntax(text, &e)]))?;
     let raw: raw::RawConfig = toml::from_str(text)
-        .map_err(|e| invalid(vec![toml_errors::schema(text, doc.as_item(), &e)]))?;
+        .map_err(|e| invalid(vec![schema_error::schema(text, doc.as_item(), &e)]))?;
     let mut ctx = validate::Ctx::new(text, doc.as_item());
     validate::build(raw, &mut ctx, path).map_err(invalid)
 }

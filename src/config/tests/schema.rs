@@ -107,6 +107,30 @@ fn unknown_tables_and_keys_without_a_near_miss_list_the_allowed_ones() {
 }
 
 #[test]
+fn right_keys_in_the_wrong_table_say_where_they_belong() {
+    let p = one(&format!("profile = \"lan\"\n{BASE}"));
+    check(
+        &p,
+        1,
+        "profile",
+        &["\"profile\" does not belong here; it is a key of [settings] and [storage.s3]"],
+        &["move it under [settings] or [storage.s3]"],
+    );
+    let p = one(&edit("gpus = 2", "gpus = 2\nkeep_last = 3"));
+    check(
+        &p,
+        5,
+        "host \"pc1\".keep_last",
+        &["it is a key of [storage]"],
+        &["move it under [storage]"],
+    );
+    let p = one(&edit("gpus = 2", "gpu = 2"));
+    check(&p, 4, "host \"pc1\".gpu", &["did you mean \"gpus\"?"], &[]);
+    let p = one(&format!("{BASE}\n[[host.disks]]\nx = 1\n"));
+    assert!(p.message.contains("unknown table \"disks\""), "{p:#?}");
+}
+
+#[test]
 fn missing_keys_name_the_table_and_show_an_example() {
     let p = one(&edit("address = \"192.168.1.10\"\n", ""));
     check(

@@ -268,12 +268,13 @@ fn own_place(
     hosts: &[HostSpec],
 ) {
     let what = if t == home { "is" } else { "overlaps" };
-    let spare_gpu = hosts
-        .iter()
-        .find(|h| h.id == home.host)
-        .filter(|h| h.gpus >= 2)
-        .map(|h| format!("{}:{}", h.id, if home.gpu == Some(0) { 1 } else { 0 }).to_string())
-        .filter(|_| home.gpu.is_some());
+    // Another GPU on the same host, when the job has one and the host has more.
+    let spare_gpu = home.gpu.and_then(|g| {
+        hosts
+            .iter()
+            .find(|h| h.id == home.host && h.gpus >= 2)
+            .map(|h| format!("{}:{}", h.id, if g == 0 { 1 } else { 0 }))
+    });
     let other_host = hosts
         .iter()
         .find(|h| h.id != home.host)

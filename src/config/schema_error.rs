@@ -1,5 +1,5 @@
-//! Turns toml's syntax errors and serde's schema errors into [`Problem`]s that name the
-//! key path, quote the value (redacting secrets) and say how to fix it.
+//! Schema errors from serde (unknown key, missing key, wrong type) → [`Problem`]s that
+//! name the key path, quote the value (redacting secrets) and say how to fix it.
 
 use super::error::Problem;
 use super::hints;
@@ -8,110 +8,6 @@ use super::position::LineCol;
 use super::secret;
 use super::suggest;
 use toml_edit::Item;
-
-/// A TOML syntax error: where, what, the offending line, and a fix.
-pub fn syntax(text: &str, e: &toml_edit::TomlError) -> Problem {
-    let message = e.message().trim().replace('\n', ": ");
-    let offset = e.span().map_or(0, |s| s.start);
-    let line = line_text(text, offset);
-    let mut shown = message.clone();
-    if !line.is_empty() {
-        shown.push_str(&format!(", in `{}`", redact_tokens(line)));
-    }
-    let key = guess_key(text, offset);
-    let example = match (key.last_key(), key.parent().schema_name()) {
-        (Some(k), table) => hints::example(&table, k),
-        (None, _) => None,
-    };
-    let fix = match example {
-        _ if key.last_key().is_some_and(secret::is_secret_key) => format!(
-            "secrets never live in the config file: put the secret in an environment variable and write `{}_env = \"NAME\"` instead",
-            key.last_key().unwrap_or("key")
-        ),
-        Some(ex) if message.contains("invalid string") || message.contains("expected newline") => {
-            format!("write the value like this: {ex} (text in double quotes, numbers and true/false without)")
-        }
-        Some(ex) => format!("{}; e.g. {ex}", syntax_fix(&message)),
-        None => syntax_fix(&message).to_string(),
-    };
-    Problem {
-        at: Some(LineCol::of(text, offset)),
-        key: key.to_string(),
-        message: format!("TOML syntax error: {shown}"),
-        fix,
-    }
-}
-
-/// The key on the line at `offset`, under the last table header above it — a best
-/// guess, since the text does not parse. Empty when the line is not `key = value`.
-fn guess_key(text: &str, offset: usize) -> KeyPath {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = line_text(text, offset);
-    let Some((key, _)) = line.split_once('=') else {
-        return KeyPath::root();
-    };
-    let key = key.trim();
-    if key.is_empty()
-        || key.starts_with('[')
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        return KeyPath::root();
-    }
-    let mut path = KeyPath::root();
-    let headers: Vec<&str> = text[..line_start]
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with('['))
-        .collect();
-    if let Some(last) = headers.last() {
-        let is_array = last.starts_with("[[");
-        let name = last
-            .trim_start_matches('[')
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .trim();
-        for part in name.split('.') {
-            path = path.key(part.trim());
-        }
-        if is_array {
-            let header = format!("[[{name}]]");
-            let count = headers
-                .iter()
-                .filter(|h| h.replace(' ', "").starts_with(&header))
-                .count();
-            path = path.index(count.saturating_sub(1));
-        }
-    }
-    for part in key.split('.') {
-        path = path.key(part);
-    }
-    path
-}
-
-fn syntax_fix(message: &str) -> &'static str {
-    if message.contains("duplicate key") {
-        "each key may appear once per table: delete one of them, or start a new [[host]] / [[job]] table before the second"
-    } else if message.contains("invalid table header") {
-        "a table header is [name] or [[name]] on a line of its own, e.g. [storage] or [[host]]"
-    } else if message.contains("invalid basic string") || message.contains("invalid literal string")
-    {
-        "close the string with a quote on the same line (use \"\"\"…\"\"\" for text over several lines)"
-    } else if message.contains("invalid string") {
-        "put text values in double quotes, e.g. name = \"pc1\""
-    } else if message.contains("invalid array") {
-        "close the array with ] and separate the items with commas, e.g. standby = [\"pc1:1\", \"cpu-vm\"]"
-    } else if message.contains("invalid inline table") {
-        "an inline table stays on one line without a trailing comma, e.g. heartbeat = { file = \"/abs/path\" }"
-    } else if message.contains("expected newline") {
-        "write one key = value per line, and quote values that contain spaces, e.g. probe_interval = \"10s\""
-    } else {
-        "check the TOML syntax here: strings in double quotes, one key = value per line, tables as [name] or [[name]]"
-    }
-}
 
 /// A schema error from serde (unknown or missing key, wrong type), located with `root`.
 pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
@@ -123,13 +19,15 @@ pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
     let (message, fix, key) =
         if let Some(name) = msg.strip_prefix("unknown field ").and(ticked.first()) {
             let expected: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
-            let (table, value) = if path.last_key() == Some(name.as_str()) {
+            let on_key = path.last_key() == Some(name.as_str());
+            let (table, value) = if on_key {
                 (path.parent(), item.as_str().map(str::to_string))
             } else {
                 (path.clone(), None)
             };
+            let is_table = on_key && (item.is_table() || item.is_array_of_tables());
             let key = table.clone().key(name);
-            let (m, f) = unknown_key(&table, name, &expected, value.as_deref());
+            let (m, f) = unknown_key(&table, name, &expected, value.as_deref(), is_table);
             (m, f, key)
         } else if let Some(name) = msg.strip_prefix("missing field ").and(ticked.first()) {
             let example = hints::example(&path.schema_name(), name)
@@ -169,21 +67,46 @@ fn unknown_key(
     name: &str,
     expected: &[&str],
     value: Option<&str>,
+    is_table: bool,
 ) -> (String, String) {
     if secret::is_secret_key(name) {
         return secret_key(table, name, expected, value);
     }
+    let here = table.schema_name();
     let allowed = if expected.is_empty() {
-        hints::keys_of(&table.schema_name())
+        hints::keys_of(&here)
     } else {
         expected.to_vec()
     };
-    let what = if table.is_root() {
-        "top-level table"
-    } else {
-        "key"
+    let what = match (table.is_root(), is_table) {
+        (true, true) => "top-level table",
+        (true, false) => "top-level key",
+        (false, true) => "table",
+        (false, false) => "key",
     };
-    match suggest::closest(name, &allowed) {
+    // A right key in the wrong table (`profile` at the top, `keep_last` in a host).
+    let elsewhere: Vec<String> = hints::tables_with(name)
+        .into_iter()
+        .filter(|t| *t != here)
+        .map(|t| {
+            if hints::is_table_array("", t) {
+                format!("[[{t}]]")
+            } else {
+                format!("[{t}]")
+            }
+        })
+        .collect();
+    let near = suggest::closest(name, &allowed);
+    // One edit away (`gpu` for `gpus`) is a typo even if the word is a key elsewhere.
+    let typo = near.is_some_and(|s| strsim::levenshtein(name, s) <= 1);
+    match near {
+        _ if !typo && !elsewhere.is_empty() => (
+            format!(
+                "\"{name}\" does not belong here; it is a key of {}",
+                elsewhere.join(" and ")
+            ),
+            format!("move it under {}", elsewhere.join(" or ")),
+        ),
         Some(s) => (
             format!("unknown {what} \"{name}\"; did you mean \"{s}\"?"),
             format!("rename \"{name}\" to \"{s}\""),
@@ -334,28 +257,6 @@ fn backticked(msg: &str) -> Vec<String> {
         .collect()
 }
 
-fn line_text(text: &str, offset: usize) -> &str {
-    let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    text[start..end].trim()
-}
-
-/// Replaces every secret-looking word of `line` by its redaction.
-fn redact_tokens(line: &str) -> String {
-    line.split(' ')
-        .map(|w| {
-            let bare = w.trim_matches(|c| c == '"' || c == '\'');
-            if secret::looks_like_secret(bare) {
-                secret::redact(bare)
-            } else {
-                w.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -372,23 +273,5 @@ mod tests {
         assert_eq!(describe_found("sequence"), "an array");
         assert_eq!(describe_expected("u32"), "a whole number, 0 or more");
         assert_eq!(describe_expected("struct RawHost"), "a table");
-    }
-
-    #[test]
-    fn syntax_lines_are_redacted() {
-        assert_eq!(
-            redact_tokens("bot_token = 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"),
-            "bot_token = 123…"
-        );
-        assert_eq!(line_text("a\n  b = 1  \nc", 4), "b = 1");
-    }
-
-    #[test]
-    fn guesses_the_key_of_a_broken_line() {
-        let text = "[[host]]\nname = \"a\"\n[[host]]\ngpus = two\n[storage.s3]\nregion = x\n";
-        let at = |needle: &str| guess_key(text, text.find(needle).unwrap()).to_string();
-        assert_eq!(at("two"), "host[1].gpus");
-        assert_eq!(at("x\n"), "storage.s3.region");
-        assert_eq!(at("[storage"), "");
     }
 }
