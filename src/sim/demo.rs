@@ -1,88 +1,38 @@
-//! The built-in demo fleet: six simulated hosts and four jobs, enough to show every kind
-//! of failure and every strategy with no setup.
+//! The built-in demo fleet: `assets/demo/fleet.toml`, compiled in and read by the same
+//! config loader as any user's file (six simulated hosts, four jobs).
 
-use crate::core::fleet::{Fleet, HeartbeatSource, HostSpec, JobSpec, Role, StrategyKind};
-use crate::core::ids::{HostId, JobId, Target};
+use crate::config::{parse_str, Config};
+use crate::core::fleet::Fleet;
 use crate::core::policy::Policy;
-use std::time::Duration;
+use std::path::Path;
 
-fn host(name: &str, role: Role, gpus: u32, n: u8) -> HostSpec {
-    HostSpec {
-        id: HostId::new(name),
-        address: format!("10.0.0.{n} (simulated)"),
-        port: 22,
-        user: Some("trainer".into()),
-        role,
-        gpus,
-        ssh_key: None,
-        provider: None,
-    }
-}
+pub const DEMO_TOML: &str = include_str!("../../assets/demo/fleet.toml");
 
-fn job(name: &str, on: &str, gpu: u32, standbys: &[(&str, Option<u32>)]) -> JobSpec {
-    use StrategyKind::*;
-    JobSpec {
-        id: JobId::new(name),
-        host: HostId::new(on),
-        gpu: Some(gpu),
-        workdir: format!("/workspace/{name}").into(),
-        launch: format!("python train.py --run {name} --resume {{checkpoint}}"),
-        cpu_launch: Some(format!("python serve_cpu.py --run {name}")),
-        stop: None,
-        heartbeat: HeartbeatSource::File {
-            path: format!("/workspace/{name}/heartbeat").into(),
-        },
-        checkpoint_dir: format!("/workspace/{name}/checkpoints").into(),
-        standbys: standbys
-            .iter()
-            .map(|(h, g)| Target::new(HostId::new(*h), *g))
-            .collect(),
-        strategies: vec![RestartInPlace, WarmStandby, CpuStandby, Escalate],
-    }
+/// The demo config. The file ships with the binary and a test checks it loads, so an error
+/// here means a broken build; it is still reported, never a panic.
+pub fn demo_config() -> Result<Config, crate::config::ConfigError> {
+    parse_str(DEMO_TOML, Path::new("assets/demo/fleet.toml"))
 }
 
 pub fn demo_fleet() -> Fleet {
-    Fleet {
-        hosts: vec![
-            host("gpu-a", Role::Primary, 2, 11),
-            host("gpu-b", Role::Primary, 2, 12),
-            host("gpu-c", Role::Primary, 1, 13),
-            host("spare-1", Role::Standby, 2, 21),
-            host("spare-2", Role::Standby, 1, 22),
-            host("cpu-1", Role::CpuStandby, 0, 31),
-        ],
-        jobs: vec![
-            job(
-                "llm-pretrain",
-                "gpu-a",
-                0,
-                &[("spare-1", Some(0)), ("spare-1", Some(1)), ("cpu-1", None)],
-            ),
-            job(
-                "rl-selfplay",
-                "gpu-a",
-                1,
-                &[("spare-2", Some(0)), ("spare-1", Some(1)), ("cpu-1", None)],
-            ),
-            job(
-                "vision-finetune",
-                "gpu-b",
-                0,
-                &[("gpu-b", Some(1)), ("spare-1", Some(1)), ("cpu-1", None)],
-            ),
-            job(
-                "diffusion",
-                "gpu-c",
-                0,
-                &[("spare-2", Some(0)), ("spare-1", Some(0)), ("cpu-1", None)],
-            ),
-        ],
-    }
+    demo_config().map(|c| c.fleet).unwrap_or_default()
 }
 
-/// The `lan` profile, with a hang timeout short enough to see within a minute.
 pub fn demo_policy() -> Policy {
-    let mut p = Policy::default();
-    p.detection.heartbeat_hang_timeout = Duration::from_secs(12);
-    p
+    demo_config().map(|c| c.policy).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_fleet_loads() {
+        let cfg = demo_config().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((cfg.fleet.hosts.len(), cfg.fleet.jobs.len()), (6, 4));
+        assert_eq!(
+            cfg.policy.detection.heartbeat_hang_timeout,
+            std::time::Duration::from_secs(12)
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! demo (`lifeboat --demo --headless`).
 
 use super::chaos::{schedule, Fault};
-use super::demo::{demo_fleet, demo_policy};
+use super::demo::demo_config;
 use super::driver::Driver;
 use super::transport::{now_ms, Shared, SimTiming, SimTransport};
 use super::world::SimWorld;
@@ -60,7 +60,8 @@ pub async fn run_headless(
     opts: DemoOptions,
     out: &mut (dyn Write + Send),
 ) -> Result<(), DemoError> {
-    let fleet = demo_fleet();
+    let config = demo_config().map_err(|e| DemoError::World(e.to_string()))?;
+    let fleet = config.fleet;
     let root = opts.state_dir.join("sim");
     std::fs::create_dir_all(&root).map_err(|source| DemoError::StateDir {
         path: root.clone(),
@@ -80,7 +81,7 @@ pub async fn run_headless(
     });
     let parts = RuntimeParts {
         fleet: fleet.clone(),
-        policy: demo_policy(),
+        policy: config.policy,
         caps: Capabilities::default(),
         transport,
         notifier: Arc::new(LogNotifier),
