@@ -121,6 +121,17 @@ fn demo_streams_faults_detection_failover_and_resolution() {
     let snap: Value = serde_json::from_slice(&st.stdout).expect("snapshot JSON");
     assert_eq!(snap["jobs"].as_array().map(Vec::len), Some(4));
     assert_eq!(snap["hosts"].as_array().map(Vec::len), Some(6));
+    // An operator can read the journal with the stock sqlite3 shell.
+    let q = Command::new("sqlite3")
+        .arg(dir.path().join("journal.db"))
+        .arg("SELECT count(*) FROM events WHERE kind = 'recovery_state'")
+        .output()
+        .expect("sqlite3 installed by scripts/test.sh");
+    let n: usize = String::from_utf8_lossy(&q.stdout)
+        .trim()
+        .parse()
+        .expect("a count");
+    assert_eq!(n, states.len(), "journal and stream agree");
 }
 
 /// Reads a child's stdout lines on a thread, so the test can wait with a deadline.
