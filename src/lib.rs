@@ -19,3 +19,4 @@ pub mod config;
 pub mod core;
 pub mod runtime;
 pub mod sim;
+pub mod tui;

@@ -17,7 +17,7 @@ pub mod time;
 pub mod xid;
 
 #[cfg(test)]
-mod harness;
+pub(crate) mod harness;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]

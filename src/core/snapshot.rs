@@ -5,8 +5,8 @@ use super::engine::Core;
 use super::fleet::Role;
 use super::gpu::{GpuHealth, GpuSample};
 use super::ids::{Epoch, HostId, JobId, Target};
-use super::io::CheckpointRef;
-use super::recovery::{RecoveryState, StepKind, StepRecord};
+use super::io::{ChannelStatus, CheckpointRef};
+use super::recovery::{PendingKind, RecoveryState, StepKind, StepRecord};
 use super::time::{human, Ts};
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +42,28 @@ pub struct HostView {
     pub penalty: f64,
     pub last_ok: Option<Ts>,
     pub latency_ms: Option<u64>,
+    /// GPUs the host should have.
+    pub expected_gpus: u32,
     pub gpus: Vec<GpuView>,
     pub fatal: Vec<String>,
     pub degraded: Vec<String>,
+    /// Second channels (provider, agent): what each said last, and when.
+    pub channels: Vec<ChannelView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub channel: String,
+    pub status: String,
+    pub at: Ts,
+}
+
+/// Work in flight for a job (a reconnect probe or a failover step).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskView {
+    pub what: String,
+    pub started: Ts,
+    pub deadline: Ts,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,7 +93,13 @@ pub struct JobView {
     pub last_step: Option<u64>,
     pub progress_at: Option<Ts>,
     pub newest_verified: Option<CheckpointRef>,
-    pub checkpoints: usize,
+    /// Known checkpoints, oldest first.
+    pub checkpoints: Vec<CheckpointRef>,
+    pub task: Option<TaskView>,
+    /// From the config: where the job belongs, where it may go, and how.
+    pub home: Target,
+    pub standbys: Vec<Target>,
+    pub strategies: Vec<String>,
 }
 
 impl Core {
@@ -117,8 +142,23 @@ impl Core {
                     last_ok: w.detector.last_ok,
                     latency_ms: w.latency.map(|d| d.as_millis() as u64),
                     gpus,
+                    expected_gpus: h.gpus,
                     fatal: w.assessment.fatal.clone(),
                     degraded: w.assessment.degraded.clone(),
+                    channels: w
+                        .detector
+                        .channels
+                        .iter()
+                        .map(|(name, (status, at))| ChannelView {
+                            channel: name.clone(),
+                            status: match status {
+                                ChannelStatus::Up => "up".into(),
+                                ChannelStatus::Down(why) => format!("down: {why}"),
+                                ChannelStatus::Gone(why) => format!("gone: {why}"),
+                            },
+                            at: *at,
+                        })
+                        .collect(),
                 })
             })
             .collect();
@@ -130,6 +170,7 @@ impl Core {
                 let inc = r.incident.as_ref();
                 let run = inc.and_then(|i| i.failover.as_ref());
                 let window = self.policy.recovery.budget_window;
+                let spec = self.fleet.job(id);
                 JobView {
                     id: id.clone(),
                     state: r.state,
@@ -153,7 +194,31 @@ impl Core {
                     last_step: r.last_step,
                     progress_at: r.progress_at,
                     newest_verified: r.newest_verified().cloned(),
-                    checkpoints: r.checkpoints.len(),
+                    checkpoints: r.checkpoints.clone(),
+                    task: inc.and_then(|i| i.pending.as_ref()).map(|p| TaskView {
+                        what: match p.kind {
+                            PendingKind::Reconnect => {
+                                format!("reconnect attempt {}", inc.map_or(0, |i| i.attempt))
+                            }
+                            PendingKind::Step(s) => format!(
+                                "{} {}",
+                                run.map(|f| f.strategy_name()).unwrap_or_default(),
+                                s.as_str()
+                            ),
+                        },
+                        started: p.started,
+                        deadline: p.deadline,
+                    }),
+                    home: spec.map_or_else(|| r.placement.clone(), |s| s.home()),
+                    standbys: spec.map(|s| s.standbys.clone()).unwrap_or_default(),
+                    strategies: spec
+                        .map(|s| {
+                            s.strategies
+                                .iter()
+                                .map(|k| k.as_str().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }
             })
             .collect();

@@ -33,12 +33,20 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Ticks until shutdown; faults sent on `inject` strike at once.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, mut inject: mpsc::Receiver<Fault>) {
         let mut every = tokio::time::interval(self.tick);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
+                Some(f) = inject.recv() => {
+                    if let Err(e) = self.inject_now(&f).await {
+                        let ts = Ts(now_ms());
+                        let n = Notice::FaultInjected { ts, fault: f.kind.as_str().into(), host: None, job: None, detail: e };
+                        self.send(Feed::Notice(n)).await;
+                    }
+                }
                 _ = every.tick() => {
                     if let Err(e) = self.step().await {
                         tracing::error!("simulator: {e}");
@@ -101,36 +109,26 @@ impl Driver {
                     continue;
                 }
                 w.injected.push(i);
-                let outcome = apply(w, f, now);
-                if let Ok((host, _, _)) = &outcome {
-                    let repair = match f.kind {
-                        FaultKind::SpotPreemption => {
-                            w.timers.push(Timer {
-                                due_ms: now + 5_000,
-                                host: host.clone(),
-                                action: TimerAction::Reclaim,
-                            });
-                            true
-                        }
-                        FaultKind::GpuLost
-                        | FaultKind::UncorrectableEcc
-                        | FaultKind::HostUnreachable
-                        | FaultKind::HostHung => true,
-                        _ => false,
-                    };
-                    if repair {
-                        let due_ms = now + REPAIR_AFTER.as_millis() as u64;
-                        w.timers.push(Timer {
-                            due_ms,
-                            host: host.clone(),
-                            action: TimerAction::Heal,
-                        });
-                    }
-                }
-                fired.push((f.kind, outcome));
+                fired.push((f.kind, strike(w, f, now)));
             }
             fired
         })?;
+        self.announce(fired, now).await;
+        Ok(())
+    }
+
+    /// Injects one fault now (asked for by an operator in the demo console).
+    pub async fn inject_now(&self, fault: &Fault) -> Result<(), String> {
+        let now = now_ms();
+        let outcome = self.shared.mutate(|w| strike(w, fault, now))?;
+        if let Err(why) = &outcome {
+            return Err(format!("{} not injected: {why}", fault.kind.as_str()));
+        }
+        self.announce(vec![(fault.kind, outcome)], now).await;
+        Ok(())
+    }
+
+    async fn announce(&self, fired: Vec<(FaultKind, Struck)>, now: u64) {
         for (kind, outcome) in fired {
             match outcome {
                 Ok((host, job, detail)) => {
@@ -157,7 +155,6 @@ impl Driver {
                 Err(why) => tracing::info!("chaos: {} skipped: {why}", kind.as_str()),
             }
         }
-        Ok(())
     }
 
     async fn run_timers(&self, now: u64) -> Result<(), String> {
@@ -221,6 +218,42 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// What a fault did: (host, job, description), or why it could not land.
+type Struck = Result<(String, Option<String>, String), String>;
+
+/// Applies a fault and sets the world's own follow-ups: a preempted instance is reclaimed
+/// 5 s later, and broken hosts are repaired after a while.
+fn strike(w: &mut super::world::SimWorld, f: &Fault, now: u64) -> Struck {
+    let outcome = apply(w, f, now);
+    if let Ok((host, _, _)) = &outcome {
+        if f.kind == FaultKind::SpotPreemption {
+            let host = host.clone();
+            w.timers.push(Timer {
+                due_ms: now + 5_000,
+                host,
+                action: TimerAction::Reclaim,
+            });
+        }
+        let repair = matches!(
+            f.kind,
+            FaultKind::SpotPreemption
+                | FaultKind::GpuLost
+                | FaultKind::UncorrectableEcc
+                | FaultKind::HostUnreachable
+                | FaultKind::HostHung
+        );
+        if repair {
+            let due_ms = now + REPAIR_AFTER.as_millis() as u64;
+            w.timers.push(Timer {
+                due_ms,
+                host: host.clone(),
+                action: TimerAction::Heal,
+            });
+        }
+    }
+    outcome
 }
 
 /// Writes a checkpoint's real bytes on the host, then copies it to the simulated NAS while

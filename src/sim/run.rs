@@ -96,7 +96,8 @@ pub async fn run_headless(
         feed: handle.feed.clone(),
         tick: Duration::from_secs(1),
     };
-    let driver_task = tokio::spawn(driver.run(stop_rx));
+    let (_inject_tx, inject_rx) = tokio::sync::mpsc::channel(16);
+    let driver_task = tokio::spawn(driver.run(stop_rx, inject_rx));
 
     let hello = format!(
         "{} the simulated demo fleet ({} hosts, {} jobs); seed {}, chaos {}; state in {}",

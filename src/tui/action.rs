@@ -1,0 +1,114 @@
+//! What a key means (`Action`), which screen is showing (`View`), and what the console
+//! asks of the runtime (`Request`).
+
+use crate::core::io::Command;
+use crate::sim::chaos::FaultKind;
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum View {
+    #[default]
+    Fleet,
+    Jobs,
+    Checkpoints,
+    Tasks,
+    Events,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Fleet,
+        View::Jobs,
+        View::Checkpoints,
+        View::Tasks,
+        View::Events,
+    ];
+
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Fleet => "fleet",
+            View::Jobs => "jobs",
+            View::Checkpoints => "checkpoints",
+            View::Tasks => "tasks",
+            View::Events => "events",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<View> {
+        View::ALL
+            .into_iter()
+            .find(|v| v.name() == s || v.name().starts_with(s) && !s.is_empty())
+    }
+
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+
+    pub fn prev(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+/// Everything a key, a click or a palette command can mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    NextView,
+    PrevView,
+    GoView(View),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Enter: open the selected row's detail, or confirm a focused dialog button.
+    Select,
+    /// Esc: close the overlay, the detail, or the filter.
+    Back,
+    Help,
+    Palette,
+    Filter,
+    /// Move focus between dialog buttons.
+    FocusNext,
+    FocusPrev,
+    /// Fail the selected job over (opens the dialog).
+    Failover,
+    /// Planned switchover of the selected job (opens the dialog).
+    Switchover,
+    PauseJob,
+    ResumeJob,
+    PauseAll,
+    ResumeAll,
+    /// Cancel the selected job's recovery (opens the dialog).
+    Cancel,
+    /// Inject a fault into the simulated demo fleet (opens the dialog).
+    InjectFault,
+    NextTheme,
+    /// Typed text in the palette, the filter or a dialog.
+    Char(char),
+    Backspace,
+    /// Complete the palette's word.
+    Complete,
+    ClickTab(View),
+    /// A click on a table row, counted from the first row shown.
+    ClickRow(u16),
+    ScrollUp,
+    ScrollDown,
+}
+
+/// What the console asks of the world outside it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// An operator command for the core (already confirmed).
+    Core(Command),
+    /// Inject a fault into the simulated fleet (demo only).
+    Inject {
+        kind: FaultKind,
+        target: String,
+    },
+    Quit,
+}

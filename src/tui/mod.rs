@@ -1,0 +1,13 @@
+//! The console: draws snapshots and asks for commands. No SSH, S3, file or process IO
+//! here, ever — `run` owns the terminal, everything else is pure.
+//!
+//! Flow: a key or mouse event → [`keymap`] → [`action::Action`] → [`update::update`]
+//! changes only [`state::UiState`] and may return a [`action::Request`] for the runtime.
+//! Views are pure functions of `(&Snapshot, &UiState, &Theme)`.
+
+pub mod action;
+pub mod dialog;
+pub mod select;
+pub mod state;
+pub mod theme;
+pub mod views;
