@@ -62,7 +62,7 @@ pub fn tasks<'a>(snap: &'a Snapshot, ui: &UiState) -> Vec<&'a JobView> {
         .collect()
 }
 
-pub fn events<'a>(ui: &'a UiState) -> Vec<&'a EventLine> {
+pub fn events(ui: &UiState) -> Vec<&EventLine> {
     let f = &ui.filter.text;
     ui.events
         .iter()
