@@ -140,6 +140,7 @@ fn demo(cli: &Cli) -> ExitCode {
         chaos: cli.chaos,
         inject,
         timing: SimTiming::realistic(),
+        readonly: false,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

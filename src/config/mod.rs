@@ -14,7 +14,7 @@ mod position;
 mod raw;
 mod schema_error;
 mod secret;
-mod suggest;
+pub mod suggest;
 mod summary;
 mod syntax_error;
 mod validate;

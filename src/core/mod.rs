@@ -1,6 +1,6 @@
 //! The pure core: every decision Lifeboat makes, as functions of time and input.
 
-mod commands;
+pub mod commands;
 pub mod detector;
 pub mod engine;
 pub mod event;

@@ -34,6 +34,8 @@ pub struct RuntimeParts {
     pub journal: PathBuf,
     /// How many effects may run at once across the fleet.
     pub concurrency: usize,
+    /// Refuse every operator command (the console was started with `--readonly`).
+    pub readonly: bool,
 }
 
 pub struct SupervisorHandle {
@@ -72,6 +74,7 @@ struct Supervisor {
     snapshots: watch::Sender<Arc<Snapshot>>,
     published_epoch: u64,
     published_at: tokio::time::Instant,
+    readonly: bool,
 }
 
 /// Opens the journal, restores the core from it, and starts the supervisor task.
@@ -113,6 +116,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         snapshots: snap_tx,
         published_epoch: 0,
         published_at: tokio::time::Instant::now(),
+        readonly: parts.readonly,
     };
     let join = tokio::spawn(sup.run(feed_rx, results_rx, shut_rx));
     Ok(SupervisorHandle {
@@ -153,6 +157,9 @@ impl Supervisor {
                     self.core.handle(now, input);
                 }
                 Some(f) = feed.recv() => match f {
+                    Feed::Input(Input::Command { operator, command }) if self.readonly => {
+                        self.refuse(operator, &command).await?;
+                    }
                     Feed::Input(input) => self.core.handle(self.clock.now(), input),
                     Feed::Notice(n) => self.notice(n).await?,
                 },
@@ -195,6 +202,17 @@ impl Supervisor {
             let input = exec.run(effect).await;
             let _ = results.send(input).await;
         });
+    }
+
+    /// A read-only runtime journals the attempt and changes nothing.
+    async fn refuse(&mut self, operator: String, command: &crate::core::io::Command) -> Result<(), JournalError> {
+        let kind = crate::core::event::EventKind::CommandRejected {
+            operator,
+            command: crate::core::commands::describe(command),
+            reason: "this console is read-only (--readonly)".into(),
+        };
+        let ts = self.clock.now();
+        self.notice(Notice::Core(crate::core::event::Event { ts, kind })).await
     }
 
     async fn notice(&mut self, n: Notice) -> Result<(), JournalError> {

@@ -27,6 +27,7 @@ fn parts(dir: &std::path::Path, shared: Arc<Shared>) -> RuntimeParts {
         notifier: Arc::new(LogNotifier),
         journal: dir.join("journal.db"),
         concurrency: 8,
+        readonly: false,
     }
 }
 

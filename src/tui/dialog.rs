@@ -1,8 +1,289 @@
-//! Confirmation dialogs: what will happen, Cancel focused first, typed names for
-//! irreversible actions, and a second look when the job changes underneath.
+//! Confirmation dialogs: they say exactly what will happen, focus Cancel first (so Enter on
+//! first sight never confirms), ask for the job's name before anything irreversible, and
+//! ask again when the job changes while they are open.
 
-/// A confirmation dialog in progress.
-#[derive(Clone, Debug, Default, PartialEq)]
+use super::action::Request;
+use crate::core::ids::{JobId, Target};
+use crate::core::io::Command;
+use crate::core::snapshot::{JobView, Snapshot};
+use crate::core::time::{human, Ts};
+use crate::sim::chaos::FaultKind;
+
+/// What the dialog will do when confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// `target: None` walks the job's strategy chain.
+    Failover { job: JobId, target: Option<Target> },
+    Switchover { job: JobId, target: Target },
+    Cancel { job: JobId },
+    Pause { job: Option<JobId> },
+    Resume { job: Option<JobId> },
+    Inject { kind: FaultKind, target: String },
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Focus {
+    /// Choosing a target from the list (failover and switchover only).
+    Pick,
+    /// Typing the job's name.
+    Typing,
+    #[default]
+    Cancel,
+    Confirm,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct Dialog {
+    pub intent: Intent,
     pub title: String,
+    /// What will happen, line by line.
+    pub lines: Vec<String>,
+    /// Targets to choose from (failover: `None` first = down the chain).
+    pub choices: Vec<Option<Target>>,
+    pub choice: usize,
+    pub focus: Focus,
+    /// What must be typed to confirm (the job's name), if anything.
+    pub require: Option<String>,
+    pub typed: String,
+    /// The snapshot epoch the operator is confirming against.
+    pub seen: u64,
+    /// Set when the job changed under the dialog; the operator must look again.
+    pub changed: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Default for Dialog {
+    fn default() -> Self {
+        Self {
+            intent: Intent::Pause { job: None },
+            title: String::new(),
+            lines: Vec::new(),
+            choices: Vec::new(),
+            choice: 0,
+            focus: Focus::Cancel,
+            require: None,
+            typed: String::new(),
+            seen: 0,
+            changed: None,
+            error: None,
+        }
+    }
+}
+
+fn job<'a>(snap: &'a Snapshot, id: &JobId) -> Option<&'a JobView> {
+    snap.jobs.iter().find(|j| &j.id == id)
+}
+
+fn age(now: Ts, then: Ts) -> String {
+    human(now.since(then))
+}
+
+/// The lines that say what a failover or switchover to `target` does.
+fn move_lines(snap: &Snapshot, j: &JobView, target: Option<&Target>, planned: bool) -> Vec<String> {
+    let to = target.map_or_else(|| format!("down its chain: {}", j.strategies.join(" → ")), |t| t.to_string());
+    let mut out = vec![format!("{} moves from {} to {}.", j.id, j.placement, to)];
+    out.push(if planned {
+        "The copy running now is stopped first (fenced), then the job restarts on the target.".into()
+    } else {
+        "The copy running now is stopped or, if its host is silent, its epoch is revoked.".into()
+    });
+    match &j.newest_verified {
+        Some(c) => {
+            let prefix: String = c.sha256.chars().take(12).collect();
+            out.push(format!(
+                "It resumes from checkpoint {} (step {}, {} old, SHA-256 {prefix}…).",
+                c.id,
+                c.step,
+                age(snap.now, c.created)
+            ));
+            let lost = j.last_step.map(|s| s.saturating_sub(c.step)).unwrap_or(0);
+            out.push(format!("Progress since then is lost: about {lost} steps, {}.", age(snap.now, c.created)));
+        }
+        None => out.push("No verified checkpoint exists: the job restarts FROM SCRATCH and all progress is lost.".into()),
+    }
+    out.push(format!("New epoch {}; this is journaled with your name.", crate::core::ids::Epoch(j.epoch.0 + 1)));
+    out
+}
+
+impl Dialog {
+    fn base(intent: Intent, title: String, lines: Vec<String>, seen: u64) -> Self {
+        Self { intent, title, lines, seen, ..Self::default() }
+    }
+
+    /// A manual failover of `j`; the operator picks the target first.
+    pub fn failover(snap: &Snapshot, j: &JobView, target: Option<Target>) -> Self {
+        let mut choices: Vec<Option<Target>> = vec![None];
+        choices.extend(j.standbys.iter().cloned().map(Some));
+        let choice = target.as_ref().and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t))).unwrap_or(0);
+        let mut d = Self::base(Intent::Failover { job: j.id.clone(), target: target.clone() }, format!("Fail over {}", j.id), Vec::new(), snap.epoch);
+        d.choices = choices;
+        d.choice = choice;
+        d.focus = if target.is_some() { Focus::Cancel } else { Focus::Pick };
+        d.require = Some(j.id.to_string());
+        d.refresh(snap);
+        d
+    }
+
+    pub fn switchover(snap: &Snapshot, j: &JobView, target: Option<Target>) -> Self {
+        let choices: Vec<Option<Target>> = j.standbys.iter().cloned().map(Some).collect();
+        let choice = target.as_ref().and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t))).unwrap_or(0);
+        let first = choices.get(choice).cloned().flatten().unwrap_or_else(|| j.placement.clone());
+        let mut d = Self::base(Intent::Switchover { job: j.id.clone(), target: first }, format!("Planned switchover of {}", j.id), Vec::new(), snap.epoch);
+        d.choices = choices;
+        d.choice = choice;
+        d.focus = if target.is_some() { Focus::Cancel } else { Focus::Pick };
+        d.require = Some(j.id.to_string());
+        d.refresh(snap);
+        d
+    }
+
+    pub fn cancel(snap: &Snapshot, j: &JobView) -> Self {
+        let lines = vec![
+            format!("The recovery of {} stops now: it is {} ({}).", j.id, j.state.as_str(), j.reason),
+            "The job is marked FAILED and nothing will restart it until you fail it over by hand.".into(),
+            "Any copy the recovery may have started is revoked (new epoch) and fenced when seen.".into(),
+        ];
+        let mut d = Self::base(Intent::Cancel { job: j.id.clone() }, format!("Cancel the recovery of {}", j.id), lines, snap.epoch);
+        d.require = Some(j.id.to_string());
+        d
+    }
+
+    pub fn pause(snap: &Snapshot, job: Option<&JobView>, resume: bool) -> Self {
+        let (intent, title, lines) = match (job, resume) {
+            (Some(j), false) => (
+                Intent::Pause { job: Some(j.id.clone()) },
+                format!("Pause automation for {}", j.id),
+                vec![format!("Lifeboat keeps watching {} but will not fail it over by itself.", j.id), "You can still fail it over by hand.".into()],
+            ),
+            (Some(j), true) => (
+                Intent::Resume { job: Some(j.id.clone()) },
+                format!("Resume automation for {}", j.id),
+                vec![format!("Lifeboat fails {} over by itself again; a held interruption proceeds now.", j.id)],
+            ),
+            (None, false) => (
+                Intent::Pause { job: None },
+                "Pause automation for the whole fleet".into(),
+                vec!["No job is failed over automatically until you resume.".into(), "Detection and the journal go on.".into()],
+            ),
+            (None, true) => (
+                Intent::Resume { job: None },
+                "Resume automation for the whole fleet".into(),
+                vec!["Automatic failover resumes; a partition freeze is lifted too.".into(), "Held interruptions proceed now.".into()],
+            ),
+        };
+        Self::base(intent, title, lines, snap.epoch)
+    }
+
+    pub fn inject(snap: &Snapshot, kind: FaultKind, target: String) -> Self {
+        let lines = vec![
+            format!("The SIMULATOR injects {} into {target}.", kind.as_str()),
+            "This only exists in the demo fleet; watch detection and recovery react.".into(),
+        ];
+        Self::base(Intent::Inject { kind, target: target.clone() }, format!("Inject {} into {target}", kind.as_str()), lines, snap.epoch)
+    }
+
+    fn job_id(&self) -> Option<&JobId> {
+        match &self.intent {
+            Intent::Failover { job, .. } | Intent::Switchover { job, .. } | Intent::Cancel { job } => Some(job),
+            Intent::Pause { job } | Intent::Resume { job } => job.as_ref(),
+            Intent::Inject { .. } => None,
+        }
+    }
+
+    /// Rewrites the lines for the chosen target.
+    fn refresh(&mut self, snap: &Snapshot) {
+        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else { return };
+        let chosen = self.choices.get(self.choice).cloned().flatten();
+        match &mut self.intent {
+            Intent::Failover { target, .. } => {
+                *target = chosen.clone();
+                self.lines = move_lines(snap, j, chosen.as_ref(), false);
+            }
+            Intent::Switchover { target, .. } => {
+                if let Some(t) = chosen.clone() {
+                    *target = t;
+                }
+                self.lines = move_lines(snap, j, chosen.as_ref(), true);
+            }
+            _ => {}
+        }
+    }
+
+    /// A new snapshot arrived: if the job changed since the operator looked, say so and
+    /// make them confirm again against what is true now.
+    pub fn observe(&mut self, snap: &Snapshot) {
+        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else { return };
+        if j.changed_at > self.seen {
+            self.changed = Some(format!("{} changed while this was open: now {} ({}). Read again.", j.id, j.state.as_str(), j.reason));
+            self.seen = snap.epoch;
+            self.focus = Focus::Cancel;
+            self.typed.clear();
+            self.refresh(snap);
+        }
+    }
+
+    pub fn choose(&mut self, snap: &Snapshot, delta: i32) {
+        if self.choices.is_empty() {
+            return;
+        }
+        let n = self.choices.len() as i32;
+        self.choice = ((self.choice as i32 + delta).rem_euclid(n)) as usize;
+        self.refresh(snap);
+    }
+
+    /// The focus order: pick (if choosing), typing (if a name is required), cancel, confirm.
+    fn order(&self) -> Vec<Focus> {
+        let mut v = Vec::new();
+        if self.choices.len() > 1 {
+            v.push(Focus::Pick);
+        }
+        if self.require.is_some() {
+            v.push(Focus::Typing);
+        }
+        v.extend([Focus::Cancel, Focus::Confirm]);
+        v
+    }
+
+    pub fn move_focus(&mut self, delta: i32) {
+        let order = self.order();
+        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
+        let n = order.len() as i32;
+        self.focus = order[((at + delta).rem_euclid(n)) as usize];
+    }
+
+    /// Whether Confirm would go through now.
+    pub fn ready(&self) -> bool {
+        self.require.as_ref().is_none_or(|r| &self.typed == r)
+    }
+
+    /// Enter on the focused element: `Some(request)` when confirmed, `None` otherwise;
+    /// `Err(())` when the dialog should close without doing anything.
+    pub fn enter(&mut self) -> Result<Option<Request>, ()> {
+        match self.focus {
+            Focus::Cancel => Err(()),
+            Focus::Pick | Focus::Typing => {
+                self.move_focus(1);
+                Ok(None)
+            }
+            Focus::Confirm if !self.ready() => {
+                let want = self.require.clone().unwrap_or_default();
+                self.error = Some(format!("type {want} to confirm"));
+                self.focus = Focus::Typing;
+                Ok(None)
+            }
+            Focus::Confirm => Ok(Some(self.request())),
+        }
+    }
+
+    fn request(&self) -> Request {
+        let seen = self.seen;
+        match &self.intent {
+            Intent::Failover { job, target } => Request::Core(Command::Failover { job: job.clone(), target: target.clone(), seen }),
+            Intent::Switchover { job, target } => Request::Core(Command::Switchover { job: job.clone(), target: target.clone(), seen }),
+            Intent::Cancel { job } => Request::Core(Command::Cancel { job: job.clone(), seen }),
+            Intent::Pause { job } => Request::Core(Command::Pause { job: job.clone() }),
+            Intent::Resume { job } => Request::Core(Command::Resume { job: job.clone() }),
+            Intent::Inject { kind, target } => Request::Inject { kind: *kind, target: target.clone() },
+        }
+    }
 }

@@ -7,7 +7,19 @@
 
 pub mod action;
 pub mod dialog;
+pub mod hit;
+pub mod overlay;
+pub mod palette;
+pub mod run;
 pub mod select;
 pub mod state;
+pub mod strings;
 pub mod theme;
+pub mod update;
 pub mod views;
+
+#[cfg(test)]
+pub(crate) mod fixture;
+
+#[cfg(test)]
+mod update_tests;

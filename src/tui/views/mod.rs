@@ -9,3 +9,6 @@ use ratatui::Frame;
 pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState, theme: &Theme) {
     let _ = (frame, snap, ui, theme);
 }
+
+#[cfg(test)]
+mod scratch_test;

@@ -1,0 +1,209 @@
+//! Fixed snapshots for render tests: a small fleet driven by the core's deterministic
+//! harness (fixed ids, fixed clock), so snapshot files never churn. Test-only.
+
+use super::state::{EventLine, Level, Message, UiState, HISTORY};
+use crate::core::event::{Event, EventKind};
+use crate::core::fleet::{Fleet, Role, StrategyKind};
+use crate::core::harness::{host, j, job, Harness};
+use crate::core::ids::Epoch;
+use crate::core::io::{CheckpointRef, Input};
+use crate::core::policy::Policy;
+use crate::core::snapshot::Snapshot;
+use crate::core::time::Ts;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+const MIN: u64 = 60_000;
+
+/// Six hosts and five jobs: two healthy jobs, one reconnecting to its silent host, one
+/// mid-failover (held at its launch step), one escalated after its GPU fell off the bus.
+pub fn fleet() -> Fleet {
+    use StrategyKind::*;
+    let mut bert = job("bert-base", "gpu-a1", &[], &[RestartInPlace, Escalate]);
+    bert.gpu = Some(1);
+    Fleet {
+        hosts: vec![
+            host("gpu-a1", Role::Primary, 2),
+            host("gpu-a2", Role::Primary, 1),
+            host("gpu-b1", Role::Standby, 2),
+            host("gpu-c1", Role::Primary, 1),
+            host("gpu-d1", Role::Primary, 1),
+            host("cpu-1", Role::CpuStandby, 0),
+        ],
+        jobs: vec![
+            job(
+                "llama-70b",
+                "gpu-a1",
+                &[("gpu-b1", Some(0)), ("cpu-1", None)],
+                &[RestartInPlace, WarmStandby, CpuStandby, Escalate],
+            ),
+            bert,
+            job(
+                "rl-selfplay",
+                "gpu-c1",
+                &[("gpu-b1", Some(0))],
+                &[RestartInPlace, WarmStandby, Escalate],
+            ),
+            job(
+                "mistral-7b",
+                "gpu-d1",
+                &[("gpu-b1", Some(1)), ("cpu-1", None)],
+                &[RestartInPlace, WarmStandby, CpuStandby, Escalate],
+            ),
+            job("vision-ft", "gpu-a2", &[], &[RestartInPlace, Escalate]),
+        ],
+    }
+}
+
+fn checkpoint(job: &str, n: u64, created: Ts, verified: bool, s3: bool) -> CheckpointRef {
+    let location = if s3 {
+        format!("s3://lifeboat-ckpt/{job}/ck-{n:04}")
+    } else {
+        format!("nas:/mnt/ckpt/{job}/ck-{n:04}")
+    };
+    CheckpointRef {
+        id: format!("ck-{n:04}"),
+        step: n * 1000,
+        created,
+        bytes: (n + 3) * 1_310_720_000,
+        sha256: format!("{n:02}b4f0c9e1d2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c"),
+        location,
+        verified,
+    }
+}
+
+/// Drives the harness into the fixture's state and returns it with its core events.
+pub fn harness() -> Harness {
+    let mut hs = Harness::new(fleet(), Policy::default());
+    hs.run_for(Duration::from_secs(5));
+    let t0 = hs.now;
+    let ago = |m: u64| Ts(t0.0.saturating_sub(m * MIN));
+    for (n, m, verified, s3) in [(1, 95, true, true), (2, 65, true, false), (3, 35, true, true), (4, 5, false, false)] {
+        hs.input(Input::CheckpointSeen {
+            job: j("llama-70b"),
+            epoch: Epoch(1),
+            checkpoint: checkpoint("llama-70b", n, ago(m), verified, s3),
+        });
+    }
+    hs.input(Input::CheckpointSeen {
+        job: j("rl-selfplay"),
+        epoch: Epoch(1),
+        checkpoint: checkpoint("rl-selfplay", 7, ago(42), true, false),
+    });
+    hs.input(Input::CheckpointSeen {
+        job: j("vision-ft"),
+        epoch: Epoch(1),
+        checkpoint: checkpoint("vision-ft", 2, ago(3), true, true),
+    });
+    hs.run_for(Duration::from_secs(20));
+    // vision-ft: its GPU falls off the bus and it cannot restart in place: escalated.
+    hs.fake("gpu-a2").lost_gpu = Some(0);
+    hs.fake("gpu-a2").launch_fails = true;
+    hs.run_for(Duration::from_secs(5));
+    hs.run_for(Duration::from_secs(7));
+    hs.hold_steps = true;
+    // rl-selfplay: its host goes silent; it is reconnecting with backoff.
+    hs.fake("gpu-c1").up = false;
+    hs.run_for(Duration::from_secs(3));
+    // mistral-7b: its GPU falls off the bus; the failover is held at its launch step.
+    hs.fake("gpu-d1").lost_gpu = Some(0);
+    hs.run_for(Duration::from_secs(1));
+    for _ in 0..2 {
+        hs.run_for(Duration::from_millis(350));
+        hs.release();
+    }
+    hs.run_for(Duration::from_millis(2_400));
+    hs
+}
+
+pub fn snapshot() -> Snapshot {
+    harness().core.snapshot()
+}
+
+fn event_text(kind: &EventKind) -> String {
+    match kind {
+        EventKind::HealthChanged {
+            host, from, to, reason,
+        } => format!("{host} {from} → {to}: {reason}"),
+        EventKind::RecoveryState { from, to, reason, .. } => format!("{from} → {to}: {reason}"),
+        EventKind::FailoverStep {
+            strategy, step, ms, ok, detail, ..
+        } => format!(
+            "{strategy} {step} {} in {ms}ms {detail}",
+            if *ok { "ok" } else { "failed" }
+        ),
+        EventKind::FailoverFinished { ok, rto_ms, .. } => {
+            format!("failover {} (RTO {rto_ms}ms)", if *ok { "done" } else { "failed" })
+        }
+        EventKind::Escalated { reason, .. } => format!("escalated: {reason}"),
+        EventKind::Decision { reason, .. } => reason.clone(),
+        EventKind::AutomationChanged { active, reason, .. } => {
+            format!("automation {}: {reason}", if *active { "on" } else { "off" })
+        }
+        EventKind::CommandAccepted { command, .. } => command.clone(),
+        EventKind::CommandRejected { command, reason, .. } => format!("{command} refused: {reason}"),
+        EventKind::CheckpointRecorded { id, step, .. } => format!("checkpoint {id} at step {step}"),
+    }
+}
+
+pub fn event_line(e: &Event) -> EventLine {
+    let host = match &e.kind {
+        EventKind::HealthChanged { host, .. } => Some(host.to_string()),
+        _ => None,
+    };
+    let operator = match &e.kind {
+        EventKind::CommandAccepted { operator, .. } | EventKind::CommandRejected { operator, .. } => {
+            Some(operator.clone())
+        }
+        _ => None,
+    };
+    EventLine {
+        ts: e.ts,
+        kind: e.kind.name().to_string(),
+        job: e.kind.job().map(|j_| j_.to_string()),
+        host,
+        operator,
+        text: event_text(&e.kind),
+    }
+}
+
+/// A UI state with history, events (one an operator's action) and nothing open.
+pub fn ui(hs: &Harness) -> UiState {
+    let mut ui = UiState::default();
+    let snap = hs.core.snapshot();
+    ui.settings.operator = "alice".into();
+    ui.events = hs.events.iter().map(event_line).collect::<VecDeque<_>>();
+    ui.events.push_back(EventLine {
+        ts: snap.now,
+        kind: "command_accepted".into(),
+        job: Some("llama-70b".into()),
+        host: None,
+        operator: Some("alice".into()),
+        text: "pause llama-70b".into(),
+    });
+    for h in &snap.hosts {
+        for (g, _) in h.gpus.iter().enumerate() {
+            let g = g as u32;
+            let seed = h.id.as_str().len() as u64 * 7 + u64::from(g) * 13;
+            let util: VecDeque<u64> = (0..HISTORY as u64)
+                .map(|i| (seed * 3 + i * 11 + (i * i) % 17 * 3) % 100)
+                .collect();
+            let temp: VecDeque<u64> = (0..HISTORY as u64)
+                .map(|i| 40 + (seed + i * 7 + (i * i) % 13) % 45)
+                .collect();
+            ui.history.util.insert((h.id.to_string(), g), util);
+            ui.history.temp.insert((h.id.to_string(), g), temp);
+        }
+    }
+    ui.history.last = Some(snap.now);
+    ui
+}
+
+/// The message a refused action leaves in the footer.
+pub fn refusal(at: Ts) -> Message {
+    Message {
+        text: "read-only: failover refused".into(),
+        level: Level::Warn,
+        at,
+    }
+}

@@ -1,0 +1,154 @@
+//! The terminal loop: owns the screen, turns keys and mouse into actions, folds in
+//! snapshots and notices, sends requests, and redraws on change and on a 1 s tick (ages
+//! and countdowns move). It never waits on the runtime.
+
+use super::action::{Action, Request, View};
+use super::overlay;
+use super::state::{Overlay, UiState};
+use super::theme::Theme;
+use super::update::{note, observe, update, Ctx};
+use super::views;
+use crate::core::snapshot::Snapshot;
+use crate::runtime::notice::Notice;
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Which keymap applies right now.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing: the palette, the filter, or a name in a dialog.
+    Text,
+    Dialog,
+    Help,
+}
+
+pub fn mode(ui: &UiState) -> Mode {
+    match &ui.overlay {
+        Overlay::Help => Mode::Help,
+        Overlay::Palette(_) => Mode::Text,
+        Overlay::Dialog(d) if d.focus == super::dialog::Focus::Typing => Mode::Text,
+        Overlay::Dialog(_) => Mode::Dialog,
+        Overlay::None if ui.filter.editing => Mode::Text,
+        Overlay::None => Mode::Normal,
+    }
+}
+
+/// The runtime's side of the console.
+pub struct ConsoleIo {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub notices: mpsc::Receiver<Notice>,
+    pub requests: mpsc::Sender<Request>,
+}
+
+/// How keys map to actions, and what the help sheet says, per mode and view.
+pub trait Keys {
+    fn action(&self, mode: Mode, view: View, key: KeyEvent) -> Option<Action>;
+    fn help(&self, mode: Mode, view: View) -> Vec<(String, String)>;
+}
+
+pub struct Setup {
+    pub ui: UiState,
+    /// Themes by name, the first being the one to start with.
+    pub themes: Vec<Theme>,
+    pub keys: Box<dyn Keys + Send>,
+}
+
+/// What a mouse event means: tabs on the first line, rows below the table header.
+fn mouse_action(kind: MouseEventKind, col: u16, row: u16, ui: &UiState) -> Option<Action> {
+    match kind {
+        MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+        MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+        MouseEventKind::Down(MouseButton::Left) if ui.overlay.is_none() => {
+            if row == 0 {
+                return super::hit::tab_at(col).map(Action::ClickTab);
+            }
+            super::hit::row_at(row).map(Action::ClickRow)
+        }
+        _ => None,
+    }
+}
+
+impl Overlay {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Overlay::None)
+    }
+}
+
+/// Runs the console until the operator quits. The terminal is restored on return and on panic.
+pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
+    let Setup {
+        mut ui,
+        themes,
+        keys,
+    } = setup;
+    let names: Vec<String> = themes.iter().map(|t| t.name.clone()).collect();
+    let fallback = Theme::default();
+    let mut terminal = ratatui::try_init()?;
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    let (tx, mut input) = mpsc::channel::<Event>(64);
+    // crossterm's reader blocks; it lives on its own thread and dies with the process.
+    std::thread::spawn(move || {
+        while let Ok(ev) = crossterm::event::read() {
+            if tx.blocking_send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let mut snap = io.snapshots.borrow().clone();
+    observe(&mut ui, &snap);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Mouse motion and key releases change nothing: they skip the next draw.
+    let mut redraw = true;
+    let result = loop {
+        if !redraw {
+            redraw = true;
+        } else {
+            let theme = themes
+                .get(ui.theme_index % themes.len().max(1))
+                .unwrap_or(&fallback);
+            let help = keys.help(mode(&ui), ui.view);
+            if let Err(e) = terminal.draw(|f| {
+                views::draw(f, &snap, &ui, theme);
+                overlay::draw(f, &ui, theme, &help);
+            }) {
+                break Err(e);
+            }
+        }
+        tokio::select! {
+            Some(ev) = input.recv() => {
+                let action = match ev {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => keys.action(mode(&ui), ui.view, k),
+                    Event::Mouse(m) => mouse_action(m.kind, m.column, m.row, &ui),
+                    _ => None,
+                };
+                redraw = action.is_some() || matches!(ev, Event::Resize(..));
+                if let Some(action) = action {
+                    let cx = Ctx { snap: &snap, themes: &names };
+                    match update(&mut ui, &cx, action) {
+                        Some(Request::Quit) => break Ok(()),
+                        Some(req) => {
+                            if io.requests.send(req).await.is_err() {
+                                break Ok(());
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Ok(()) = io.snapshots.changed() => {
+                snap = io.snapshots.borrow_and_update().clone();
+                observe(&mut ui, &snap);
+            }
+            Some(n) = io.notices.recv() => {
+                note(&mut ui, &n);
+            }
+            _ = tick.tick() => {}
+        }
+    };
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    result
+}
