@@ -29,6 +29,12 @@ struct Cli {
     /// No full-screen console: stream events to stdout.
     #[arg(long)]
     headless: bool,
+    /// Show everything, change nothing: every action is refused.
+    #[arg(long)]
+    readonly: bool,
+    /// Console theme: a name (default, light, high-contrast, production) or a .toml path.
+    #[arg(long, value_name = "NAME|PATH")]
+    theme: Option<String>,
     /// Stop after this long, e.g. 60s or 5m (default: run until Ctrl-C).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     duration: Option<Duration>,
@@ -113,12 +119,8 @@ fn config_check(file: Option<PathBuf>) -> ExitCode {
 }
 
 fn demo(cli: &Cli) -> ExitCode {
-    if !cli.headless {
-        eprintln!("note: the full-screen console is not available yet; streaming events instead (--headless).");
-    }
     let fleet = demo_fleet();
-    let inject: Result<Vec<Fault>, String> =
-        cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
+    let inject: Result<Vec<Fault>, String> = cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
     let inject = match inject {
         Ok(f) => f,
         Err(e) => {
@@ -127,9 +129,7 @@ fn demo(cli: &Cli) -> ExitCode {
         }
     };
     let state_dir = cli.state_dir.clone().unwrap_or_else(|| {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         std::env::temp_dir().join(format!("lifeboat-demo-{}-{stamp}", std::process::id()))
     });
     let opts = DemoOptions {
@@ -140,7 +140,7 @@ fn demo(cli: &Cli) -> ExitCode {
         chaos: cli.chaos,
         inject,
         timing: SimTiming::realistic(),
-        readonly: false,
+        readonly: cli.readonly,
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -149,8 +149,27 @@ fn demo(cli: &Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut out = std::io::stdout();
-    match rt.block_on(run_headless(opts, &mut out)) {
+    let result = if cli.headless || cli.json {
+        let mut out = std::io::stdout();
+        rt.block_on(run_headless(opts, &mut out))
+    } else {
+        // --theme wins over the config's [settings].theme.
+        let configured = lifeboat::sim::demo::demo_config().ok().and_then(|c| c.theme);
+        let theme = cli.theme.clone().or(configured);
+        let (mut setup, warnings) = lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, true);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        if let Some(w) = warnings.first() {
+            setup.ui.message = Some(lifeboat::tui::state::Message {
+                text: w.clone(),
+                level: lifeboat::tui::state::Level::Warn,
+                at: lifeboat::core::time::Ts(lifeboat::sim::transport::now_ms()),
+            });
+        }
+        rt.block_on(lifeboat::sim::run::run_console(opts, setup))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -44,6 +44,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Overrides the platform data dir for the journal and logs.
     pub state_dir: Option<PathBuf>,
+    /// The console's theme (a name or a path); `--theme` overrides it.
+    pub theme: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

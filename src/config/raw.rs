@@ -4,6 +4,7 @@
 //! [settings]                      # optional
 //! profile = "lan"                 # "lan" (default) | "cloud": DetectionProfile defaults
 //! state_dir = "/var/lib/lifeboat" # optional, absolute: journal and logs
+//! theme = "production"            # optional: console theme name or path (--theme wins)
 //!
 //! [detection]                     # optional overrides of the profile
 //! probe_interval = "1s"           # durations: "900ms", "10s", "2m", "1h30m", "1d"
@@ -97,6 +98,7 @@ pub struct RawConfig {
 pub struct RawSettings {
     pub profile: Option<Str>,
     pub state_dir: Option<Str>,
+    pub theme: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]

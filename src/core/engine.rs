@@ -43,6 +43,8 @@ pub(super) struct HostWatch {
     pub samples: Vec<GpuSample>,
     pub assessment: GpuAssessment,
     pub fatal_gpus: BTreeSet<u32>,
+    /// Health per GPU index, for every GPU ever seen (a lost one keeps its last sample).
+    pub gpu_health: BTreeMap<u32, gpu::GpuHealth>,
     pub gpu_host_fatal: Option<String>,
     pub latency: Option<Duration>,
     pub last_report_at: Option<Ts>,
@@ -455,9 +457,33 @@ impl Core {
         } else {
             None
         };
+        let mut health = BTreeMap::new();
         if let GpuReadout::Gpus(s) = &report.gpu {
-            w.samples = s.clone();
+            // Merge by index: a GPU missing now keeps its last good sample, shown stale.
+            for (i, sample) in s.iter().enumerate() {
+                let idx = sample.index.unwrap_or(i as u32);
+                let h = assessment.per_gpu.get(i).cloned().unwrap_or(gpu::GpuHealth::Healthy);
+                health.insert(idx, h);
+                match w.samples.iter_mut().find(|x| x.index == Some(idx)) {
+                    Some(old) => *old = sample.clone(),
+                    None => w.samples.push(sample.clone()),
+                }
+            }
+            w.samples.sort_by_key(|x| x.index);
         }
+        for g in &fatal_gpus {
+            if !matches!(health.get(g), Some(gpu::GpuHealth::Fatal(_))) {
+                health.insert(*g, gpu::GpuHealth::Fatal(vec![format!("GPU {g} missing from nvidia-smi (fallen off the bus?)")]));
+            }
+        }
+        if let Some(why) = &host_fatal {
+            for sample in &w.samples {
+                if let Some(idx) = sample.index {
+                    health.insert(idx, gpu::GpuHealth::Fatal(vec![why.clone()]));
+                }
+            }
+        }
+        w.gpu_health = health;
         w.assessment = assessment;
         w.fatal_gpus = fatal_gpus;
         w.latency = Some(report.latency);

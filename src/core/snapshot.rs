@@ -112,22 +112,14 @@ impl Core {
             .iter()
             .filter_map(|h| {
                 let w = self.hosts.get(&h.id)?;
-                let gpus = match &w.samples {
-                    s if !s.is_empty() => s
-                        .iter()
-                        .zip(
-                            w.assessment
-                                .per_gpu
-                                .iter()
-                                .chain(std::iter::repeat(&GpuHealth::Healthy)),
-                        )
-                        .map(|(s, h)| GpuView {
-                            sample: s.clone(),
-                            health: h.clone(),
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
+                let gpus = w
+                    .samples
+                    .iter()
+                    .map(|s| GpuView {
+                        sample: s.clone(),
+                        health: s.index.and_then(|i| w.gpu_health.get(&i)).cloned().unwrap_or(GpuHealth::Healthy),
+                    })
+                    .collect();
                 Some(HostView {
                     id: h.id.clone(),
                     address: h.address.clone(),

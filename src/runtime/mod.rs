@@ -1,6 +1,7 @@
 //! The IO shell: supervisor, effect execution, journal, transports and logging.
 
 pub mod clock;
+pub mod console_files;
 pub mod exec;
 pub mod journal;
 pub mod logging;

@@ -32,6 +32,16 @@ pub enum Focus {
     Confirm,
 }
 
+/// What Enter did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pressed {
+    /// Cancel: close, nothing done.
+    Close,
+    /// Moved on (or refused an unready confirm): the dialog stays.
+    Stay,
+    Confirmed(Request),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dialog {
     pub intent: Intent,
@@ -256,22 +266,21 @@ impl Dialog {
         self.require.as_ref().is_none_or(|r| &self.typed == r)
     }
 
-    /// Enter on the focused element: `Some(request)` when confirmed, `None` otherwise;
-    /// `Err(())` when the dialog should close without doing anything.
-    pub fn enter(&mut self) -> Result<Option<Request>, ()> {
+    /// Enter on the focused element.
+    pub fn enter(&mut self) -> Pressed {
         match self.focus {
-            Focus::Cancel => Err(()),
+            Focus::Cancel => Pressed::Close,
             Focus::Pick | Focus::Typing => {
                 self.move_focus(1);
-                Ok(None)
+                Pressed::Stay
             }
             Focus::Confirm if !self.ready() => {
                 let want = self.require.clone().unwrap_or_default();
                 self.error = Some(format!("type {want} to confirm"));
                 self.focus = Focus::Typing;
-                Ok(None)
+                Pressed::Stay
             }
-            Focus::Confirm => Ok(Some(self.request())),
+            Focus::Confirm => Pressed::Confirmed(self.request()),
         }
     }
 

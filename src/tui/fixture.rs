@@ -1,15 +1,18 @@
 //! Fixed snapshots for render tests: a small fleet driven by the core's deterministic
 //! harness (fixed ids, fixed clock), so snapshot files never churn. Test-only.
 
-use super::state::{EventLine, Level, Message, UiState, HISTORY};
+use super::state::{Level, Message, UiState, HISTORY};
+use super::update::note;
 use crate::core::event::{Event, EventKind};
 use crate::core::fleet::{Fleet, Role, StrategyKind};
-use crate::core::harness::{host, j, job, Harness};
+use crate::core::gpu::GpuHealth;
+use crate::core::harness::{h, host, j, job, Harness};
 use crate::core::ids::Epoch;
-use crate::core::io::{CheckpointRef, Input};
+use crate::core::io::{Channel, ChannelStatus, CheckpointRef, Input};
 use crate::core::policy::Policy;
 use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
+use crate::runtime::notice::Notice;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -78,7 +81,12 @@ pub fn harness() -> Harness {
     hs.run_for(Duration::from_secs(5));
     let t0 = hs.now;
     let ago = |m: u64| Ts(t0.0.saturating_sub(m * MIN));
-    for (n, m, verified, s3) in [(1, 95, true, true), (2, 65, true, false), (3, 35, true, true), (4, 5, false, false)] {
+    for (n, m, verified, s3) in [
+        (1, 95, true, true),
+        (2, 65, true, false),
+        (3, 35, true, true),
+        (4, 5, false, false),
+    ] {
         hs.input(Input::CheckpointSeen {
             job: j("llama-70b"),
             epoch: Epoch(1),
@@ -99,12 +107,23 @@ pub fn harness() -> Harness {
     // vision-ft: its GPU falls off the bus and it cannot restart in place: escalated.
     hs.fake("gpu-a2").lost_gpu = Some(0);
     hs.fake("gpu-a2").launch_fails = true;
-    hs.run_for(Duration::from_secs(5));
-    hs.run_for(Duration::from_secs(7));
+    hs.run_for(Duration::from_secs(12));
     hs.hold_steps = true;
     // rl-selfplay: its host goes silent; it is reconnecting with backoff.
     hs.fake("gpu-c1").up = false;
     hs.run_for(Duration::from_secs(3));
+    hs.input(Input::ChannelReported {
+        host: h("gpu-c1"),
+        channel: Channel::Provider,
+        status: ChannelStatus::Down(
+            "instance not responding to the provider's health check".into(),
+        ),
+    });
+    hs.input(Input::ChannelReported {
+        host: h("gpu-a1"),
+        channel: Channel::Agent,
+        status: ChannelStatus::Up,
+    });
     // mistral-7b: its GPU falls off the bus; the failover is held at its launch step.
     hs.fake("gpu-d1").lost_gpu = Some(0);
     hs.run_for(Duration::from_secs(1));
@@ -116,83 +135,91 @@ pub fn harness() -> Harness {
     hs
 }
 
-pub fn snapshot() -> Snapshot {
-    harness().core.snapshot()
+/// The fixture's snapshot, with GPU readings varied so bars, temperatures and throttling
+/// show (the harness reports every GPU idle at 33 °C).
+pub fn snapshot(hs: &Harness) -> Snapshot {
+    let mut snap = hs.core.snapshot();
+    dress(&mut snap);
+    snap
 }
 
-fn event_text(kind: &EventKind) -> String {
-    match kind {
-        EventKind::HealthChanged {
-            host, from, to, reason,
-        } => format!("{host} {from} → {to}: {reason}"),
-        EventKind::RecoveryState { from, to, reason, .. } => format!("{from} → {to}: {reason}"),
-        EventKind::FailoverStep {
-            strategy, step, ms, ok, detail, ..
-        } => format!(
-            "{strategy} {step} {} in {ms}ms {detail}",
-            if *ok { "ok" } else { "failed" }
-        ),
-        EventKind::FailoverFinished { ok, rto_ms, .. } => {
-            format!("failover {} (RTO {rto_ms}ms)", if *ok { "done" } else { "failed" })
+/// Plausible readings per GPU: busy GPUs under the jobs, idle standbys, one GPU hot and
+/// throttling, one with a fatal Xid.
+pub fn dress(snap: &mut Snapshot) {
+    for h in &mut snap.hosts {
+        let busy = h.role == Role::Primary;
+        for (i, g) in h.gpus.iter_mut().enumerate() {
+            let k = (h.id.as_str().len() + i * 3) as f64;
+            let s = &mut g.sample;
+            if busy {
+                s.utilization_gpu = Some(71.0 + k * 2.0);
+                s.memory_used_mib = Some(52_000.0 + k * 1_100.0);
+                s.temperature_gpu = Some(64.0 + k);
+                s.power_draw_w = Some(520.0 + k * 9.0);
+            } else {
+                s.utilization_gpu = Some(0.0);
+                s.memory_used_mib = Some(512.0);
+                s.temperature_gpu = Some(31.0 + k);
+                s.power_draw_w = Some(68.0);
+            }
         }
-        EventKind::Escalated { reason, .. } => format!("escalated: {reason}"),
-        EventKind::Decision { reason, .. } => reason.clone(),
-        EventKind::AutomationChanged { active, reason, .. } => {
-            format!("automation {}: {reason}", if *active { "on" } else { "off" })
+        if h.id.as_str() == "gpu-a1" {
+            if let Some(g) = h.gpus.get_mut(1) {
+                g.sample.temperature_gpu = Some(87.0);
+                g.sample.hw_thermal_slowdown = Some(true);
+                g.sample.sw_power_cap = Some(true);
+                g.sample.utilization_gpu = Some(38.0);
+                g.health = GpuHealth::Degraded(vec![
+                    "GPU 1: thermal slowdown active".into(),
+                    "GPU 1: temperature 87 °C".into(),
+                ]);
+            }
+            h.degraded = vec![
+                "GPU 1: thermal slowdown active".into(),
+                "GPU 1: temperature 87 °C".into(),
+            ];
+            h.badge = "degraded".into();
         }
-        EventKind::CommandAccepted { command, .. } => command.clone(),
-        EventKind::CommandRejected { command, reason, .. } => format!("{command} refused: {reason}"),
-        EventKind::CheckpointRecorded { id, step, .. } => format!("checkpoint {id} at step {step}"),
+        if h.id.as_str() == "gpu-d1" {
+            if let Some(g) = h.gpus.get_mut(0) {
+                g.health = GpuHealth::Fatal(vec!["Xid 79: GPU has fallen off the bus".into()]);
+            }
+        }
     }
 }
 
-pub fn event_line(e: &Event) -> EventLine {
-    let host = match &e.kind {
-        EventKind::HealthChanged { host, .. } => Some(host.to_string()),
-        _ => None,
-    };
-    let operator = match &e.kind {
-        EventKind::CommandAccepted { operator, .. } | EventKind::CommandRejected { operator, .. } => {
-            Some(operator.clone())
-        }
-        _ => None,
-    };
-    EventLine {
-        ts: e.ts,
-        kind: e.kind.name().to_string(),
-        job: e.kind.job().map(|j_| j_.to_string()),
-        host,
-        operator,
-        text: event_text(&e.kind),
-    }
-}
-
-/// A UI state with history, events (one an operator's action) and nothing open.
+/// A UI state with history, the core's events as the console logs them (plus an
+/// operator's action), and nothing open.
 pub fn ui(hs: &Harness) -> UiState {
     let mut ui = UiState::default();
     let snap = hs.core.snapshot();
     ui.settings.operator = "alice".into();
-    ui.events = hs.events.iter().map(event_line).collect::<VecDeque<_>>();
-    ui.events.push_back(EventLine {
-        ts: snap.now,
-        kind: "command_accepted".into(),
-        job: Some("llama-70b".into()),
-        host: None,
-        operator: Some("alice".into()),
-        text: "pause llama-70b".into(),
-    });
+    for e in &hs.events {
+        note(&mut ui, &Notice::Core(e.clone()));
+    }
+    note(
+        &mut ui,
+        &Notice::Core(Event {
+            ts: snap.now,
+            kind: EventKind::CommandAccepted {
+                operator: "alice".into(),
+                command: "pause llama-70b".into(),
+            },
+        }),
+    );
+    ui.message = None;
     for h in &snap.hosts {
-        for (g, _) in h.gpus.iter().enumerate() {
-            let g = g as u32;
-            let seed = h.id.as_str().len() as u64 * 7 + u64::from(g) * 13;
+        for g in &h.gpus {
+            let Some(idx) = g.sample.index else { continue };
+            let seed = h.id.as_str().len() as u64 * 7 + u64::from(idx) * 13;
             let util: VecDeque<u64> = (0..HISTORY as u64)
                 .map(|i| (seed * 3 + i * 11 + (i * i) % 17 * 3) % 100)
                 .collect();
             let temp: VecDeque<u64> = (0..HISTORY as u64)
                 .map(|i| 40 + (seed + i * 7 + (i * i) % 13) % 45)
                 .collect();
-            ui.history.util.insert((h.id.to_string(), g), util);
-            ui.history.temp.insert((h.id.to_string(), g), temp);
+            ui.history.util.insert((h.id.to_string(), idx), util);
+            ui.history.temp.insert((h.id.to_string(), idx), temp);
         }
     }
     ui.history.last = Some(snap.now);

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod dialog;
 pub mod hit;
+pub mod keymap;
 pub mod overlay;
 pub mod palette;
 pub mod run;

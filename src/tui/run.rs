@@ -2,7 +2,8 @@
 //! snapshots and notices, sends requests, and redraws on change and on a 1 s tick (ages
 //! and countdowns move). It never waits on the runtime.
 
-use super::action::{Action, Request, View};
+use super::action::{Action, Request};
+use super::keymap::{Context, Keymap};
 use super::overlay;
 use super::state::{Overlay, UiState};
 use super::theme::Theme;
@@ -10,31 +11,10 @@ use super::update::{note, observe, update, Ctx};
 use super::views;
 use crate::core::snapshot::Snapshot;
 use crate::runtime::notice::Notice;
-use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
+use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-
-/// Which keymap applies right now.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Normal,
-    /// Typing: the palette, the filter, or a name in a dialog.
-    Text,
-    Dialog,
-    Help,
-}
-
-pub fn mode(ui: &UiState) -> Mode {
-    match &ui.overlay {
-        Overlay::Help => Mode::Help,
-        Overlay::Palette(_) => Mode::Text,
-        Overlay::Dialog(d) if d.focus == super::dialog::Focus::Typing => Mode::Text,
-        Overlay::Dialog(_) => Mode::Dialog,
-        Overlay::None if ui.filter.editing => Mode::Text,
-        Overlay::None => Mode::Normal,
-    }
-}
 
 /// The runtime's side of the console.
 pub struct ConsoleIo {
@@ -43,17 +23,11 @@ pub struct ConsoleIo {
     pub requests: mpsc::Sender<Request>,
 }
 
-/// How keys map to actions, and what the help sheet says, per mode and view.
-pub trait Keys {
-    fn action(&self, mode: Mode, view: View, key: KeyEvent) -> Option<Action>;
-    fn help(&self, mode: Mode, view: View) -> Vec<(String, String)>;
-}
-
 pub struct Setup {
     pub ui: UiState,
     /// Themes by name, the first being the one to start with.
     pub themes: Vec<Theme>,
-    pub keys: Box<dyn Keys + Send>,
+    pub keys: Keymap,
 }
 
 /// What a mouse event means: tabs on the first line, rows below the table header.
@@ -109,7 +83,7 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
             let theme = themes
                 .get(ui.theme_index % themes.len().max(1))
                 .unwrap_or(&fallback);
-            let help = keys.help(mode(&ui), ui.view);
+            let help = keys.help_lines(Context::of(&ui), ui.view);
             if let Err(e) = terminal.draw(|f| {
                 views::draw(f, &snap, &ui, theme);
                 overlay::draw(f, &ui, theme, &help);
@@ -120,21 +94,22 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
         tokio::select! {
             Some(ev) = input.recv() => {
                 let action = match ev {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => keys.action(mode(&ui), ui.view, k),
+                    Event::Key(k) if k.kind != KeyEventKind::Release => keys.action(Context::of(&ui), ui.view, k),
                     Event::Mouse(m) => mouse_action(m.kind, m.column, m.row, &ui),
                     _ => None,
                 };
                 redraw = action.is_some() || matches!(ev, Event::Resize(..));
                 if let Some(action) = action {
                     let cx = Ctx { snap: &snap, themes: &names };
-                    match update(&mut ui, &cx, action) {
-                        Some(Request::Quit) => break Ok(()),
-                        Some(req) => {
-                            if io.requests.send(req).await.is_err() {
-                                break Ok(());
-                            }
+                    let req = update(&mut ui, &cx, action);
+                    if req == Some(Request::Quit) {
+                        break Ok(());
+                    }
+                    if let Some(req) = req {
+                        // The runtime is gone: nothing left to run the console for.
+                        if io.requests.send(req).await.is_err() {
+                            break Ok(());
                         }
-                        None => {}
                     }
                 }
             }

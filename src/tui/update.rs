@@ -2,7 +2,7 @@
 //! for the runtime; `observe` and `note` fold in new snapshots and notices.
 
 use super::action::{Action, Request, View};
-use super::dialog::{Dialog, Focus};
+use super::dialog::{Dialog, Focus, Pressed};
 use super::palette::{self, PaletteCommand};
 use super::select;
 use super::state::{EventLine, Level, Message, Overlay, Palette, UiState, EVENT_LOG, HISTORY};
@@ -57,15 +57,15 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Dialog, action: Action) -> Option<R
             d.typed.pop();
         }
         Action::Select => match d.enter() {
-            Err(()) => {
+            Pressed::Close => {
                 say(ui, cx.snap, Level::Info, format!("{}: cancelled, nothing done", d.title));
                 return None;
             }
-            Ok(Some(req)) => {
+            Pressed::Confirmed(req) => {
                 say(ui, cx.snap, Level::Info, format!("{}: sent", d.title));
                 return Some(req);
             }
-            Ok(None) => {}
+            Pressed::Stay => {}
         },
         _ => {}
     }

@@ -114,7 +114,7 @@ fn read_only_refuses_every_action_with_a_clear_message() {
     let mut ui = ui();
     ui.settings.readonly = true;
     for a in [Action::Failover, Action::Switchover, Action::Cancel, Action::PauseJob, Action::ResumeAll, Action::InjectFault] {
-        assert_eq!(press(&mut ui, &snap, &[a.clone()]), None);
+        assert_eq!(press(&mut ui, &snap, std::slice::from_ref(&a)), None);
         assert!(matches!(ui.overlay, Overlay::None), "{a:?} opened something");
         let m = ui.message.clone().expect("a message");
         assert_eq!(m.level, Level::Warn);
@@ -175,8 +175,9 @@ fn fault_injection_only_on_the_demo_fleet() {
     ui.settings.demo = true;
     press(&mut ui, &snap, &[Action::InjectFault]);
     press(&mut ui, &snap, &typed("gpu-lost train"));
-    press(&mut ui, &snap, &[Action::Select, Action::FocusNext, Action::Select]);
-    assert!(matches!(press(&mut ui, &snap, &[]), None));
+    let r = press(&mut ui, &snap, &[Action::Select, Action::FocusNext, Action::Select]);
+    let want = Request::Inject { kind: crate::sim::chaos::FaultKind::GpuLost, target: "train".into() };
+    assert_eq!(r, Some(want));
 }
 
 #[test]

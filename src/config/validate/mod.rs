@@ -53,5 +53,6 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         notifiers,
         providers,
         state_dir,
+        theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
     })
 }

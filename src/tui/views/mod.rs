@@ -1,14 +1,172 @@
 //! Drawing: pure functions of `(&Snapshot, &UiState, &Theme)` onto a ratatui `Frame`.
+//!
+//! [`draw`] paints the base screen (header, the current view, footer). Overlays (help,
+//! the `:` palette, dialogs) are drawn after it by `tui::overlay::draw`, over the same
+//! frame. [`layout`], [`tab_at`] and [`row_at`] give mouse hit-testing the geometry the
+//! views really use.
 
-use super::state::UiState;
-use super::theme::Theme;
-use crate::core::snapshot::Snapshot;
-use ratatui::Frame;
-
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState, theme: &Theme) {
-    let _ = (frame, snap, ui, theme);
-}
+pub mod checkpoints;
+pub mod events;
+pub mod fleet;
+mod fleet_gpu;
+mod fleet_grid;
+pub mod footer;
+pub mod format;
+pub mod header;
+pub mod host_detail;
+pub mod jobs;
+pub mod recovery;
+mod recovery_parts;
+pub mod tasks;
+pub mod widgets;
 
 #[cfg(test)]
-mod scratch_test;
+mod tests;
+
+use super::action::View;
+use super::select;
+use super::state::UiState;
+use super::strings as s;
+use super::theme::Theme;
+use crate::core::snapshot::Snapshot;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+/// Below this size only a note is drawn.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 8;
+
+/// Where the header, the view and the footer go on a screen of `area`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn layout(area: Rect, ui: &UiState) -> Areas {
+    let head = header::HEIGHT.min(area.height);
+    let foot = footer::height(ui).min(area.height - head);
+    Areas {
+        header: Rect::new(area.x, area.y, area.width, head),
+        body: Rect::new(area.x, area.y + head, area.width, area.height - head - foot),
+        footer: Rect::new(area.x, area.y + area.height - foot, area.width, foot),
+    }
+}
+
+/// Draws the whole base screen.
+pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    let area = frame.area();
+    draw_buffer(frame.buffer_mut(), area, snap, ui, theme);
+}
+
+/// Draws the base screen into `buf` over `area` (what [`draw`] does, without a frame).
+pub fn draw_buffer(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    buf.set_style(area, theme.base);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = widgets::clip(s::TOO_SMALL, usize::from(area.width));
+        widgets::put(
+            buf,
+            area,
+            0,
+            &Line::from(Span::styled(text, theme.degraded)),
+        );
+        return;
+    }
+    let a = layout(area, ui);
+    header::draw(buf, a.header, snap, ui, theme);
+    match ui.view {
+        View::Fleet => fleet::draw(buf, a.body, snap, ui, theme),
+        View::Jobs => jobs::draw(buf, a.body, snap, ui, theme),
+        View::Checkpoints => checkpoints::draw(buf, a.body, snap, ui, theme),
+        View::Tasks => tasks::draw(buf, a.body, snap, ui, theme),
+        View::Events => events::draw(buf, a.body, snap, ui, theme),
+    }
+    footer::draw(buf, a.footer, snap, ui, theme);
+}
+
+/// The tab drawn at screen position (`x`, `y`), if any.
+pub fn tab_at(area: Rect, x: u16, y: u16) -> Option<View> {
+    if y != area.y {
+        return None;
+    }
+    let mut at = area.x;
+    for (v, label) in header::tab_labels() {
+        let w = label.chars().count() as u16;
+        if x >= at && x < at + w {
+            return Some(v);
+        }
+        at += w + 1;
+    }
+    None
+}
+
+/// The row of the current view's list (an index into `select`'s rows for that view) drawn
+/// at screen line `y`, if any. Accounts for scrolling and, in the fleet view, for the GPU
+/// rows under each host.
+pub fn row_at(snap: &Snapshot, ui: &UiState, area: Rect, y: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let body = layout(area, ui).body;
+    if y < body.y || y >= body.bottom() {
+        return None;
+    }
+    // Inside the list's border, below its column titles.
+    let list = |height: u16| {
+        Rect::new(
+            body.x + 1,
+            body.y + 1,
+            body.width.saturating_sub(2),
+            height.saturating_sub(2),
+        )
+    };
+    let pick = |inner: Rect, sel: usize, total: usize, titles: u16| -> Option<usize> {
+        let rows = usize::from(inner.height.saturating_sub(titles));
+        let first = inner.y + titles;
+        let line = usize::from(y.checked_sub(first)?);
+        let i = jobs::offset(sel, total, rows) + line;
+        (line < rows && i < total).then_some(i)
+    };
+    match ui.view {
+        View::Fleet => {
+            let (table, _) = fleet::split(body, ui);
+            let inner = Rect::new(
+                table.x + 1,
+                table.y + 1,
+                table.width.saturating_sub(2),
+                table.height.saturating_sub(2),
+            );
+            if y >= inner.bottom() {
+                return None;
+            }
+            fleet::host_at(snap, ui, inner, y)
+        }
+        View::Jobs | View::Checkpoints => {
+            let n = select::count(snap, ui, ui.view);
+            let lh = jobs::list_height(body, n);
+            pick(list(lh), select::index(snap, ui, ui.view), n, 1)
+        }
+        View::Tasks => {
+            let n = select::count(snap, ui, View::Tasks);
+            pick(
+                list(body.height),
+                select::index(snap, ui, View::Tasks),
+                n,
+                1,
+            )
+        }
+        View::Events => {
+            let n = select::count(snap, ui, View::Events);
+            let (log, _) = events::split(body);
+            pick(
+                list(log.height),
+                select::index(snap, ui, View::Events),
+                n,
+                0,
+            )
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What the console reads from disk and the environment before it starts: theme files,
+//! the keymap overrides, the terminal's colour support, and who the operator is.
+
+use crate::tui::keymap::Keymap;
+use crate::tui::run::Setup;
+use crate::tui::state::{UiSettings, UiState};
+use crate::tui::theme::{resolve_themes, ColorSupport, ThemeChoice};
+use std::path::{Path, PathBuf};
+
+/// Where user themes (`themes/*.toml`) and `keys.toml` live.
+pub fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lifeboat").map(|p| p.config_dir().to_path_buf())
+}
+
+fn var(k: &str) -> Option<String> {
+    std::env::var_os(k).map(|v| v.to_string_lossy().into_owned())
+}
+
+/// The local user, journaled with every command.
+pub fn operator() -> String {
+    var("USER").or_else(|| var("LOGNAME")).filter(|s| !s.is_empty()).unwrap_or_else(|| "operator".into())
+}
+
+fn theme_files(dir: Option<&Path>) -> Vec<(String, String)> {
+    let Some(dir) = dir else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir.join("themes")) else { return Vec::new() };
+    let mut out: Vec<(String, String)> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p.display().to_string(), t)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Builds the console's setup; the warnings (bad theme, keymap conflicts) are for stderr
+/// before the screen opens and for the console's first message.
+pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<String>) {
+    let dir = config_dir();
+    let mut warnings = Vec::new();
+    let support = ColorSupport::detect(var("NO_COLOR").as_deref(), var("COLORTERM").as_deref(), var("TERM").as_deref());
+    let mut files = theme_files(dir.as_deref());
+    if let Some(ThemeChoice::Path(p)) = theme.map(ThemeChoice::parse) {
+        match std::fs::read_to_string(p) {
+            Ok(t) => files.push((p.to_string(), t)),
+            Err(e) => warnings.push(format!("{p}: cannot read the theme ({e}); using the default")),
+        }
+    }
+    let set = resolve_themes(theme, &files, support);
+    warnings.extend(set.warnings.iter().cloned());
+    let keys_path = dir.as_ref().map(|d| d.join("keys.toml"));
+    let keys = match keys_path.as_ref().map(|p| (p, std::fs::read_to_string(p))) {
+        Some((p, Ok(text))) => {
+            let (k, w) = Keymap::from_toml(&p.display().to_string(), &text);
+            warnings.extend(w);
+            k
+        }
+        _ => Keymap::default(),
+    };
+    let ui = UiState { settings: UiSettings { readonly, operator: operator(), demo }, ..UiState::default() };
+    (Setup { ui, themes: set.into_vec(), keys }, warnings)
+}

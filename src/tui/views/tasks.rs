@@ -1,0 +1,178 @@
+//! The Tasks view: work in flight per job (a reconnect probe or a failover step): what,
+//! when it started, how long it has run, and how much of its deadline it has used.
+
+use super::format as f;
+use super::jobs::offset;
+use super::widgets::{bar_spans, cell, choose, highlight, panel, put, rcell, Col};
+use crate::core::snapshot::Snapshot;
+use crate::tui::action::View;
+use crate::tui::select;
+use crate::tui::state::UiState;
+use crate::tui::strings as s;
+use crate::tui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    let tasks = select::tasks(snap, ui);
+    let sel = select::index(snap, ui, View::Tasks);
+    let hint =
+        (!ui.settings.readonly && !tasks.is_empty()).then(|| format!(" {} ", s::CANCEL_HINT));
+    let inner = panel(
+        buf,
+        area,
+        &s::tasks_title(tasks.len()),
+        hint.as_deref(),
+        theme,
+    );
+    if inner.height == 0 {
+        return;
+    }
+    if tasks.is_empty() {
+        put(
+            buf,
+            inner,
+            1,
+            &Line::from(Span::styled(format!("  {}", s::NO_TASKS), theme.dim)),
+        );
+        return;
+    }
+    let w = inner.width;
+    let job_w = tasks
+        .iter()
+        .map(|j| j.id.as_str().chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(6, 18) as u16
+        + 2;
+    let what_w = tasks
+        .iter()
+        .filter_map(|j| j.task.as_ref())
+        .map(|t| t.what.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 32) as u16;
+    let gauge_w: u16 = if w >= 120 { 40 } else { 24 };
+    let cols = [
+        Col {
+            width: job_w,
+            keep: 100,
+        },
+        Col {
+            width: what_w,
+            keep: 95,
+        },
+        Col { width: 8, keep: 40 },
+        Col { width: 7, keep: 80 },
+        Col {
+            width: gauge_w,
+            keep: 70,
+        },
+        Col { width: 9, keep: 60 },
+    ];
+    let shown = choose(&cols, w);
+    let push = |spans: &mut Vec<Span<'static>>, k: usize, parts: Vec<Span<'static>>| {
+        if shown[k] {
+            if !spans.is_empty() {
+                spans.push(Span::raw(" "));
+            }
+            spans.extend(parts);
+        }
+    };
+    let head = theme.dim.add_modifier(Modifier::BOLD);
+    let mut spans = Vec::new();
+    for (k, label) in s::TASK_COLS.iter().enumerate() {
+        let cw = usize::from(cols[k].width);
+        let text = match k {
+            0 => cell(&format!("  {label}"), cw),
+            3 | 5 => rcell(label, cw),
+            _ => cell(label, cw),
+        };
+        push(&mut spans, k, vec![Span::styled(text, head)]);
+    }
+    put(buf, inner, 0, &Line::from(spans));
+    let rows = usize::from(inner.height.saturating_sub(1));
+    let off = offset(sel, tasks.len(), rows);
+    for (y, (i, j)) in tasks.iter().enumerate().skip(off).take(rows).enumerate() {
+        let Some(t) = &j.task else { continue };
+        let y = y as u16 + 1;
+        let elapsed = snap.now.since(t.started);
+        let limit = t.deadline.since(t.started);
+        let frac = if limit.is_zero() {
+            1.0
+        } else {
+            elapsed.as_secs_f64() / limit.as_secs_f64()
+        };
+        let left = t.deadline.since(snap.now);
+        let mut spans = Vec::new();
+        let marker = if i == sel { "▶ " } else { "  " };
+        push(
+            &mut spans,
+            0,
+            vec![Span::styled(
+                format!("{marker}{}", cell(j.id.as_str(), usize::from(job_w) - 2)),
+                theme.base.add_modifier(Modifier::BOLD),
+            )],
+        );
+        push(
+            &mut spans,
+            1,
+            vec![Span::styled(
+                cell(&t.what, usize::from(what_w)),
+                theme.recovery(j.state),
+            )],
+        );
+        push(
+            &mut spans,
+            2,
+            vec![Span::styled(f::clock(t.started), theme.dim)],
+        );
+        push(
+            &mut spans,
+            3,
+            vec![Span::styled(rcell(&f::dur(elapsed), 7), theme.base)],
+        );
+        let bar_w = usize::from(gauge_w).saturating_sub(14);
+        let style = if frac >= 0.8 {
+            theme.degraded
+        } else {
+            theme.accent
+        };
+        let mut g = bar_spans(frac, bar_w, style, theme).to_vec();
+        g.push(Span::styled(
+            format!(
+                " {}",
+                rcell(&format!("{:.0}%", (frac * 100.0).min(999.0)), 4)
+            ),
+            theme.base,
+        ));
+        g.push(Span::styled(
+            cell(&format!(" of {}", f::dur(limit)), 9),
+            theme.dim,
+        ));
+        push(&mut spans, 4, g);
+        let out = if left.is_zero() {
+            s::OVERDUE.to_string()
+        } else {
+            s::times_out_in(&f::dur(left))
+        };
+        push(
+            &mut spans,
+            5,
+            vec![Span::styled(
+                rcell(&out, 9),
+                if left.is_zero() {
+                    theme.danger
+                } else {
+                    theme.dim
+                },
+            )],
+        );
+        put(buf, inner, y, &Line::from(spans));
+        if i == sel {
+            highlight(buf, inner, y, theme.selected);
+        }
+    }
+}

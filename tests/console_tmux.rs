@@ -1,0 +1,150 @@
+//! The console end to end: the real binary in a real terminal (tmux), driven by keys.
+
+// Helpers outside #[test] fns may fail loudly too: this whole file is a test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str, w: u16, h: u16) -> Self {
+        let socket = format!("lifeboat-test-{}-{}", std::process::id(), rand_suffix());
+        let t = Tmux { socket };
+        t.run(&["new-session", "-d", "-x", &w.to_string(), "-y", &h.to_string(), cmd]);
+        t.run(&["set-option", "-g", "remain-on-exit", "on"]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux installed (scripts/test.sh installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "0", k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn text(&self, s: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", s]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "0"])
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "0", f]).trim().to_string()
+    }
+
+    /// Waits until the screen shows `want`, or fails with what it shows.
+    fn wait_for(&self, want: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(want) {
+                return s;
+            }
+            if Instant::now() > end {
+                panic!("screen never showed {want:?}; it shows:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() % 1_000_000).unwrap_or(0)
+}
+
+fn status(dir: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeboat")).args(["status", "--json", "--state-dir"]).arg(dir).output().expect("status");
+    serde_json::from_slice(&out.stdout).expect("status JSON")
+}
+
+#[test]
+fn operator_fails_a_job_over_by_hand_through_the_console() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let cmd = format!("{bin} --demo --chaos off --state-dir {}", dir.path().display());
+    let t = Tmux::start(&cmd, 120, 40);
+    t.wait_for("Fleet", 20);
+    t.wait_for("gpu-a", 10);
+
+    // Switch views by number and by Tab.
+    t.keys(&["2"]);
+    t.wait_for("llm-pretrain", 5);
+    t.keys(&["Tab"]);
+    t.wait_for("RPO", 5);
+    t.keys(&["BTab"]);
+
+    // Help lists the keys of this view.
+    t.keys(&["?"]);
+    t.wait_for("Esc closes", 5);
+    t.keys(&["Escape"]);
+
+    // Filter down to one job, then fail it over by hand to spare-1:gpu1.
+    t.keys(&["/"]);
+    t.text("llm");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("llm-pretrain", 5);
+    assert!(!s.contains("diffusion"), "filter left other jobs:\n{s}");
+    t.keys(&["f"]);
+    t.wait_for("Fail over llm-pretrain", 5);
+    // The target list starts on "down the strategy chain"; spare-1:gpu0, then spare-1:gpu1.
+    t.keys(&["Down", "Down"]);
+    t.keys(&["Tab"]);
+    t.text("llm-pretrain");
+    t.keys(&["Tab", "Tab", "Enter"]);
+    t.keys(&["5"]);
+    t.wait_for("RESOLVED", 30);
+
+    let snap = status(dir.path());
+    let job = snap["jobs"].as_array().unwrap().iter().find(|j| j["id"] == "llm-pretrain").cloned().unwrap();
+    assert_eq!(job["placement"]["host"], "spare-1");
+    assert_eq!(job["placement"]["gpu"], 1);
+    assert_eq!(job["state"], "RUNNING");
+
+    // Quit restores the terminal: the program ends, the alternate screen is gone.
+    t.keys(&["q"]);
+    let end = Instant::now() + Duration::from_secs(10);
+    while t.format("#{pane_dead}") != "1" && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(t.format("#{pane_dead}"), "1", "still running:\n{}", t.screen());
+    assert_eq!(t.format("#{alternate_on}"), "0", "left in the alternate screen");
+    let s = t.screen();
+    // tmux says how the program ended on the dead pane's normal screen.
+    assert!(s.contains("Pane is dead (status 0"), "exit status not 0:\n{s}");
+    assert!(!s.contains("Fleet"), "the console's screen was left behind:\n{s}");
+}
+
+#[test]
+fn read_only_console_refuses_actions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let cmd = format!("{bin} --demo --readonly --chaos off --state-dir {}", dir.path().display());
+    let t = Tmux::start(&cmd, 100, 30);
+    t.wait_for("READ-ONLY", 20);
+    t.keys(&["2", "f"]);
+    t.wait_for("read-only", 5);
+    let s = t.screen();
+    assert!(!s.contains("Fail over"), "a dialog opened:\n{s}");
+    t.keys(&["q"]);
+}
