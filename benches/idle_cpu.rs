@@ -14,21 +14,52 @@ fn ticks(pid: u32) -> Option<u64> {
 }
 
 fn clk_tck() -> f64 {
-    Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Starts `cmd` in its own tmux server; returns (socket, pid of the pane's process).
 fn start(cmd: &str) -> Option<(String, u32)> {
     let socket = format!("lifeboat-bench-{}-{}", std::process::id(), cmd.len());
-    Command::new("tmux").args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "48", cmd]).status().ok()?;
+    Command::new("tmux")
+        .args([
+            "-L",
+            &socket,
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            cmd,
+        ])
+        .status()
+        .ok()?;
     std::thread::sleep(Duration::from_millis(500));
-    let out = Command::new("tmux").args(["-L", &socket, "display-message", "-p", "-t", "0", "#{pane_pid}"]).output().ok()?;
+    let out = Command::new("tmux")
+        .args([
+            "-L",
+            &socket,
+            "display-message",
+            "-p",
+            "-t",
+            "0",
+            "#{pane_pid}",
+        ])
+        .output()
+        .ok()?;
     let pid = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
     Some((socket, pid))
 }
 
 fn stop(socket: &str) {
-    let _ = Command::new("tmux").args(["-L", socket, "kill-server"]).status();
+    let _ = Command::new("tmux")
+        .args(["-L", socket, "kill-server"])
+        .status();
 }
 
 /// Percent of one core used by `cmd` over `secs`, after a warm-up.
@@ -52,11 +83,17 @@ fn main() {
     let secs = if bench { 30 } else { 2 };
     let warmup = Duration::from_secs(if bench { 5 } else { 1 });
     let ours = measure(&console, warmup, secs);
-    let top = if bench { measure("top -d 1", warmup, secs) } else { None };
+    let top = if bench {
+        measure("top -d 1", warmup, secs)
+    } else {
+        None
+    };
     let _ = std::fs::remove_dir_all(&dir);
     match ours {
         Some(p) => {
-            println!("idle console (demo fleet, 160x48, {secs} s): {p:.2} % of one core (goal < 1 %)");
+            println!(
+                "idle console (demo fleet, 160x48, {secs} s): {p:.2} % of one core (goal < 1 %)"
+            );
             if let Some(t) = top {
                 println!("top -d 1 in the same terminal:            {t:.2} % of one core");
                 if t > 0.0 {

@@ -120,7 +120,8 @@ fn config_check(file: Option<PathBuf>) -> ExitCode {
 
 fn demo(cli: &Cli) -> ExitCode {
     let fleet = demo_fleet();
-    let inject: Result<Vec<Fault>, String> = cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
+    let inject: Result<Vec<Fault>, String> =
+        cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
     let inject = match inject {
         Ok(f) => f,
         Err(e) => {
@@ -129,7 +130,9 @@ fn demo(cli: &Cli) -> ExitCode {
         }
     };
     let state_dir = cli.state_dir.clone().unwrap_or_else(|| {
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         std::env::temp_dir().join(format!("lifeboat-demo-{}-{stamp}", std::process::id()))
     });
     let opts = DemoOptions {
@@ -154,9 +157,12 @@ fn demo(cli: &Cli) -> ExitCode {
         rt.block_on(run_headless(opts, &mut out))
     } else {
         // --theme wins over the config's [settings].theme.
-        let configured = lifeboat::sim::demo::demo_config().ok().and_then(|c| c.theme);
+        let configured = lifeboat::sim::demo::demo_config()
+            .ok()
+            .and_then(|c| c.theme);
         let theme = cli.theme.clone().or(configured);
-        let (mut setup, warnings) = lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, true);
+        let (mut setup, warnings) =
+            lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, true);
         for w in &warnings {
             eprintln!("warning: {w}");
         }

@@ -17,13 +17,26 @@ impl Tmux {
     fn start(cmd: &str, w: u16, h: u16) -> Self {
         let socket = format!("lifeboat-test-{}-{}", std::process::id(), rand_suffix());
         let t = Tmux { socket };
-        t.run(&["new-session", "-d", "-x", &w.to_string(), "-y", &h.to_string(), cmd]);
+        t.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            cmd,
+        ]);
         t.run(&["set-option", "-g", "remain-on-exit", "on"]);
         t
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux installed (scripts/test.sh installs it)");
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux installed (scripts/test.sh installs it)");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -44,7 +57,9 @@ impl Tmux {
     }
 
     fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "0", f]).trim().to_string()
+        self.run(&["display-message", "-p", "-t", "0", f])
+            .trim()
+            .to_string()
     }
 
     /// Waits until the screen shows `want`, or fails with what it shows.
@@ -65,16 +80,27 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
     }
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() % 1_000_000).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000)
+        .unwrap_or(0)
 }
 
 fn status(dir: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_lifeboat")).args(["status", "--json", "--state-dir"]).arg(dir).output().expect("status");
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["status", "--json", "--state-dir"])
+        .arg(dir)
+        .output()
+        .expect("status");
     serde_json::from_slice(&out.stdout).expect("status JSON")
 }
 
@@ -82,7 +108,13 @@ fn status(dir: &Path) -> Value {
 fn operator_fails_a_job_over_by_hand_through_the_console() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let cmd = format!("{bin} --demo --chaos off --state-dir {}", dir.path().display());
+    // The exit status goes to a file: the screen is the console's until it quits.
+    let status_file = dir.path().join("exit-status");
+    let cmd = format!(
+        "{bin} --demo --chaos off --state-dir {}; echo $? > {}",
+        dir.path().display(),
+        status_file.display()
+    );
     let t = Tmux::start(&cmd, 120, 40);
     t.wait_for("Fleet", 20);
     t.wait_for("gpu-a", 10);
@@ -107,16 +139,22 @@ fn operator_fails_a_job_over_by_hand_through_the_console() {
     assert!(!s.contains("diffusion"), "filter left other jobs:\n{s}");
     t.keys(&["f"]);
     t.wait_for("Fail over llm-pretrain", 5);
-    // The target list starts on "down the strategy chain"; spare-1:gpu0, then spare-1:gpu1.
-    t.keys(&["Down", "Down"]);
-    t.keys(&["Tab"]);
+    // Cancel has the focus; Tab to the target list: "down the strategy chain", then
+    // spare-1:gpu0, then spare-1:gpu1.
+    t.keys(&["Tab", "Down", "Down", "Tab"]);
     t.text("llm-pretrain");
-    t.keys(&["Tab", "Tab", "Enter"]);
+    t.keys(&["Tab", "Enter"]);
     t.keys(&["5"]);
     t.wait_for("RESOLVED", 30);
 
     let snap = status(dir.path());
-    let job = snap["jobs"].as_array().unwrap().iter().find(|j| j["id"] == "llm-pretrain").cloned().unwrap();
+    let job = snap["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == "llm-pretrain")
+        .cloned()
+        .unwrap();
     assert_eq!(job["placement"]["host"], "spare-1");
     assert_eq!(job["placement"]["gpu"], 1);
     assert_eq!(job["state"], "RUNNING");
@@ -127,19 +165,34 @@ fn operator_fails_a_job_over_by_hand_through_the_console() {
     while t.format("#{pane_dead}") != "1" && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(t.format("#{pane_dead}"), "1", "still running:\n{}", t.screen());
-    assert_eq!(t.format("#{alternate_on}"), "0", "left in the alternate screen");
+    assert_eq!(
+        t.format("#{pane_dead}"),
+        "1",
+        "still running:\n{}",
+        t.screen()
+    );
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "left in the alternate screen"
+    );
+    let code = std::fs::read_to_string(&status_file).unwrap_or_default();
+    assert_eq!(code.trim(), "0", "the console's exit status");
     let s = t.screen();
-    // tmux says how the program ended on the dead pane's normal screen.
-    assert!(s.contains("Pane is dead (status 0"), "exit status not 0:\n{s}");
-    assert!(!s.contains("Fleet"), "the console's screen was left behind:\n{s}");
+    assert!(
+        !s.contains("Fleet"),
+        "the console's screen was left behind:\n{s}"
+    );
 }
 
 #[test]
 fn read_only_console_refuses_actions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = env!("CARGO_BIN_EXE_lifeboat");
-    let cmd = format!("{bin} --demo --readonly --chaos off --state-dir {}", dir.path().display());
+    let cmd = format!(
+        "{bin} --demo --readonly --chaos off --state-dir {}",
+        dir.path().display()
+    );
     let t = Tmux::start(&cmd, 100, 30);
     t.wait_for("READ-ONLY", 20);
     t.keys(&["2", "f"]);

@@ -462,7 +462,11 @@ impl Core {
             // Merge by index: a GPU missing now keeps its last good sample, shown stale.
             for (i, sample) in s.iter().enumerate() {
                 let idx = sample.index.unwrap_or(i as u32);
-                let h = assessment.per_gpu.get(i).cloned().unwrap_or(gpu::GpuHealth::Healthy);
+                let h = assessment
+                    .per_gpu
+                    .get(i)
+                    .cloned()
+                    .unwrap_or(gpu::GpuHealth::Healthy);
                 health.insert(idx, h);
                 match w.samples.iter_mut().find(|x| x.index == Some(idx)) {
                     Some(old) => *old = sample.clone(),
@@ -473,7 +477,12 @@ impl Core {
         }
         for g in &fatal_gpus {
             if !matches!(health.get(g), Some(gpu::GpuHealth::Fatal(_))) {
-                health.insert(*g, gpu::GpuHealth::Fatal(vec![format!("GPU {g} missing from nvidia-smi (fallen off the bus?)")]));
+                health.insert(
+                    *g,
+                    gpu::GpuHealth::Fatal(vec![format!(
+                        "GPU {g} missing from nvidia-smi (fallen off the bus?)"
+                    )]),
+                );
             }
         }
         if let Some(why) = &host_fatal {

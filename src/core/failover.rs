@@ -216,10 +216,10 @@ impl Core {
             Err(e) => {
                 if let Some(wait) = backoff.get(attempt as usize) {
                     inc.next_attempt_at = Some(self.now.plus(*wait));
+                    // The next attempt's time is in the snapshot; views count it down.
                     rec.reason = format!(
-                        "reconnect attempt {attempt} of {} failed ({e}); next in {}",
-                        backoff.len(),
-                        human(*wait)
+                        "reconnect attempt {attempt} of {} failed ({e})",
+                        backoff.len()
                     );
                     self.bump();
                 } else {

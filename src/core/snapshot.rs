@@ -84,7 +84,12 @@ pub struct JobView {
     pub paused_by: Option<String>,
     pub changed_at: u64,
     pub reconnect_attempt: u32,
+    /// How many reconnect attempts the policy allows.
+    pub reconnect_attempts: u32,
     pub next_attempt_at: Option<Ts>,
+    /// When the current incident was detected, and when its first evidence was seen.
+    pub detected_at: Option<Ts>,
+    pub evidence_at: Option<Ts>,
     pub strategy: Option<String>,
     pub step: Option<StepKind>,
     pub steps: Vec<StepRecord>,
@@ -117,7 +122,11 @@ impl Core {
                     .iter()
                     .map(|s| GpuView {
                         sample: s.clone(),
-                        health: s.index.and_then(|i| w.gpu_health.get(&i)).cloned().unwrap_or(GpuHealth::Healthy),
+                        health: s
+                            .index
+                            .and_then(|i| w.gpu_health.get(&i))
+                            .cloned()
+                            .unwrap_or(GpuHealth::Healthy),
                     })
                     .collect();
                 Some(HostView {
@@ -173,6 +182,9 @@ impl Core {
                     paused_by: r.paused.clone(),
                     changed_at: r.changed_at,
                     reconnect_attempt: inc.map_or(0, |i| i.attempt),
+                    reconnect_attempts: self.policy.recovery.reconnect_backoff.len() as u32,
+                    detected_at: inc.map(|i| i.detected_at),
+                    evidence_at: inc.map(|i| i.evidence_at),
                     next_attempt_at: inc.and_then(|i| i.next_attempt_at),
                     strategy: run.map(|f| f.strategy_name()),
                     step: run.map(|f| f.step),

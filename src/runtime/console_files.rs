@@ -18,17 +18,26 @@ fn var(k: &str) -> Option<String> {
 
 /// The local user, journaled with every command.
 pub fn operator() -> String {
-    var("USER").or_else(|| var("LOGNAME")).filter(|s| !s.is_empty()).unwrap_or_else(|| "operator".into())
+    var("USER")
+        .or_else(|| var("LOGNAME"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "operator".into())
 }
 
 fn theme_files(dir: Option<&Path>) -> Vec<(String, String)> {
     let Some(dir) = dir else { return Vec::new() };
-    let Ok(rd) = std::fs::read_dir(dir.join("themes")) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir.join("themes")) else {
+        return Vec::new();
+    };
     let mut out: Vec<(String, String)> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p.display().to_string(), t)))
+        .filter_map(|p| {
+            std::fs::read_to_string(&p)
+                .ok()
+                .map(|t| (p.display().to_string(), t))
+        })
         .collect();
     out.sort();
     out
@@ -39,12 +48,18 @@ fn theme_files(dir: Option<&Path>) -> Vec<(String, String)> {
 pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<String>) {
     let dir = config_dir();
     let mut warnings = Vec::new();
-    let support = ColorSupport::detect(var("NO_COLOR").as_deref(), var("COLORTERM").as_deref(), var("TERM").as_deref());
+    let support = ColorSupport::detect(
+        var("NO_COLOR").as_deref(),
+        var("COLORTERM").as_deref(),
+        var("TERM").as_deref(),
+    );
     let mut files = theme_files(dir.as_deref());
     if let Some(ThemeChoice::Path(p)) = theme.map(ThemeChoice::parse) {
         match std::fs::read_to_string(p) {
             Ok(t) => files.push((p.to_string(), t)),
-            Err(e) => warnings.push(format!("{p}: cannot read the theme ({e}); using the default")),
+            Err(e) => warnings.push(format!(
+                "{p}: cannot read the theme ({e}); using the default"
+            )),
         }
     }
     let set = resolve_themes(theme, &files, support);
@@ -58,6 +73,20 @@ pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<Str
         }
         _ => Keymap::default(),
     };
-    let ui = UiState { settings: UiSettings { readonly, operator: operator(), demo }, ..UiState::default() };
-    (Setup { ui, themes: set.into_vec(), keys }, warnings)
+    let ui = UiState {
+        settings: UiSettings {
+            readonly,
+            operator: operator(),
+            demo,
+        },
+        ..UiState::default()
+    };
+    (
+        Setup {
+            ui,
+            themes: set.into_vec(),
+            keys,
+        },
+        warnings,
+    )
 }

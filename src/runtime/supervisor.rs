@@ -205,14 +205,19 @@ impl Supervisor {
     }
 
     /// A read-only runtime journals the attempt and changes nothing.
-    async fn refuse(&mut self, operator: String, command: &crate::core::io::Command) -> Result<(), JournalError> {
+    async fn refuse(
+        &mut self,
+        operator: String,
+        command: &crate::core::io::Command,
+    ) -> Result<(), JournalError> {
         let kind = crate::core::event::EventKind::CommandRejected {
             operator,
             command: crate::core::commands::describe(command),
             reason: "this console is read-only (--readonly)".into(),
         };
         let ts = self.clock.now();
-        self.notice(Notice::Core(crate::core::event::Event { ts, kind })).await
+        self.notice(Notice::Core(crate::core::event::Event { ts, kind }))
+            .await
     }
 
     async fn notice(&mut self, n: Notice) -> Result<(), JournalError> {

@@ -37,7 +37,10 @@ pub struct DemoOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("state dir {path}: {source}")]
-    StateDir { path: PathBuf, source: std::io::Error },
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     World(String),
     #[error(transparent)]
@@ -48,7 +51,11 @@ pub enum DemoError {
 
 /// The whole chaos plan: the seeded schedule (when on) and then the `--inject` faults.
 pub fn plan(opts: &DemoOptions, fleet: &Fleet) -> Vec<Fault> {
-    let mut faults = if opts.chaos { schedule(opts.seed, fleet, Duration::from_secs(24 * 3600)) } else { Vec::new() };
+    let mut faults = if opts.chaos {
+        schedule(opts.seed, fleet, Duration::from_secs(24 * 3600))
+    } else {
+        Vec::new()
+    };
     faults.extend(opts.inject.iter().cloned());
     faults
 }
@@ -71,7 +78,10 @@ impl DemoWorld {
         let config = demo_config().map_err(|e| DemoError::World(e.to_string()))?;
         let fleet = config.fleet;
         let root = opts.state_dir.join("sim");
-        std::fs::create_dir_all(&root).map_err(|source| DemoError::StateDir { path: root.clone(), source })?;
+        std::fs::create_dir_all(&root).map_err(|source| DemoError::StateDir {
+            path: root.clone(),
+            source,
+        })?;
         let world_path = root.join("world.json");
         let (world, resumed) = match SimWorld::load(&world_path).map_err(DemoError::World)? {
             Some(w) => (w, true),
@@ -80,7 +90,10 @@ impl DemoWorld {
         world.save(&world_path).map_err(DemoError::World)?;
         let shared = Shared::new(world, root, opts.seed);
         let log = crate::runtime::logging::init(&opts.state_dir);
-        let transport = Arc::new(SimTransport { shared: shared.clone(), timing: opts.timing.clone() });
+        let transport = Arc::new(SimTransport {
+            shared: shared.clone(),
+            timing: opts.timing.clone(),
+        });
         let parts = RuntimeParts {
             fleet: fleet.clone(),
             policy: config.policy,
@@ -94,9 +107,22 @@ impl DemoWorld {
         let handle = supervisor::spawn(parts)?;
         let (stop, stop_rx) = watch::channel(false);
         let (inject, inject_rx) = mpsc::channel(16);
-        let driver = Driver { shared, schedule: plan(opts, &fleet), feed: handle.feed.clone(), tick: Duration::from_secs(1) };
+        let driver = Driver {
+            shared,
+            schedule: plan(opts, &fleet),
+            feed: handle.feed.clone(),
+            tick: Duration::from_secs(1),
+        };
         let driver = tokio::spawn(driver.run(stop_rx, inject_rx));
-        Ok(Self { handle, fleet, resumed, inject, stop, driver, _log: log })
+        Ok(Self {
+            handle,
+            fleet,
+            resumed,
+            inject,
+            stop,
+            driver,
+            _log: log,
+        })
     }
 
     pub fn hello(&self, opts: &DemoOptions) -> String {
@@ -124,7 +150,10 @@ impl DemoWorld {
     }
 }
 
-pub async fn run_headless(opts: DemoOptions, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
+pub async fn run_headless(
+    opts: DemoOptions,
+    out: &mut (dyn Write + Send),
+) -> Result<(), DemoError> {
     let mut world = DemoWorld::start(&opts)?;
     let hello = world.hello(&opts);
     if opts.json {
@@ -159,20 +188,35 @@ pub async fn run_headless(opts: DemoOptions, out: &mut (dyn Write + Send)) -> Re
     if !opts.json {
         writeln!(out, "— after the run —").map_err(DemoError::Output)?;
         for j in &snap.jobs {
-            writeln!(out, "{:<16} {:<22} on {:<14} {}", j.id, j.state.as_str(), j.placement.to_string(), j.epoch).map_err(DemoError::Output)?;
+            writeln!(
+                out,
+                "{:<16} {:<22} on {:<14} {}",
+                j.id,
+                j.state.as_str(),
+                j.placement.to_string(),
+                j.epoch
+            )
+            .map_err(DemoError::Output)?;
         }
     }
     Ok(())
 }
 
 fn print_notice(n: &Notice, json: bool, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
-    let line = if json { n.to_json().to_string() } else { n.to_text() };
+    let line = if json {
+        n.to_json().to_string()
+    } else {
+        n.to_text()
+    };
     writeln!(out, "{line}").map_err(DemoError::Output)?;
     out.flush().map_err(DemoError::Output)
 }
 
 /// The demo console: the full-screen TUI on the simulated world.
-pub async fn run_console(opts: DemoOptions, setup: crate::tui::run::Setup) -> Result<(), DemoError> {
+pub async fn run_console(
+    opts: DemoOptions,
+    setup: crate::tui::run::Setup,
+) -> Result<(), DemoError> {
     use crate::core::io::Input;
     use crate::runtime::supervisor::Feed;
     use crate::tui::action::Request;
@@ -187,18 +231,30 @@ pub async fn run_console(opts: DemoOptions, setup: crate::tui::run::Setup) -> Re
         while let Some(req) = req_rx.recv().await {
             match req {
                 Request::Core(command) => {
-                    let input = Input::Command { operator: operator.clone(), command };
+                    let input = Input::Command {
+                        operator: operator.clone(),
+                        command,
+                    };
                     if feed.send(Feed::Input(input)).await.is_err() {
                         break;
                     }
                 }
                 Request::Inject { kind, target } => {
-                    let aim = if fleet.job(&crate::core::ids::JobId::new(target.clone())).is_some() {
+                    let aim = if fleet
+                        .job(&crate::core::ids::JobId::new(target.clone()))
+                        .is_some()
+                    {
                         super::chaos::Aim::Job(target)
                     } else {
                         super::chaos::Aim::Host(target)
                     };
-                    let _ = inject.send(Fault { at: Duration::ZERO, kind, aim }).await;
+                    let _ = inject
+                        .send(Fault {
+                            at: Duration::ZERO,
+                            kind,
+                            aim,
+                        })
+                        .await;
                 }
                 Request::Quit => break,
             }
@@ -206,8 +262,14 @@ pub async fn run_console(opts: DemoOptions, setup: crate::tui::run::Setup) -> Re
     });
     let mut world = world;
     let notices = std::mem::replace(&mut world.handle.notices, mpsc::channel(1).1);
-    let io = crate::tui::run::ConsoleIo { snapshots: world.handle.snapshots.clone(), notices, requests: req_tx };
-    let ui = crate::tui::run::run(io, setup).await.map_err(DemoError::Output);
+    let io = crate::tui::run::ConsoleIo {
+        snapshots: world.handle.snapshots.clone(),
+        notices,
+        requests: req_tx,
+    };
+    let ui = crate::tui::run::run(io, setup)
+        .await
+        .map_err(DemoError::Output);
     router.abort();
     world.stop().await?;
     ui

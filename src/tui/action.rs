@@ -94,8 +94,8 @@ pub enum Action {
     /// Complete the palette's word.
     Complete,
     ClickTab(View),
-    /// A click on a table row, counted from the first row shown.
-    ClickRow(u16),
+    /// A click on a table row: the index of the row in the view's visible rows.
+    ClickRow(usize),
     ScrollUp,
     ScrollDown,
 }

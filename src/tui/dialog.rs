@@ -13,12 +13,27 @@ use crate::sim::chaos::FaultKind;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Intent {
     /// `target: None` walks the job's strategy chain.
-    Failover { job: JobId, target: Option<Target> },
-    Switchover { job: JobId, target: Target },
-    Cancel { job: JobId },
-    Pause { job: Option<JobId> },
-    Resume { job: Option<JobId> },
-    Inject { kind: FaultKind, target: String },
+    Failover {
+        job: JobId,
+        target: Option<Target>,
+    },
+    Switchover {
+        job: JobId,
+        target: Target,
+    },
+    Cancel {
+        job: JobId,
+    },
+    Pause {
+        job: Option<JobId>,
+    },
+    Resume {
+        job: Option<JobId>,
+    },
+    Inject {
+        kind: FaultKind,
+        target: String,
+    },
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +65,8 @@ pub struct Dialog {
     pub lines: Vec<String>,
     /// Targets to choose from (failover: `None` first = down the chain).
     pub choices: Vec<Option<Target>>,
+    /// Per choice: why it may not work ("spare-2 is failed"), or empty.
+    pub notes: Vec<String>,
     pub choice: usize,
     pub focus: Focus,
     /// What must be typed to confirm (the job's name), if anything.
@@ -69,6 +86,7 @@ impl Default for Dialog {
             title: String::new(),
             lines: Vec::new(),
             choices: Vec::new(),
+            notes: Vec::new(),
             choice: 0,
             focus: Focus::Cancel,
             require: None,
@@ -78,6 +96,29 @@ impl Default for Dialog {
             error: None,
         }
     }
+}
+
+/// Why each target may not take the job, as the snapshot sees it (the core decides).
+fn notes(snap: &Snapshot, choices: &[Option<Target>]) -> Vec<String> {
+    choices
+        .iter()
+        .map(|c| {
+            let Some(t) = c else { return String::new() };
+            let Some(h) = snap.hosts.iter().find(|h| h.id == t.host) else {
+                return "not in the fleet".into();
+            };
+            let busy = snap
+                .jobs
+                .iter()
+                .find(|j| t.gpu.is_some() && &j.placement == t)
+                .map(|j| format!("busy with {}", j.id));
+            match h.badge.as_str() {
+                "failed" | "suspect" => format!("{} is {}", h.id, h.badge),
+                _ if h.damped => format!("{} is flapping", h.id),
+                _ => busy.unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 fn job<'a>(snap: &'a Snapshot, id: &JobId) -> Option<&'a JobView> {
@@ -90,10 +131,14 @@ fn age(now: Ts, then: Ts) -> String {
 
 /// The lines that say what a failover or switchover to `target` does.
 fn move_lines(snap: &Snapshot, j: &JobView, target: Option<&Target>, planned: bool) -> Vec<String> {
-    let to = target.map_or_else(|| format!("down its chain: {}", j.strategies.join(" → ")), |t| t.to_string());
+    let to = target.map_or_else(
+        || format!("down its chain: {}", j.strategies.join(" → ")),
+        |t| t.to_string(),
+    );
     let mut out = vec![format!("{} moves from {} to {}.", j.id, j.placement, to)];
     out.push(if planned {
-        "The copy running now is stopped first (fenced), then the job restarts on the target.".into()
+        "The copy running now is stopped first (fenced), then the job restarts on the target."
+            .into()
     } else {
         "The copy running now is stopped or, if its host is silent, its epoch is revoked.".into()
     });
@@ -111,24 +156,44 @@ fn move_lines(snap: &Snapshot, j: &JobView, target: Option<&Target>, planned: bo
         }
         None => out.push("No verified checkpoint exists: the job restarts FROM SCRATCH and all progress is lost.".into()),
     }
-    out.push(format!("New epoch {}; this is journaled with your name.", crate::core::ids::Epoch(j.epoch.0 + 1)));
+    out.push(format!(
+        "New epoch {}; this is journaled with your name.",
+        crate::core::ids::Epoch(j.epoch.0 + 1)
+    ));
     out
 }
 
 impl Dialog {
     fn base(intent: Intent, title: String, lines: Vec<String>, seen: u64) -> Self {
-        Self { intent, title, lines, seen, ..Self::default() }
+        Self {
+            intent,
+            title,
+            lines,
+            seen,
+            ..Self::default()
+        }
     }
 
     /// A manual failover of `j`; the operator picks the target first.
     pub fn failover(snap: &Snapshot, j: &JobView, target: Option<Target>) -> Self {
         let mut choices: Vec<Option<Target>> = vec![None];
         choices.extend(j.standbys.iter().cloned().map(Some));
-        let choice = target.as_ref().and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t))).unwrap_or(0);
-        let mut d = Self::base(Intent::Failover { job: j.id.clone(), target: target.clone() }, format!("Fail over {}", j.id), Vec::new(), snap.epoch);
+        let choice = target
+            .as_ref()
+            .and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t)))
+            .unwrap_or(0);
+        let mut d = Self::base(
+            Intent::Failover {
+                job: j.id.clone(),
+                target: target.clone(),
+            },
+            format!("Fail over {}", j.id),
+            Vec::new(),
+            snap.epoch,
+        );
+        d.notes = notes(snap, &choices);
         d.choices = choices;
         d.choice = choice;
-        d.focus = if target.is_some() { Focus::Cancel } else { Focus::Pick };
         d.require = Some(j.id.to_string());
         d.refresh(snap);
         d
@@ -136,12 +201,27 @@ impl Dialog {
 
     pub fn switchover(snap: &Snapshot, j: &JobView, target: Option<Target>) -> Self {
         let choices: Vec<Option<Target>> = j.standbys.iter().cloned().map(Some).collect();
-        let choice = target.as_ref().and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t))).unwrap_or(0);
-        let first = choices.get(choice).cloned().flatten().unwrap_or_else(|| j.placement.clone());
-        let mut d = Self::base(Intent::Switchover { job: j.id.clone(), target: first }, format!("Planned switchover of {}", j.id), Vec::new(), snap.epoch);
+        let choice = target
+            .as_ref()
+            .and_then(|t| choices.iter().position(|c| c.as_ref() == Some(t)))
+            .unwrap_or(0);
+        let first = choices
+            .get(choice)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| j.placement.clone());
+        let mut d = Self::base(
+            Intent::Switchover {
+                job: j.id.clone(),
+                target: first,
+            },
+            format!("Planned switchover of {}", j.id),
+            Vec::new(),
+            snap.epoch,
+        );
+        d.notes = notes(snap, &choices);
         d.choices = choices;
         d.choice = choice;
-        d.focus = if target.is_some() { Focus::Cancel } else { Focus::Pick };
         d.require = Some(j.id.to_string());
         d.refresh(snap);
         d
@@ -149,11 +229,23 @@ impl Dialog {
 
     pub fn cancel(snap: &Snapshot, j: &JobView) -> Self {
         let lines = vec![
-            format!("The recovery of {} stops now: it is {} ({}).", j.id, j.state.as_str(), j.reason),
-            "The job is marked FAILED and nothing will restart it until you fail it over by hand.".into(),
-            "Any copy the recovery may have started is revoked (new epoch) and fenced when seen.".into(),
+            format!(
+                "The recovery of {} stops now: it is {} ({}).",
+                j.id,
+                j.state.as_str(),
+                j.reason
+            ),
+            "The job is marked FAILED and nothing will restart it until you fail it over by hand."
+                .into(),
+            "Any copy the recovery may have started is revoked (new epoch) and fenced when seen."
+                .into(),
         ];
-        let mut d = Self::base(Intent::Cancel { job: j.id.clone() }, format!("Cancel the recovery of {}", j.id), lines, snap.epoch);
+        let mut d = Self::base(
+            Intent::Cancel { job: j.id.clone() },
+            format!("Cancel the recovery of {}", j.id),
+            lines,
+            snap.epoch,
+        );
         d.require = Some(j.id.to_string());
         d
     }
@@ -161,24 +253,43 @@ impl Dialog {
     pub fn pause(snap: &Snapshot, job: Option<&JobView>, resume: bool) -> Self {
         let (intent, title, lines) = match (job, resume) {
             (Some(j), false) => (
-                Intent::Pause { job: Some(j.id.clone()) },
+                Intent::Pause {
+                    job: Some(j.id.clone()),
+                },
                 format!("Pause automation for {}", j.id),
-                vec![format!("Lifeboat keeps watching {} but will not fail it over by itself.", j.id), "You can still fail it over by hand.".into()],
+                vec![
+                    format!(
+                        "Lifeboat keeps watching {} but will not fail it over by itself.",
+                        j.id
+                    ),
+                    "You can still fail it over by hand.".into(),
+                ],
             ),
             (Some(j), true) => (
-                Intent::Resume { job: Some(j.id.clone()) },
+                Intent::Resume {
+                    job: Some(j.id.clone()),
+                },
                 format!("Resume automation for {}", j.id),
-                vec![format!("Lifeboat fails {} over by itself again; a held interruption proceeds now.", j.id)],
+                vec![format!(
+                    "Lifeboat fails {} over by itself again; a held interruption proceeds now.",
+                    j.id
+                )],
             ),
             (None, false) => (
                 Intent::Pause { job: None },
                 "Pause automation for the whole fleet".into(),
-                vec!["No job is failed over automatically until you resume.".into(), "Detection and the journal go on.".into()],
+                vec![
+                    "No job is failed over automatically until you resume.".into(),
+                    "Detection and the journal go on.".into(),
+                ],
             ),
             (None, true) => (
                 Intent::Resume { job: None },
                 "Resume automation for the whole fleet".into(),
-                vec!["Automatic failover resumes; a partition freeze is lifted too.".into(), "Held interruptions proceed now.".into()],
+                vec![
+                    "Automatic failover resumes; a partition freeze is lifted too.".into(),
+                    "Held interruptions proceed now.".into(),
+                ],
             ),
         };
         Self::base(intent, title, lines, snap.epoch)
@@ -189,12 +300,22 @@ impl Dialog {
             format!("The SIMULATOR injects {} into {target}.", kind.as_str()),
             "This only exists in the demo fleet; watch detection and recovery react.".into(),
         ];
-        Self::base(Intent::Inject { kind, target: target.clone() }, format!("Inject {} into {target}", kind.as_str()), lines, snap.epoch)
+        Self::base(
+            Intent::Inject {
+                kind,
+                target: target.clone(),
+            },
+            format!("Inject {} into {target}", kind.as_str()),
+            lines,
+            snap.epoch,
+        )
     }
 
     fn job_id(&self) -> Option<&JobId> {
         match &self.intent {
-            Intent::Failover { job, .. } | Intent::Switchover { job, .. } | Intent::Cancel { job } => Some(job),
+            Intent::Failover { job, .. }
+            | Intent::Switchover { job, .. }
+            | Intent::Cancel { job } => Some(job),
             Intent::Pause { job } | Intent::Resume { job } => job.as_ref(),
             Intent::Inject { .. } => None,
         }
@@ -202,7 +323,9 @@ impl Dialog {
 
     /// Rewrites the lines for the chosen target.
     fn refresh(&mut self, snap: &Snapshot) {
-        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else { return };
+        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else {
+            return;
+        };
         let chosen = self.choices.get(self.choice).cloned().flatten();
         match &mut self.intent {
             Intent::Failover { target, .. } => {
@@ -222,9 +345,16 @@ impl Dialog {
     /// A new snapshot arrived: if the job changed since the operator looked, say so and
     /// make them confirm again against what is true now.
     pub fn observe(&mut self, snap: &Snapshot) {
-        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else { return };
+        let Some(j) = self.job_id().and_then(|id| job(snap, id)) else {
+            return;
+        };
         if j.changed_at > self.seen {
-            self.changed = Some(format!("{} changed while this was open: now {} ({}). Read again.", j.id, j.state.as_str(), j.reason));
+            self.changed = Some(format!(
+                "{} changed while this was open: now {} ({}). Read again.",
+                j.id,
+                j.state.as_str(),
+                j.reason
+            ));
             self.seen = snap.epoch;
             self.focus = Focus::Cancel;
             self.typed.clear();
@@ -241,16 +371,17 @@ impl Dialog {
         self.refresh(snap);
     }
 
-    /// The focus order: pick (if choosing), typing (if a name is required), cancel, confirm.
+    /// The focus order, from Cancel (where every dialog starts) forward: the target list
+    /// (if choosing), the name (if one must be typed), then Confirm.
     fn order(&self) -> Vec<Focus> {
-        let mut v = Vec::new();
+        let mut v = vec![Focus::Cancel];
         if self.choices.len() > 1 {
             v.push(Focus::Pick);
         }
         if self.require.is_some() {
             v.push(Focus::Typing);
         }
-        v.extend([Focus::Cancel, Focus::Confirm]);
+        v.push(Focus::Confirm);
         v
     }
 
@@ -287,12 +418,26 @@ impl Dialog {
     fn request(&self) -> Request {
         let seen = self.seen;
         match &self.intent {
-            Intent::Failover { job, target } => Request::Core(Command::Failover { job: job.clone(), target: target.clone(), seen }),
-            Intent::Switchover { job, target } => Request::Core(Command::Switchover { job: job.clone(), target: target.clone(), seen }),
-            Intent::Cancel { job } => Request::Core(Command::Cancel { job: job.clone(), seen }),
+            Intent::Failover { job, target } => Request::Core(Command::Failover {
+                job: job.clone(),
+                target: target.clone(),
+                seen,
+            }),
+            Intent::Switchover { job, target } => Request::Core(Command::Switchover {
+                job: job.clone(),
+                target: target.clone(),
+                seen,
+            }),
+            Intent::Cancel { job } => Request::Core(Command::Cancel {
+                job: job.clone(),
+                seen,
+            }),
             Intent::Pause { job } => Request::Core(Command::Pause { job: job.clone() }),
             Intent::Resume { job } => Request::Core(Command::Resume { job: job.clone() }),
-            Intent::Inject { kind, target } => Request::Inject { kind: *kind, target: target.clone() },
+            Intent::Inject { kind, target } => Request::Inject {
+                kind: *kind,
+                target: target.clone(),
+            },
         }
     }
 }

@@ -7,7 +7,6 @@
 
 pub mod action;
 pub mod dialog;
-pub mod hit;
 pub mod keymap;
 pub mod overlay;
 pub mod palette;

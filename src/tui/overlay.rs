@@ -13,8 +13,12 @@ use ratatui::Frame;
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    let [r] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(area);
-    let [c] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(r);
+    let [r] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [c] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(r);
     c
 }
 
@@ -31,10 +35,20 @@ pub fn draw(frame: &mut Frame, ui: &UiState, theme: &Theme, help: &[(String, Str
 fn draw_help(frame: &mut Frame, theme: &Theme, help: &[(String, String)]) {
     let area = centered(frame.area(), 64, help.len() as u16 + 4);
     frame.render_widget(Clear, area);
-    let keyw = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(4).min(18);
+    let keyw = help
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(18);
     let lines: Vec<Line> = help
         .iter()
-        .map(|(k, what)| Line::from(vec![Span::styled(format!(" {k:<keyw$}  "), theme.accent), Span::styled(what.clone(), theme.base)]))
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<keyw$}  "), theme.accent),
+                Span::styled(what.clone(), theme.base),
+            ])
+        })
         .collect();
     let block = Block::default()
         .title(Span::styled(" Keys here — Esc closes ", theme.title))
@@ -49,9 +63,18 @@ fn draw_palette(frame: &mut Frame, theme: &Theme, p: &Palette) {
     let screen = frame.area();
     let shown = p.suggestions.len().min(8) as u16;
     let h = 3 + shown + u16::from(p.error.is_some());
-    let area = Rect { x: screen.x, y: screen.bottom().saturating_sub(h + 1), width: screen.width, height: h.min(screen.height) };
+    let area = Rect {
+        x: screen.x,
+        y: screen.bottom().saturating_sub(h + 1),
+        width: screen.width,
+        height: h.min(screen.height),
+    };
     frame.render_widget(Clear, area);
-    let mut lines = vec![Line::from(vec![Span::styled(":", theme.accent), Span::styled(p.input.clone(), theme.base), Span::styled("█", theme.accent)])];
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", theme.accent),
+        Span::styled(p.input.clone(), theme.base),
+        Span::styled("█", theme.accent),
+    ])];
     if let Some(e) = &p.error {
         lines.push(Line::from(Span::styled(e.clone(), theme.danger)));
     }
@@ -59,7 +82,10 @@ fn draw_palette(frame: &mut Frame, theme: &Theme, p: &Palette) {
         lines.push(Line::from(Span::styled(format!("  {s}"), theme.dim)));
     }
     let block = Block::default()
-        .title(Span::styled(" command — Tab completes, Enter runs, Esc closes ", theme.title))
+        .title(Span::styled(
+            " command — Tab completes, Enter runs, Esc closes ",
+            theme.title,
+        ))
         .borders(Borders::ALL)
         .border_style(theme.border)
         .style(theme.dialog);
@@ -67,8 +93,16 @@ fn draw_palette(frame: &mut Frame, theme: &Theme, p: &Palette) {
 }
 
 fn button(label: &str, focused: bool, style: Style) -> Span<'static> {
-    let text = if focused { format!("▶ {label} ◀") } else { format!("  {label}  ") };
-    let s = if focused { style.add_modifier(Modifier::REVERSED | Modifier::BOLD) } else { style };
+    let text = if focused {
+        format!("▶ {label} ◀")
+    } else {
+        format!("  {label}  ")
+    };
+    let s = if focused {
+        style.add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    } else {
+        style
+    };
     Span::styled(text, s)
 }
 
@@ -85,19 +119,36 @@ fn draw_dialog(frame: &mut Frame, theme: &Theme, d: &Dialog) {
     }
     if d.choices.len() > 1 {
         lines.push(Line::default());
-        let head = if d.focus == Focus::Pick { "Target (↑/↓ to choose, Tab to go on):" } else { "Target:" };
+        let head = if d.focus == Focus::Pick {
+            "Target (↑/↓ to choose, Tab to go on):"
+        } else {
+            "Target (Tab to here to change it):"
+        };
         lines.push(Line::from(Span::styled(head, theme.accent)));
         for (i, c) in d.choices.iter().enumerate() {
-            let label = c.as_ref().map_or("down the strategy chain".to_string(), |t| t.to_string());
+            let mut label = c
+                .as_ref()
+                .map_or("down the strategy chain".to_string(), |t| t.to_string());
+            if let Some(n) = d.notes.get(i).filter(|n| !n.is_empty()) {
+                label.push_str(&format!("  ({n})"));
+            }
             let mark = if i == d.choice { "●" } else { "○" };
-            let style = if i == d.choice { theme.accent.add_modifier(Modifier::BOLD) } else { theme.dim };
+            let style = if i == d.choice {
+                theme.accent.add_modifier(Modifier::BOLD)
+            } else {
+                theme.dim
+            };
             lines.push(Line::from(Span::styled(format!("  {mark} {label}"), style)));
         }
     }
     if let Some(req) = &d.require {
         lines.push(Line::default());
         let cursor = if d.focus == Focus::Typing { "█" } else { "" };
-        let field = if d.focus == Focus::Typing { theme.accent.add_modifier(Modifier::UNDERLINED) } else { theme.base };
+        let field = if d.focus == Focus::Typing {
+            theme.accent.add_modifier(Modifier::UNDERLINED)
+        } else {
+            theme.base
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("Type {req} to confirm: "), theme.base),
             Span::styled(format!("{}{cursor}", d.typed), field),
@@ -113,9 +164,15 @@ fn draw_dialog(frame: &mut Frame, theme: &Theme, d: &Dialog) {
         Span::raw("    "),
         button("Confirm", d.focus == Focus::Confirm, confirm),
     ]));
-    lines.push(Line::from(Span::styled("Tab moves · Enter presses · Esc cancels", theme.dim)));
+    lines.push(Line::from(Span::styled(
+        "Tab moves · Enter presses · Esc cancels",
+        theme.dim,
+    )));
     let inner_w = width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum();
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
     let area = centered(screen, width, rows as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::default()
@@ -124,5 +181,10 @@ fn draw_dialog(frame: &mut Frame, theme: &Theme, d: &Dialog) {
         .border_type(BorderType::Double)
         .border_style(theme.danger)
         .style(theme.dialog);
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }

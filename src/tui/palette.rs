@@ -22,12 +22,24 @@ pub enum PaletteCommand {
 
 /// Every command the palette knows, with its arguments, for help and completion.
 pub const COMMANDS: [(&str, &str); 11] = [
-    ("failover", "<job> [target]   fail a job over, down its chain or to a target"),
-    ("switchover", "<job> [target]   planned move of a healthy job"),
-    ("pause", "[job]            stop automatic failover (one job or all)"),
+    (
+        "failover",
+        "<job> [target]   fail a job over, down its chain or to a target",
+    ),
+    (
+        "switchover",
+        "<job> [target]   planned move of a healthy job",
+    ),
+    (
+        "pause",
+        "[job]            stop automatic failover (one job or all)",
+    ),
     ("resume", "[job]            resume automatic failover"),
     ("cancel", "<job>            cancel a job's recovery"),
-    ("inject", "<fault> <job|host>  inject a fault (demo fleet only)"),
+    (
+        "inject",
+        "<fault> <job|host>  inject a fault (demo fleet only)",
+    ),
     ("view", "<fleet|jobs|checkpoints|tasks|events>"),
     ("theme", "<name>           switch colour theme"),
     ("help", "                 list every key"),
@@ -40,7 +52,10 @@ fn job(snap: &Snapshot, name: &str) -> Result<JobId, String> {
         return Ok(JobId::new(name));
     }
     let names: Vec<&str> = snap.jobs.iter().map(|j| j.id.as_str()).collect();
-    Err(format!("no job named \"{name}\" (jobs: {})", names.join(", ")))
+    Err(format!(
+        "no job named \"{name}\" (jobs: {})",
+        names.join(", ")
+    ))
 }
 
 /// `host`, `host:1` or `host:gpu1`.
@@ -48,21 +63,28 @@ pub fn target(snap: &Snapshot, text: &str) -> Result<Target, String> {
     let (host, gpu) = match text.split_once(':') {
         Some((h, g)) => {
             let n = g.trim_start_matches("gpu");
-            let idx = n.parse::<u32>().map_err(|_| format!("\"{g}\" is not a GPU index; write host:0"))?;
+            let idx = n
+                .parse::<u32>()
+                .map_err(|_| format!("\"{g}\" is not a GPU index; write host:0"))?;
             (h, Some(idx))
         }
         None => (text, None),
     };
     if !snap.hosts.iter().any(|h| h.id.as_str() == host) {
         let names: Vec<&str> = snap.hosts.iter().map(|h| h.id.as_str()).collect();
-        return Err(format!("no host named \"{host}\" (hosts: {})", names.join(", ")));
+        return Err(format!(
+            "no host named \"{host}\" (hosts: {})",
+            names.join(", ")
+        ));
     }
     Ok(Target::new(HostId::new(host), gpu))
 }
 
 pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteCommand, String> {
     let words: Vec<&str> = input.split_whitespace().collect();
-    let Some((&cmd, args)) = words.split_first() else { return Err("type a command; Tab completes".into()) };
+    let Some((&cmd, args)) = words.split_first() else {
+        return Err("type a command; Tab completes".into());
+    };
     let arg = |i: usize| args.get(i).copied();
     let need = |i: usize, what: &str| arg(i).ok_or_else(|| format!(":{cmd} needs {what}"));
     match cmd {
@@ -74,25 +96,38 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
             job: job(snap, need(0, "a job")?)?,
             target: arg(1).map(|t| target(snap, t)).transpose()?,
         }),
-        "pause" => Ok(PaletteCommand::Pause(arg(0).map(|j| job(snap, j)).transpose()?)),
-        "resume" => Ok(PaletteCommand::Resume(arg(0).map(|j| job(snap, j)).transpose()?)),
+        "pause" => Ok(PaletteCommand::Pause(
+            arg(0).map(|j| job(snap, j)).transpose()?,
+        )),
+        "resume" => Ok(PaletteCommand::Resume(
+            arg(0).map(|j| job(snap, j)).transpose()?,
+        )),
         "cancel" => Ok(PaletteCommand::Cancel(job(snap, need(0, "a job")?)?)),
         "inject" => {
             let kind_s = need(0, "a fault")?;
-            let kind = FaultKind::ALL.into_iter().find(|k| k.as_str() == kind_s).ok_or_else(|| {
-                let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown fault \"{kind_s}\" (one of {})", all.join(", "))
-            })?;
+            let kind = FaultKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind_s)
+                .ok_or_else(|| {
+                    let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("unknown fault \"{kind_s}\" (one of {})", all.join(", "))
+                })?;
             let t = need(1, "a job or host")?;
-            let known = snap.jobs.iter().any(|j| j.id.as_str() == t) || snap.hosts.iter().any(|h| h.id.as_str() == t);
+            let known = snap.jobs.iter().any(|j| j.id.as_str() == t)
+                || snap.hosts.iter().any(|h| h.id.as_str() == t);
             if !known {
                 return Err(format!("no job or host named \"{t}\""));
             }
-            Ok(PaletteCommand::Inject { kind, target: t.to_string() })
+            Ok(PaletteCommand::Inject {
+                kind,
+                target: t.to_string(),
+            })
         }
         "view" => {
             let v = need(0, "a view")?;
-            View::parse(v).map(PaletteCommand::View).ok_or_else(|| format!("no view \"{v}\" (fleet, jobs, checkpoints, tasks, events)"))
+            View::parse(v)
+                .map(PaletteCommand::View)
+                .ok_or_else(|| format!("no view \"{v}\" (fleet, jobs, checkpoints, tasks, events)"))
         }
         "theme" => {
             let t = need(0, "a theme name")?;
@@ -108,7 +143,9 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
             Some(v) => Ok(PaletteCommand::View(v)),
             None => {
                 let names: Vec<&str> = COMMANDS.iter().map(|(c, _)| *c).collect();
-                let hint = crate::config::suggest::closest(other, &names).map(|c| format!("; did you mean :{c}?")).unwrap_or_default();
+                let hint = crate::config::suggest::closest(other, &names)
+                    .map(|c| format!("; did you mean :{c}?"))
+                    .unwrap_or_default();
                 Err(format!("unknown command \":{other}\"{hint}"))
             }
         },
@@ -119,20 +156,41 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
 pub fn complete(input: &str, snap: &Snapshot, themes: &[String]) -> Vec<String> {
     let words: Vec<&str> = input.split_whitespace().collect();
     let fresh = input.ends_with(' ') || input.is_empty();
-    let (pos, partial) = if fresh { (words.len(), "") } else { (words.len() - 1, words.last().copied().unwrap_or("")) };
-    let jobs = || snap.jobs.iter().map(|j| j.id.to_string()).collect::<Vec<_>>();
+    let (pos, partial) = if fresh {
+        (words.len(), "")
+    } else {
+        (words.len() - 1, words.last().copied().unwrap_or(""))
+    };
+    let jobs = || {
+        snap.jobs
+            .iter()
+            .map(|j| j.id.to_string())
+            .collect::<Vec<_>>()
+    };
     let targets = |job: Option<&str>| -> Vec<String> {
-        let standbys = job.and_then(|j| snap.jobs.iter().find(|x| x.id.as_str() == j)).map(|j| j.standbys.iter().map(|t| match t.gpu {
-            Some(g) => format!("{}:{g}", t.host),
-            None => t.host.to_string(),
-        }).collect::<Vec<_>>());
+        let standbys = job
+            .and_then(|j| snap.jobs.iter().find(|x| x.id.as_str() == j))
+            .map(|j| {
+                j.standbys
+                    .iter()
+                    .map(|t| match t.gpu {
+                        Some(g) => format!("{}:{g}", t.host),
+                        None => t.host.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+            });
         standbys.unwrap_or_else(|| snap.hosts.iter().map(|h| h.id.to_string()).collect())
     };
     let pool: Vec<String> = match (pos, words.first().copied()) {
         (0, _) => COMMANDS.iter().map(|(c, _)| c.to_string()).collect(),
-        (1, Some("failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel")) => jobs(),
+        (1, Some("failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel")) => {
+            jobs()
+        }
         (2, Some("failover" | "fo" | "switchover" | "so")) => targets(words.get(1).copied()),
-        (1, Some("inject")) => FaultKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
+        (1, Some("inject")) => FaultKind::ALL
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
         (2, Some("inject")) => {
             let mut v = jobs();
             v.extend(snap.hosts.iter().map(|h| h.id.to_string()));
@@ -142,7 +200,9 @@ pub fn complete(input: &str, snap: &Snapshot, themes: &[String]) -> Vec<String> 
         (1, Some("theme")) => themes.to_vec(),
         _ => Vec::new(),
     };
-    pool.into_iter().filter(|c| c.starts_with(partial)).collect()
+    pool.into_iter()
+        .filter(|c| c.starts_with(partial))
+        .collect()
 }
 
 /// Replaces the word being typed with `choice`.

@@ -12,6 +12,7 @@ use super::views;
 use crate::core::snapshot::Snapshot;
 use crate::runtime::notice::Notice;
 use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
+use ratatui::layout::Rect;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -30,16 +31,22 @@ pub struct Setup {
     pub keys: Keymap,
 }
 
-/// What a mouse event means: tabs on the first line, rows below the table header.
-fn mouse_action(kind: MouseEventKind, col: u16, row: u16, ui: &UiState) -> Option<Action> {
+/// What a mouse event means: tabs on the first line, rows in the body (as the views lay them out).
+fn mouse_action(
+    kind: MouseEventKind,
+    col: u16,
+    row: u16,
+    snap: &Snapshot,
+    ui: &UiState,
+    area: Rect,
+) -> Option<Action> {
     match kind {
         MouseEventKind::ScrollDown => Some(Action::ScrollDown),
         MouseEventKind::ScrollUp => Some(Action::ScrollUp),
         MouseEventKind::Down(MouseButton::Left) if ui.overlay.is_none() => {
-            if row == 0 {
-                return super::hit::tab_at(col).map(Action::ClickTab);
-            }
-            super::hit::row_at(row).map(Action::ClickRow)
+            views::tab_at(area, col, row)
+                .map(Action::ClickTab)
+                .or_else(|| views::row_at(snap, ui, area, row).map(Action::ClickRow))
         }
         _ => None,
     }
@@ -95,7 +102,10 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
             Some(ev) = input.recv() => {
                 let action = match ev {
                     Event::Key(k) if k.kind != KeyEventKind::Release => keys.action(Context::of(&ui), ui.view, k),
-                    Event::Mouse(m) => mouse_action(m.kind, m.column, m.row, &ui),
+                    Event::Mouse(m) => {
+                        let size = terminal.size().unwrap_or_default();
+                        mouse_action(m.kind, m.column, m.row, &snap, &ui, Rect::new(0, 0, size.width, size.height))
+                    }
                     _ => None,
                 };
                 redraw = action.is_some() || matches!(ev, Event::Resize(..));

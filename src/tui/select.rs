@@ -92,11 +92,13 @@ pub fn count(snap: &Snapshot, ui: &UiState, view: View) -> usize {
 /// The selected row index in `view`, clamped to what is shown.
 pub fn index(snap: &Snapshot, ui: &UiState, view: View) -> usize {
     let n = count(snap, ui, view);
-    ui.selected
-        .get(&view)
-        .copied()
-        .unwrap_or(0)
-        .min(n.saturating_sub(1))
+    let last = n.saturating_sub(1);
+    match ui.selected.get(&view) {
+        Some(i) => (*i).min(last),
+        // The event log follows its newest line until the operator moves away from it.
+        None if view == View::Events => last,
+        None => 0,
+    }
 }
 
 pub fn selected_host<'a>(snap: &'a Snapshot, ui: &UiState) -> Option<&'a HostView> {

@@ -39,7 +39,7 @@ pub enum Overlay {
     None,
     Help,
     Palette(Palette),
-    Dialog(super::dialog::Dialog),
+    Dialog(Box<super::dialog::Dialog>),
 }
 
 /// The `:` command line.

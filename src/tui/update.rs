@@ -18,7 +18,11 @@ pub struct Ctx<'a> {
 }
 
 fn say(ui: &mut UiState, snap: &Snapshot, level: Level, text: impl Into<String>) {
-    ui.message = Some(Message { text: text.into(), level, at: snap.now });
+    ui.message = Some(Message {
+        text: text.into(),
+        level,
+        at: snap.now,
+    });
 }
 
 pub fn update(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
@@ -26,7 +30,10 @@ pub fn update(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         Overlay::Dialog(d) => dialog(ui, cx, d, action),
         Overlay::Palette(p) => palette_key(ui, cx, p, action),
         Overlay::Help => {
-            if !matches!(action, Action::Back | Action::Help | Action::Quit | Action::Select) {
+            if !matches!(
+                action,
+                Action::Back | Action::Help | Action::Quit | Action::Select
+            ) {
                 ui.overlay = Overlay::Help;
             }
             None
@@ -39,10 +46,15 @@ pub fn update(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     }
 }
 
-fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Dialog, action: Action) -> Option<Request> {
+fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Option<Request> {
     match action {
         Action::Back | Action::Quit => {
-            say(ui, cx.snap, Level::Info, format!("{}: cancelled, nothing done", d.title));
+            say(
+                ui,
+                cx.snap,
+                Level::Info,
+                format!("{}: cancelled, nothing done", d.title),
+            );
             return None;
         }
         Action::FocusNext | Action::Complete => d.move_focus(1),
@@ -58,7 +70,12 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Dialog, action: Action) -> Option<R
         }
         Action::Select => match d.enter() {
             Pressed::Close => {
-                say(ui, cx.snap, Level::Info, format!("{}: cancelled, nothing done", d.title));
+                say(
+                    ui,
+                    cx.snap,
+                    Level::Info,
+                    format!("{}: cancelled, nothing done", d.title),
+                );
                 return None;
             }
             Pressed::Confirmed(req) => {
@@ -89,11 +106,17 @@ fn palette_key(ui: &mut UiState, cx: &Ctx, mut p: Palette, action: Action) -> Op
             if let Some(first) = all.first() {
                 // One candidate, or several sharing a longer prefix: fill it in.
                 let common = common_prefix(&all);
-                let partial = if p.input.ends_with(' ') { "" } else { p.input.rsplit(' ').next().unwrap_or("") };
+                let partial = if p.input.ends_with(' ') {
+                    ""
+                } else {
+                    p.input.rsplit(' ').next().unwrap_or("")
+                };
                 if all.len() == 1 {
                     p.input = palette::apply_completion(&p.input, first);
                 } else if common.len() > partial.len() {
-                    p.input = palette::apply_completion(&p.input, &common).trim_end().to_string();
+                    p.input = palette::apply_completion(&p.input, &common)
+                        .trim_end()
+                        .to_string();
                 }
             }
         }
@@ -115,10 +138,18 @@ fn palette_key(ui: &mut UiState, cx: &Ctx, mut p: Palette, action: Action) -> Op
 }
 
 fn common_prefix(words: &[String]) -> String {
-    let Some(first) = words.first() else { return String::new() };
+    let Some(first) = words.first() else {
+        return String::new();
+    };
     let mut n = first.len();
     for w in words {
-        n = n.min(first.chars().zip(w.chars()).take_while(|(a, b)| a == b).count());
+        n = n.min(
+            first
+                .chars()
+                .zip(w.chars())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
     }
     first.chars().take(n).collect()
 }
@@ -151,18 +182,33 @@ fn move_sel(ui: &mut UiState, cx: &Ctx, delta: i64) {
     let n = select::row_count(cx.snap, ui) as i64;
     let at = select::index(cx.snap, ui, ui.view) as i64;
     let to = (at + delta).clamp(0, (n - 1).max(0));
-    ui.selected.insert(ui.view, to as usize);
+    if ui.view == View::Events && to >= n - 1 {
+        // Back on the newest line: follow the log again.
+        ui.selected.remove(&View::Events);
+    } else {
+        ui.selected.insert(ui.view, to as usize);
+    }
 }
 
 /// Refuses when read-only; otherwise opens `d`.
 fn open(ui: &mut UiState, cx: &Ctx, d: Option<Dialog>, what: &str) -> Option<Request> {
     if ui.settings.readonly {
-        say(ui, cx.snap, Level::Warn, format!("read-only console (--readonly): {what} refused, nothing changed"));
+        say(
+            ui,
+            cx.snap,
+            Level::Warn,
+            format!("read-only console (--readonly): {what} refused, nothing changed"),
+        );
         return None;
     }
     match d {
-        Some(d) => ui.overlay = Overlay::Dialog(d),
-        None => say(ui, cx.snap, Level::Warn, format!("{what}: select a job first")),
+        Some(d) => ui.overlay = Overlay::Dialog(Box::new(d)),
+        None => say(
+            ui,
+            cx.snap,
+            Level::Warn,
+            format!("{what}: select a job first"),
+        ),
     }
     None
 }
@@ -182,9 +228,8 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         Action::Top => move_sel(ui, cx, i64::MIN / 2),
         Action::Bottom => move_sel(ui, cx, i64::MAX / 2),
         Action::ClickRow(r) => {
-            let n = select::row_count(snap, ui);
-            if (r as usize) < n {
-                ui.selected.insert(ui.view, r as usize);
+            if r < select::row_count(snap, ui) {
+                ui.selected.insert(ui.view, r);
             }
         }
         Action::Select if ui.view == View::Fleet => {
@@ -201,11 +246,39 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         Action::Palette => ui.overlay = Overlay::Palette(Palette::default()),
         Action::Filter => ui.filter.editing = true,
         Action::NextTheme => ui.theme_index = ui.theme_index.wrapping_add(1),
-        Action::Failover => return open(ui, cx, job.map(|j| Dialog::failover(snap, &j, None)), "failover"),
-        Action::Switchover => return open(ui, cx, job.map(|j| Dialog::switchover(snap, &j, None)), "switchover"),
+        Action::Failover => {
+            return open(
+                ui,
+                cx,
+                job.map(|j| Dialog::failover(snap, &j, None)),
+                "failover",
+            )
+        }
+        Action::Switchover => {
+            return open(
+                ui,
+                cx,
+                job.map(|j| Dialog::switchover(snap, &j, None)),
+                "switchover",
+            )
+        }
         Action::Cancel => return open(ui, cx, job.map(|j| Dialog::cancel(snap, &j)), "cancel"),
-        Action::PauseJob => return open(ui, cx, job.map(|j| Dialog::pause(snap, Some(&j), false)), "pause"),
-        Action::ResumeJob => return open(ui, cx, job.map(|j| Dialog::pause(snap, Some(&j), true)), "resume"),
+        Action::PauseJob => {
+            return open(
+                ui,
+                cx,
+                job.map(|j| Dialog::pause(snap, Some(&j), false)),
+                "pause",
+            )
+        }
+        Action::ResumeJob => {
+            return open(
+                ui,
+                cx,
+                job.map(|j| Dialog::pause(snap, Some(&j), true)),
+                "resume",
+            )
+        }
         Action::PauseAll => return open(ui, cx, Some(Dialog::pause(snap, None, false)), "pause"),
         Action::ResumeAll => return open(ui, cx, Some(Dialog::pause(snap, None, true)), "resume"),
         Action::InjectFault => {
@@ -213,15 +286,27 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
                 return open(ui, cx, None, "fault injection");
             }
             if !ui.settings.demo {
-                say(ui, snap, Level::Warn, "fault injection exists only on the simulated demo fleet");
+                say(
+                    ui,
+                    snap,
+                    Level::Warn,
+                    "fault injection exists only on the simulated demo fleet",
+                );
                 return None;
             }
             // The palette lists the faults; Tab completes the kind, then the target.
-            let mut p = Palette { input: "inject ".into(), ..Palette::default() };
+            let mut p = Palette {
+                input: "inject ".into(),
+                ..Palette::default()
+            };
             p.suggestions = palette::complete(&p.input, snap, cx.themes);
             ui.overlay = Overlay::Palette(p);
         }
-        Action::FocusNext | Action::FocusPrev | Action::Char(_) | Action::Backspace | Action::Complete => {}
+        Action::FocusNext
+        | Action::FocusPrev
+        | Action::Char(_)
+        | Action::Backspace
+        | Action::Complete => {}
     }
     None
 }
@@ -230,23 +315,58 @@ fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Reques
     let snap = cx.snap;
     let find = |id: &crate::core::ids::JobId| snap.jobs.iter().find(|j| &j.id == id).cloned();
     match cmd {
-        PaletteCommand::Failover { job, target } => open(ui, cx, find(&job).map(|j| Dialog::failover(snap, &j, target)), "failover"),
-        PaletteCommand::Switchover { job, target } => open(ui, cx, find(&job).map(|j| Dialog::switchover(snap, &j, target)), "switchover"),
-        PaletteCommand::Cancel(job) => open(ui, cx, find(&job).map(|j| Dialog::cancel(snap, &j)), "cancel"),
+        PaletteCommand::Failover { job, target } => open(
+            ui,
+            cx,
+            find(&job).map(|j| Dialog::failover(snap, &j, target)),
+            "failover",
+        ),
+        PaletteCommand::Switchover { job, target } => open(
+            ui,
+            cx,
+            find(&job).map(|j| Dialog::switchover(snap, &j, target)),
+            "switchover",
+        ),
+        PaletteCommand::Cancel(job) => open(
+            ui,
+            cx,
+            find(&job).map(|j| Dialog::cancel(snap, &j)),
+            "cancel",
+        ),
         PaletteCommand::Pause(job) => {
             let j = job.as_ref().and_then(find);
-            open(ui, cx, Some(Dialog::pause(snap, j.as_ref(), false)), "pause")
+            open(
+                ui,
+                cx,
+                Some(Dialog::pause(snap, j.as_ref(), false)),
+                "pause",
+            )
         }
         PaletteCommand::Resume(job) => {
             let j = job.as_ref().and_then(find);
-            open(ui, cx, Some(Dialog::pause(snap, j.as_ref(), true)), "resume")
+            open(
+                ui,
+                cx,
+                Some(Dialog::pause(snap, j.as_ref(), true)),
+                "resume",
+            )
         }
         PaletteCommand::Inject { kind, target } => {
             if !ui.settings.demo {
-                say(ui, snap, Level::Warn, "fault injection exists only on the simulated demo fleet");
+                say(
+                    ui,
+                    snap,
+                    Level::Warn,
+                    "fault injection exists only on the simulated demo fleet",
+                );
                 return None;
             }
-            open(ui, cx, Some(Dialog::inject(snap, kind, target)), "fault injection")
+            open(
+                ui,
+                cx,
+                Some(Dialog::inject(snap, kind, target)),
+                "fault injection",
+            )
         }
         PaletteCommand::View(v) => {
             go(ui, v);
@@ -275,7 +395,10 @@ pub fn observe(ui: &mut UiState, snap: &Snapshot) {
                 let Some(i) = g.sample.index else { continue };
                 let key = (h.id.to_string(), i);
                 if let Some(u) = g.sample.utilization_gpu {
-                    push(ui.history.util.entry(key.clone()).or_default(), u.round() as u64);
+                    push(
+                        ui.history.util.entry(key.clone()).or_default(),
+                        u.round() as u64,
+                    );
                 }
                 if let Some(t) = g.sample.temperature_gpu {
                     push(ui.history.temp.entry(key).or_default(), t.round() as u64);
@@ -286,7 +409,11 @@ pub fn observe(ui: &mut UiState, snap: &Snapshot) {
     if let Overlay::Dialog(d) = &mut ui.overlay {
         d.observe(snap);
     }
-    if ui.message.as_ref().is_some_and(|m| snap.now.since(m.at).as_secs() > 15) {
+    if ui
+        .message
+        .as_ref()
+        .is_some_and(|m| snap.now.since(m.at).as_secs() > 15)
+    {
         ui.message = None;
     }
 }
@@ -304,21 +431,41 @@ pub fn note(ui: &mut UiState, n: &Notice) {
         Notice::FaultInjected { host, .. } => (host.clone(), None),
         Notice::Core(e) => match &e.kind {
             EventKind::HealthChanged { host, .. } => (Some(host.to_string()), None),
-            EventKind::CommandAccepted { operator, .. } | EventKind::CommandRejected { operator, .. } => (None, Some(operator.clone())),
+            EventKind::CommandAccepted { operator, .. }
+            | EventKind::CommandRejected { operator, .. } => (None, Some(operator.clone())),
             _ => (None, None),
         },
     };
     let full = n.to_text();
-    let text = full.split_once(' ').map_or(full.as_str(), |(_, rest)| rest).to_string();
+    let text = full
+        .split_once(' ')
+        .map_or(full.as_str(), |(_, rest)| rest)
+        .to_string();
     if let Notice::Core(e) = n {
-        if let EventKind::CommandRejected { operator, command, reason } = &e.kind {
+        if let EventKind::CommandRejected {
+            operator,
+            command,
+            reason,
+        } = &e.kind
+        {
             if *operator == ui.settings.operator {
-                ui.message = Some(Message { text: format!("{command} refused: {reason}"), level: Level::Error, at: e.ts });
+                ui.message = Some(Message {
+                    text: format!("{command} refused: {reason}"),
+                    level: Level::Error,
+                    at: e.ts,
+                });
             }
         }
     }
     if ui.events.len() >= EVENT_LOG {
         ui.events.pop_front();
     }
-    ui.events.push_back(EventLine { ts: n.ts(), kind: n.kind().to_string(), job: n.job(), host, operator, text });
+    ui.events.push_back(EventLine {
+        ts: n.ts(),
+        kind: n.kind().to_string(),
+        job: n.job(),
+        host,
+        operator,
+        text,
+    });
 }

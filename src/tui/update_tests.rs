@@ -28,7 +28,10 @@ fn ui() -> UiState {
 
 fn press(ui: &mut UiState, snap: &Snapshot, actions: &[Action]) -> Option<Request> {
     let themes = vec!["default".to_string(), "light".to_string()];
-    let cx = Ctx { snap, themes: &themes };
+    let cx = Ctx {
+        snap,
+        themes: &themes,
+    };
     let mut last = None;
     for a in actions {
         last = update(ui, &cx, a.clone());
@@ -41,34 +44,66 @@ fn typed(s: &str) -> Vec<Action> {
 }
 
 #[test]
-fn failover_dialog_focuses_the_target_list_and_enter_never_confirms_at_once() {
+fn dialogs_open_on_cancel_and_enter_never_confirms_at_once() {
     let (_hs, snap) = world();
     let mut ui = ui();
-    assert_eq!(press(&mut ui, &snap, &[Action::Failover]), None);
-    let Overlay::Dialog(d) = &ui.overlay else { panic!("no dialog") };
-    assert_eq!(d.focus, Focus::Pick);
-    // Enter walks forward through pick and typing; it never confirms by itself.
-    assert_eq!(press(&mut ui, &snap, &[Action::Select, Action::Select, Action::Select]), None);
-    assert!(matches!(ui.overlay, Overlay::None), "Enter on Cancel closes without acting");
-    assert!(ui.message.as_ref().is_some_and(|m| m.text.contains("nothing done")));
+    for open in [
+        Action::Failover,
+        Action::Switchover,
+        Action::Cancel,
+        Action::PauseJob,
+        Action::PauseAll,
+    ] {
+        press(&mut ui, &snap, std::slice::from_ref(&open));
+        let Overlay::Dialog(d) = &ui.overlay else {
+            panic!("{open:?}: no dialog")
+        };
+        assert_eq!(d.focus, Focus::Cancel, "{open:?}");
+        assert_eq!(press(&mut ui, &snap, &[Action::Select]), None, "{open:?}");
+        assert!(
+            matches!(ui.overlay, Overlay::None),
+            "Enter on Cancel closes without acting"
+        );
+    }
+    assert!(ui
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("nothing done")));
 }
 
 #[test]
 fn confirm_needs_the_job_name_typed() {
     let (_hs, snap) = world();
     let mut ui = ui();
-    press(&mut ui, &snap, &[Action::Failover, Action::Down, Action::FocusNext]);
-    let Overlay::Dialog(d) = &ui.overlay else { panic!("no dialog") };
+    press(
+        &mut ui,
+        &snap,
+        &[
+            Action::Failover,
+            Action::FocusNext,
+            Action::Down,
+            Action::FocusNext,
+        ],
+    );
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("no dialog")
+    };
     assert_eq!(d.focus, Focus::Typing);
     // Jump to Confirm without typing: refused, focus back on the name.
-    let r = press(&mut ui, &snap, &[Action::FocusNext, Action::FocusNext, Action::Select]);
+    let r = press(&mut ui, &snap, &[Action::FocusNext, Action::Select]);
     assert_eq!(r, None);
-    let Overlay::Dialog(d) = &ui.overlay else { panic!("dialog closed") };
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("dialog closed")
+    };
     assert_eq!(d.focus, Focus::Typing);
     assert!(d.error.as_deref().is_some_and(|e| e.contains("type train")));
     press(&mut ui, &snap, &typed("train"));
-    let r = press(&mut ui, &snap, &[Action::FocusNext, Action::FocusNext, Action::Select]);
-    let want = Command::Failover { job: JobId::new("train"), target: Some(Target::new(HostId::new("b"), Some(0))), seen: snap.epoch };
+    let r = press(&mut ui, &snap, &[Action::FocusNext, Action::Select]);
+    let want = Command::Failover {
+        job: JobId::new("train"),
+        target: Some(Target::new(HostId::new("b"), Some(0))),
+        seen: snap.epoch,
+    };
     assert_eq!(r, Some(Request::Core(want)));
     assert!(matches!(ui.overlay, Overlay::None));
 }
@@ -77,15 +112,24 @@ fn confirm_needs_the_job_name_typed() {
 fn a_job_that_changes_under_the_dialog_is_shown_again_before_confirming() {
     let (mut hs, snap) = world();
     let mut ui = ui();
-    press(&mut ui, &snap, &[Action::Failover, Action::FocusNext]);
+    press(
+        &mut ui,
+        &snap,
+        &[Action::Failover, Action::FocusNext, Action::FocusNext],
+    );
     press(&mut ui, &snap, &typed("train"));
     // The world moves: the job fails over by itself.
     hs.fake("a").lost_gpu = Some(0);
     hs.run_for(Duration::from_secs(3));
     let later = hs.core.snapshot();
     observe(&mut ui, &later);
-    let Overlay::Dialog(d) = &ui.overlay else { panic!("dialog closed") };
-    assert!(d.changed.as_deref().is_some_and(|c| c.contains("changed while this was open")));
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("dialog closed")
+    };
+    assert!(d
+        .changed
+        .as_deref()
+        .is_some_and(|c| c.contains("changed while this was open")));
     assert_eq!(d.focus, Focus::Cancel, "focus back on Cancel");
     assert!(d.typed.is_empty(), "the name must be typed again");
     assert_eq!(d.seen, later.epoch);
@@ -95,15 +139,23 @@ fn a_job_that_changes_under_the_dialog_is_shown_again_before_confirming() {
 fn the_core_refuses_a_confirm_against_an_old_epoch() {
     let (mut hs, snap) = world();
     let mut ui = ui();
-    press(&mut ui, &snap, &[Action::Failover, Action::FocusNext]);
+    press(
+        &mut ui,
+        &snap,
+        &[Action::Failover, Action::FocusNext, Action::FocusNext],
+    );
     press(&mut ui, &snap, &typed("train"));
-    let Some(Request::Core(cmd)) = press(&mut ui, &snap, &[Action::FocusNext, Action::FocusNext, Action::Select]) else {
+    let Some(Request::Core(cmd)) = press(&mut ui, &snap, &[Action::FocusNext, Action::Select])
+    else {
         panic!("no request")
     };
     // Between the confirm and its arrival the job moved on.
     hs.fake("a").lost_gpu = Some(0);
     hs.run_for(Duration::from_secs(3));
-    hs.input(crate::core::io::Input::Command { operator: "alice".into(), command: cmd });
+    hs.input(crate::core::io::Input::Command {
+        operator: "alice".into(),
+        command: cmd,
+    });
     let refused = hs.events.iter().any(|e| matches!(&e.kind, crate::core::event::EventKind::CommandRejected { reason, .. } if reason.contains("changed since you looked")));
     assert!(refused);
 }
@@ -113,9 +165,19 @@ fn read_only_refuses_every_action_with_a_clear_message() {
     let (_hs, snap) = world();
     let mut ui = ui();
     ui.settings.readonly = true;
-    for a in [Action::Failover, Action::Switchover, Action::Cancel, Action::PauseJob, Action::ResumeAll, Action::InjectFault] {
+    for a in [
+        Action::Failover,
+        Action::Switchover,
+        Action::Cancel,
+        Action::PauseJob,
+        Action::ResumeAll,
+        Action::InjectFault,
+    ] {
         assert_eq!(press(&mut ui, &snap, std::slice::from_ref(&a)), None);
-        assert!(matches!(ui.overlay, Overlay::None), "{a:?} opened something");
+        assert!(
+            matches!(ui.overlay, Overlay::None),
+            "{a:?} opened something"
+        );
         let m = ui.message.clone().expect("a message");
         assert_eq!(m.level, Level::Warn);
         assert!(m.text.contains("read-only"), "{}", m.text);
@@ -125,7 +187,10 @@ fn read_only_refuses_every_action_with_a_clear_message() {
     press(&mut ui, &snap, &typed("failover train"));
     press(&mut ui, &snap, &[Action::Select]);
     assert!(matches!(ui.overlay, Overlay::None));
-    assert!(ui.message.as_ref().is_some_and(|m| m.text.contains("read-only")));
+    assert!(ui
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("read-only")));
 }
 
 #[test]
@@ -135,18 +200,28 @@ fn palette_completes_and_opens_the_dialog() {
     press(&mut ui, &snap, &[Action::Palette]);
     press(&mut ui, &snap, &typed("fai"));
     press(&mut ui, &snap, &[Action::Complete]);
-    let Overlay::Palette(p) = &ui.overlay else { panic!("no palette") };
+    let Overlay::Palette(p) = &ui.overlay else {
+        panic!("no palette")
+    };
     assert_eq!(p.input, "failover ");
     press(&mut ui, &snap, &typed("tr"));
     press(&mut ui, &snap, &[Action::Complete]);
     press(&mut ui, &snap, &[Action::Complete]);
-    let Overlay::Palette(p) = &ui.overlay else { panic!("no palette") };
+    let Overlay::Palette(p) = &ui.overlay else {
+        panic!("no palette")
+    };
     assert_eq!(p.input, "failover train ");
     assert_eq!(p.suggestions, ["b:0", "cpu"]);
     press(&mut ui, &snap, &typed("cpu"));
     press(&mut ui, &snap, &[Action::Select]);
-    let Overlay::Dialog(d) = &ui.overlay else { panic!("no dialog") };
-    assert_eq!(d.focus, Focus::Cancel, "target given: straight to the buttons, Cancel first");
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("no dialog")
+    };
+    assert_eq!(
+        d.focus,
+        Focus::Cancel,
+        "target given: straight to the buttons, Cancel first"
+    );
     assert!(d.lines[0].contains("from a:gpu0 to cpu"), "{:?}", d.lines);
 }
 
@@ -157,13 +232,29 @@ fn palette_errors_name_the_fix() {
     press(&mut ui, &snap, &[Action::Palette]);
     press(&mut ui, &snap, &typed("failovr train"));
     press(&mut ui, &snap, &[Action::Select]);
-    let Overlay::Palette(p) = &ui.overlay else { panic!("palette closed") };
-    assert!(p.error.as_deref().is_some_and(|e| e.contains("did you mean :failover")), "{:?}", p.error);
+    let Overlay::Palette(p) = &ui.overlay else {
+        panic!("palette closed")
+    };
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("did you mean :failover")),
+        "{:?}",
+        p.error
+    );
     press(&mut ui, &snap, &vec![Action::Backspace; 13]);
     press(&mut ui, &snap, &typed("cancel nobody"));
     press(&mut ui, &snap, &[Action::Select]);
-    let Overlay::Palette(p) = &ui.overlay else { panic!("palette closed") };
-    assert!(p.error.as_deref().is_some_and(|e| e.contains("no job named \"nobody\"")), "{:?}", p.error);
+    let Overlay::Palette(p) = &ui.overlay else {
+        panic!("palette closed")
+    };
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no job named \"nobody\"")),
+        "{:?}",
+        p.error
+    );
 }
 
 #[test]
@@ -171,12 +262,22 @@ fn fault_injection_only_on_the_demo_fleet() {
     let (_hs, snap) = world();
     let mut ui = ui();
     press(&mut ui, &snap, &[Action::InjectFault]);
-    assert!(ui.message.as_ref().is_some_and(|m| m.text.contains("only on the simulated demo fleet")));
+    assert!(ui
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("only on the simulated demo fleet")));
     ui.settings.demo = true;
     press(&mut ui, &snap, &[Action::InjectFault]);
     press(&mut ui, &snap, &typed("gpu-lost train"));
-    let r = press(&mut ui, &snap, &[Action::Select, Action::FocusNext, Action::Select]);
-    let want = Request::Inject { kind: crate::sim::chaos::FaultKind::GpuLost, target: "train".into() };
+    let r = press(
+        &mut ui,
+        &snap,
+        &[Action::Select, Action::FocusNext, Action::Select],
+    );
+    let want = Request::Inject {
+        kind: crate::sim::chaos::FaultKind::GpuLost,
+        target: "train".into(),
+    };
     assert_eq!(r, Some(want));
 }
 
@@ -184,7 +285,11 @@ fn fault_injection_only_on_the_demo_fleet() {
 fn views_switch_and_selection_stays_in_bounds() {
     let (_hs, snap) = world();
     let mut ui = ui();
-    press(&mut ui, &snap, &[Action::GoView(View::Fleet), Action::Bottom]);
+    press(
+        &mut ui,
+        &snap,
+        &[Action::GoView(View::Fleet), Action::Bottom],
+    );
     assert_eq!(super::select::index(&snap, &ui, View::Fleet), 3);
     press(&mut ui, &snap, &[Action::Down, Action::Down]);
     assert_eq!(super::select::index(&snap, &ui, View::Fleet), 3);
@@ -196,6 +301,9 @@ fn views_switch_and_selection_stays_in_bounds() {
     assert_eq!(super::select::row_count(&snap, &ui), 3);
     press(&mut ui, &snap, &[Action::NextView]);
     assert_eq!(ui.view, View::Jobs);
-    assert!(ui.filter.text.is_empty(), "the filter belongs to the view it was typed in");
+    assert!(
+        ui.filter.text.is_empty(),
+        "the filter belongs to the view it was typed in"
+    );
     assert_eq!(press(&mut ui, &snap, &[Action::Quit]), Some(Request::Quit));
 }

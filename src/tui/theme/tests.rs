@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use super::colour::{to_ansi16, to_ansi256, xterm_rgb};
 use super::*;
 
 fn builtin(name: &str) -> Theme {

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use super::defaults::{rows, DIALOG, HELP, NAMES, NORMAL, TEXT};
 use super::*;
 use crate::tui::dialog::Dialog;
 use crate::tui::state::{Filter, Palette};
@@ -567,11 +568,11 @@ fn context_follows_the_console_state() {
     assert_eq!(Context::of(&ui), Context::Help);
     ui.overlay = Overlay::Palette(Palette::default());
     assert_eq!(Context::of(&ui), Context::Text);
-    ui.overlay = Overlay::Dialog(Dialog::default());
+    ui.overlay = Overlay::Dialog(Box::default());
     assert_eq!(Context::of(&ui), Context::Dialog);
-    ui.overlay = Overlay::Dialog(Dialog {
+    ui.overlay = Overlay::Dialog(Box::new(Dialog {
         focus: Focus::Typing,
         ..Dialog::default()
-    });
+    }));
     assert_eq!(Context::of(&ui), Context::Text);
 }
