@@ -22,4 +22,6 @@ pub mod views;
 pub(crate) mod fixture;
 
 #[cfg(test)]
+mod overlay_tests;
+#[cfg(test)]
 mod update_tests;

@@ -1,6 +1,7 @@
 //! Overlays drawn over the base screen: the help sheet, the `:` palette and dialogs.
 
 use super::dialog::{Dialog, Focus};
+use super::keymap::Context;
 use super::state::{Overlay, Palette, UiState};
 use super::theme::Theme;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -22,7 +23,15 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     c
 }
 
-/// Draws whatever overlay is open. `help` lists (keys, what) for the current context.
+/// Whose keys the help sheet lists: the screen under it, not the sheet itself.
+pub fn help_context(ui: &UiState) -> Context {
+    match Context::of(ui) {
+        Context::Help => Context::Normal,
+        c => c,
+    }
+}
+
+/// Draws whatever overlay is open. `help` lists (keys, what) for [`help_context`].
 pub fn draw(frame: &mut Frame, ui: &UiState, theme: &Theme, help: &[(String, String)]) {
     match &ui.overlay {
         Overlay::None => {}
@@ -33,21 +42,40 @@ pub fn draw(frame: &mut Frame, ui: &UiState, theme: &Theme, help: &[(String, Str
 }
 
 fn draw_help(frame: &mut Frame, theme: &Theme, help: &[(String, String)]) {
-    let area = centered(frame.area(), 64, help.len() as u16 + 4);
-    frame.render_widget(Clear, area);
+    let screen = frame.area();
+    // As many columns as it takes to fit the screen's height.
+    let rows_fit = usize::from(screen.height.saturating_sub(4)).max(1);
+    let cols = help.len().div_ceil(rows_fit).max(1);
+    let rows = help.len().div_ceil(cols);
     let keyw = help
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(4)
         .min(18);
-    let lines: Vec<Line> = help
+    let room = usize::from(screen.width.saturating_sub(2)) / cols;
+    let whatw = help
         .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<keyw$}  "), theme.accent),
-                Span::styled(what.clone(), theme.base),
-            ])
+        .map(|(_, w)| w.chars().count())
+        .max()
+        .unwrap_or(10)
+        .min(40)
+        .min(room.saturating_sub(keyw + 4));
+    let colw = keyw + whatw + 4;
+    let width = (colw * cols + 2).min(usize::from(screen.width)) as u16;
+    let area = centered(screen, width, rows as u16 + 4);
+    frame.render_widget(Clear, area);
+    let lines: Vec<Line> = (0..rows)
+        .map(|r| {
+            let mut spans = Vec::new();
+            for c in 0..cols {
+                if let Some((k, what)) = help.get(c * rows + r) {
+                    let what: String = what.chars().take(whatw).collect();
+                    spans.push(Span::styled(format!(" {k:<keyw$}  "), theme.accent));
+                    spans.push(Span::styled(format!("{what:<whatw$} "), theme.base));
+                }
+            }
+            Line::from(spans)
         })
         .collect();
     let block = Block::default()

@@ -90,7 +90,7 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
             let theme = themes
                 .get(ui.theme_index % themes.len().max(1))
                 .unwrap_or(&fallback);
-            let help = keys.help_lines(Context::of(&ui), ui.view);
+            let help = keys.help_lines(overlay::help_context(&ui), ui.view);
             if let Err(e) = terminal.draw(|f| {
                 views::draw(f, &snap, &ui, theme);
                 overlay::draw(f, &ui, theme, &help);
