@@ -199,8 +199,14 @@ fn read_only_console_refuses_actions() {
     t.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
     std::thread::sleep(Duration::from_millis(500));
     let s = t.wait_for("READ-ONLY", 5);
-    assert!(s.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{s}");
-    assert!(s.lines().next().is_some_and(|l| l.contains("1 Fleet")), "tabs not on top:\n{s}");
+    assert!(
+        s.lines().all(|l| l.chars().count() <= 80),
+        "wider than 80 columns:\n{s}"
+    );
+    assert!(
+        s.lines().next().is_some_and(|l| l.contains("1 Fleet")),
+        "tabs not on top:\n{s}"
+    );
     t.keys(&["2", "f"]);
     t.wait_for("read-only", 5);
     let s = t.screen();
