@@ -72,6 +72,8 @@ pub struct Core {
     pub(super) frozen: Option<String>,
     pub(super) hosts: BTreeMap<HostId, HostWatch>,
     pub(super) chores: BTreeMap<OpId, Chore>,
+    /// Progress of running steps (not durable: a restarted step reports afresh).
+    pub(super) progress: BTreeMap<OpId, super::progress::Progress>,
     pub(super) effects: VecDeque<Effect>,
     pub(super) events: VecDeque<Event>,
     pub(super) dirty: bool,
@@ -131,6 +133,7 @@ impl Core {
             frozen: None,
             hosts,
             chores: BTreeMap::new(),
+            progress: BTreeMap::new(),
             effects: VecDeque::new(),
             events: VecDeque::new(),
             dirty: false,
@@ -178,6 +181,7 @@ impl Core {
                 channel,
                 status,
             } => self.handle_channel(&host, channel, status),
+            Input::StepProgress { op, done, total } => self.handle_progress(op, done, total),
             Input::StepFinished { op, result } => self.handle_step(op, result),
             Input::CheckpointSeen {
                 job,
@@ -187,6 +191,26 @@ impl Core {
             Input::Command { operator, command } => self.handle_command(&operator, command),
         }
         self.handle_timers();
+    }
+
+    fn handle_progress(&mut self, op: OpId, done: u64, total: u64) {
+        // Only a step still in flight has progress; its clock starts with the step.
+        let started = self
+            .d
+            .jobs
+            .values()
+            .filter_map(|r| r.pending())
+            .find(|p| p.op == op)
+            .map(|p| p.started);
+        let Some(started) = started else {
+            self.progress.remove(&op);
+            return;
+        };
+        let now = self.now;
+        self.progress
+            .entry(op)
+            .or_insert_with(|| super::progress::Progress::start(started, total))
+            .update(now, done, total);
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {

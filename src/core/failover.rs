@@ -651,6 +651,7 @@ impl Core {
         if let Some(inc) = self.d.jobs.get_mut(&job).and_then(|r| r.incident.as_mut()) {
             inc.pending = None;
         }
+        self.progress.remove(&op);
         let epoch = self.d.jobs.get(&job).map(|r| r.epoch).unwrap_or_default();
         let old = self.d.jobs.get(&job).map(|r| r.placement.host.clone());
         match (step, result) {

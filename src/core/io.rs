@@ -24,6 +24,8 @@ pub enum Input {
         channel: Channel,
         status: ChannelStatus,
     },
+    /// A running step moved `done` of `total` bytes (only the latest report matters).
+    StepProgress { op: OpId, done: u64, total: u64 },
     /// A failover step's effect finished.
     StepFinished {
         op: OpId,

@@ -459,3 +459,43 @@ fn two_jobs_never_take_the_same_standby() {
     );
     assert_ne!(p1, p2, "both jobs landed on {p1}");
 }
+
+#[test]
+fn step_progress_shows_in_the_snapshot_and_late_reports_are_dropped() {
+    let mut hs = fresh();
+    hs.hold_steps = true;
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(2));
+    let op = hs.core.durable().jobs[&j("train")]
+        .pending()
+        .map(|p| p.op)
+        .expect("a step in flight");
+    hs.input(Input::StepProgress {
+        op,
+        done: 100,
+        total: 1000,
+    });
+    hs.now = hs.now.plus(secs(1));
+    hs.input(Input::StepProgress {
+        op,
+        done: 300,
+        total: 1000,
+    });
+    let task = hs.core.snapshot().jobs[0].task.clone().expect("task");
+    let p = task.progress.expect("progress");
+    assert_eq!((p.done, p.total), (300, 1000));
+    assert!(task.eta_ms.is_some());
+    // Once the step is answered, its progress is gone, and a late report changes nothing.
+    hs.hold_steps = false;
+    hs.release();
+    hs.input(Input::StepProgress {
+        op,
+        done: 900,
+        total: 1000,
+    });
+    let snap = hs.core.snapshot();
+    assert!(snap.jobs[0]
+        .task
+        .as_ref()
+        .is_none_or(|t| t.progress.is_none()));
+}

@@ -6,6 +6,7 @@ use super::fleet::Role;
 use super::gpu::{GpuHealth, GpuSample};
 use super::ids::{Epoch, HostId, JobId, Target};
 use super::io::{ChannelStatus, CheckpointRef};
+use super::progress::Progress;
 use super::recovery::{PendingKind, RecoveryState, StepKind, StepRecord};
 use super::time::{human, Ts};
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,10 @@ pub struct TaskView {
     pub what: String,
     pub started: Ts,
     pub deadline: Ts,
+    /// Bytes moved so far, when the work moves bytes.
+    pub progress: Option<Progress>,
+    /// Time left at the current rate.
+    pub eta_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +217,12 @@ impl Core {
                         },
                         started: p.started,
                         deadline: p.deadline,
+                        progress: self.progress.get(&p.op).cloned(),
+                        eta_ms: self
+                            .progress
+                            .get(&p.op)
+                            .and_then(|g| g.eta())
+                            .map(|d| d.as_millis() as u64),
                     }),
                     home: spec.map_or_else(|| r.placement.clone(), |s| s.home()),
                     standbys: spec.map(|s| s.standbys.clone()).unwrap_or_default(),

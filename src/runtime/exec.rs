@@ -14,7 +14,8 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub async fn run(&self, effect: Effect) -> Input {
+    /// Runs `effect`; progress reports go to `progress` (dropped when it is full).
+    pub async fn run(&self, effect: Effect, progress: tokio::sync::mpsc::Sender<Input>) -> Input {
         let op = effect.op();
         let limit = effect.timeout();
         match effect {
@@ -36,7 +37,10 @@ impl Executor {
                 Input::ProbeFinished { op, host, result }
             }
             other => {
-                let result = match tokio::time::timeout(limit, self.step(other)).await {
+                let report = move |done: u64, total: u64| {
+                    let _ = progress.try_send(Input::StepProgress { op, done, total });
+                };
+                let result = match tokio::time::timeout(limit, self.step(other, &report)).await {
                     Ok(r) => r,
                     Err(_) => Err(format!("timed out after {}", human(limit))),
                 };
@@ -45,7 +49,11 @@ impl Executor {
         }
     }
 
-    async fn step(&self, effect: Effect) -> Result<StepOutput, String> {
+    async fn step(
+        &self,
+        effect: Effect,
+        progress: &super::transport::Progress,
+    ) -> Result<StepOutput, String> {
         let host = |id: &crate::core::ids::HostId| {
             self.fleet
                 .host(id)
@@ -79,7 +87,7 @@ impl Executor {
             } => {
                 let bytes = self
                     .transport
-                    .stage(host(&target.host)?, job(&j)?, checkpoint.as_ref())
+                    .stage(host(&target.host)?, job(&j)?, checkpoint.as_ref(), progress)
                     .await?;
                 Ok(StepOutput::Staged { bytes })
             }

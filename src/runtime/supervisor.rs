@@ -199,7 +199,7 @@ impl Supervisor {
             let Ok(_permit) = limit.acquire_owned().await else {
                 return;
             };
-            let input = exec.run(effect).await;
+            let input = exec.run(effect, results.clone()).await;
             let _ = results.send(input).await;
         });
     }

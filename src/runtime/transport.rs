@@ -17,12 +17,14 @@ pub trait Transport: Send + Sync {
     /// `Ok(false)` means the host did not answer (its epoch is revoked instead).
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String>;
 
-    /// Makes `checkpoint` readable on `host`, verifying its SHA-256 there; returns bytes moved.
+    /// Makes `checkpoint` readable on `host`, verifying its SHA-256 there; returns bytes
+    /// moved. `progress(done, total)` is called as bytes move.
     async fn stage(
         &self,
         host: &HostSpec,
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
+        progress: &Progress,
     ) -> Result<u64, String>;
 
     /// Starts `job` on `host` under `epoch`. Launching the same epoch twice starts one process.
@@ -39,6 +41,9 @@ pub trait Transport: Send + Sync {
     /// Whether `job` runs on `host` under `epoch`; `Err` with the reason when it does not.
     async fn verify(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<(), String>;
 }
+
+/// A progress callback: `(bytes done, bytes total)`.
+pub type Progress = dyn Fn(u64, u64) + Send + Sync;
 
 /// Tells people (Telegram, webhooks … in later issues).
 #[async_trait]

@@ -279,7 +279,7 @@ pub fn write_checkpoint(
     std::fs::write(&src, &bytes).map_err(|e| format!("cannot write {}: {e}", src.display()))?;
     let nas = root.join("nas").join(job);
     let dst = nas.join(format!("{id}.ckpt"));
-    let n = copy_verified(&src, &dst, &sha)?;
+    let n = copy_verified(&src, &dst, &sha, Duration::ZERO, &|_, _| {})?;
     prune(&src_dir);
     prune(&nas);
     let ck = CheckpointRef {

@@ -8,7 +8,7 @@ use crate::core::gpu::parse_query_gpu;
 use crate::core::ids::Epoch;
 use crate::core::io::{CheckpointRef, JobObservation, ProbeError, ProbeReport};
 use crate::core::time::Ts;
-use crate::runtime::transport::Transport;
+use crate::runtime::transport::{Progress, Transport};
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -196,19 +196,32 @@ impl Transport for SimTransport {
         host: &HostSpec,
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
+        progress: &Progress,
     ) -> Result<u64, String> {
-        tokio::time::sleep(self.timing.stage).await;
         self.reachable(host).await?;
-        let Some(ck) = checkpoint else { return Ok(0) };
+        let Some(ck) = checkpoint else {
+            tokio::time::sleep(self.timing.stage).await;
+            return Ok(0);
+        };
         let src = PathBuf::from(&ck.location);
         let dst = host_dir(&self.shared.root, host.id.as_str())
             .join(job.id.as_str())
             .join("restore")
             .join(format!("{}.ckpt", ck.id));
         let want = ck.sha256.clone();
-        tokio::task::spawn_blocking(move || copy_verified(&src, &dst, &want))
-            .await
-            .map_err(|e| e.to_string())?
+        // The simulated link moves the file in `timing.stage`, chunk by chunk.
+        let chunks = ck.bytes.div_ceil(CHUNK as u64).max(1) as u32;
+        let pause = self.timing.stage / chunks;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let copy = tokio::task::spawn_blocking(move || {
+            copy_verified(&src, &dst, &want, pause, &|done, total| {
+                let _ = tx.send((done, total));
+            })
+        });
+        while let Some((done, total)) = rx.recv().await {
+            progress(done, total);
+        }
+        copy.await.map_err(|e| e.to_string())?
     }
 
     async fn launch(
@@ -269,10 +282,21 @@ impl Transport for SimTransport {
     }
 }
 
-/// Copies `src` to `dst` while hashing, then checks the hash: one pass, verified.
-pub fn copy_verified(src: &Path, dst: &Path, want: &str) -> Result<u64, String> {
+/// Bytes per read while copying.
+const CHUNK: usize = 1 << 16;
+
+/// Copies `src` to `dst` while hashing, then checks the hash: one pass, verified. Reports
+/// `(done, total)` after every chunk and waits `pause` between chunks (a simulated link).
+pub fn copy_verified(
+    src: &Path,
+    dst: &Path,
+    want: &str,
+    pause: Duration,
+    progress: &dyn Fn(u64, u64),
+) -> Result<u64, String> {
     let mut input = std::fs::File::open(src)
         .map_err(|e| format!("cannot read checkpoint {}: {e}", src.display()))?;
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
     if let Some(dir) = dst.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -281,7 +305,7 @@ pub fn copy_verified(src: &Path, dst: &Path, want: &str) -> Result<u64, String> 
     let mut out =
         std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
+    let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     loop {
         let n = input
@@ -294,6 +318,11 @@ pub fn copy_verified(src: &Path, dst: &Path, want: &str) -> Result<u64, String> 
         out.write_all(&buf[..n])
             .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
         total += n as u64;
+        // The simulated link takes its time per chunk before the chunk counts as moved.
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+        progress(total, size.max(total));
     }
     out.sync_all()
         .map_err(|e| format!("syncing {}: {e}", tmp.display()))?;
@@ -324,10 +353,16 @@ mod tests {
         std::fs::write(&src, b"real bytes").unwrap();
         let good = hex(&Sha256::digest(b"real bytes"));
         let dst = dir.path().join("out/a.ckpt");
-        assert_eq!(copy_verified(&src, &dst, &good).unwrap(), 10);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let n = copy_verified(&src, &dst, &good, Duration::ZERO, &|d, t| {
+            seen.lock().unwrap().push((d, t))
+        })
+        .unwrap();
+        assert_eq!(n, 10);
+        assert_eq!(*seen.lock().unwrap(), vec![(10, 10)]);
         std::fs::write(&src, b"rotten bytes").unwrap();
         let dst2 = dir.path().join("out/b.ckpt");
-        let err = copy_verified(&src, &dst2, &good).unwrap_err();
+        let err = copy_verified(&src, &dst2, &good, Duration::ZERO, &|_, _| {}).unwrap_err();
         assert!(
             err.contains("SHA-256 mismatch") && err.contains("refused"),
             "{err}"

@@ -254,14 +254,7 @@ pub fn restores_from(id: &str, step: u64) -> String {
 }
 
 // Tasks.
-pub const TASK_COLS: [&str; 6] = [
-    "JOB",
-    "WHAT",
-    "STARTED",
-    "ELAPSED",
-    "DEADLINE USED",
-    "TIMES OUT",
-];
+pub const TASK_COLS: [&str; 6] = ["JOB", "WHAT", "STARTED", "ELAPSED", "PROGRESS", "LEFT"];
 pub const NO_TASKS: &str =
     "Nothing in flight. Reconnect probes and failover steps show here while they run.";
 pub const CANCEL_HINT: &str = "c cancels the selected job's recovery";
@@ -332,4 +325,14 @@ pub fn filter_count(shown: usize, total: usize) -> String {
 
 pub fn filter_active(text: &str) -> String {
     format!("filter: {text}")
+}
+
+/// The tail of a transfer's gauge: " 128K/256K".
+pub fn bytes_of(done: &str, total: &str) -> String {
+    format!(" {done}/{total}")
+}
+
+/// A transfer's rate and time left: "210K/s 1.2s".
+pub fn rate_eta(rate: &str, eta: &str) -> String {
+    format!("{rate}/s {eta}")
 }

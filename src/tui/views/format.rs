@@ -50,6 +50,22 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// Bytes in at most five characters for tight columns: `980B`, `128K`, `1.5M`, `12G`.
+pub fn bytes_short(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 || v >= 10.0 {
+        format!("{v:.0}{}", UNITS[u])
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
+}
+
 /// Wall-clock time of day (UTC) of a timestamp: `22:13:20`.
 pub fn clock(t: Ts) -> String {
     let s = t.millis() / 1000;

@@ -54,7 +54,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
         .max()
         .unwrap_or(8)
         .clamp(8, 32) as u16;
-    let gauge_w: u16 = if w >= 120 { 40 } else { 24 };
+    let gauge_w: u16 = if w >= 120 { 40 } else { 22 };
     let cols = [
         Col {
             width: job_w,
@@ -70,7 +70,10 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
             width: gauge_w,
             keep: 70,
         },
-        Col { width: 9, keep: 60 },
+        Col {
+            width: 13,
+            keep: 60,
+        },
     ];
     let shown = choose(&cols, w);
     let push = |spans: &mut Vec<Span<'static>>, k: usize, parts: Vec<Span<'static>>| {
@@ -100,10 +103,11 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
         let y = y as u16 + 1;
         let elapsed = snap.now.since(t.started);
         let limit = t.deadline.since(t.started);
-        let frac = if limit.is_zero() {
-            1.0
-        } else {
-            elapsed.as_secs_f64() / limit.as_secs_f64()
+        // Bytes when the work moves bytes; otherwise how much of its deadline it has used.
+        let frac = match &t.progress {
+            Some(p) => p.fraction(),
+            None if limit.is_zero() => 1.0,
+            None => elapsed.as_secs_f64() / limit.as_secs_f64(),
         };
         let left = t.deadline.since(snap.now);
         let mut spans = Vec::new();
@@ -134,7 +138,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
             3,
             vec![Span::styled(rcell(&f::dur(elapsed), 7), theme.base)],
         );
-        let bar_w = usize::from(gauge_w).saturating_sub(14);
+        let bar_w = usize::from(gauge_w).saturating_sub(15);
         let style = if frac >= 0.8 {
             theme.degraded
         } else {
@@ -148,21 +152,25 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
             ),
             theme.base,
         ));
-        g.push(Span::styled(
-            cell(&format!(" of {}", f::dur(limit)), 9),
-            theme.dim,
-        ));
+        let of = match &t.progress {
+            Some(p) => s::bytes_of(&f::bytes_short(p.done), &f::bytes_short(p.total)),
+            None => format!(" of {}", f::dur(limit)),
+        };
+        g.push(Span::styled(cell(&of, 10), theme.dim));
         push(&mut spans, 4, g);
-        let out = if left.is_zero() {
-            s::OVERDUE.to_string()
-        } else {
-            s::times_out_in(&f::dur(left))
+        let out = match (&t.progress, t.eta_ms) {
+            (Some(p), Some(eta)) => s::rate_eta(
+                &f::bytes_short(p.rate as u64),
+                &f::dur(std::time::Duration::from_millis(eta)),
+            ),
+            _ if left.is_zero() => s::OVERDUE.to_string(),
+            _ => s::times_out_in(&f::dur(left)),
         };
         push(
             &mut spans,
             5,
             vec![Span::styled(
-                rcell(&out, 9),
+                rcell(&out, 11),
                 if left.is_zero() {
                     theme.danger
                 } else {
