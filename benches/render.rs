@@ -173,6 +173,8 @@ fn job(h: usize) -> JobView {
             what: "warm-standby launch".into(),
             started: Ts(NOW.0 - 2400),
             deadline: Ts(NOW.0 + 27_600),
+            progress: None,
+            eta_ms: None,
         }),
         home: Target::new(host, Some(0)),
         standbys: vec![Target::new(HostId::new("gpu-spare"), Some(0))],
