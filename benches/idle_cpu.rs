@@ -90,6 +90,9 @@ fn main() {
     };
     let _ = std::fs::remove_dir_all(&dir);
     match ours {
+        Some(p) if !bench => {
+            println!("idle console smoke check (unoptimised, {secs} s): started and measured ({p:.2} %); `cargo bench --bench idle_cpu` gives the number");
+        }
         Some(p) => {
             println!(
                 "idle console (demo fleet, 160x48, {secs} s): {p:.2} % of one core (goal < 1 %)"
