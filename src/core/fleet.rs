@@ -37,10 +37,51 @@ pub struct HostSpec {
     pub role: Role,
     /// How many GPUs the host should report; fewer is fatal evidence.
     pub gpus: u32,
-    /// Path to an SSH private key (never the key itself).
+    /// Path to an SSH private key (never the key itself); the SSH agent otherwise.
     pub ssh_key: Option<PathBuf>,
+    #[serde(default)]
+    pub ssh: SshOptions,
     /// Provider name and instance id, when the host is rented.
     pub provider: Option<ProviderRef>,
+    /// How to reach it: SSH options, or the machine Lifeboat runs on.
+    #[serde(default)]
+    pub access: Access,
+}
+
+/// How a host is reached.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Access {
+    /// Over SSH (the default).
+    #[default]
+    Ssh,
+    /// The machine Lifeboat runs on: plain processes, no SSH.
+    Local,
+    /// The demo's simulator.
+    Simulated,
+}
+
+/// What to do with a host key that is not in known_hosts yet.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyPolicy {
+    /// Refuse the host (the default): add its key to known_hosts first.
+    #[default]
+    Strict,
+    /// Trust the first key seen and append it to known_hosts; a changed key is still refused.
+    AcceptNew,
+}
+
+/// SSH settings of one host.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SshOptions {
+    /// known_hosts file (default `~/.ssh/known_hosts`).
+    pub known_hosts: Option<PathBuf>,
+    pub host_key_policy: HostKeyPolicy,
+    /// Name of the environment variable holding the key's passphrase, if it has one.
+    pub key_passphrase_env: Option<String>,
+    /// Another host of the fleet to jump through (a bastion).
+    pub proxy_jump: Option<super::ids::HostId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -56,7 +56,9 @@ pub fn host(name: &str, role: Role, gpus: u32) -> HostSpec {
         role,
         gpus,
         ssh_key: None,
+        ssh: Default::default(),
         provider: None,
+        access: Default::default(),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod console_files;
 pub mod exec;
 pub mod journal;
 pub mod logging;
+pub mod shell;
 pub mod notice;
 pub mod status;
 pub mod supervisor;

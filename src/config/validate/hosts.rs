@@ -87,7 +87,9 @@ fn host(ctx: &mut Ctx<'_>, k: &KeyPath, h: &RawHost, providers: &[ProviderConfig
         role,
         gpus,
         ssh_key,
+        ssh: Default::default(),
         provider,
+        access: Default::default(),
     }
 }
 
