@@ -11,6 +11,7 @@ pub mod gpu_parse;
 pub mod ids;
 pub mod io;
 pub mod policy;
+pub mod probe_parse;
 pub mod progress;
 pub mod recovery;
 pub mod snapshot;

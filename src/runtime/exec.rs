@@ -52,7 +52,7 @@ impl Executor {
     async fn step(
         &self,
         effect: Effect,
-        progress: &super::transport::Progress,
+        progress: &super::transport::Progress<'_>,
     ) -> Result<StepOutput, String> {
         let host = |id: &crate::core::ids::HostId| {
             self.fleet

@@ -37,5 +37,11 @@ pub enum ShellError {
 pub trait Shell: Send + Sync {
     /// Runs `script` with `sh` on `host`, feeding it on stdin; stops reading after
     /// `max_output` bytes of stdout (and of stderr), and gives up after `limit`.
-    async fn run(&self, host: &HostSpec, script: &str, limit: Duration, max_output: usize) -> Result<ShellOutput, ShellError>;
+    async fn run(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        limit: Duration,
+        max_output: usize,
+    ) -> Result<ShellOutput, ShellError>;
 }

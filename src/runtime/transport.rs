@@ -24,7 +24,7 @@ pub trait Transport: Send + Sync {
         host: &HostSpec,
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
-        progress: &Progress,
+        progress: &Progress<'_>,
     ) -> Result<u64, String>;
 
     /// Starts `job` on `host` under `epoch`. Launching the same epoch twice starts one process.
@@ -43,7 +43,7 @@ pub trait Transport: Send + Sync {
 }
 
 /// A progress callback: `(bytes done, bytes total)`.
-pub type Progress = dyn Fn(u64, u64) + Send + Sync;
+pub type Progress<'a> = dyn Fn(u64, u64) + Send + Sync + 'a;
 
 /// Tells people (Telegram, webhooks … in later issues).
 #[async_trait]

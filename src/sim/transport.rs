@@ -196,7 +196,7 @@ impl Transport for SimTransport {
         host: &HostSpec,
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
-        progress: &Progress,
+        progress: &Progress<'_>,
     ) -> Result<u64, String> {
         self.reachable(host).await?;
         let Some(ck) = checkpoint else {

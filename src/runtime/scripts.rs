@@ -1,0 +1,155 @@
+//! The shell scripts Lifeboat runs on hosts: one probe round trip, and job control
+//! (launch, fence, verify, stage). POSIX `sh`, fed on stdin; every value is quoted.
+//! Runs live in `$LIFEBOAT_RUN_DIR` (default `~/.lifeboat/runs`): `<job>/e<epoch>.pid`,
+//! `.log` and `.gpu`, so the same epoch is never started twice.
+
+use crate::core::fleet::{HeartbeatSource, JobSpec};
+use crate::core::gpu::QUERY_FIELDS;
+use crate::core::ids::Epoch;
+use crate::core::probe_parse::MAGIC;
+
+/// Quotes `s` for `sh`: `'…'`, with embedded quotes closed and reopened.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+const PRELUDE: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
+T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
+trap 'rm -f "$T"' EXIT
+"#;
+
+/// One probe: GPUs (exit code kept), compute apps, boot id, recent Xid lines, every run
+/// of every job found on the host, and the heartbeats of `jobs`.
+pub fn probe(jobs: &[JobSpec]) -> String {
+    let mut s = String::from(PRELUDE);
+    s.push_str(&format!("echo {}\n", quote(MAGIC)));
+    s.push_str("echo \"@@boot $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\"\n");
+    s.push_str(&format!(
+        r#"if command -v nvidia-smi >/dev/null 2>&1; then
+  timeout -k 2 10 nvidia-smi --query-gpu={QUERY_FIELDS} --format=csv,noheader,nounits >"$T" 2>&1; echo "@@nvsmi $?"; head -c 262144 "$T"; echo
+  timeout -k 2 10 nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv,noheader,nounits >"$T" 2>&1; echo "@@apps $?"; head -c 65536 "$T"; echo
+else
+  echo "@@nvsmi 127"; echo "nvidia-smi: command not found"
+fi
+echo "@@xid"
+{{ journalctl -k -n 300 --no-pager -q 2>/dev/null || dmesg 2>/dev/null | tail -n 300; }} | grep -a 'NVRM: Xid' | tail -n 20 | cut -c1-400
+for f in "$LB"/*/e*.pid; do
+  [ -f "$f" ] || continue
+  d="${{f%/*}}"; job="${{d##*/}}"; n="${{f##*/e}}"; n="${{n%.pid}}"
+  pid="$(head -c 20 "$f")"; alive=0
+  kill -0 "$pid" 2>/dev/null && alive=1
+  gpu="$(head -c 8 "$d/e$n.gpu" 2>/dev/null)"
+  echo "@@run $job $n $alive ${{gpu:--}}"
+done
+"#
+    ));
+    for j in jobs {
+        let job = quote(j.id.as_str());
+        match &j.heartbeat {
+            HeartbeatSource::File { path } => {
+                let p = quote(&path.to_string_lossy());
+                s.push_str(&format!(
+                    "if [ -f {p} ]; then echo \"@@hb \"{job}\" $(stat -c %Y {p} 2>/dev/null) $(head -c 64 {p} | head -n 1)\"; fi\n"
+                ));
+            }
+            HeartbeatSource::Mtime { path } => {
+                let p = quote(&path.to_string_lossy());
+                s.push_str(&format!("if [ -e {p} ]; then m=$(stat -c %Y {p} 2>/dev/null); echo \"@@hb \"{job}\" $m $m\"; fi\n"));
+            }
+            HeartbeatSource::None => {}
+        }
+    }
+    s.push_str("echo @@end\n");
+    s
+}
+
+/// Starts `job` under `epoch`, detached (setsid), pinned to `gpu`, unless that epoch's run
+/// is already alive. `command` has its `{checkpoint}` already filled in.
+pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> String {
+    let mut s = String::from(PRELUDE);
+    let gpu_s = gpu.map_or("-".to_string(), |g| g.to_string());
+    let cuda = gpu.map_or(String::new(), |g| format!("CUDA_VISIBLE_DEVICES={g} "));
+    s.push_str(&format!(
+        r#"d="$LB"/{job}; mkdir -p "$d" || exit 3
+pidf="$d/e{n}.pid"
+if [ -f "$pidf" ] && kill -0 "$(head -c 20 "$pidf")" 2>/dev/null; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
+cd {workdir} || {{ echo "@@error cannot enter the workdir {workdir_plain}"; exit 3; }}
+LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
+echo $! >"$pidf"; echo {gpu_s} >"$d/e{n}.gpu"
+sleep 0.2
+if kill -0 "$(head -c 20 "$pidf")" 2>/dev/null; then echo "@@started $(head -c 20 "$pidf")"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
+"#,
+        job = quote(job.id.as_str()),
+        n = epoch.0,
+        workdir = quote(&job.workdir.to_string_lossy()),
+        workdir_plain = job.workdir.to_string_lossy().replace(['"', '$', '`', '\\'], "_"),
+        cmd = quote(command),
+    ));
+    s
+}
+
+/// Stops every run of `job` older than `epoch`: SIGTERM to its process group, SIGKILL after
+/// `grace_s` seconds. Prints `@@stopped N` per run.
+pub fn fence(job: &JobSpec, epoch: Epoch, grace_s: u32) -> String {
+    let mut s = String::from(PRELUDE);
+    s.push_str(&format!(
+        r#"for f in "$LB"/{job}/e*.pid; do
+  [ -f "$f" ] || continue
+  n="${{f##*/e}}"; n="${{n%.pid}}"
+  [ "$n" -lt {e} ] 2>/dev/null || continue
+  pid="$(head -c 20 "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
+    kill -0 "$pid" 2>/dev/null && {{ kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }}
+  fi
+  mv "$f" "$f.stopped" 2>/dev/null
+  echo "@@stopped $n"
+done
+echo "@@fenced"
+"#,
+        job = quote(job.id.as_str()),
+        e = epoch.0,
+        ticks = grace_s * 10,
+    ));
+    s
+}
+
+/// Whether `job` runs under `epoch`: `@@running PID`, or `@@not-running` and its log's tail.
+pub fn verify(job: &JobSpec, epoch: Epoch) -> String {
+    let mut s = String::from(PRELUDE);
+    s.push_str(&format!(
+        r#"f="$LB"/{job}/e{n}.pid
+if [ -f "$f" ] && kill -0 "$(head -c 20 "$f")" 2>/dev/null; then echo "@@running $(head -c 20 "$f")"; exit 0; fi
+echo "@@not-running"; tail -c 1500 "$LB"/{job}/e{n}.log 2>/dev/null; exit 1
+"#,
+        job = quote(job.id.as_str()),
+        n = epoch.0,
+    ));
+    s
+}
+
+/// Checks that `path` is readable on the host and hashes to `sha256`.
+pub fn check_file(path: &str, sha256: &str) -> String {
+    format!(
+        r#"p={p}
+[ -r "$p" ] || {{ echo "@@missing"; exit 2; }}
+h="$(sha256sum "$p" 2>/dev/null | cut -c1-64)"; s="$(wc -c <"$p")"
+if [ "$h" = {want} ]; then echo "@@ok $s"; else echo "@@mismatch $h"; exit 3; fi
+"#,
+        p = quote(path),
+        want = quote(sha256),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_hostile_names() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+}

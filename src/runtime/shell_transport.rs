@@ -1,0 +1,250 @@
+//! `ShellTransport`: the `Transport` for real hosts. Every operation is one script (see
+//! `scripts`) run through a `Shell` — SSH for remote hosts, plain processes for the local
+//! machine — and parsed by the core's parsers.
+
+use super::scripts;
+use super::shell::{Shell, ShellError, ShellOutput};
+use super::transport::{Progress, Transport};
+use crate::core::fleet::{Access, HostSpec, JobSpec};
+use crate::core::gpu::parse_xid_lines;
+use crate::core::ids::Epoch;
+use crate::core::io::{CheckpointRef, ProbeError, ProbeReport};
+use crate::core::probe_parse::parse_probe;
+use crate::core::time::Ts;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Probe output beyond this is cut off (a hostile host cannot flood us).
+const PROBE_CAP: usize = 512 * 1024;
+const CONTROL_CAP: usize = 64 * 1024;
+/// Generous: the core's own deadlines are the real limit.
+const CONTROL_LIMIT: Duration = Duration::from_secs(120);
+/// SIGTERM, then this long before SIGKILL.
+const GRACE_S: u32 = 10;
+
+pub struct ShellTransport {
+    pub ssh: Arc<dyn Shell>,
+    pub local: Arc<dyn Shell>,
+    /// Xid lines already seen per host: only new ones are evidence.
+    seen_xids: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// `export` lines put before every script (e.g. `LIFEBOAT_RUN_DIR`).
+    env: String,
+}
+
+impl ShellTransport {
+    pub fn new(ssh: Arc<dyn Shell>, local: Arc<dyn Shell>) -> Self {
+        Self {
+            ssh,
+            local,
+            seen_xids: Mutex::new(BTreeMap::new()),
+            env: String::new(),
+        }
+    }
+
+    /// Sets environment variables for every script (names must be shell identifiers).
+    pub fn with_env(mut self, vars: &[(&str, &str)]) -> Self {
+        for (k, v) in vars {
+            if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.env
+                    .push_str(&format!("{k}={}; export {k}\n", scripts::quote(v)));
+            }
+        }
+        self
+    }
+
+    async fn run(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        limit: Duration,
+        cap: usize,
+    ) -> Result<ShellOutput, ShellError> {
+        let full = format!("{}{script}", self.env);
+        self.shell(host).run(host, &full, limit, cap).await
+    }
+
+    fn shell(&self, host: &HostSpec) -> &dyn Shell {
+        match host.access {
+            Access::Local => self.local.as_ref(),
+            Access::Ssh | Access::Simulated => self.ssh.as_ref(),
+        }
+    }
+
+    async fn control(&self, host: &HostSpec, script: &str) -> Result<ShellOutput, String> {
+        self.run(host, script, CONTROL_LIMIT, CONTROL_CAP)
+            .await
+            .map_err(|e| format!("{}: {e}", host.id))
+    }
+
+    /// Keeps Xid lines not seen before; the first probe of a host only learns the baseline.
+    fn new_xids(&self, host: &str, lines: &[String]) -> Vec<u32> {
+        let Ok(mut seen) = self.seen_xids.lock() else {
+            return Vec::new();
+        };
+        let first = !seen.contains_key(host);
+        let known = seen.entry(host.to_string()).or_default();
+        let fresh: Vec<String> = lines
+            .iter()
+            .filter(|l| known.insert((*l).clone()))
+            .cloned()
+            .collect();
+        if first {
+            return Vec::new();
+        }
+        parse_xid_lines(&fresh.join("\n"))
+    }
+}
+
+fn now() -> Ts {
+    Ts(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64))
+}
+
+fn text(out: &ShellOutput) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The first `@@` line of a control script's output, and what came after it.
+fn marker(out: &ShellOutput) -> (String, String) {
+    let t = text(out);
+    let mut lines = t.lines();
+    let first = lines
+        .find(|l| l.starts_with("@@"))
+        .unwrap_or("")
+        .trim_start_matches("@@")
+        .to_string();
+    let rest: String = lines.collect::<Vec<_>>().join("\n");
+    (
+        first,
+        rest.chars()
+            .rev()
+            .take(400)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect(),
+    )
+}
+
+#[async_trait]
+impl Transport for ShellTransport {
+    async fn probe(&self, host: &HostSpec, jobs: &[JobSpec]) -> Result<ProbeReport, ProbeError> {
+        let started = Instant::now();
+        let script = scripts::probe(jobs);
+        let out = self
+            .run(host, &script, Duration::from_secs(30), PROBE_CAP)
+            .await
+            .map_err(|e| match e {
+                ShellError::Timeout(_) => ProbeError::Timeout,
+                other => ProbeError::Unreachable(other.to_string()),
+            })?;
+        let (mut report, extras) =
+            parse_probe(&text(&out), now(), started.elapsed()).map_err(ProbeError::Unreachable)?;
+        report.xids = self.new_xids(host.id.as_str(), &extras.xid_lines);
+        Ok(report)
+    }
+
+    async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {
+        match self
+            .run(
+                host,
+                &scripts::fence(job, epoch, GRACE_S),
+                CONTROL_LIMIT,
+                CONTROL_CAP,
+            )
+            .await
+        {
+            Ok(out) if text(&out).contains("@@fenced") => Ok(true),
+            Ok(out) => Err(format!(
+                "{}: fence did not finish: {}",
+                host.id,
+                marker(&out).1
+            )),
+            // A host that cannot be reached cannot run the old copy's writes past its epoch.
+            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => Ok(false),
+            Err(e) => Err(format!("{}: {e}", host.id)),
+        }
+    }
+
+    async fn stage(
+        &self,
+        host: &HostSpec,
+        _job: &JobSpec,
+        checkpoint: Option<&CheckpointRef>,
+        progress: &Progress<'_>,
+    ) -> Result<u64, String> {
+        let Some(ck) = checkpoint else { return Ok(0) };
+        // The checkpoint must already be readable there (its own disk or a shared NAS);
+        // copying between hosts arrives with checkpoint replication.
+        let out = self
+            .control(host, &scripts::check_file(&ck.location, &ck.sha256))
+            .await?;
+        match marker(&out)
+            .0
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["ok", size] => {
+                let n = size.parse().unwrap_or(ck.bytes);
+                progress(n, n);
+                Ok(n)
+            }
+            ["missing"] => Err(format!(
+                "{}: checkpoint {} is not readable at {}",
+                host.id, ck.id, ck.location
+            )),
+            ["mismatch", got] => Err(format!(
+                "{}: checkpoint {} at {} hashes to {got}, expected {}; refused",
+                host.id, ck.id, ck.location, ck.sha256
+            )),
+            _ => Err(format!("{}: could not check {}", host.id, ck.location)),
+        }
+    }
+
+    async fn launch(
+        &self,
+        host: &HostSpec,
+        gpu: Option<u32>,
+        job: &JobSpec,
+        epoch: Epoch,
+        checkpoint: Option<&CheckpointRef>,
+        cpu: bool,
+    ) -> Result<(), String> {
+        let template = if cpu {
+            job.cpu_launch.as_deref().unwrap_or(&job.launch)
+        } else {
+            &job.launch
+        };
+        let ck = checkpoint.map_or(String::new(), |c| c.location.clone());
+        let command = template.replace("{checkpoint}", &scripts::quote(&ck));
+        let out = self
+            .control(host, &scripts::launch(job, epoch, gpu, &command))
+            .await?;
+        let (m, rest) = marker(&out);
+        if m.starts_with("started") || m.starts_with("already") {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: {} did not start ({m}): {rest}",
+                host.id, job.id
+            ))
+        }
+    }
+
+    async fn verify(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<(), String> {
+        let out = self.control(host, &scripts::verify(job, epoch)).await?;
+        let (m, rest) = marker(&out);
+        if m.starts_with("running") {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is not running on {} under {epoch}: {rest}",
+                job.id, host.id
+            ))
+        }
+    }
+}
