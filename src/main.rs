@@ -60,6 +60,12 @@ enum Command {
     },
     /// Print the latest snapshot from a state dir.
     Status,
+    /// Probe the machine Lifeboat runs on once, as a fleet host would be probed.
+    Probe {
+        /// Print the probe script's raw output instead of the parsed report.
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,14 +93,9 @@ fn main() -> ExitCode {
             action: ConfigAction::Check { file },
         }) => config_check(file.clone().or(cli.config.clone())),
         Some(Command::Status) => status(&cli),
+        Some(Command::Probe { raw }) => probe(*raw, cli.json),
         None if cli.demo => demo(&cli),
-        None => {
-            eprintln!(
-                "error: the full-screen console is not available yet.\n  \
-                 Try `lifeboat --demo --headless` for the simulated fleet, or `lifeboat --help`."
-            );
-            ExitCode::from(2)
-        }
+        None => live(&cli),
     }
 }
 
@@ -235,4 +236,163 @@ fn status(cli: &Cli) -> ExitCode {
         print!("{}", lifeboat::runtime::status::render(&snap));
     }
     ExitCode::SUCCESS
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+fn probe(raw: bool, json: bool) -> ExitCode {
+    use lifeboat::runtime::shell::Shell;
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let host = lifeboat::core::fleet::HostSpec {
+        id: lifeboat::core::ids::HostId::new("localhost"),
+        address: "localhost".into(),
+        port: 22,
+        user: None,
+        role: lifeboat::core::fleet::Role::Primary,
+        gpus: 0,
+        ssh_key: None,
+        ssh: Default::default(),
+        provider: None,
+        access: lifeboat::core::fleet::Access::Local,
+    };
+    let script = lifeboat::runtime::scripts::probe(&[]);
+    let started = std::time::Instant::now();
+    let out = rt.block_on(lifeboat::runtime::local::LocalShell.run(
+        &host,
+        &script,
+        Duration::from_secs(30),
+        512 * 1024,
+    ));
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: probe failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    if raw {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let now = lifeboat::core::time::Ts(lifeboat::sim::transport::now_ms());
+    match lifeboat::core::probe_parse::parse_probe(&text, now, started.elapsed()) {
+        Ok((report, extras)) => {
+            let gpus = match &report.gpu {
+                lifeboat::core::gpu::GpuReadout::Gpus(g) => g.len() as u32,
+                _ => 0,
+            };
+            let assessment = lifeboat::core::gpu::assess(&report.gpu, gpus, &[], &[], false);
+            if json {
+                let v = serde_json::json!({"report": report, "assessment": assessment, "xid_lines": extras.xid_lines, "compute_apps": extras.compute_apps});
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                println!(
+                    "boot id {}; probe took {} ms",
+                    report.boot_id.as_deref().unwrap_or("?"),
+                    report.latency.as_millis()
+                );
+                match &report.gpu {
+                    lifeboat::core::gpu::GpuReadout::Gpus(g) => {
+                        for s in g {
+                            println!(
+                                "GPU {}: {} util {}% mem {}/{} MiB temp {}°C power {}/{} W ecc uncorrected {} recovery {}",
+                                s.index.unwrap_or(0),
+                                s.name.as_deref().unwrap_or("?"),
+                                s.utilization_gpu.unwrap_or(0.0),
+                                s.memory_used_mib.unwrap_or(0.0),
+                                s.memory_total_mib.unwrap_or(0.0),
+                                s.temperature_gpu.unwrap_or(0.0),
+                                s.power_draw_w.unwrap_or(0.0),
+                                s.power_limit_w.unwrap_or(0.0),
+                                s.ecc_uncorrected_volatile.map_or("n/a".into(), |v| v.to_string()),
+                                s.gpu_recovery_action.as_deref().unwrap_or("n/a"),
+                            );
+                        }
+                    }
+                    other => println!("GPUs: {other:?}"),
+                }
+                println!(
+                    "verdict: fatal {:?}, degraded {:?}",
+                    assessment.fatal, assessment.degraded
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn live(cli: &Cli) -> ExitCode {
+    let path = match lifeboat::config::locate(cli.config.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}\n  (or try the simulated fleet: lifeboat --demo)");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match lifeboat::config::load_file(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .or_else(|| config.state_dir.clone())
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "lifeboat").map(|p| p.data_dir().to_path_buf())
+        });
+    let Some(state_dir) = state_dir else {
+        eprintln!("error: no home directory for the state dir; pass --state-dir DIR or set [settings].state_dir");
+        return ExitCode::from(2);
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let theme = cli.theme.clone().or(config.theme.clone());
+    let opts = lifeboat::runtime::live::LiveOptions {
+        config,
+        state_dir,
+        readonly: cli.readonly,
+        ssh: lifeboat::runtime::ssh_shell(),
+    };
+    let result = if cli.headless || cli.json {
+        let mut out = std::io::stdout();
+        rt.block_on(lifeboat::runtime::live::run_headless(
+            opts,
+            cli.duration,
+            cli.json,
+            &mut out,
+        ))
+    } else {
+        let (setup, warnings) =
+            lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, false);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        rt.block_on(lifeboat::runtime::live::run_console(opts, setup))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -32,6 +32,13 @@
 //! ssh_key = "/home/op/.ssh/id"    # optional, absolute; the SSH agent otherwise
 //! provider = "vast"               # optional, with instance: a [[provider]] name
 //! instance = "456789"             #   and the provider's instance id
+//! access = "ssh"                  # "ssh" (default) | "local": the machine Lifeboat runs on
+//! known_hosts = "/home/op/.ssh/known_hosts"  # optional, absolute (this is the default)
+//! host_key_policy = "strict"      # "strict" (default): unknown host keys are refused |
+//!                                 #   "accept-new": the first key seen is added; a
+//!                                 #   changed key is always refused
+//! key_passphrase_env = "PC1_KEY_PASS"  # optional: NAME of the env var holding ssh_key's passphrase
+//! proxy_jump = "bastion"          # optional: another [[host]] to reach this one through
 //!
 //! [[job]]
 //! name = "train"
@@ -163,6 +170,11 @@ pub struct RawHost {
     pub ssh_key: Option<Str>,
     pub provider: Option<Str>,
     pub instance: Option<Str>,
+    pub access: Option<Str>,
+    pub known_hosts: Option<Str>,
+    pub host_key_policy: Option<Str>,
+    pub key_passphrase_env: Option<Str>,
+    pub proxy_jump: Option<Str>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -137,7 +137,10 @@ fn secret_key(
             .find(|k| k.ends_with("_env"))
             .map(|k| k.to_string())
     };
-    let fix = if let Some(k) = env_key {
+    let fix = if table.schema_name() == "host" {
+        // Password logins are not supported; the only secret a host has is a key's passphrase.
+        "remove it: SSH logs in with a key file (ssh_key = \"/home/you/.ssh/id_ed25519\"; if the key has a passphrase, key_passphrase_env = \"NAME\" of the environment variable holding it) or the SSH agent".into()
+    } else if let Some(k) = env_key {
         let example_name = value
             .filter(|v| secret::is_env_name(v) && !secret::looks_like_secret(v))
             .map(str::to_string)
@@ -152,8 +155,6 @@ fn secret_key(
         )
     } else if table.schema_name() == "storage.s3" {
         "remove it: S3 credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, ~/.aws/credentials, or an instance role); pick a named one with profile = \"NAME\"".into()
-    } else if table.schema_name() == "host" {
-        "remove it: SSH logs in with a key file (ssh_key = \"/home/you/.ssh/id_ed25519\") or the SSH agent".into()
     } else {
         "remove it and pass the secret through an environment variable".into()
     };

@@ -66,6 +66,21 @@ impl Notice {
         Value::Object(out)
     }
 
+    /// Writes one line: JSON or text.
+    pub fn write_line(
+        &self,
+        json: bool,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> std::io::Result<()> {
+        let line = if json {
+            self.to_json().to_string()
+        } else {
+            self.to_text()
+        };
+        writeln!(out, "{line}")?;
+        out.flush()
+    }
+
     /// One line for people.
     pub fn to_text(&self) -> String {
         let ts = rfc3339(self.ts());

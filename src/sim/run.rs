@@ -203,13 +203,7 @@ pub async fn run_headless(
 }
 
 fn print_notice(n: &Notice, json: bool, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
-    let line = if json {
-        n.to_json().to_string()
-    } else {
-        n.to_text()
-    };
-    writeln!(out, "{line}").map_err(DemoError::Output)?;
-    out.flush().map_err(DemoError::Output)
+    n.write_line(json, out).map_err(DemoError::Output)
 }
 
 /// The demo console: the full-screen TUI on the simulated world.

@@ -75,8 +75,17 @@ pub const POWER_CAP: &str = "pwr-cap";
 pub const BRAKE: &str = "brake";
 pub const HW_SLOW: &str = "hw-slow";
 
+/// `1 host`, `2 hosts`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn fleet_title(hosts: usize, gpus: usize) -> String {
-    format!(" {FLEET} · {hosts} hosts · {gpus} GPUs ")
+    format!(
+        " {FLEET} · {} · {} ",
+        count(hosts, "host", "hosts"),
+        count(gpus, "GPU", "GPUs")
+    )
 }
 
 pub fn gpu_count(seen: usize, expected: u32) -> String {

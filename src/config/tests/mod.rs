@@ -7,6 +7,7 @@ mod fleet;
 mod good;
 mod schema;
 mod services;
+mod ssh;
 
 use super::{parse_str, Config, Problem};
 use std::path::Path;

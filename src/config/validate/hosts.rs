@@ -1,5 +1,6 @@
 //! `[[host]]` tables → [`HostSpec`]s: unique names, addresses and ports, roles, GPU
-//! counts, key paths and provider references.
+//! counts, key paths, provider references and SSH options (known_hosts, host key
+//! policy, key passphrase variable, jump hosts without loops).
 
 use super::values::{self, quote};
 use super::Ctx;
@@ -8,15 +9,18 @@ use crate::config::raw::{RawHost, Str};
 use crate::config::secret;
 use crate::config::suggest;
 use crate::config::ProviderConfig;
-use crate::core::fleet::{HostSpec, ProviderRef, Role};
+use crate::core::fleet::Access;
+use crate::core::fleet::{HostKeyPolicy, HostSpec, ProviderRef, Role, SshOptions};
 use crate::core::ids::HostId;
 
 const ROLES: &[&str] = &["primary", "standby", "cpu-standby"];
+const POLICIES: &[&str] = &["strict", "accept-new"];
 
 pub fn build(ctx: &mut Ctx<'_>, raw: &[RawHost], providers: &[ProviderConfig]) -> Vec<HostSpec> {
     let names: Vec<&str> = raw.iter().map(|h| h.name.get_ref().as_str()).collect();
     let labels = values::labels(&names);
-    raw.iter()
+    let hosts: Vec<HostSpec> = raw
+        .iter()
         .enumerate()
         .map(|(i, h)| {
             let k = KeyPath::at("host").named(i, labels[i]);
@@ -37,7 +41,9 @@ pub fn build(ctx: &mut Ctx<'_>, raw: &[RawHost], providers: &[ProviderConfig]) -
             }
             host(ctx, &k, h, providers)
         })
-        .collect()
+        .collect();
+    proxy_jumps(ctx, raw, &hosts, &labels);
+    hosts
 }
 
 fn host(ctx: &mut Ctx<'_>, k: &KeyPath, h: &RawHost, providers: &[ProviderConfig]) -> HostSpec {
@@ -79,6 +85,19 @@ fn host(ctx: &mut Ctx<'_>, k: &KeyPath, h: &RawHost, providers: &[ProviderConfig
         }
     });
     let provider = provider_ref(ctx, k, h, providers);
+    let access = match &h.access {
+        None => Access::Ssh,
+        Some(a) => match values::choice(
+            ctx,
+            &k.clone().key("access"),
+            a,
+            &["ssh", "local"],
+            "access",
+        ) {
+            Some("local") => Access::Local,
+            _ => Access::Ssh,
+        },
+    };
     HostSpec {
         id: HostId::new(h.name.get_ref().clone()),
         address,
@@ -87,10 +106,141 @@ fn host(ctx: &mut Ctx<'_>, k: &KeyPath, h: &RawHost, providers: &[ProviderConfig
         role,
         gpus,
         ssh_key,
-        ssh: Default::default(),
+        ssh: ssh_options(ctx, k, h),
         provider,
-        access: Default::default(),
+        access,
     }
+}
+
+/// known_hosts, host_key_policy and key_passphrase_env (proxy_jump is checked once
+/// every host is known, in [`proxy_jumps`]).
+fn ssh_options(ctx: &mut Ctx<'_>, k: &KeyPath, h: &RawHost) -> SshOptions {
+    let known_hosts = h
+        .known_hosts
+        .as_ref()
+        .map(|s| values::local_abs_path(ctx, &k.clone().key("known_hosts"), s));
+    let host_key_policy = match &h.host_key_policy {
+        None => HostKeyPolicy::Strict,
+        Some(p) => {
+            let key = k.clone().key("host_key_policy");
+            match values::choice(ctx, &key, p, POLICIES, "host_key_policy") {
+                Some("accept-new") => HostKeyPolicy::AcceptNew,
+                _ => HostKeyPolicy::Strict,
+            }
+        }
+    };
+    let key_passphrase_env = h.key_passphrase_env.as_ref().map(|s| {
+        let key = k.clone().key("key_passphrase_env");
+        let v = s.get_ref();
+        let example = "key_passphrase_env = \"PC1_KEY_PASSPHRASE\"";
+        if secret::looks_like_secret(v) || !secret::is_env_name(v) {
+            // Never echo it: a value that is not a variable name may be the passphrase.
+            ctx.report_at(
+                s,
+                &key,
+                "key_passphrase_env must be the name of an environment variable, and this value is not one (it is not repeated here in case it is the passphrase itself); secrets never live in the config file",
+                format!("put the passphrase in an environment variable and write its name here, e.g. {example}"),
+            );
+        } else if h.ssh_key.is_none() {
+            ctx.report_at(
+                s,
+                &key,
+                "key_passphrase_env is set but ssh_key is missing, so there is no key file to unlock",
+                "add ssh_key = \"/home/you/.ssh/id_ed25519\" (the passphrase-protected key), or remove key_passphrase_env (keys in ssh-agent are unlocked by the agent)",
+            );
+        }
+        v.clone()
+    });
+    SshOptions {
+        known_hosts,
+        host_key_policy,
+        key_passphrase_env,
+        proxy_jump: h
+            .proxy_jump
+            .as_ref()
+            .map(|s| HostId::new(s.get_ref().clone())),
+    }
+}
+
+/// Each `proxy_jump` names another SSH host, and following them never loops.
+fn proxy_jumps(ctx: &mut Ctx<'_>, raw: &[RawHost], hosts: &[HostSpec], labels: &[Option<&str>]) {
+    let names: Vec<&str> = raw.iter().map(|h| h.name.get_ref().as_str()).collect();
+    let index = |n: &str| names.iter().position(|m| *m == n);
+    let jump_of = |i: usize| raw[i].proxy_jump.as_ref().map(|s| s.get_ref().as_str());
+    for (i, h) in raw.iter().enumerate() {
+        let Some(pj) = &h.proxy_jump else { continue };
+        let key = KeyPath::at("host").named(i, labels[i]).key("proxy_jump");
+        let v = pj.get_ref().as_str();
+        let Some(j) = index(v) else {
+            let others: Vec<&str> = names.iter().copied().filter(|n| *n != names[i]).collect();
+            let known = if others.is_empty() {
+                "there is no other [[host]]".to_string()
+            } else {
+                format!("known hosts: {}", suggest::quoted_list(&others))
+            };
+            ctx.report_at(
+                pj,
+                &key,
+                format!("no host named {}{}; {known}", quote(v), suggest::did_you_mean(v, &others)),
+                format!("add a [[host]] for the jump host (name = {}, address = \"bastion.example.com\"), or fix the name", quote(v)),
+            );
+            continue;
+        };
+        if j == i {
+            ctx.report_at(
+                pj,
+                &key,
+                format!("host {} cannot jump through itself", quote(v)),
+                "set proxy_jump to another [[host]] (the bastion in front of this one), or remove it",
+            );
+        } else if hosts[i].access == Access::Local {
+            ctx.report_at(
+                pj,
+                &key,
+                "proxy_jump has no effect on an access = \"local\" host",
+                "remove proxy_jump, or set access = \"ssh\" if this host is reached over SSH",
+            );
+        } else if hosts[j].access == Access::Local {
+            ctx.report_at(
+                pj,
+                &key,
+                format!("jump host {} is access = \"local\"; a jump host is reached over SSH", quote(v)),
+                "remove proxy_jump: from the machine Lifeboat runs on, this host is reached directly",
+            );
+        } else if let Some(cycle) = loop_from(i, &index, &jump_of) {
+            // Report a loop once, at its first host in the file.
+            if cycle.iter().all(|&c| c >= i) {
+                let path: Vec<&str> = cycle.iter().chain([&i]).map(|&c| names[c]).collect();
+                ctx.report_at(
+                    pj,
+                    &key,
+                    format!("proxy_jump makes a loop: {}", path.join(" → ")),
+                    "end the chain at a host Lifeboat reaches directly (one without proxy_jump)",
+                );
+            }
+        }
+    }
+}
+
+/// The hosts on the jump chain from `start` when it comes back to `start`.
+fn loop_from<'n>(
+    start: usize,
+    index: &dyn Fn(&str) -> Option<usize>,
+    jump_of: &dyn Fn(usize) -> Option<&'n str>,
+) -> Option<Vec<usize>> {
+    let mut path = vec![start];
+    let mut cur = start;
+    while let Some(next) = jump_of(cur).and_then(index) {
+        if next == start {
+            return Some(path);
+        }
+        if path.contains(&next) {
+            return None; // a loop further on, reported at its own hosts
+        }
+        path.push(next);
+        cur = next;
+    }
+    None
 }
 
 /// `"host"`, `"host:port"`, `"[v6]:port"` or a bare IPv6 address; port 22 by default.

@@ -59,10 +59,7 @@ fn a_key_of_another_type_for_a_known_host_is_a_change() {
 
 #[test]
 fn hashed_entries_match_like_ssh_keygen_wrote_them() {
-    assert_eq!(
-        check(HASHED, "127.0.0.1", 2222, &key(ED_A)),
-        Verdict::Known
-    );
+    assert_eq!(check(HASHED, "127.0.0.1", 2222, &key(ED_A)), Verdict::Known);
     assert_eq!(
         check(HASHED, "GPU.example.com", 22, &key(ED_B)),
         Verdict::Known
@@ -95,7 +92,10 @@ fn wildcards_lists_and_negation() {
         Verdict::Unknown
     );
     assert_eq!(check(&text, "10.1.2.77", 2222, &key(ED_B)), Verdict::Known);
-    assert_eq!(check(&text, "10.1.22.7", 2222, &key(ED_B)), Verdict::Unknown);
+    assert_eq!(
+        check(&text, "10.1.22.7", 2222, &key(ED_B)),
+        Verdict::Unknown
+    );
     assert!(wildcard(b"a*b*c", b"axxbyyc"));
     assert!(!wildcard(b"a*b*c", b"axxbyy"));
     assert!(wildcard(b"***", b""));
@@ -121,10 +121,13 @@ fn cert_authority_and_garbage_lines_are_ignored() {
     let text = format!(
         "@cert-authority * {ED_A}\n@weird h {ED_A}\nh ssh-ed25519 not-base64!!\nh\n\u{0}\u{1}junk\n   h   {ED_B}   \n"
     );
-    assert_eq!(check(&text, "h", 22, &key(ED_A)), Verdict::Changed {
-        old: Box::new(key(ED_B)),
-        line: 6
-    });
+    assert_eq!(
+        check(&text, "h", 22, &key(ED_A)),
+        Verdict::Changed {
+            old: Box::new(key(ED_B)),
+            line: 6
+        }
+    );
     assert_eq!(check(&text, "h", 22, &key(ED_B)), Verdict::Known);
 }
 
@@ -133,7 +136,12 @@ fn known_algorithms_skip_revoked_and_merge_rsa() {
     let text = format!("h {RSA}\nh {ED_A}\n[h]:2 {EC}\n@revoked h {EC}\nh {RSA}\n");
     let algs = known_algorithms(&text, "h", 22);
     assert_eq!(algs.len(), 2);
-    assert!(same_kind(&algs[0], &Algorithm::Rsa { hash: Some(HashAlg::Sha512) }));
+    assert!(same_kind(
+        &algs[0],
+        &Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512)
+        }
+    ));
     assert_eq!(algs[1], Algorithm::Ed25519);
 }
 

@@ -182,7 +182,7 @@ fn totals_spans(t: &Totals, theme: &Theme, level: u8, auto_on: bool) -> Vec<Span
     let sep = || Span::styled(" │ ", theme.border);
     let mut v = vec![Span::styled(
         if level == 0 {
-            format!(" {} {}", t.hosts, s::HOSTS)
+            format!(" {}", s::count(t.hosts, "host", s::HOSTS))
         } else {
             format!(" {}", s::HOSTS)
         },

@@ -1,0 +1,160 @@
+//! Runs Lifeboat on a real fleet from a config: the shell transport (SSH, or plain
+//! processes for `access = "local"` hosts) under the supervisor, streamed headless or
+//! shown in the console.
+
+use super::journal::JournalError;
+use super::notice::Notice;
+use super::shell::Shell;
+use super::shell_transport::ShellTransport;
+use super::supervisor::{self, Feed, RuntimeParts, SupervisorHandle};
+use super::transport::LogNotifier;
+use crate::config::Config;
+use crate::core::engine::Capabilities;
+use crate::core::io::Input;
+use crate::tui::action::Request;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("state dir {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("cannot write output: {0}")]
+    Output(std::io::Error),
+}
+
+pub struct LiveOptions {
+    pub config: Config,
+    pub state_dir: PathBuf,
+    pub readonly: bool,
+    pub ssh: Arc<dyn Shell>,
+}
+
+fn start(
+    opts: &LiveOptions,
+) -> Result<
+    (
+        SupervisorHandle,
+        Option<tracing_appender::non_blocking::WorkerGuard>,
+    ),
+    LiveError,
+> {
+    std::fs::create_dir_all(&opts.state_dir).map_err(|source| LiveError::StateDir {
+        path: opts.state_dir.clone(),
+        source,
+    })?;
+    let log = super::logging::init(&opts.state_dir);
+    let transport = ShellTransport::new(opts.ssh.clone(), Arc::new(super::local::LocalShell));
+    let parts = RuntimeParts {
+        fleet: opts.config.fleet.clone(),
+        policy: opts.config.policy.clone(),
+        caps: Capabilities::default(),
+        transport: Arc::new(transport),
+        notifier: Arc::new(LogNotifier),
+        journal: opts.state_dir.join("journal.db"),
+        concurrency: 64,
+        readonly: opts.readonly,
+    };
+    Ok((supervisor::spawn(parts)?, log))
+}
+
+/// Streams events until `duration` passes or Ctrl-C.
+pub async fn run_headless(
+    opts: LiveOptions,
+    duration: Option<Duration>,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<(), LiveError> {
+    let (mut handle, _log) = start(&opts)?;
+    let hello = format!(
+        "Watching {} hosts and {} jobs from {}; state in {}",
+        opts.config.fleet.hosts.len(),
+        opts.config.fleet.jobs.len(),
+        opts.config
+            .source
+            .as_ref()
+            .map_or("the config".to_string(), |p| p.display().to_string()),
+        opts.state_dir.display()
+    );
+    if json {
+        let ts = super::clock::rfc3339(handle.clock.now());
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"ts": ts, "kind": "started", "detail": hello})
+        )
+        .map_err(LiveError::Output)?;
+    } else {
+        writeln!(out, "{hello}").map_err(LiveError::Output)?;
+    }
+    let deadline = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            _ = tokio::signal::ctrl_c() => break,
+            n = handle.notices.recv() => match n {
+                Some(n) => n.write_line(json, out).map_err(LiveError::Output)?,
+                None => break,
+            },
+        }
+    }
+    let mut rest: Vec<Notice> = Vec::new();
+    while let Ok(n) = handle.notices.try_recv() {
+        rest.push(n);
+    }
+    for n in rest {
+        n.write_line(json, out).map_err(LiveError::Output)?;
+    }
+    handle.stop().await?;
+    Ok(())
+}
+
+/// The console on the real fleet.
+pub async fn run_console(
+    opts: LiveOptions,
+    setup: crate::tui::run::Setup,
+) -> Result<(), LiveError> {
+    let (mut handle, _log) = start(&opts)?;
+    let operator = setup.ui.settings.operator.clone();
+    let (req_tx, mut req_rx) = mpsc::channel::<Request>(32);
+    let feed = handle.feed.clone();
+    let router = tokio::spawn(async move {
+        while let Some(req) = req_rx.recv().await {
+            if let Request::Core(command) = req {
+                let input = Input::Command {
+                    operator: operator.clone(),
+                    command,
+                };
+                if feed.send(Feed::Input(input)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let notices = std::mem::replace(&mut handle.notices, mpsc::channel(1).1);
+    let io = crate::tui::run::ConsoleIo {
+        snapshots: handle.snapshots.clone(),
+        notices,
+        requests: req_tx,
+    };
+    let ui = crate::tui::run::run(io, setup)
+        .await
+        .map_err(LiveError::Output);
+    router.abort();
+    handle.stop().await?;
+    ui
+}
