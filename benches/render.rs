@@ -52,7 +52,7 @@ fn sample(h: usize, g: u32) -> GpuSample {
         sw_power_cap: Some(g == 5),
         ecc_mode_enabled: Some(true),
         ecc_corrected_volatile: Some(0),
-        ecc_uncorrected_volatile: Some(u64::from(h % 97 == 0)),
+        ecc_uncorrected_volatile: Some(u64::from(h.is_multiple_of(97))),
         ecc_uncorrected_aggregate: Some(0),
         retired_pages_pending: Some(false),
         remapped_rows_pending: Some(false),

@@ -10,6 +10,9 @@ say() { printf '\n== %s\n' "$*"; }
 need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+# Real sshd hosts on loopback (tests/support/sshd.rs); ssh-keygen and ssh-agent come with it.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

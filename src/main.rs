@@ -366,11 +366,12 @@ fn live(cli: &Cli) -> ExitCode {
         return ExitCode::from(1);
     };
     let theme = cli.theme.clone().or(config.theme.clone());
+    let ssh = lifeboat::runtime::ssh_shell(&config.fleet, &config.policy);
     let opts = lifeboat::runtime::live::LiveOptions {
         config,
         state_dir,
         readonly: cli.readonly,
-        ssh: lifeboat::runtime::ssh_shell(),
+        ssh,
     };
     let result = if cli.headless || cli.json {
         let mut out = std::io::stdout();

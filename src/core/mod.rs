@@ -13,6 +13,7 @@ pub mod io;
 pub mod policy;
 pub mod probe_parse;
 pub mod progress;
+pub mod provider_verdict;
 pub mod recovery;
 pub mod snapshot;
 pub mod time;

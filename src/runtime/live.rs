@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    #[error(transparent)]
+    Provider(#[from] super::provider::ProviderError),
     #[error("state dir {path}: {source}")]
     StateDir {
         path: PathBuf,
@@ -38,19 +40,30 @@ pub struct LiveOptions {
     pub ssh: Arc<dyn Shell>,
 }
 
-fn start(
-    opts: &LiveOptions,
-) -> Result<
-    (
-        SupervisorHandle,
-        Option<tracing_appender::non_blocking::WorkerGuard>,
-    ),
-    LiveError,
-> {
+/// The runtime and what runs beside it; `stop` ends them in order.
+struct Running {
+    handle: SupervisorHandle,
+    poller: tokio::task::JoinHandle<()>,
+    stop_poller: tokio::sync::watch::Sender<bool>,
+    _log: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
+impl Running {
+    async fn stop(self) -> Result<(), LiveError> {
+        let _ = self.stop_poller.send(true);
+        let _ = self.poller.await;
+        self.handle.stop().await?;
+        Ok(())
+    }
+}
+
+fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     std::fs::create_dir_all(&opts.state_dir).map_err(|source| LiveError::StateDir {
         path: opts.state_dir.clone(),
         source,
     })?;
+    // Provider keys are read now: a missing one stops the start with its variable's name.
+    let providers = super::provider::from_config(&opts.config.providers)?;
     let log = super::logging::init(&opts.state_dir);
     let transport = ShellTransport::new(opts.ssh.clone(), Arc::new(super::local::LocalShell));
     let parts = RuntimeParts {
@@ -63,7 +76,22 @@ fn start(
         concurrency: 64,
         readonly: opts.readonly,
     };
-    Ok((supervisor::spawn(parts)?, log))
+    let handle = supervisor::spawn(parts)?;
+    let (stop_poller, stop_rx) = tokio::sync::watch::channel(false);
+    let every = super::provider::poller::DEFAULT_EVERY;
+    let poller = super::provider::poller::spawn(
+        providers,
+        opts.config.fleet.clone(),
+        handle.feed.clone(),
+        every,
+        stop_rx,
+    );
+    Ok(Running {
+        handle,
+        poller,
+        stop_poller,
+        _log: log,
+    })
 }
 
 /// Streams events until `duration` passes or Ctrl-C.
@@ -73,7 +101,8 @@ pub async fn run_headless(
     json: bool,
     out: &mut (dyn Write + Send),
 ) -> Result<(), LiveError> {
-    let (mut handle, _log) = start(&opts)?;
+    let mut running = start(&opts)?;
+    let handle = &mut running.handle;
     let hello = format!(
         "Watching {} hosts and {} jobs from {}; state in {}",
         opts.config.fleet.hosts.len(),
@@ -119,8 +148,7 @@ pub async fn run_headless(
     for n in rest {
         n.write_line(json, out).map_err(LiveError::Output)?;
     }
-    handle.stop().await?;
-    Ok(())
+    running.stop().await
 }
 
 /// The console on the real fleet.
@@ -128,7 +156,8 @@ pub async fn run_console(
     opts: LiveOptions,
     setup: crate::tui::run::Setup,
 ) -> Result<(), LiveError> {
-    let (mut handle, _log) = start(&opts)?;
+    let mut running = start(&opts)?;
+    let handle = &mut running.handle;
     let operator = setup.ui.settings.operator.clone();
     let (req_tx, mut req_rx) = mpsc::channel::<Request>(32);
     let feed = handle.feed.clone();
@@ -155,6 +184,6 @@ pub async fn run_console(
         .await
         .map_err(LiveError::Output);
     router.abort();
-    handle.stop().await?;
+    running.stop().await?;
     ui
 }

@@ -8,6 +8,7 @@ pub mod live;
 pub mod local;
 pub mod logging;
 pub mod notice;
+pub mod provider;
 pub mod scripts;
 pub mod shell;
 pub mod shell_transport;
@@ -19,26 +20,14 @@ pub mod transport;
 #[cfg(test)]
 mod supervisor_tests;
 
-/// The shell used for SSH hosts.
-pub fn ssh_shell() -> std::sync::Arc<dyn shell::Shell> {
-    std::sync::Arc::new(NoSsh)
-}
-
-/// Until the SSH client lands in this build, SSH hosts are reported unreachable, saying why.
-struct NoSsh;
-
-#[async_trait::async_trait]
-impl shell::Shell for NoSsh {
-    async fn run(
-        &self,
-        host: &crate::core::fleet::HostSpec,
-        _: &str,
-        _: std::time::Duration,
-        _: usize,
-    ) -> Result<shell::ShellOutput, shell::ShellError> {
-        Err(shell::ShellError::Other(format!(
-            "{}: this build has no SSH client yet; use access = \"local\" for this machine",
-            host.id
-        )))
-    }
+/// The shell for SSH hosts: one pooled connection per host, reconnecting with the policy's backoff.
+pub fn ssh_shell(
+    fleet: &crate::core::fleet::Fleet,
+    policy: &crate::core::policy::Policy,
+) -> std::sync::Arc<dyn shell::Shell> {
+    let settings = ssh::SshSettings {
+        reconnect_backoff: policy.recovery.reconnect_backoff.clone(),
+        ..ssh::SshSettings::default()
+    };
+    std::sync::Arc::new(ssh::SshShell::new(fleet.hosts.clone(), settings))
 }

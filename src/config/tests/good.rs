@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::{summary, NotifierConfig};
-use crate::core::fleet::{HeartbeatSource, Role, StrategyKind};
+use crate::core::fleet::{HeartbeatSource, HostKeyPolicy, Role, StrategyKind};
 use crate::core::ids::{HostId, Target};
 use std::time::Duration;
 
@@ -79,6 +79,13 @@ fn cloud_example_is_a_rented_fleet() {
         "9876543"
     );
     assert_eq!(c.fleet.hosts[3].gpus, 0);
+    let ssh = &c.fleet.hosts[0].ssh;
+    assert_eq!(ssh.host_key_policy, HostKeyPolicy::AcceptNew);
+    assert_eq!(
+        ssh.key_passphrase_env.as_deref(),
+        Some("VAST_KEY_PASSPHRASE")
+    );
+    assert_eq!(c.fleet.hosts[1].ssh.host_key_policy, HostKeyPolicy::Strict);
     assert_eq!(c.providers[0].api_key_env, "VAST_API_KEY");
     assert_eq!(
         c.fleet.jobs[0].heartbeat,

@@ -77,7 +77,7 @@ fn known_hosts_must_be_absolute() {
 fn key_passphrase_env_holds_a_name_never_the_passphrase() {
     for secret in [
         "correct horse battery staple",
-        "Xy7kP2mQ9vR4sT1wZ8",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
         "my-pass!",
     ] {
         let text = edit(

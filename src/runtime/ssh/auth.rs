@@ -14,11 +14,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+/// A decoded key and the file's modification time when it was read.
+type Decoded = (Option<SystemTime>, Arc<PrivateKey>);
+
 /// Decoded private keys (decoding an encrypted key costs a bcrypt run) and passphrases
 /// given at run time, keyed by key file.
 #[derive(Default)]
 pub struct Keys {
-    decoded: Mutex<HashMap<PathBuf, (Option<SystemTime>, Arc<PrivateKey>)>>,
+    decoded: Mutex<HashMap<PathBuf, Decoded>>,
     passphrases: Mutex<HashMap<PathBuf, String>>,
 }
 

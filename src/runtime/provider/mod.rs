@@ -1,0 +1,158 @@
+//! The provider status channel: the `Provider` boundary (a rented-GPU provider's API, read
+//! as a second opinion on host health), its errors, and building providers from config.
+//!
+//! A provider only lists instances; what that means for hosts is decided by the pure
+//! `core::provider_verdict`, and `poller` carries the verdicts to the supervisor. Errors
+//! never carry an API key: they name the environment variable it came from instead.
+
+pub mod poller;
+pub mod vast;
+
+use crate::config::ProviderConfig;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::core::provider_verdict::InstanceStatus;
+pub use vast::{VastClient, VastOptions};
+
+/// A provider's API, as far as health evidence needs it.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// The `[[provider]]` name from the config, which `HostSpec.provider.provider` refers to.
+    fn name(&self) -> &str;
+
+    /// Every instance the account holds, with its current and intended status.
+    async fn instances(&self) -> Result<Vec<InstanceStatus>, ProviderError>;
+}
+
+/// Why a provider could not be built or asked. No variant holds an API key.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error(
+        "provider \"{provider}\": environment variable {var} is not set (or is empty); \
+         export {var} with the provider's API key, or change api_key_env in the config"
+    )]
+    KeyMissing { provider: String, var: String },
+
+    #[error(
+        "provider \"{provider}\": the API refused the key from environment variable {var} \
+         (HTTP {status}); check that {var} holds a current API key for this account"
+    )]
+    Auth {
+        provider: String,
+        var: String,
+        status: u16,
+    },
+
+    #[error("provider \"{provider}\": {what} answered HTTP {status}: {excerpt}")]
+    Http {
+        provider: String,
+        what: String,
+        status: u16,
+        excerpt: String,
+    },
+
+    #[error("provider \"{provider}\": {what} sent malformed JSON ({detail}); it began: {excerpt}")]
+    Malformed {
+        provider: String,
+        what: String,
+        detail: String,
+        excerpt: String,
+    },
+
+    #[error("provider \"{provider}\": {what} gave no answer within {}", humantime::format_duration(*.timeout))]
+    Timeout {
+        provider: String,
+        what: String,
+        timeout: Duration,
+    },
+
+    #[error("provider \"{provider}\": {what} could not be reached: {detail}")]
+    Unreachable {
+        provider: String,
+        what: String,
+        detail: String,
+    },
+
+    #[error(
+        "provider \"{provider}\": unknown kind \"{kind}\"; the kinds Lifeboat knows are: vast"
+    )]
+    UnknownKind { provider: String, kind: String },
+
+    #[error("provider \"{provider}\": {detail}")]
+    Setup { provider: String, detail: String },
+}
+
+/// Builds one provider per `[[provider]]` section, reading each API key from its
+/// environment variable now (so a missing key is a start-up error, not a silent channel).
+pub fn from_config(configs: &[ProviderConfig]) -> Result<Vec<Arc<dyn Provider>>, ProviderError> {
+    configs
+        .iter()
+        .map(|c| match c.kind.as_str() {
+            "vast" => VastClient::from_env(&c.name, &c.api_key_env, VastOptions::default())
+                .map(|v| Arc::new(v) as Arc<dyn Provider>),
+            other => Err(ProviderError::UnknownKind {
+                provider: c.name.clone(),
+                kind: other.to_string(),
+            }),
+        })
+        .collect()
+}
+
+/// The first `max` characters of a response body, on one line, for an error message.
+pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.trim();
+    if flat.is_empty() {
+        return "(empty body)".into();
+    }
+    if flat.chars().count() <= max {
+        format!("{flat:?}")
+    } else {
+        let head: String = flat.chars().take(max).collect();
+        format!("{head:?}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_is_short_and_one_line() {
+        assert_eq!(excerpt(b"", 10), "(empty body)");
+        assert_eq!(excerpt(b"<html>\nhi", 40), "\"<html> hi\"");
+        let long = excerpt(&[b'a'; 500], 10);
+        assert_eq!(long, "\"aaaaaaaaaa\"…");
+    }
+
+    #[test]
+    fn unknown_kind_is_refused_with_the_known_ones() {
+        let cfg = ProviderConfig {
+            name: "lambda".into(),
+            kind: "lambda-labs".into(),
+            api_key_env: "LIFEBOAT_TEST_UNUSED".into(),
+        };
+        let err = from_config(&[cfg]).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("unknown kind \"lambda-labs\""), "{err}");
+        assert!(err.contains("vast"), "{err}");
+    }
+
+    #[test]
+    fn missing_key_names_the_variable() {
+        let cfg = ProviderConfig {
+            name: "vast".into(),
+            kind: "vast".into(),
+            api_key_env: "LIFEBOAT_TEST_SURELY_UNSET_KEY_VAR".into(),
+        };
+        let err = from_config(&[cfg]).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("LIFEBOAT_TEST_SURELY_UNSET_KEY_VAR"), "{err}");
+        assert!(err.contains("not set"), "{err}");
+    }
+}
