@@ -1,0 +1,143 @@
+//! Cost of one probe cycle over N persistent SSH connections (N = 1, 10, 100, all to one
+//! loopback sshd): CPU time of this process per probe and probes per second, beside the
+//! OpenSSH client doing the same probe with a fresh connection each time (what a cron'd
+//! `ssh host sh -s < probe.sh` costs). Run with `cargo bench --bench probe_cost`; under
+//! `cargo test` it runs one tiny round as a smoke check.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "../tests/support/sshd.rs"]
+mod sshd;
+
+use lifeboat::core::fleet::HostSpec;
+use lifeboat::core::ids::HostId;
+use lifeboat::runtime::scripts;
+use lifeboat::runtime::shell::Shell;
+use lifeboat::runtime::ssh::{SshSettings, SshShell};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// (self utime+stime, children's utime+stime) in seconds.
+fn cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let f: Vec<f64> = stat
+        .rsplit_once(')')
+        .map(|(_, a)| a)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    let tck = 100.0;
+    let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / tck;
+    (g(11) + g(12), g(13) + g(14))
+}
+
+async fn cycle(shell: &Arc<SshShell>, hosts: &[HostSpec], script: &str) -> usize {
+    let mut set = tokio::task::JoinSet::new();
+    for h in hosts.iter().cloned() {
+        let (sh, s) = (shell.clone(), script.to_string());
+        set.spawn(async move {
+            sh.run(&h, &s, Duration::from_secs(30), 512 * 1024)
+                .await
+                .is_ok()
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = set.join_next().await {
+        ok += usize::from(r.unwrap_or(false));
+    }
+    ok
+}
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let host = sshd::Sshd::with(
+        "bench",
+        sshd::Options {
+            extra_config: "MaxStartups 300\nMaxSessions 50\n".into(),
+            ..sshd::Options::default()
+        },
+    );
+    let base = host.spec();
+    let script = scripts::probe(&[]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sizes: &[usize] = if bench { &[1, 10, 100] } else { &[1, 3] };
+    let rounds = if bench { 20 } else { 2 };
+    println!(
+        "probe cycle over N persistent connections to one loopback sshd ({rounds} cycles each)"
+    );
+    for &n in sizes {
+        let hosts: Vec<HostSpec> = (0..n)
+            .map(|i| HostSpec {
+                id: HostId::new(format!("h{i}")),
+                ..base.clone()
+            })
+            .collect();
+        let shell = Arc::new(SshShell::new(hosts.clone(), SshSettings::default()));
+        let warm = rt.block_on(cycle(&shell, &hosts, &script));
+        assert_eq!(warm, n, "warm-up: only {warm} of {n} hosts answered");
+        let (c0, _) = cpu();
+        let t0 = Instant::now();
+        let mut ok = 0;
+        for _ in 0..rounds {
+            ok += rt.block_on(cycle(&shell, &hosts, &script));
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        let (c1, _) = cpu();
+        println!(
+            "N={n:>3}: {ok} probes in {wall:.2} s = {:>6.0} probes/s, lifeboat CPU {:.3} ms per probe",
+            ok as f64 / wall,
+            (c1 - c0) * 1000.0 / ok.max(1) as f64
+        );
+    }
+    // The OpenSSH client, a new connection per probe, sequential.
+    let k = if bench { 20 } else { 2 };
+    let (_, ch0) = cpu();
+    let t0 = Instant::now();
+    for _ in 0..k {
+        let mut child = Command::new("ssh")
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                &format!(
+                    "UserKnownHostsFile={}",
+                    base.ssh.known_hosts.clone().unwrap().display()
+                ),
+                "-i",
+            ])
+            .arg(base.ssh_key.clone().unwrap())
+            .args([
+                "-p",
+                &base.port.to_string(),
+                &format!("{}@{}", base.user.clone().unwrap(), base.address),
+                "sh",
+                "-s",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh client");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait().unwrap();
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let (_, ch1) = cpu();
+    println!(
+        "ssh CLI, new connection each: {k} probes in {wall:.2} s = {:>6.0} probes/s, client CPU {:.3} ms per probe",
+        k as f64 / wall,
+        (ch1 - ch0) * 1000.0 / k as f64
+    );
+}
