@@ -35,8 +35,8 @@ fn cpu() -> (f64, f64) {
 
 async fn cycle(shell: &Arc<SshShell>, hosts: &[HostSpec], script: &str) -> usize {
     let mut set = tokio::task::JoinSet::new();
-    for h in hosts.to_vec() {
-        let (sh, s) = (shell.clone(), script.to_string());
+    for h in hosts {
+        let (sh, s, h) = (shell.clone(), script.to_string(), h.clone());
         set.spawn(async move {
             sh.run(&h, &s, Duration::from_secs(30), 512 * 1024)
                 .await
