@@ -3,6 +3,12 @@
 // Helpers outside #[test] fns may fail loudly too: this whole file is a test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+#[path = "support/sshd.rs"]
+mod sshd;
+
+#[path = "support/loopback_fleet.rs"]
+mod loopback_fleet;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -211,5 +217,24 @@ fn read_only_console_refuses_actions() {
     t.wait_for("read-only", 5);
     let s = t.screen();
     assert!(!s.contains("Fail over"), "a dialog opened:\n{s}");
+    t.keys(&["q"]);
+}
+
+#[test]
+fn the_console_shows_a_live_ssh_host() {
+    let fleet = loopback_fleet::start("tui1");
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    let cmd = format!(
+        "{bin} --config {} --state-dir {}",
+        fleet.config.display(),
+        fleet.dir.path().join("state").display()
+    );
+    let t = Tmux::start(&cmd, 120, 30);
+    // The real host over SSH, with the GPU its (stand-in) nvidia-smi reports.
+    t.wait_for("box", 20);
+    t.wait_for("H100", 20);
+    t.keys(&["2"]);
+    let s = t.wait_for("RUNNING", 20);
+    assert!(s.contains(&fleet.job[..8]), "job not shown:\n{s}");
     t.keys(&["q"]);
 }
