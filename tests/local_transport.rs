@@ -186,3 +186,22 @@ async fn stage_checks_the_checkpoint_hash_where_it_will_be_read() {
         .unwrap_err();
     assert!(err.contains("not readable"), "{err}");
 }
+
+#[tokio::test]
+async fn the_jobs_own_stop_command_runs_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, mut j) = (host(), job(dir.path()));
+    // A graceful stop: leave a note, then end the process the way the job prefers.
+    j.stop = Some("echo \"stopping $LIFEBOAT_JOB_PID e$LIFEBOAT_EPOCH\" > stopped-by-job; kill -TERM $LIFEBOAT_JOB_PID".into());
+    let t = transport(dir.path());
+    t.launch(&h, None, &j, Epoch(1), None, false)
+        .await
+        .expect("launch");
+    let pid = pids(dir.path())[0].clone();
+    assert!(t.fence(&h, &j, Epoch(2)).await.expect("fence"));
+    let note =
+        std::fs::read_to_string(dir.path().join("stopped-by-job")).expect("the stop command ran");
+    assert_eq!(note.trim(), format!("stopping {pid} e1"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!alive(&pid));
+}

@@ -99,7 +99,8 @@ pub fn fence(job: &JobSpec, epoch: Epoch, grace_s: u32) -> String {
   [ "$n" -lt {e} ] 2>/dev/null || continue
   pid="$(head -c 20 "$f")"
   if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    {custom}
+    kill -0 "$pid" 2>/dev/null && {{ kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; }}
     i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
     kill -0 "$pid" 2>/dev/null && {{ kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }}
   fi
@@ -111,8 +112,23 @@ echo "@@fenced"
         job = quote(job.id.as_str()),
         e = epoch.0,
         ticks = grace_s * 10,
+        custom = custom_stop(job, grace_s),
     ));
     s
+}
+
+/// The job's own stop command, if it has one: run first (with the run's pid and epoch in
+/// `LIFEBOAT_JOB_PID` and `LIFEBOAT_EPOCH`), given the grace period to work.
+fn custom_stop(job: &JobSpec, grace_s: u32) -> String {
+    match &job.stop {
+        Some(cmd) => format!(
+            "(cd {wd} && LIFEBOAT_JOB_PID=\"$pid\" LIFEBOAT_EPOCH=\"$n\" sh -c {cmd}) >/dev/null 2>&1; i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done",
+            wd = quote(&job.workdir.to_string_lossy()),
+            cmd = quote(cmd),
+            ticks = grace_s * 10
+        ),
+        None => ":".into(),
+    }
 }
 
 /// Whether `job` runs under `epoch`: `@@running PID`, or `@@not-running` and its log's tail.
