@@ -57,6 +57,7 @@ fn job(dir: &Path) -> JobSpec {
         checkpoint_dir: dir.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),
+        env: Default::default(),
     }
 }
 
@@ -204,4 +205,29 @@ async fn the_jobs_own_stop_command_runs_first() {
     assert_eq!(note.trim(), format!("stopping {pid} e1"));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!alive(&pid));
+}
+
+#[tokio::test]
+async fn the_job_gets_its_env_and_checkpoint_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, mut j) = (host(), job(dir.path()));
+    j.env
+        .insert("LB_GREETING".into(), "it's a \"test\" $HOME".into());
+    j.launch = "printf '%s|%s' \"$LB_GREETING\" {checkpoint} > seen.txt; exec sh job.sh".into();
+    let ck = CheckpointRef {
+        id: "step-5".into(),
+        step: 5,
+        created: Ts(0),
+        bytes: 1,
+        sha256: String::new(),
+        location: "/nas/run 1/step-5.ckpt".into(),
+        verified: true,
+    };
+    let t = transport(dir.path());
+    t.launch(&h, None, &j, Epoch(1), Some(&ck), false)
+        .await
+        .expect("launch");
+    let seen = std::fs::read_to_string(dir.path().join("seen.txt")).unwrap();
+    assert_eq!(seen, "it's a \"test\" $HOME|/nas/run 1/step-5.ckpt");
+    assert!(t.fence(&h, &j, Epoch(2)).await.unwrap());
 }

@@ -104,6 +104,7 @@ fn job(bed: &Bed) -> JobSpec {
         checkpoint_dir: work.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),
+        env: Default::default(),
     }
 }
 

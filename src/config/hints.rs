@@ -115,6 +115,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "cpu_launch = \"python serve.py --cpu --checkpoint {checkpoint}\"",
     ),
     ("job", "stop", "stop = \"pkill -f train.py\""),
+    ("job", "env", "env = { NCCL_DEBUG = \"WARN\" }"),
     (
         "job",
         "heartbeat",

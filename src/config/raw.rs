@@ -53,6 +53,7 @@
 //! checkpoint_dir = "/home/trainer/run/ckpt"
 //! standby = ["pc1:1", "cpu-vm"]   # "HOST" or "HOST:GPU", tried in order
 //! strategies = ["restart-in-place", "warm-standby", "escalate"]  # optional
+//! env = { NCCL_DEBUG = "WARN" }   # optional: the job's environment (no secrets)
 //!
 //! [storage]                       # required when there are jobs: nas and/or s3
 //! nas = "/mnt/nas/checkpoints"    # absolute
@@ -191,6 +192,7 @@ pub struct RawJob {
     pub checkpoint_dir: Str,
     pub standby: Option<Spanned<Vec<Str>>>,
     pub strategies: Option<Spanned<Vec<Str>>>,
+    pub env: Option<std::collections::BTreeMap<String, Str>>,
 }
 
 /// `heartbeat = "/abs"` (a step file), `{ file = "/abs" }` or `{ mtime = "/abs" }`.

@@ -169,6 +169,9 @@ pub struct JobSpec {
     pub standbys: Vec<Target>,
     /// Ordered strategy chain.
     pub strategies: Vec<StrategyKind>,
+    /// Environment for the job's process (never secrets: those stay in the host's env).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl JobSpec {

@@ -83,6 +83,7 @@ pub fn job(
             .map(|(h_, g)| Target::new(h(h_), *g))
             .collect(),
         strategies: chain.to_vec(),
+        env: Default::default(),
     }
 }
 

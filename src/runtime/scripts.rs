@@ -68,7 +68,13 @@ done
 pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> String {
     let mut s = String::from(PRELUDE);
     let gpu_s = gpu.map_or("-".to_string(), |g| g.to_string());
-    let cuda = gpu.map_or(String::new(), |g| format!("CUDA_VISIBLE_DEVICES={g} "));
+    let mut cuda = gpu.map_or(String::new(), |g| format!("CUDA_VISIBLE_DEVICES={g} "));
+    for (k, v) in &job.env {
+        // Names were checked by the config loader; values are quoted.
+        if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            cuda.push_str(&format!("{k}={} ", quote(v)));
+        }
+    }
     s.push_str(&format!(
         r#"d="$LB"/{job}; mkdir -p "$d" || exit 3
 pidf="$d/e{n}.pid"

@@ -392,3 +392,25 @@ fn strategy_chains_are_checked() {
         &[],
     );
 }
+
+#[test]
+fn a_jobs_env_is_kept_and_secrets_in_it_are_refused() {
+    let text = BASE.replace(
+        "standby = [\"pc1:1\"]",
+        "standby = [\"pc1:1\"]\nenv = { NCCL_DEBUG = \"WARN\", OMP_NUM_THREADS = \"8\" }",
+    );
+    let cfg = ok(&text);
+    let env = &cfg.fleet.jobs[0].env;
+    assert_eq!(env.get("NCCL_DEBUG").map(String::as_str), Some("WARN"));
+    assert_eq!(env.len(), 2);
+    let text = BASE.replace(
+        "standby = [\"pc1:1\"]",
+        "standby = [\"pc1:1\"]\nenv = { HF_TOKEN = \"hf_abcdefghijklmnopqrstuvwxyz123456\" }",
+    );
+    let p = one(&text);
+    assert!(p.message.contains("looks like a secret"), "{p:?}");
+    assert!(
+        !format!("{p:?}").contains("hf_abcdefghijklmnop"),
+        "the secret was echoed: {p:?}"
+    );
+}

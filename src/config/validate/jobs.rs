@@ -97,6 +97,29 @@ fn job(
     let home_target = Target::new(HostId::new(j.host.get_ref().clone()), gpu);
     let standbys = standbys(ctx, k, j, hosts, &home_target);
     let strategies = strategies::build(ctx, k, j, hosts, &standbys, has_providers);
+    let mut env = std::collections::BTreeMap::new();
+    for (name, value) in j.env.iter().flatten() {
+        let key = k.clone().key("env").key(name);
+        if !crate::config::secret::is_env_name(name) {
+            ctx.report_at(
+                value,
+                &key,
+                format!("\"{name}\" is not an environment variable name"),
+                "use letters, digits and _ , e.g. NCCL_DEBUG = \"WARN\"".to_string(),
+            );
+        } else if crate::config::secret::looks_like_secret(value.get_ref())
+            || crate::config::secret::is_secret_key(name)
+        {
+            ctx.report_at(
+                value,
+                &key,
+                "this looks like a secret; secrets never live in the config file".to_string(),
+                format!("set {name} in the environment of the job's host (e.g. its shell profile) instead"),
+            );
+        } else {
+            env.insert(name.clone(), value.get_ref().clone());
+        }
+    }
     JobSpec {
         id: JobId::new(j.name.get_ref().clone()),
         host: home_target.host,
@@ -109,6 +132,7 @@ fn job(
         checkpoint_dir,
         standbys: standbys.into_iter().flatten().collect(),
         strategies,
+        env,
     }
 }
 
