@@ -9,13 +9,16 @@ pub mod fleet;
 pub mod gpu;
 pub mod gpu_parse;
 pub mod ids;
+mod interruption;
 pub mod io;
 pub mod policy;
 pub mod probe_parse;
+mod probes;
 pub mod progress;
 pub mod provider_verdict;
 pub mod recovery;
 pub mod snapshot;
+mod steps;
 pub mod time;
 pub mod xid;
 

@@ -3,10 +3,10 @@
 //! ask again when the job changes while they are open.
 
 use super::action::Request;
+use super::dialog_text::{job, move_lines, notes};
 use crate::core::ids::{JobId, Target};
 use crate::core::io::Command;
 use crate::core::snapshot::{JobView, Snapshot};
-use crate::core::time::{human, Ts};
 use crate::sim::chaos::FaultKind;
 
 /// What the dialog will do when confirmed.
@@ -96,71 +96,6 @@ impl Default for Dialog {
             error: None,
         }
     }
-}
-
-/// Why each target may not take the job, as the snapshot sees it (the core decides).
-fn notes(snap: &Snapshot, choices: &[Option<Target>]) -> Vec<String> {
-    choices
-        .iter()
-        .map(|c| {
-            let Some(t) = c else { return String::new() };
-            let Some(h) = snap.hosts.iter().find(|h| h.id == t.host) else {
-                return "not in the fleet".into();
-            };
-            let busy = snap
-                .jobs
-                .iter()
-                .find(|j| t.gpu.is_some() && &j.placement == t)
-                .map(|j| format!("busy with {}", j.id));
-            match h.badge.as_str() {
-                "failed" | "suspect" => format!("{} is {}", h.id, h.badge),
-                _ if h.damped => format!("{} is flapping", h.id),
-                _ => busy.unwrap_or_default(),
-            }
-        })
-        .collect()
-}
-
-fn job<'a>(snap: &'a Snapshot, id: &JobId) -> Option<&'a JobView> {
-    snap.jobs.iter().find(|j| &j.id == id)
-}
-
-fn age(now: Ts, then: Ts) -> String {
-    human(now.since(then))
-}
-
-/// The lines that say what a failover or switchover to `target` does.
-fn move_lines(snap: &Snapshot, j: &JobView, target: Option<&Target>, planned: bool) -> Vec<String> {
-    let to = target.map_or_else(
-        || format!("down its chain: {}", j.strategies.join(" → ")),
-        |t| t.to_string(),
-    );
-    let mut out = vec![format!("{} moves from {} to {}.", j.id, j.placement, to)];
-    out.push(if planned {
-        "The copy running now is stopped first (fenced), then the job restarts on the target."
-            .into()
-    } else {
-        "The copy running now is stopped or, if its host is silent, its epoch is revoked.".into()
-    });
-    match &j.newest_verified {
-        Some(c) => {
-            let prefix: String = c.sha256.chars().take(12).collect();
-            out.push(format!(
-                "It resumes from checkpoint {} (step {}, {} old, SHA-256 {prefix}…).",
-                c.id,
-                c.step,
-                age(snap.now, c.created)
-            ));
-            let lost = j.last_step.map(|s| s.saturating_sub(c.step)).unwrap_or(0);
-            out.push(format!("Progress since then is lost: about {lost} steps, {}.", age(snap.now, c.created)));
-        }
-        None => out.push("No verified checkpoint exists: the job restarts FROM SCRATCH and all progress is lost.".into()),
-    }
-    out.push(format!(
-        "New epoch {}; this is journaled with your name.",
-        crate::core::ids::Epoch(j.epoch.0 + 1)
-    ));
-    out
 }
 
 impl Dialog {

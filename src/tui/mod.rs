@@ -7,6 +7,8 @@
 
 pub mod action;
 pub mod dialog;
+mod dialog_text;
+mod fold;
 pub mod keymap;
 pub mod overlay;
 pub mod palette;

@@ -1,0 +1,249 @@
+//! Interruption of one job: the incident opened by evidence, what holds automation back,
+//! reconnect with backoff, the job timers, and resolution when the job is seen again.
+
+use super::engine::{Core, GRACE};
+use super::event::EventKind;
+use super::ids::JobId;
+use super::io::{Effect, ProbeError, ProbeReport};
+use super::recovery::{Incident, Pending, PendingKind, RecoveryState};
+use super::time::human;
+use std::time::Duration;
+
+impl Core {
+    /// Evidence hit a job. Only a job that was running starts an incident.
+    pub(super) fn interrupted(&mut self, job: &JobId, cause: String, hard: bool) {
+        let Some(rec) = self.d.jobs.get(job) else {
+            return;
+        };
+        if !matches!(rec.state, RecoveryState::Running | RecoveryState::Resolved) {
+            return;
+        }
+        let evidence_at = self
+            .hosts
+            .get(&rec.placement.host)
+            .and_then(|w| w.detector.suspect_since)
+            .filter(|_| !hard)
+            .unwrap_or(self.now);
+        if let Some(rec) = self.d.jobs.get_mut(job) {
+            rec.incident = Some(Incident {
+                detected_at: self.now,
+                evidence_at,
+                cause: cause.clone(),
+                hard,
+                attempt: 0,
+                next_attempt_at: None,
+                pending: None,
+                failover: None,
+            });
+        }
+        let kind = if hard {
+            "hard evidence"
+        } else {
+            "soft evidence"
+        };
+        self.set_state(
+            job,
+            RecoveryState::InterruptionDetected,
+            format!("{cause} ({kind})"),
+        );
+        self.proceed(job);
+    }
+
+    /// Why automation must not act on this job now, if it must not.
+    fn hold_reason(&self, job: &JobId, hard: bool) -> Option<String> {
+        let rec = self.d.jobs.get(job)?;
+        if let Some(who) = &rec.paused {
+            return Some(format!("not failing over: automation paused for {job} by {who}; fail over by hand or resume"));
+        }
+        if let Some(who) = &self.d.paused {
+            return Some(format!(
+                "not failing over: automation paused for the whole fleet by {who}"
+            ));
+        }
+        match &self.frozen {
+            Some(why) if !hard => Some(format!("not failing over: {why}")),
+            _ => None,
+        }
+    }
+
+    /// From INTERRUPTION_DETECTED: hold, reconnect, or fail over.
+    fn proceed(&mut self, job: &JobId) {
+        let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
+            return;
+        };
+        if let Some(why) = self.hold_reason(job, inc.hard) {
+            if let Some(rec) = self.d.jobs.get_mut(job) {
+                rec.reason = why.clone();
+            }
+            self.bump();
+            self.emit(EventKind::Decision {
+                job: Some(job.clone()),
+                reason: why,
+            });
+            return;
+        }
+        if inc.hard {
+            let reason = format!("{}: skipping reconnect, failing over", inc.cause);
+            self.start_failover(job, None, false, false, reason);
+            return;
+        }
+        let backoff = self.policy.recovery.reconnect_backoff.clone();
+        let Some(first) = backoff.first().copied() else {
+            self.start_failover(
+                job,
+                None,
+                false,
+                false,
+                "no reconnect attempts configured".into(),
+            );
+            return;
+        };
+        let total: Duration = backoff.iter().sum();
+        if let Some(inc) = self.d.jobs.get_mut(job).and_then(|r| r.incident.as_mut()) {
+            inc.next_attempt_at = Some(self.now.plus(first));
+        }
+        let reason = format!(
+            "trying to reconnect: {} attempts over {} (backoff {})",
+            backoff.len(),
+            human(total),
+            backoff
+                .iter()
+                .map(|d| human(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.set_state(job, RecoveryState::Reconnecting, reason);
+    }
+
+    /// Jobs held by a pause or the partition guard go on once nothing holds them.
+    pub(super) fn continue_held(&mut self) {
+        let held: Vec<JobId> = self
+            .d
+            .jobs
+            .iter()
+            .filter(|(_, r)| {
+                r.state == RecoveryState::InterruptionDetected
+                    && r.incident.as_ref().is_some_and(|i| i.failover.is_none())
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for job in held {
+            self.proceed(&job);
+        }
+    }
+
+    pub(super) fn handle_job_timers(&mut self) {
+        let now = self.now;
+        let ids: Vec<JobId> = self.d.jobs.keys().cloned().collect();
+        for job in ids {
+            let Some(rec) = self.d.jobs.get(&job) else {
+                continue;
+            };
+            let Some(inc) = rec.incident.as_ref() else {
+                continue;
+            };
+            if let Some(p) = &inc.pending {
+                if now >= p.deadline {
+                    let (op, kind) = (p.op, p.kind);
+                    match kind {
+                        PendingKind::Reconnect => {
+                            self.reconnect_answered(&job, &Err(ProbeError::Timeout))
+                        }
+                        PendingKind::Step(s) => {
+                            let why = format!("{} got no answer in time", s.as_str());
+                            self.handle_step(op, Err(why));
+                        }
+                    }
+                }
+                continue;
+            }
+            let due = inc.next_attempt_at.is_some_and(|t| now >= t);
+            if rec.state == RecoveryState::Reconnecting && due {
+                let host = rec.placement.host.clone();
+                let timeout = self.policy.detection.probe_timeout;
+                let op = self.next_op();
+                if let Some(inc) = self.d.jobs.get_mut(&job).and_then(|r| r.incident.as_mut()) {
+                    inc.attempt += 1;
+                    inc.next_attempt_at = None;
+                    inc.pending = Some(Pending {
+                        op,
+                        kind: PendingKind::Reconnect,
+                        started: now,
+                        deadline: now.plus(timeout + GRACE),
+                    });
+                }
+                self.dirty = true;
+                self.effects.push_back(Effect::Probe { op, host, timeout });
+            }
+        }
+    }
+
+    pub(super) fn reconnect_answered(
+        &mut self,
+        job: &JobId,
+        result: &Result<ProbeReport, ProbeError>,
+    ) {
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
+        let epoch = rec.epoch;
+        let host = rec.placement.host.clone();
+        let Some(inc) = rec.incident.as_mut() else {
+            return;
+        };
+        inc.pending = None;
+        let attempt = inc.attempt;
+        let backoff = self.policy.recovery.reconnect_backoff.clone();
+        match result {
+            Ok(r)
+                if r.jobs
+                    .iter()
+                    .any(|o| &o.job == job && o.epoch == epoch && o.running) =>
+            {
+                self.resolved(
+                    job,
+                    format!("reconnected to {host} on attempt {attempt}; job still running"),
+                );
+            }
+            Ok(_) => {
+                let reason =
+                    format!("{host} answers again (attempt {attempt}) but the job process is gone");
+                self.start_failover(job, None, false, false, reason);
+            }
+            Err(e) => {
+                if let Some(wait) = backoff.get(attempt as usize) {
+                    inc.next_attempt_at = Some(self.now.plus(*wait));
+                    // The next attempt's time is in the snapshot; views count it down.
+                    rec.reason = format!(
+                        "reconnect attempt {attempt} of {} failed ({e})",
+                        backoff.len()
+                    );
+                    self.bump();
+                } else {
+                    let total: Duration = backoff.iter().sum();
+                    let reason = format!(
+                        "reconnect failed after {attempt} attempts over {} ({e})",
+                        human(total)
+                    );
+                    self.start_failover(job, None, false, false, reason);
+                }
+            }
+        }
+    }
+
+    pub(super) fn resolved(&mut self, job: &JobId, reason: String) {
+        let now = self.now;
+        if let Some(rec) = self.d.jobs.get_mut(job) {
+            rec.incident = None;
+            rec.progress_at = Some(now);
+        }
+        let place = self
+            .d
+            .jobs
+            .get(job)
+            .map(|r| r.placement.to_string())
+            .unwrap_or_default();
+        self.set_state(job, RecoveryState::Resolved, reason);
+        self.set_state(job, RecoveryState::Running, format!("running on {place}"));
+    }
+}

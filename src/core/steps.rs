@@ -1,0 +1,244 @@
+//! Answers to a failover's work: a step finished (or failed) on a candidate, a chore done,
+//! the failover finished, and checkpoints seen for a job.
+
+use super::engine::{Chore, Core};
+use super::event::EventKind;
+use super::ids::{JobId, OpId, Target};
+use super::io::{Effect, StepOutput};
+use super::recovery::{PendingKind, RecoveryState, StepKind};
+use super::time::human;
+use std::time::Duration;
+
+impl Core {
+    pub(super) fn handle_step(&mut self, op: OpId, result: Result<StepOutput, String>) {
+        let owner = self
+            .d
+            .jobs
+            .iter()
+            .find(|(_, r)| r.pending().is_some_and(|p| p.op == op))
+            .map(|(id, r)| (id.clone(), r.pending().map(|p| p.kind)));
+        let Some((job, Some(PendingKind::Step(step)))) = owner else {
+            self.chore_finished(op, result);
+            return;
+        };
+        if let Some(inc) = self.d.jobs.get_mut(&job).and_then(|r| r.incident.as_mut()) {
+            inc.pending = None;
+        }
+        self.progress.remove(&op);
+        let epoch = self.d.jobs.get(&job).map(|r| r.epoch).unwrap_or_default();
+        let old = self.d.jobs.get(&job).map(|r| r.placement.host.clone());
+        match (step, result) {
+            (StepKind::Fence, Ok(out)) => {
+                let detail = match out {
+                    StepOutput::FenceUnreachable => format!(
+                        "old host did not answer; {epoch} revoked, its writes will be ignored"
+                    ),
+                    _ => format!("old copy stopped; {epoch} revoked"),
+                };
+                self.record(&job, step, true, detail, old.map(|h| Target::new(h, None)));
+                if let Some(r) = self.run_mut(&job) {
+                    r.fenced = true;
+                }
+                self.issue_step(&job, StepKind::Stage);
+            }
+            (StepKind::Fence, Err(e)) => {
+                self.record(&job, step, false, e.clone(), None);
+                self.escalate(
+                    &job,
+                    format!("could not fence the old copy ({e}); refusing to start a second one"),
+                );
+            }
+            (StepKind::Provision, Ok(StepOutput::Provisioned { target })) => {
+                self.record(
+                    &job,
+                    step,
+                    true,
+                    format!("new instance {target}"),
+                    Some(target.clone()),
+                );
+                if let Some(r) = self.run_mut(&job) {
+                    r.target = Some(target.clone());
+                    r.candidates = Some(vec![target]);
+                }
+                self.issue_after_select(&job);
+            }
+            (StepKind::Stage, Ok(StepOutput::Staged { bytes })) => {
+                let ck = self.run_mut(&job).and_then(|r| r.checkpoint.clone());
+                let detail = match ck {
+                    Some(c) => format!(
+                        "checkpoint {} (step {}, {bytes} bytes) in place, SHA-256 verified",
+                        c.id, c.step
+                    ),
+                    None => "no verified checkpoint exists: the job restarts from scratch".into(),
+                };
+                self.record(&job, step, true, detail, None);
+                self.issue_step(&job, StepKind::Launch);
+            }
+            (StepKind::Launch, Ok(StepOutput::Launched)) => {
+                self.record(&job, step, true, format!("started under {epoch}"), None);
+                self.issue_step(&job, StepKind::Verify);
+            }
+            (StepKind::Verify, Ok(StepOutput::Running)) => {
+                self.record(&job, step, true, format!("running under {epoch}"), None);
+                self.issue_step(&job, StepKind::Notify);
+            }
+            (StepKind::Notify, r) => {
+                let (ok, detail) = match r {
+                    Ok(_) => (true, "people told".to_string()),
+                    Err(e) => (false, format!("notification failed ({e}); failover stands")),
+                };
+                self.record(&job, step, ok, detail, None);
+                self.finish_failover(&job);
+            }
+            (s, r) => {
+                let why = match r {
+                    Ok(StepOutput::NotRunning(w)) => w,
+                    Ok(other) => format!("unexpected answer {other:?}"),
+                    Err(e) => e,
+                };
+                self.record(&job, s, false, why, None);
+                self.candidate_failed(&job, s);
+            }
+        }
+    }
+
+    /// The current target failed; never leave a copy that may run under the live epoch.
+    fn candidate_failed(&mut self, job: &JobId, step: StepKind) {
+        let target = self.run_mut(job).and_then(|r| r.target.clone());
+        if matches!(step, StepKind::Launch | StepKind::Verify) {
+            if let (Some(t), Some(rec)) = (target, self.d.jobs.get_mut(job)) {
+                rec.epoch = rec.epoch.next();
+                let (op, epoch) = (self.d.next_op, rec.epoch);
+                self.d.next_op += 1;
+                let op = OpId(op);
+                self.chores.insert(
+                    op,
+                    Chore::StaleFence {
+                        job: job.clone(),
+                        host: t.host.clone(),
+                    },
+                );
+                let timeout = self.policy.recovery.step_timeouts.fence;
+                self.effects.push_back(Effect::Fence {
+                    op,
+                    job: job.clone(),
+                    host: t.host,
+                    epoch,
+                    timeout,
+                });
+            }
+        }
+        if let Some(r) = self.run_mut(job) {
+            r.cand_idx += 1;
+            r.target = None;
+        }
+        self.advance(job);
+    }
+
+    fn chore_finished(&mut self, op: OpId, result: Result<StepOutput, String>) {
+        match self.chores.remove(&op) {
+            Some(Chore::StaleFence { job, host }) => {
+                let reason = match result {
+                    Ok(_) => format!("stale copy of {job} on {host} fenced"),
+                    Err(e) => format!(
+                        "could not fence stale copy of {job} on {host}: {e}; will retry when seen"
+                    ),
+                };
+                self.emit(EventKind::Decision {
+                    job: Some(job),
+                    reason,
+                });
+            }
+            Some(Chore::Notify) | None => {}
+        }
+    }
+
+    fn finish_failover(&mut self, job: &JobId) {
+        let now = self.now;
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
+        let Some(inc) = rec.incident.take() else {
+            return;
+        };
+        let Some(run) = inc.failover else { return };
+        let Some(target) = run.target.clone() else {
+            return;
+        };
+        rec.placement = target.clone();
+        rec.progress_at = Some(now);
+        rec.last_step = None;
+        let epoch = rec.epoch;
+        let rto_ms = now.since(inc.evidence_at).as_millis() as u64;
+        let detect_ms = inc.detected_at.since(inc.evidence_at).as_millis() as u64;
+        let mut breakdown = vec![("detect".to_string(), detect_ms)];
+        if run.started_at > inc.detected_at {
+            breakdown.push((
+                "reconnect".into(),
+                run.started_at.since(inc.detected_at).as_millis() as u64,
+            ));
+        }
+        breakdown.extend(
+            run.steps
+                .iter()
+                .filter(|s| s.ms > 0)
+                .map(|s| (s.step.as_str().to_string(), s.ms)),
+        );
+        let parts: Vec<String> = breakdown
+            .iter()
+            .map(|(k, v)| format!("{k} {}", human(Duration::from_millis(*v))))
+            .collect();
+        self.emit(EventKind::FailoverFinished {
+            job: job.clone(),
+            ok: true,
+            target: Some(target.clone()),
+            epoch,
+            rto_ms,
+            detect_ms,
+            breakdown,
+        });
+        let reason = format!(
+            "running on {target} under {epoch} via {}; RTO {} ({})",
+            run.strategy_name(),
+            human(Duration::from_millis(rto_ms)),
+            parts.join(", ")
+        );
+        self.set_state(job, RecoveryState::Resolved, reason);
+        self.set_state(job, RecoveryState::Running, format!("running on {target}"));
+    }
+
+    pub(super) fn handle_checkpoint(
+        &mut self,
+        job: &JobId,
+        epoch: super::ids::Epoch,
+        ck: super::io::CheckpointRef,
+    ) {
+        let Some(rec) = self.d.jobs.get_mut(job) else {
+            return;
+        };
+        if epoch < rec.epoch {
+            // Written by a fenced copy: it must never be restored from.
+            let reason = format!(
+                "ignored checkpoint {} from fenced {epoch} (current {})",
+                ck.id, rec.epoch
+            );
+            self.emit(EventKind::Decision {
+                job: Some(job.clone()),
+                reason,
+            });
+            return;
+        }
+        let (id, step) = (ck.id.clone(), ck.step);
+        rec.checkpoints.retain(|c| c.id != ck.id);
+        rec.checkpoints.push(ck);
+        rec.checkpoints.sort_by_key(|c| (c.step, c.created));
+        let excess = rec.checkpoints.len().saturating_sub(50);
+        rec.checkpoints.drain(..excess);
+        self.dirty = true;
+        self.emit(EventKind::CheckpointRecorded {
+            job: job.clone(),
+            id,
+            step,
+        });
+    }
+}
