@@ -175,6 +175,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("provider", "name", "name = \"vast\""),
     ("provider", "kind", "kind = \"vast\""),
     ("provider", "api_key_env", "api_key_env = \"VAST_API_KEY\""),
+    ("provider", "poll_every", "poll_every = \"15s\""),
 ];
 
 /// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.

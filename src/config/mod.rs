@@ -89,6 +89,8 @@ pub struct ProviderConfig {
     /// `vast` (Vast.ai) for now.
     pub kind: String,
     pub api_key_env: String,
+    /// How often the provider's API is asked about its instances.
+    pub poll_every: std::time::Duration,
 }
 
 /// Reads and validates the config file at `path`.

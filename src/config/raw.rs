@@ -67,7 +67,7 @@
 //! kind = "webhook";  url = "https://…"; token_env = "HOOK_TOKEN" (optional)
 //!
 //! [[provider]]
-//! name = "vast"; kind = "vast"; api_key_env = "VAST_API_KEY"
+//! name = "vast"; kind = "vast"; api_key_env = "VAST_API_KEY"; poll_every = "15s" (optional)
 //! ```
 //!
 //! Secrets never live in the file: keys like `bot_token` or `password` are refused, and
@@ -278,4 +278,5 @@ pub struct RawProvider {
     pub name: Str,
     pub kind: Str,
     pub api_key_env: Str,
+    pub poll_every: Option<Str>,
 }

@@ -78,7 +78,14 @@ fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     };
     let handle = supervisor::spawn(parts)?;
     let (stop_poller, stop_rx) = tokio::sync::watch::channel(false);
-    let every = super::provider::poller::DEFAULT_EVERY;
+    // One poller for all providers, at the most frequent interval any of them asks for.
+    let every = opts
+        .config
+        .providers
+        .iter()
+        .map(|p| p.poll_every)
+        .min()
+        .unwrap_or(super::provider::poller::DEFAULT_EVERY);
     let poller = super::provider::poller::spawn(
         providers,
         opts.config.fleet.clone(),

@@ -336,3 +336,19 @@ fn every_problem_is_reported_in_file_order() {
     );
     assert!(matches!(err, ConfigError::Invalid { .. }));
 }
+
+#[test]
+fn provider_poll_interval_is_a_checked_duration() {
+    let base = "[[provider]]\nname = \"vast\"\nkind = \"vast\"\napi_key_env = \"VAST_API_KEY\"\n";
+    let cfg = ok(&with(&format!("{base}poll_every = \"30s\"\n")));
+    assert_eq!(
+        cfg.providers[0].poll_every,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(
+        ok(&with(base)).providers[0].poll_every,
+        std::time::Duration::from_secs(15)
+    );
+    let p = one(&with(&format!("{base}poll_every = \"30 sec\"\n")));
+    assert!(p.key.ends_with("poll_every"), "{p:?}");
+}

@@ -40,12 +40,18 @@ pub fn build(ctx: &mut Ctx<'_>, raw: &[RawProvider]) -> Vec<ProviderConfig> {
             "provider kind",
         )
         .unwrap_or("vast");
+        let poll_every = p
+            .poll_every
+            .as_ref()
+            .and_then(|d| values::duration(ctx, &k.clone().key("poll_every"), d))
+            .unwrap_or(std::time::Duration::from_secs(15));
         let api_key_env =
             values::env_name(ctx, &k.key("api_key_env"), &p.api_key_env, "VAST_API_KEY");
         out.push(ProviderConfig {
             name: p.name.get_ref().clone(),
             kind: kind.to_string(),
             api_key_env,
+            poll_every,
         });
     }
     out

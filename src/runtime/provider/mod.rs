@@ -135,6 +135,7 @@ mod tests {
         let cfg = ProviderConfig {
             name: "lambda".into(),
             kind: "lambda-labs".into(),
+            poll_every: std::time::Duration::from_secs(15),
             api_key_env: "LIFEBOAT_TEST_UNUSED".into(),
         };
         let err = from_config(&[cfg]).err().map(|e| e.to_string());
@@ -148,6 +149,7 @@ mod tests {
         let cfg = ProviderConfig {
             name: "vast".into(),
             kind: "vast".into(),
+            poll_every: std::time::Duration::from_secs(15),
             api_key_env: "LIFEBOAT_TEST_SURELY_UNSET_KEY_VAR".into(),
         };
         let err = from_config(&[cfg]).err().map(|e| e.to_string());
