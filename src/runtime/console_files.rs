@@ -78,6 +78,7 @@ pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<Str
             readonly,
             operator: operator(),
             demo,
+            keys: rebound(&keys),
         },
         ..UiState::default()
     };
@@ -89,4 +90,52 @@ pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<Str
         },
         warnings,
     )
+}
+
+/// The Normal-context keys the operator's keymap changed, by action name, for the footer.
+fn rebound(keys: &Keymap) -> std::collections::BTreeMap<String, String> {
+    use crate::tui::action::Action;
+    use crate::tui::keymap::{action_name, Context};
+    let stock = Keymap::default();
+    let mut out = std::collections::BTreeMap::new();
+    let shown = [
+        Action::Help,
+        Action::Palette,
+        Action::Filter,
+        Action::Select,
+        Action::Back,
+        Action::Failover,
+        Action::Switchover,
+        Action::PauseJob,
+        Action::ResumeJob,
+        Action::Cancel,
+        Action::InjectFault,
+        Action::NextView,
+        Action::Quit,
+    ];
+    for a in shown {
+        let (Some(name), Some(mine)) = (action_name(&a), keys.keys(Context::Normal, &a).first())
+        else {
+            continue;
+        };
+        if stock.keys(Context::Normal, &a).first() != Some(mine) {
+            out.insert(name.to_string(), mine.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_changed_keys_are_reported_for_the_footer() {
+        let (keys, warnings) = Keymap::from_toml("keys.toml", "[normal]\nfailover = \"F\"\n");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let r = rebound(&keys);
+        assert_eq!(r.get("failover").map(String::as_str), Some("F"));
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(rebound(&Keymap::default()).is_empty());
+    }
 }

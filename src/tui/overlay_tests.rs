@@ -107,3 +107,13 @@ fn cancel_and_pause_dialogs() {
     let (snap, ui) = with(View::Jobs, &[Action::PauseAll]);
     both("dialog_pause_all", &snap, &ui);
 }
+
+#[test]
+fn the_footer_shows_rebound_keys() {
+    let (snap, mut ui) = with(View::Jobs, &[]);
+    ui.settings.keys.insert("failover".into(), "F".into());
+    let screen = render(&snap, &ui, 160, 48);
+    let footer = screen.lines().last().unwrap_or_default().to_string();
+    assert!(footer.contains("F failover"), "{footer}");
+    assert!(!footer.contains(" f failover"), "{footer}");
+}

@@ -94,4 +94,6 @@ pub struct UiSettings {
     pub operator: String,
     /// The fleet is the simulator: fault injection is allowed.
     pub demo: bool,
+    /// Keys the operator rebound, by action name (`failover` → `F`), for the footer.
+    pub keys: BTreeMap<String, String>,
 }

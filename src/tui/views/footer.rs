@@ -22,38 +22,59 @@ pub fn height(ui: &UiState) -> u16 {
     1 + u16::from(status_shown(ui))
 }
 
+/// The label of `action`'s key: the operator's override (from their keymap) if any, else
+/// the default shown here.
+fn label(
+    ui: &UiState,
+    (key, what): (&'static str, &'static str),
+    actions: &[&str],
+) -> ((String, &'static str), u8) {
+    let own: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| ui.settings.keys.get(*a).map(String::as_str))
+        .collect();
+    let key = if own.is_empty() {
+        key.to_string()
+    } else {
+        own.join("/")
+    };
+    ((key, what), 0)
+}
+
 /// The keys that work in the current view, in the order shown, each with how long it is
 /// kept when the line is short of room (higher is kept longer).
-pub fn keys(ui: &UiState) -> Vec<((&'static str, &'static str), u8)> {
+pub fn keys(ui: &UiState) -> Vec<((String, &'static str), u8)> {
+    let at = |l: ((String, &'static str), u8), keep: u8| (l.0, keep);
     let mut k = vec![
-        (s::KEY_HELP, 90),
-        (s::KEY_CMD, 70),
-        (s::KEY_FILTER, 60),
-        (s::KEY_MOVE, 40),
+        at(label(ui, s::KEY_HELP, &["help"]), 90),
+        at(label(ui, s::KEY_CMD, &["palette"]), 70),
+        at(label(ui, s::KEY_FILTER, &["filter"]), 60),
+        at(label(ui, s::KEY_MOVE, &[]), 40),
     ];
     match ui.view {
-        View::Fleet if ui.detail.is_some() => k.push((s::KEY_CLOSE, 75)),
-        View::Fleet => k.push((s::KEY_DETAIL, 75)),
+        View::Fleet if ui.detail.is_some() => k.push(at(label(ui, s::KEY_CLOSE, &["back"]), 75)),
+        View::Fleet => k.push(at(label(ui, s::KEY_DETAIL, &["select"]), 75)),
         _ => {}
     }
     if !ui.settings.readonly {
+        let pause = label(ui, s::KEY_PAUSE, &["pause_job", "resume_job"]);
         match ui.view {
             View::Fleet | View::Jobs | View::Checkpoints => {
                 k.extend([
-                    (s::KEY_FAILOVER, 85),
-                    (s::KEY_SWITCH, 82),
-                    (s::KEY_PAUSE, 80),
+                    at(label(ui, s::KEY_FAILOVER, &["failover"]), 85),
+                    at(label(ui, s::KEY_SWITCH, &["switchover"]), 82),
+                    at(pause, 80),
                 ]);
             }
-            View::Tasks => k.extend([(s::KEY_CANCEL, 85), (s::KEY_PAUSE, 80)]),
+            View::Tasks => k.extend([at(label(ui, s::KEY_CANCEL, &["cancel"]), 85), at(pause, 80)]),
             View::Events => {}
         }
         if ui.settings.demo {
-            k.push((s::KEY_INJECT, 50));
+            k.push(at(label(ui, s::KEY_INJECT, &["inject_fault"]), 50));
         }
     }
-    k.push((s::KEY_VIEW, 30));
-    k.push((s::KEY_QUIT, 95));
+    k.push(at(label(ui, s::KEY_VIEW, &["next_view"]), 30));
+    k.push(at(label(ui, s::KEY_QUIT, &["quit"]), 95));
     k
 }
 
