@@ -17,6 +17,7 @@ mod probes;
 pub mod progress;
 pub mod provider_verdict;
 pub mod recovery;
+pub mod retention;
 pub mod snapshot;
 mod steps;
 pub mod time;
