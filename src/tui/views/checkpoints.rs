@@ -2,7 +2,8 @@
 //! and, for the selected job, its inventory: id, step, age, size, where, verified.
 
 use super::format as f;
-use super::jobs::{ckpt_age, list_height, offset, RPO_WARN};
+use super::jobs::{ckpt_age, list_height, RPO_WARN};
+use super::widgets::list_panel;
 use super::widgets::{cell, cell_mid, choose, highlight, panel, put, rcell, width, wrap, Col};
 use crate::core::snapshot::{JobView, Snapshot};
 use crate::tui::action::View;
@@ -45,14 +46,14 @@ fn draw_list(
     theme: &Theme,
 ) {
     let rows = usize::from(area.height.saturating_sub(3));
-    let off = offset(sel, jobs.len(), rows);
-    let right =
-        (jobs.len() > rows).then(|| s::range(off + 1, (off + rows).min(jobs.len()), jobs.len()));
-    let inner = panel(
+    let (inner, off) = list_panel(
         buf,
         area,
         &s::checkpoints_title(jobs.len()),
-        right.as_deref(),
+        jobs.len(),
+        sel,
+        rows,
+        false,
         theme,
     );
     if inner.height == 0 {

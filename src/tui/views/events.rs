@@ -2,6 +2,7 @@
 //! names on actions and the selection kept in view.
 
 use super::format as f;
+use super::widgets::list_panel;
 use super::widgets::{cell, highlight, panel, put, wrap};
 use crate::core::snapshot::Snapshot;
 use crate::tui::action::View;
@@ -68,14 +69,6 @@ pub fn event_spans(e: &EventLine, theme: &Theme) -> Vec<Span<'static>> {
 }
 
 /// The first row shown: the selection stays in view, at the bottom when it is past a page.
-pub fn offset(sel: usize, total: usize, rows: usize) -> usize {
-    if total <= rows {
-        0
-    } else {
-        sel.saturating_sub(rows.saturating_sub(1)).min(total - rows)
-    }
-}
-
 /// Splits the body into the log and, below it, a strip with the selected event in full.
 pub fn split(area: Rect) -> (Rect, Option<Rect>) {
     if area.height < 12 {
@@ -98,11 +91,8 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
     let sel = select::index(snap, ui, View::Events);
     let (log, strip) = split(area);
     let rows = usize::from(log.height.saturating_sub(2));
-    let off = offset(sel, events.len(), rows);
-    let right = (!events.is_empty())
-        .then(|| s::range(off + 1, (off + rows).min(events.len()), events.len()));
     let title = s::events_title(events.len(), ui.events.len());
-    let inner = panel(buf, log, &title, right.as_deref(), theme);
+    let (inner, off) = list_panel(buf, log, &title, events.len(), sel, rows, true, theme);
     if events.is_empty() {
         let text = if ui.events.is_empty() {
             s::NO_EVENTS_LOG

@@ -3,6 +3,7 @@
 
 use super::format as f;
 use super::recovery;
+use super::widgets::list_panel;
 use super::widgets::{cell, choose, highlight, panel, put, rcell, Col};
 use crate::core::recovery::RecoveryState;
 use crate::core::snapshot::{JobView, Snapshot};
@@ -24,11 +25,6 @@ pub const RPO_WARN: Duration = Duration::from_secs(15 * 60);
 pub fn list_height(area: Rect, jobs: usize) -> u16 {
     let cap = (area.height * 2 / 5).max(5);
     (jobs as u16).saturating_add(3).min(cap).min(area.height)
-}
-
-/// The first row shown in a list of `total` rows with `rows` visible.
-pub fn offset(sel: usize, total: usize, rows: usize) -> usize {
-    super::events::offset(sel, total, rows)
 }
 
 pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: &Theme) {
@@ -75,14 +71,14 @@ fn draw_list(
     theme: &Theme,
 ) {
     let rows = usize::from(area.height.saturating_sub(3));
-    let off = offset(sel, jobs.len(), rows);
-    let right =
-        (jobs.len() > rows).then(|| s::range(off + 1, (off + rows).min(jobs.len()), jobs.len()));
-    let inner = panel(
+    let (inner, off) = list_panel(
         buf,
         area,
         &s::jobs_title(jobs.len()),
-        right.as_deref(),
+        jobs.len(),
+        sel,
+        rows,
+        false,
         theme,
     );
     if inner.height == 0 {

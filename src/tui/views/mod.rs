@@ -127,7 +127,7 @@ pub fn row_at(snap: &Snapshot, ui: &UiState, area: Rect, y: u16) -> Option<usize
         let rows = usize::from(inner.height.saturating_sub(titles));
         let first = inner.y + titles;
         let line = usize::from(y.checked_sub(first)?);
-        let i = jobs::offset(sel, total, rows) + line;
+        let i = widgets::offset(sel, total, rows) + line;
         (line < rows && i < total).then_some(i)
     };
     match ui.view {

@@ -2,7 +2,7 @@
 //! when it started, how long it has run, and how much of its deadline it has used.
 
 use super::format as f;
-use super::jobs::offset;
+use super::widgets::offset;
 use super::widgets::{bar_spans, cell, choose, highlight, panel, put, rcell, Col};
 use crate::core::snapshot::Snapshot;
 use crate::tui::action::View;

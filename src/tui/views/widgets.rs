@@ -175,6 +175,34 @@ pub fn wrap(text: &str, w: usize) -> Vec<String> {
     lines
 }
 
+/// The first row to show so that the selection stays in view (it rides the last row).
+pub fn offset(sel: usize, total: usize, rows: usize) -> usize {
+    if total <= rows {
+        0
+    } else {
+        sel.saturating_sub(rows.saturating_sub(1)).min(total - rows)
+    }
+}
+
+/// A panel over a list of `total` rows of which `rows` fit, titled `title`, with "a–b of n"
+/// on the right when the list scrolls (or `always`). Returns the inside and the offset.
+#[allow(clippy::too_many_arguments)]
+pub fn list_panel(
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    total: usize,
+    sel: usize,
+    rows: usize,
+    always: bool,
+    theme: &Theme,
+) -> (Rect, usize) {
+    let off = offset(sel, total, rows);
+    let shown = if always { total > 0 } else { total > rows };
+    let right = shown.then(|| crate::tui::strings::range(off + 1, (off + rows).min(total), total));
+    (panel(buf, area, title, right.as_deref(), theme), off)
+}
+
 /// A bordered panel with a title on the left and optional text on the right; returns the
 /// inside.
 pub fn panel(
