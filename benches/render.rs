@@ -194,6 +194,7 @@ fn fleet() -> (Snapshot, UiState) {
         automation: Automation::default(),
         hosts: (0..HOSTS).map(host).collect(),
         jobs: (0..HOSTS).map(job).collect(),
+        inventory: Default::default(),
     };
     let mut ui = UiState::default();
     for h in 0..HOSTS {

@@ -23,6 +23,12 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 
+# A real S3 server on loopback (tests/support/s3.rs); newer versions need a newer Rust.
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+  say "installing s3s-fs"
+  cargo install s3s-fs@0.14.1 --locked --features binary
+fi
+
 say "format"
 cargo fmt --all -- --check
 

@@ -66,6 +66,58 @@ enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Checkpoints in the NAS and S3: list, verify, restore, prune, replicate.
+    Checkpoints {
+        #[command(subcommand)]
+        action: CheckpointsAction,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum CheckpointsAction {
+    /// Every catalogued checkpoint, its copies and whether it can be restored.
+    List {
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Re-hash stored copies against their manifests; repair bad ones from good ones.
+    Verify {
+        #[arg(long)]
+        job: Option<String>,
+        /// Check only the next 1/N of the checkpoints (rotating); 1 checks all.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        sample: u32,
+    },
+    /// Stream a checkpoint onto a host, verify it there, move it into place.
+    Restore {
+        #[arg(long)]
+        job: String,
+        /// Checkpoint id (default: the newest verified).
+        #[arg(long)]
+        id: Option<String>,
+        /// A [[host]] name from the config.
+        #[arg(long)]
+        host: String,
+        /// Where on the host (default: the job's checkpoint_dir/ID).
+        #[arg(long)]
+        path: Option<String>,
+    },
+    /// Apply the retention policy: list keep/remove with reasons, then delete.
+    Prune {
+        #[arg(long)]
+        job: Option<String>,
+        /// Only show the plan.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Pull new complete checkpoints from each job's host into the stores once.
+    Replicate {
+        #[arg(long)]
+        job: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -94,6 +146,7 @@ fn main() -> ExitCode {
         }) => config_check(file.clone().or(cli.config.clone())),
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
+        Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }
@@ -336,19 +389,20 @@ fn probe(raw: bool, json: bool) -> ExitCode {
     }
 }
 
-fn live(cli: &Cli) -> ExitCode {
+/// The config and state dir of a live run, or the exit code that says why not.
+fn live_config(cli: &Cli) -> Result<(lifeboat::config::Config, PathBuf), ExitCode> {
     let path = match lifeboat::config::locate(cli.config.clone()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}\n  (or try the simulated fleet: lifeboat --demo)");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let config = match lifeboat::config::load_file(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let state_dir = cli
@@ -360,7 +414,55 @@ fn live(cli: &Cli) -> ExitCode {
         });
     let Some(state_dir) = state_dir else {
         eprintln!("error: no home directory for the state dir; pass --state-dir DIR or set [settings].state_dir");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
+    };
+    Ok((config, state_dir))
+}
+
+fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
+    use lifeboat::runtime::checkpoints_cmd::{self as cmd, Action};
+    let (config, state_dir) = match live_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let action = match action.clone() {
+        CheckpointsAction::List { job } => Action::List { job },
+        CheckpointsAction::Verify { job, sample } => Action::Verify {
+            job,
+            fraction: sample,
+        },
+        CheckpointsAction::Restore {
+            job,
+            id,
+            host,
+            path,
+        } => Action::Restore {
+            job,
+            id,
+            host,
+            path,
+        },
+        CheckpointsAction::Prune { job, dry_run, yes } => Action::Prune { job, dry_run, yes },
+        CheckpointsAction::Replicate { job } => Action::Replicate { job },
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let opts = cmd::Options {
+        config,
+        state_dir,
+        json: cli.json,
+        readonly: cli.readonly,
+        operator: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+    };
+    let mut out = std::io::stdout();
+    ExitCode::from(rt.block_on(cmd::run(action, opts, &mut out)))
+}
+
+fn live(cli: &Cli) -> ExitCode {
+    let (config, state_dir) = match live_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(1);

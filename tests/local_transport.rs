@@ -58,6 +58,9 @@ fn job(dir: &Path) -> JobSpec {
         standbys: Vec::new(),
         strategies: Vec::new(),
         env: Default::default(),
+        checkpoint_marker: None,
+        prestage: false,
+        retention: None,
     }
 }
 

@@ -105,6 +105,9 @@ fn job(bed: &Bed) -> JobSpec {
         standbys: Vec::new(),
         strategies: Vec::new(),
         env: Default::default(),
+        checkpoint_marker: None,
+        prestage: false,
+        retention: None,
     }
 }
 

@@ -133,6 +133,47 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "strategies = [\"restart-in-place\", \"warm-standby\", \"escalate\"]",
     ),
     (
+        "job",
+        "checkpoint_marker",
+        "checkpoint_marker = \"COMPLETE\"",
+    ),
+    ("job", "prestage", "prestage = true"),
+    (
+        "job",
+        "retention",
+        "retention = { keep_last = 5, keep_daily = 7 }",
+    ),
+    (
+        "job.retention",
+        "keep_last",
+        "retention = { keep_last = 5 }",
+    ),
+    (
+        "job.retention",
+        "keep_hourly",
+        "retention = { keep_hourly = 24 }",
+    ),
+    (
+        "job.retention",
+        "keep_daily",
+        "retention = { keep_daily = 7 }",
+    ),
+    (
+        "job.retention",
+        "keep_weekly",
+        "retention = { keep_weekly = 4 }",
+    ),
+    (
+        "job.retention",
+        "keep_monthly",
+        "retention = { keep_monthly = 12 }",
+    ),
+    (
+        "job.retention",
+        "keep_yearly",
+        "retention = { keep_yearly = 2 }",
+    ),
+    (
         "job.heartbeat",
         "file",
         "heartbeat = { file = \"/home/trainer/run/heartbeat\" }",
@@ -144,6 +185,35 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("storage", "nas", "nas = \"/mnt/nas/checkpoints\""),
     ("storage", "keep_last", "keep_last = 3"),
+    ("storage", "keep_hourly", "keep_hourly = 24"),
+    ("storage", "keep_daily", "keep_daily = 7"),
+    ("storage", "keep_weekly", "keep_weekly = 4"),
+    ("storage", "keep_monthly", "keep_monthly = 12"),
+    ("storage", "keep_yearly", "keep_yearly = 2"),
+    ("storage", "parallel", "parallel = 2"),
+    ("storage", "spool", "spool = \"/var/lib/lifeboat/spool\""),
+    (
+        "storage",
+        "order",
+        "order = \"parallel\" (or \"nas-then-s3\")",
+    ),
+    (
+        "storage",
+        "scrub_every",
+        "scrub_every = \"6h\" (or \"off\")",
+    ),
+    ("storage", "scrub_fraction", "scrub_fraction = 12"),
+    (
+        "storage",
+        "nas_retention",
+        "[storage.nas_retention] with keep_last = 5",
+    ),
+    ("storage.nas_retention", "keep_last", "keep_last = 5"),
+    ("storage.nas_retention", "keep_hourly", "keep_hourly = 24"),
+    ("storage.nas_retention", "keep_daily", "keep_daily = 7"),
+    ("storage.nas_retention", "keep_weekly", "keep_weekly = 4"),
+    ("storage.nas_retention", "keep_monthly", "keep_monthly = 12"),
+    ("storage.nas_retention", "keep_yearly", "keep_yearly = 2"),
     (
         "storage",
         "s3",
@@ -159,6 +229,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("storage.s3", "prefix", "prefix = \"lifeboat\""),
     ("storage.s3", "path_style", "path_style = true"),
     ("storage.s3", "profile", "profile = \"backup\""),
+    ("storage.s3", "keep_last", "keep_last = 10"),
+    ("storage.s3", "keep_hourly", "keep_hourly = 24"),
+    ("storage.s3", "keep_daily", "keep_daily = 30"),
+    ("storage.s3", "keep_weekly", "keep_weekly = 8"),
+    ("storage.s3", "keep_monthly", "keep_monthly = 12"),
+    ("storage.s3", "keep_yearly", "keep_yearly = 2"),
     ("notify", "kind", "kind = \"telegram\""),
     (
         "notify",
@@ -224,7 +300,16 @@ mod tests {
         assert_eq!(example("host", "nope"), None);
         assert!(keys_of("provider").contains(&"api_key_env"));
         assert!(is_table_array("", "host"));
-        assert_eq!(tables_with("keep_last"), vec!["storage"]);
+        assert_eq!(
+            tables_with("keep_last"),
+            vec![
+                "job.retention",
+                "storage",
+                "storage.nas_retention",
+                "storage.s3"
+            ]
+        );
+        assert_eq!(tables_with("parallel"), vec!["storage"]);
         assert_eq!(tables_with("name"), vec!["host", "job", "provider"]);
         assert!(!is_table_array("", "storage"));
     }

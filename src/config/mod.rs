@@ -29,8 +29,10 @@ pub use summary::summary;
 
 use crate::core::fleet::Fleet;
 use crate::core::policy::Policy;
-use serde::Serialize;
+use crate::core::retention::Retention;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A validated configuration. Built only by the loader, so every value in it was checked.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -48,13 +50,91 @@ pub struct Config {
     pub theme: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// Where checkpoints are copied, how they are copied and checked, and how many are kept.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StorageConfig {
     /// NAS directory (absolute).
     pub nas: Option<PathBuf>,
     pub s3: Option<S3Config>,
-    /// Keep at least this many newest checkpoints per job (seed 000 keeps 3).
+    /// Keep at least this many newest checkpoints per job (seed 000 keeps 3); always
+    /// equal to `retention.last`.
     pub keep_last: u32,
+    /// `[storage]`'s policy: `keep_last` plus the calendar buckets, ORed.
+    pub retention: Retention,
+    /// `[storage.nas_retention]`: the NAS store's own policy, replacing `retention`.
+    pub nas_retention: Option<Retention>,
+    /// Checkpoints replicated at once (1..=16).
+    pub parallel: usize,
+    /// Where pulled bytes land when there is no NAS; `None`: `<state_dir>/spool`,
+    /// resolved at runtime.
+    pub spool: Option<PathBuf>,
+    /// Whether NAS and S3 are written together or one after the other.
+    pub order: ReplicaOrder,
+    /// How often stored copies are re-hashed; `None`: never.
+    pub scrub_every: Option<Duration>,
+    /// Each scrub run re-hashes about 1/N of the copies, rotating (1 = all of them).
+    pub scrub_fraction: u32,
+}
+
+impl StorageConfig {
+    pub const DEFAULT_KEEP_LAST: u32 = 3;
+    pub const DEFAULT_PARALLEL: usize = 2;
+    pub const DEFAULT_SCRUB_EVERY: Duration = Duration::from_secs(6 * 3600);
+    pub const DEFAULT_SCRUB_FRACTION: u32 = 12;
+
+    /// The policy that prunes `store` (`"nas"` or `"s3"`): the job's override if it has
+    /// one, else the store's own, else `[storage]`'s.
+    pub fn policy_for(&self, store: &str, job: Option<&Retention>) -> Retention {
+        let own = match store {
+            "nas" => self.nas_retention.as_ref(),
+            "s3" => self.s3.as_ref().and_then(|s| s.retention.as_ref()),
+            _ => None,
+        };
+        job.or(own).unwrap_or(&self.retention).clone()
+    }
+}
+
+impl Default for StorageConfig {
+    /// No stores, keep the newest 3, two copies at once, scrub 1/12 every 6 hours.
+    fn default() -> Self {
+        Self {
+            nas: None,
+            s3: None,
+            keep_last: Self::DEFAULT_KEEP_LAST,
+            retention: Retention {
+                last: Self::DEFAULT_KEEP_LAST,
+                ..Retention::default()
+            },
+            nas_retention: None,
+            parallel: Self::DEFAULT_PARALLEL,
+            spool: None,
+            order: ReplicaOrder::default(),
+            scrub_every: Some(Self::DEFAULT_SCRUB_EVERY),
+            scrub_fraction: Self::DEFAULT_SCRUB_FRACTION,
+        }
+    }
+}
+
+/// How a checkpoint reaches two stores.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicaOrder {
+    /// NAS and S3 are written from one stream at once.
+    #[default]
+    Parallel,
+    /// The NAS copy first, then S3 from it.
+    NasThenS3,
+}
+
+impl ReplicaOrder {
+    pub const ALL: [ReplicaOrder; 2] = [ReplicaOrder::Parallel, ReplicaOrder::NasThenS3];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaOrder::Parallel => "parallel",
+            ReplicaOrder::NasThenS3 => "nas-then-s3",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -66,6 +146,8 @@ pub struct S3Config {
     pub path_style: bool,
     /// Named AWS profile; credentials otherwise come from the SDK's default chain.
     pub profile: Option<String>,
+    /// The S3 store's own policy (its keep_* keys), replacing `[storage]`'s.
+    pub retention: Option<Retention>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

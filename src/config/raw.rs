@@ -54,13 +54,45 @@
 //! standby = ["pc1:1", "cpu-vm"]   # "HOST" or "HOST:GPU", tried in order
 //! strategies = ["restart-in-place", "warm-standby", "escalate"]  # optional
 //! env = { NCCL_DEBUG = "WARN" }   # optional: the job's environment (no secrets)
+//! checkpoint_marker = "COMPLETE"  # optional: a checkpoint folder is complete when this
+//!                                 #   file is inside it (`x.pt`: when `x.pt.COMPLETE` is
+//!                                 #   beside it); otherwise when its size and mtime are
+//!                                 #   the same in two listings in a row. One file name:
+//!                                 #   no '/', no leading '.', not "manifest.json"
+//! prestage = true                 # optional, default false: keep the newest verified
+//!                                 #   checkpoint staged on the first standby's host
+//!                                 #   (needs a standby)
+//! retention = { keep_last = 5, keep_daily = 7 }  # optional: this job's own policy, used
+//!                                 #   for every store instead of theirs (keys as below)
 //!
 //! [storage]                       # required when there are jobs: nas and/or s3
 //! nas = "/mnt/nas/checkpoints"    # absolute
-//! keep_last = 3                   # default 3, ≥ 1
+//! keep_last = 3                   # default 3, ≥ 1: the newest N verified checkpoints
+//! keep_hourly = 24                # optional, default 0 (each): the newest checkpoint of
+//! keep_daily = 7                  #   each of the last N hours / days / weeks (from
+//! keep_weekly = 4                 #   Monday) / months / years that have one (UTC),
+//! keep_monthly = 12               #   restic-style; a checkpoint any rule keeps is kept,
+//! keep_yearly = 2                 #   and the newest verified one is never removed
+//! parallel = 2                    # checkpoints replicated at once, 1..=16 (default 2)
+//! spool = "/var/lib/lifeboat/spool"  # optional, absolute: where pulled bytes land when
+//!                                 #   there is no NAS (default: <state_dir>/spool)
+//! order = "parallel"              # "parallel" (default): NAS and S3 written from one
+//!                                 #   stream at once | "nas-then-s3": S3 from the NAS copy
+//! scrub_every = "6h"              # re-hash stored copies this often (default "6h");
+//!                                 #   "off" never does
+//! scrub_fraction = 12             # each scrub re-hashes ~1/N of the copies, rotating;
+//!                                 #   1 = all of them; 1..=1000 (default 12)
 //! [storage.s3]
 //! bucket = "b"; region = "me-south-1"; endpoint = "https://…" (optional)
 //! prefix = "lifeboat" (default); path_style = false; profile = "name" (optional)
+//! keep_last = 10; keep_daily = 30 # optional: S3's own policy (any keep_* keys)
+//! [storage.nas_retention]         # optional: the NAS's own policy (any keep_* keys)
+//! keep_last = 5
+//!
+//! # Retention overrides (job `retention`, S3's keep_*, [storage.nas_retention]) replace
+//! # the policy whole: a key left out counts as 0 ("not by this rule"), keep_last is ≥ 1
+//! # when given, and a policy that keeps nothing is refused. Which one prunes a store:
+//! # the job's, else the store's own, else [storage]'s.
 //!
 //! [[notify]]
 //! kind = "telegram"; bot_token_env = "TELEGRAM_BOT_TOKEN"; chat_id = "-100…"
@@ -193,6 +225,9 @@ pub struct RawJob {
     pub standby: Option<Spanned<Vec<Str>>>,
     pub strategies: Option<Spanned<Vec<Str>>>,
     pub env: Option<std::collections::BTreeMap<String, Str>>,
+    pub checkpoint_marker: Option<Str>,
+    pub prestage: Option<Spanned<bool>>,
+    pub retention: Option<RawRetention>,
 }
 
 /// `heartbeat = "/abs"` (a step file), `{ file = "/abs" }` or `{ mtime = "/abs" }`.
@@ -247,7 +282,30 @@ impl<'de> Visitor<'de> for HeartbeatVisitor {
 pub struct RawStorage {
     pub nas: Option<Str>,
     pub keep_last: Option<Num>,
+    pub keep_hourly: Option<Num>,
+    pub keep_daily: Option<Num>,
+    pub keep_weekly: Option<Num>,
+    pub keep_monthly: Option<Num>,
+    pub keep_yearly: Option<Num>,
+    pub parallel: Option<Num>,
+    pub spool: Option<Str>,
+    pub order: Option<Str>,
+    pub scrub_every: Option<Str>,
+    pub scrub_fraction: Option<Num>,
     pub s3: Option<RawS3>,
+    pub nas_retention: Option<RawRetention>,
+}
+
+/// A retention policy table: `[storage.nas_retention]` or a job's `retention = { … }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub keep_last: Option<Num>,
+    pub keep_hourly: Option<Num>,
+    pub keep_daily: Option<Num>,
+    pub keep_weekly: Option<Num>,
+    pub keep_monthly: Option<Num>,
+    pub keep_yearly: Option<Num>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,6 +317,12 @@ pub struct RawS3 {
     pub prefix: Option<Str>,
     pub path_style: Option<bool>,
     pub profile: Option<Str>,
+    pub keep_last: Option<Num>,
+    pub keep_hourly: Option<Num>,
+    pub keep_daily: Option<Num>,
+    pub keep_weekly: Option<Num>,
+    pub keep_monthly: Option<Num>,
+    pub keep_yearly: Option<Num>,
 }
 
 /// One notifier; which keys apply depends on `kind`, so they are checked after parsing.

@@ -85,27 +85,40 @@ fn unknown_key(
         (false, false) => "key",
     };
     // A right key in the wrong table (`profile` at the top, `keep_last` in a host).
-    let elsewhere: Vec<String> = hints::tables_with(name)
+    let mut tables: Vec<&str> = hints::tables_with(name)
         .into_iter()
         .filter(|t| *t != here)
-        .map(|t| {
-            if hints::is_table_array("", t) {
-                format!("[[{t}]]")
-            } else {
-                format!("[{t}]")
-            }
-        })
         .collect();
+    // Shallow tables first: `[storage]` before `[storage.s3]`.
+    tables.sort_by_key(|t| t.matches('.').count());
+    // A key of an inline sub-table of this `[[job]]` (`keep_daily`: its `retention`).
+    let child = tables
+        .iter()
+        .filter(|_| hints::is_table_array("", &here))
+        .find_map(|t| {
+            t.strip_prefix(here.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+                .filter(|r| !r.contains('.'))
+        });
+    let elsewhere: Vec<String> = tables.iter().map(|t| table_name(t)).collect();
     let near = suggest::closest(name, &allowed);
     // One edit away (`gpu` for `gpus`) is a typo even if the word is a key elsewhere.
     let typo = near.is_some_and(|s| strsim::levenshtein(name, s) <= 1);
+    if let (false, Some(child)) = (typo, child) {
+        let example = hints::example(&format!("{here}.{child}"), name)
+            .map_or_else(|| format!("{child} = {{ {name} = … }}"), str::to_string);
+        return (
+            format!("\"{name}\" does not belong here; it goes in this {here}'s {child} table"),
+            format!("move it into {child}, e.g. {example}"),
+        );
+    }
     match near {
         _ if !typo && !elsewhere.is_empty() => (
             format!(
                 "\"{name}\" does not belong here; it is a key of {}",
-                elsewhere.join(" and ")
+                listed(&elsewhere, "and")
             ),
-            format!("move it under {}", elsewhere.join(" or ")),
+            format!("move it under {}", listed(&elsewhere, "or")),
         ),
         Some(s) => (
             format!("unknown {what} \"{name}\"; did you mean \"{s}\"?"),
@@ -115,6 +128,26 @@ fn unknown_key(
             format!("unknown {what} \"{name}\""),
             format!("remove it; allowed here: {}", allowed.join(", ")),
         ),
+    }
+}
+
+/// How a message names a table: `[storage.s3]`, `[[host]]`, or for a sub-table of an
+/// array of tables, `retention = { … } in a [[job]]`.
+fn table_name(t: &str) -> String {
+    match t.split_once('.') {
+        Some((top, rest)) if hints::is_table_array("", top) => {
+            format!("{rest} = {{ … }} in a [[{top}]]")
+        }
+        _ if hints::is_table_array("", t) => format!("[[{t}]]"),
+        _ => format!("[{t}]"),
+    }
+}
+
+/// `a and b`, `a, b and c` (with `or` likewise).
+fn listed(items: &[String], word: &str) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} {word} {last}", rest.join(", ")),
+        _ => items.join(""),
     }
 }
 

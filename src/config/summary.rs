@@ -1,9 +1,10 @@
 //! The human summary `lifeboat config check` prints for a valid config.
 
 use super::duration::format as dur;
-use super::{Config, NotifierConfig};
+use super::{Config, NotifierConfig, ReplicaOrder, StorageConfig};
 use crate::core::fleet::{HostSpec, JobSpec, Role};
 use crate::core::ids::Target;
+use crate::core::retention::Retention;
 use std::fmt::Write;
 
 /// At most this many hosts or jobs are listed one by one.
@@ -120,12 +121,22 @@ fn job(j: &JobSpec) -> String {
         format!("standbys {}", t.join(", "))
     };
     let chain: Vec<&str> = j.strategies.iter().map(|s| s.as_str()).collect();
-    format!(
+    let mut out = format!(
         "{} on {} → {standbys}; strategies {}",
         j.id,
         j.home(),
         chain.join(" → ")
-    )
+    );
+    if let Some(m) = &j.checkpoint_marker {
+        out.push_str(&format!("; checkpoint marker {m}"));
+    }
+    if let Some(first) = j.standbys.first().filter(|_| j.prestage) {
+        out.push_str(&format!("; prestaged on {first}"));
+    }
+    if let Some(r) = &j.retention {
+        out.push_str(&format!("; {}", keeps(r)));
+    }
+    out
 }
 
 fn storage(cfg: &Config) -> String {
@@ -155,7 +166,62 @@ fn storage(cfg: &Config) -> String {
     if parts.is_empty() {
         parts.push("none".into());
     }
-    format!("{}; keep last {}", parts.join(", "), st.keep_last)
+    let mut out = format!("{}; {}", parts.join(", "), keeps(&st.retention));
+    if let Some(r) = &st.nas_retention {
+        out.push_str(&format!("; NAS: {}", keeps(r)));
+    }
+    if let Some(r) = st.s3.as_ref().and_then(|s| s.retention.as_ref()) {
+        out.push_str(&format!("; S3: {}", keeps(r)));
+    }
+    // How copies are made and checked, where it differs from the defaults.
+    let mut how = Vec::new();
+    if st.parallel != StorageConfig::DEFAULT_PARALLEL {
+        how.push(format!("{} at once", st.parallel));
+    }
+    if st.order == ReplicaOrder::NasThenS3 {
+        how.push("NAS then S3".to_string());
+    }
+    if let Some(spool) = &st.spool {
+        how.push(format!("spool {}", spool.display()));
+    }
+    match st.scrub_every {
+        None => how.push("no scrub".to_string()),
+        Some(every)
+            if every != StorageConfig::DEFAULT_SCRUB_EVERY
+                || st.scrub_fraction != StorageConfig::DEFAULT_SCRUB_FRACTION =>
+        {
+            how.push(format!(
+                "scrub 1/{} every {}",
+                st.scrub_fraction,
+                dur(every)
+            ));
+        }
+        Some(_) => {}
+    }
+    if !how.is_empty() {
+        out.push_str(&format!("; {}", how.join(", ")));
+    }
+    out
+}
+
+/// `keep last 3, 7 daily, 4 weekly`.
+fn keeps(r: &Retention) -> String {
+    let mut parts = Vec::new();
+    if r.last > 0 {
+        parts.push(format!("last {}", r.last));
+    }
+    for (n, word) in [
+        (r.hourly, "hourly"),
+        (r.daily, "daily"),
+        (r.weekly, "weekly"),
+        (r.monthly, "monthly"),
+        (r.yearly, "yearly"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    format!("keep {}", parts.join(", "))
 }
 
 fn notifier(n: &NotifierConfig) -> String {

@@ -172,6 +172,17 @@ pub struct JobSpec {
     /// Environment for the job's process (never secrets: those stay in the host's env).
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// A checkpoint (a folder in `checkpoint_dir`) is complete when this file exists inside
+    /// it; a single-file checkpoint `x.pt` when `x.pt.<marker>` exists beside it. Without
+    /// it, a checkpoint is complete when its size and mtime hold still for two listings.
+    #[serde(default)]
+    pub checkpoint_marker: Option<String>,
+    /// Keep the newest verified checkpoint staged on the first standby's host.
+    #[serde(default)]
+    pub prestage: bool,
+    /// This job's retention policy, overriding the stores' (see `StorageConfig::policy_for`).
+    #[serde(default)]
+    pub retention: Option<super::retention::Retention>,
 }
 
 impl JobSpec {

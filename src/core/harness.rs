@@ -84,6 +84,9 @@ pub fn job(
             .collect(),
         strategies: chain.to_vec(),
         env: Default::default(),
+        checkpoint_marker: None,
+        prestage: false,
+        retention: None,
     }
 }
 

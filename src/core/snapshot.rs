@@ -20,6 +20,9 @@ pub struct Snapshot {
     pub automation: Automation,
     pub hosts: Vec<HostView>,
     pub jobs: Vec<JobView>,
+    /// Checkpoints in the stores and the replication work in flight (runtime-filled).
+    #[serde(default)]
+    pub inventory: super::inventory::Inventory,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -247,6 +250,7 @@ impl Core {
             },
             hosts,
             jobs,
+            inventory: Default::default(),
         }
     }
 

@@ -29,6 +29,8 @@ pub enum LiveError {
     },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Replica(#[from] super::replica::ReplicaError),
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
 }
@@ -43,6 +45,8 @@ pub struct LiveOptions {
 /// The runtime and what runs beside it; `stop` ends them in order.
 struct Running {
     handle: SupervisorHandle,
+    /// The checkpoint replicator and its loop, when the config names a store.
+    replicas: Option<(Arc<super::replica::Replicator>, tokio::task::JoinHandle<()>)>,
     poller: tokio::task::JoinHandle<()>,
     stop_poller: tokio::sync::watch::Sender<bool>,
     _log: Option<tracing_appender::non_blocking::WorkerGuard>,
@@ -52,12 +56,15 @@ impl Running {
     async fn stop(self) -> Result<(), LiveError> {
         let _ = self.stop_poller.send(true);
         let _ = self.poller.await;
+        if let Some((_, join)) = self.replicas {
+            let _ = join.await;
+        }
         self.handle.stop().await?;
         Ok(())
     }
 }
 
-fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
+async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     std::fs::create_dir_all(&opts.state_dir).map_err(|source| LiveError::StateDir {
         path: opts.state_dir.clone(),
         source,
@@ -65,7 +72,21 @@ fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     // Provider keys are read now: a missing one stops the start with its variable's name.
     let providers = super::provider::from_config(&opts.config.providers)?;
     let log = super::logging::init(&opts.state_dir);
-    let transport = ShellTransport::new(opts.ssh.clone(), Arc::new(super::local::LocalShell));
+    let local: Arc<dyn Shell> = Arc::new(super::local::LocalShell);
+    let (rep_notices, rep_rx) = mpsc::channel(256);
+    let storage = &opts.config.storage;
+    let rep = if storage.nas.is_some() || storage.s3.is_some() {
+        let r = super::replica::open(&opts.config, &opts.state_dir, opts.ssh.clone(), local.clone())
+            .await?
+            .with_notices(rep_notices);
+        Some(Arc::new(r))
+    } else {
+        None
+    };
+    let mut transport = ShellTransport::new(opts.ssh.clone(), local);
+    if let Some(r) = &rep {
+        transport = transport.with_replicas(r.clone());
+    }
     let parts = RuntimeParts {
         fleet: opts.config.fleet.clone(),
         policy: opts.config.policy.clone(),
@@ -93,8 +114,20 @@ fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         every,
         stop_rx,
     );
+    let replicas = rep.map(|r| {
+        let join = super::replica::service::spawn(
+            r.clone(),
+            handle.snapshots.clone(),
+            handle.feed.clone(),
+            rep_rx,
+            super::replica::service::DISCOVER_EVERY,
+            stop_poller.subscribe(),
+        );
+        (r, join)
+    });
     Ok(Running {
         handle,
+        replicas,
         poller,
         stop_poller,
         _log: log,
@@ -108,7 +141,7 @@ pub async fn run_headless(
     json: bool,
     out: &mut (dyn Write + Send),
 ) -> Result<(), LiveError> {
-    let mut running = start(&opts)?;
+    let mut running = start(&opts).await?;
     let handle = &mut running.handle;
     let hello = format!(
         "Watching {} hosts and {} jobs from {}; state in {}",
@@ -158,29 +191,51 @@ pub async fn run_headless(
     running.stop().await
 }
 
+/// Deletes what retention removes for `job`, confirmed in the console; every deleted copy
+/// is journaled as a `checkpoint` notice.
+async fn prune(rep: &super::replica::Replicator, job: &str, operator: &str) {
+    let result = match rep.plan_prune(Some(job)) {
+        Ok(plan) => rep.prune(&plan, operator).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(job, "prune: {e}");
+    }
+}
+
 /// The console on the real fleet.
 pub async fn run_console(
     opts: LiveOptions,
     setup: crate::tui::run::Setup,
 ) -> Result<(), LiveError> {
-    let mut running = start(&opts)?;
-    let handle = &mut running.handle;
+    let mut running = start(&opts).await?;
     let operator = setup.ui.settings.operator.clone();
     let (req_tx, mut req_rx) = mpsc::channel::<Request>(32);
-    let feed = handle.feed.clone();
+    let feed = running.handle.feed.clone();
+    let rep = running.replicas.as_ref().map(|(r, _)| r.clone());
+    let readonly = opts.readonly;
     let router = tokio::spawn(async move {
         while let Some(req) = req_rx.recv().await {
-            if let Request::Core(command) = req {
-                let input = Input::Command {
-                    operator: operator.clone(),
-                    command,
-                };
-                if feed.send(Feed::Input(input)).await.is_err() {
-                    break;
+            match req {
+                Request::Core(command) => {
+                    let input = Input::Command {
+                        operator: operator.clone(),
+                        command,
+                    };
+                    if feed.send(Feed::Input(input)).await.is_err() {
+                        break;
+                    }
                 }
+                Request::Prune { job } if !readonly => {
+                    if let Some(r) = &rep {
+                        prune(r, &job, &operator).await;
+                    }
+                }
+                _ => {}
             }
         }
     });
+    let handle = &mut running.handle;
     let notices = std::mem::replace(&mut handle.notices, mpsc::channel(1).1);
     let io = crate::tui::run::ConsoleIo {
         snapshots: handle.snapshots.clone(),

@@ -1,14 +1,171 @@
-//! `LocalShell`: scripts on the machine Lifeboat runs on, as plain `sh` processes.
+//! `LocalShell`: scripts on the machine Lifeboat runs on, as plain `sh` processes, and
+//! byte streams to and from `sh -c` commands (each in its own process group, killed
+//! whole when a transfer is given up).
 
 use super::shell::{Shell, ShellError, ShellOutput};
 use crate::core::fleet::HostSpec;
 use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
 
 pub struct LocalShell;
+
+/// stdout (of a write) and stderr kept per stream; the rest is drained and dropped.
+const KEEP: usize = 64 << 10;
+/// Read buffer for streamed stdout; a chunk is whatever one read returned.
+const READ_BUF: usize = 1 << 20;
+
+type Chunk = Result<Bytes, String>;
+type Capped = JoinHandle<(Vec<u8>, bool)>;
+
+/// A streaming `sh -c`. Dropping it unfinished kills the process group before stdin
+/// closes: a clean EOF would let `cat > tmp && mv tmp final` finish with half a file.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Option<Capped>,
+    stderr: Option<Capped>,
+}
+
+impl Running {
+    /// Starts `command`; stdout stays with the child for the caller to take unless
+    /// `capture_stdout`, which keeps it (capped) like stderr.
+    fn start(command: &str, stdin: bool, capture_stdout: bool) -> Result<Self, ShellError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ShellError::Other(format!("cannot start sh: {e}")))?;
+        let stdout = match capture_stdout {
+            true => child
+                .stdout
+                .take()
+                .map(|o| tokio::spawn(read_capped(o, KEEP))),
+            false => None,
+        };
+        let stderr = child
+            .stderr
+            .take()
+            .map(|e| tokio::spawn(read_capped(e, KEEP)));
+        let stdin = child.stdin.take();
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Kills the whole group (sh and whatever it started), then sh itself in case the
+    /// group kill could not run.
+    async fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if let Some(pid) = self.child.id() {
+                let _ = group_kill(pid).status().await;
+            }
+            let _ = self.child.start_kill();
+        }
+    }
+
+    /// Waits for the exit (then the captured output) for at most `stall` each.
+    async fn finish(&mut self, stall: Duration) -> Result<ShellOutput, ShellError> {
+        self.stdin = None;
+        let status = match timeout(stall, self.child.wait()).await {
+            Ok(s) => s.map_err(|e| ShellError::Other(e.to_string()))?,
+            Err(_) => {
+                self.kill().await;
+                return Err(ShellError::Timeout(stall));
+            }
+        };
+        let mut out = ShellOutput {
+            exit: status.code().map(|c| c as u32),
+            ..ShellOutput::default()
+        };
+        // A background child may hold a pipe open: take what came within `stall`.
+        for (task, buf) in [
+            (self.stdout.take(), &mut out.stdout),
+            (self.stderr.take(), &mut out.stderr),
+        ] {
+            if let Some(task) = task {
+                if let Ok(Ok((bytes, cut))) = timeout(stall, task).await {
+                    *buf = bytes;
+                    out.truncated |= cut;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if let (Some(pid), Ok(_)) = (self.child.id(), tokio::runtime::Handle::try_current()) {
+                let _ = group_kill(pid).spawn();
+            }
+            let _ = self.child.start_kill();
+        }
+    }
+}
+
+/// `kill -KILL -- -pgid` (no safe killpg in our dependencies).
+fn group_kill(pgid: u32) -> Command {
+    let mut cmd = Command::new("kill");
+    cmd.args(["-s", "KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Tells the consumer the stream broke, in the background (its queue may be full).
+fn tell(output: mpsc::Sender<Chunk>, e: &ShellError, stall: Duration) {
+    let msg = e.to_string();
+    tokio::spawn(async move {
+        let _ = timeout(stall, output.send(Err(msg))).await;
+    });
+}
+
+/// The read loop of `read_stream`: `Ok(true)` at EOF, `Ok(false)` when the consumer
+/// went away.
+async fn pump(
+    stdout: &mut (impl AsyncRead + Unpin),
+    output: &mpsc::Sender<Chunk>,
+    stall: Duration,
+) -> Result<bool, ShellError> {
+    let mut buf = BytesMut::new();
+    loop {
+        if buf.capacity() < READ_BUF / 8 {
+            buf.reserve(READ_BUF);
+        }
+        // Only the command's silence counts as a stall, not a slow consumer.
+        let read = tokio::select! {
+            r = timeout(stall, stdout.read_buf(&mut buf)) => r,
+            _ = output.closed() => return Ok(false),
+        };
+        match read {
+            Err(_) => return Err(ShellError::Timeout(stall)),
+            Ok(Err(e)) => return Err(ShellError::Other(format!("reading stdout: {e}"))),
+            Ok(Ok(0)) => return Ok(true),
+            Ok(Ok(_)) => {
+                if output.send(Ok(buf.split().freeze())).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+}
 
 /// Reads up to `cap` bytes and drains (discards) the rest, so a flood never fills memory.
 async fn read_capped(mut r: impl AsyncRead + Unpin, cap: usize) -> (Vec<u8>, bool) {
@@ -76,5 +233,68 @@ impl Shell for LocalShell {
         tokio::time::timeout(limit, work)
             .await
             .map_err(|_| ShellError::Timeout(limit))?
+    }
+
+    async fn read_stream(
+        &self,
+        _host: &HostSpec,
+        command: &str,
+        output: mpsc::Sender<Chunk>,
+        stall: Duration,
+    ) -> Result<ShellOutput, ShellError> {
+        let mut run = Running::start(command, false, false)?;
+        let Some(mut stdout) = run.child.stdout.take() else {
+            return Err(ShellError::Other("sh started without a stdout pipe".into()));
+        };
+        let result = match pump(&mut stdout, &output, stall).await {
+            Ok(true) => run.finish(stall).await,
+            Ok(false) => {
+                run.kill().await;
+                run.finish(stall).await
+            }
+            Err(e) => {
+                run.kill().await;
+                Err(e)
+            }
+        };
+        if let Err(e) = &result {
+            tell(output, e, stall);
+        }
+        result
+    }
+
+    async fn write_stream(
+        &self,
+        _host: &HostSpec,
+        command: &str,
+        mut input: mpsc::Receiver<Chunk>,
+        stall: Duration,
+    ) -> Result<ShellOutput, ShellError> {
+        let mut run = Running::start(command, true, true)?;
+        while let Some(item) = input.recv().await {
+            let Some(stdin) = run.stdin.as_mut() else {
+                break;
+            };
+            match item {
+                Ok(chunk) => match timeout(stall, stdin.write_all(&chunk)).await {
+                    Err(_) => {
+                        run.kill().await;
+                        return Err(ShellError::Timeout(stall));
+                    }
+                    // The command stopped reading (it exited): its status says why.
+                    Ok(Err(_)) => break,
+                    Ok(Ok(())) => {}
+                },
+                Err(msg) => {
+                    // Killed before stdin closes: the command never sees a clean end.
+                    run.kill().await;
+                    return Err(ShellError::Other(msg));
+                }
+            }
+        }
+        if let Some(stdin) = run.stdin.as_mut() {
+            let _ = timeout(stall, stdin.shutdown()).await;
+        }
+        run.finish(stall).await
     }
 }

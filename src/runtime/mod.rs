@@ -1,5 +1,7 @@
 //! The IO shell: supervisor, effect execution, journal, transports and logging.
 
+pub mod catalogue;
+pub mod checkpoints_cmd;
 pub mod clock;
 pub mod console_files;
 pub mod exec;
@@ -9,11 +11,13 @@ pub mod local;
 pub mod logging;
 pub mod notice;
 pub mod provider;
+pub mod replica;
 pub mod scripts;
 pub mod shell;
 pub mod shell_transport;
 pub mod ssh;
 pub mod status;
+pub mod store;
 pub mod supervisor;
 pub mod transport;
 

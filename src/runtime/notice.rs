@@ -17,13 +17,33 @@ pub enum Notice {
         job: Option<String>,
         detail: String,
     },
+    /// Checkpoint keeping: replicated, a copy found bad, repaired, pruned, restored, or a
+    /// store that failed. `what` is one of [`CHECKPOINT_WHATS`].
+    Checkpoint {
+        ts: Ts,
+        what: &'static str,
+        job: String,
+        id: String,
+        store: Option<String>,
+        detail: String,
+    },
 }
+
+/// Every `what` a checkpoint notice may carry.
+pub const CHECKPOINT_WHATS: &[&str] = &[
+    "replicated",
+    "copy_failed",
+    "copy_bad",
+    "repaired",
+    "restored",
+    "pruned",
+];
 
 impl Notice {
     pub fn ts(&self) -> Ts {
         match self {
             Notice::Core(e) => e.ts,
-            Notice::FaultInjected { ts, .. } => *ts,
+            Notice::FaultInjected { ts, .. } | Notice::Checkpoint { ts, .. } => *ts,
         }
     }
 
@@ -31,6 +51,7 @@ impl Notice {
         match self {
             Notice::Core(e) => e.kind.name(),
             Notice::FaultInjected { .. } => "fault_injected",
+            Notice::Checkpoint { .. } => "checkpoint",
         }
     }
 
@@ -38,6 +59,7 @@ impl Notice {
         match self {
             Notice::Core(e) => e.kind.job().map(|j| j.to_string()),
             Notice::FaultInjected { job, .. } => job.clone(),
+            Notice::Checkpoint { job, .. } => Some(job.clone()),
         }
     }
 
@@ -53,6 +75,16 @@ impl Notice {
                 ..
             } => {
                 json!({ "kind": "fault_injected", "fault": fault, "host": host, "job": job, "detail": detail })
+            }
+            Notice::Checkpoint {
+                what,
+                job,
+                id,
+                store,
+                detail,
+                ..
+            } => {
+                json!({ "kind": "checkpoint", "what": what, "job": job, "id": id, "store": store, "detail": detail })
             }
         };
         let mut out = serde_json::Map::new();
@@ -87,6 +119,17 @@ impl Notice {
         let clock = ts.get(11..23).unwrap_or(&ts);
         let body = match self {
             Notice::FaultInjected { fault, detail, .. } => format!("FAULT   {fault}: {detail}"),
+            Notice::Checkpoint {
+                what,
+                job,
+                id,
+                store,
+                detail,
+                ..
+            } => {
+                let at = store.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default();
+                format!("CKPT    {job}/{id}{at} {what}: {detail}")
+            }
             Notice::Core(e) => match &e.kind {
                 EventKind::HealthChanged {
                     host,

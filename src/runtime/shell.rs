@@ -3,7 +3,9 @@
 
 use crate::core::fleet::HostSpec;
 use async_trait::async_trait;
+use bytes::Bytes;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// What a script printed and how it ended. Output beyond the caller's cap is cut off.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,5 +45,31 @@ pub trait Shell: Send + Sync {
         script: &str,
         limit: Duration,
         max_output: usize,
+    ) -> Result<ShellOutput, ShellError>;
+
+    /// Runs the one-line `command` with `sh -c` on `host` and streams its stdout into
+    /// `output` in chunks (backpressure: it waits when `output` is full). stderr is kept
+    /// up to 64 KiB in the returned `ShellOutput` (whose `stdout` stays empty). Fails
+    /// with `Timeout(stall)` when no byte moves for `stall`; a dropped receiver ends the
+    /// command early and is not an error.
+    async fn read_stream(
+        &self,
+        host: &HostSpec,
+        command: &str,
+        output: mpsc::Sender<Result<Bytes, String>>,
+        stall: Duration,
+    ) -> Result<ShellOutput, ShellError>;
+
+    /// Runs the one-line `command` with `sh -c` on `host`, feeding the chunks from
+    /// `input` to its stdin, then EOF when the sender is dropped. An `Err` chunk aborts:
+    /// the command is killed (or its channel closed) without EOF, and the call returns
+    /// `Other` with that message. stdout and stderr are kept up to 64 KiB each. Fails
+    /// with `Timeout(stall)` when no byte moves for `stall`.
+    async fn write_stream(
+        &self,
+        host: &HostSpec,
+        command: &str,
+        input: mpsc::Receiver<Result<Bytes, String>>,
+        stall: Duration,
     ) -> Result<ShellOutput, ShellError>;
 }

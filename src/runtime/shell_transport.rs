@@ -31,6 +31,8 @@ pub struct ShellTransport {
     seen_xids: Mutex<BTreeMap<String, BTreeSet<String>>>,
     /// `export` lines put before every script (e.g. `LIFEBOAT_RUN_DIR`).
     env: String,
+    /// Restores catalogued checkpoints from the stores when staging.
+    replicas: Option<Arc<super::replica::Replicator>>,
 }
 
 impl ShellTransport {
@@ -40,6 +42,43 @@ impl ShellTransport {
             local,
             seen_xids: Mutex::new(BTreeMap::new()),
             env: String::new(),
+            replicas: None,
+        }
+    }
+
+    /// Stages catalogued checkpoints by restoring them from the NAS or S3.
+    pub fn with_replicas(mut self, rep: Arc<super::replica::Replicator>) -> Self {
+        self.replicas = Some(rep);
+        self
+    }
+
+    /// Restores `ck` of `job` onto `host` at `ck.location`, reporting bytes as they move.
+    async fn restore(
+        &self,
+        rep: &super::replica::Replicator,
+        host: &HostSpec,
+        job: &JobSpec,
+        ck: &CheckpointRef,
+        progress: &Progress<'_>,
+    ) -> Result<u64, String> {
+        let meter = Arc::new(super::replica::transfer::Meter::default());
+        let work = rep.restore_metered(
+            job.id.as_str(),
+            Some(&ck.id),
+            host.id.as_str(),
+            Some(&ck.location),
+            Some(meter.clone()),
+        );
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                r = &mut work => {
+                    let r = r.map_err(|e| e.to_string())?;
+                    progress(r.bytes, r.bytes.max(ck.bytes));
+                    return Ok(r.bytes);
+                }
+                () = tokio::time::sleep(Duration::from_millis(250)) => progress(meter.get(), ck.bytes),
+            }
         }
     }
 
@@ -172,13 +211,21 @@ impl Transport for ShellTransport {
     async fn stage(
         &self,
         host: &HostSpec,
-        _job: &JobSpec,
+        job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
         progress: &Progress<'_>,
     ) -> Result<u64, String> {
         let Some(ck) = checkpoint else { return Ok(0) };
-        // The checkpoint must already be readable there (its own disk or a shared NAS);
-        // copying between hosts arrives with checkpoint replication.
+        if let Some(rep) = &self.replicas {
+            let known = rep
+                .catalogue
+                .manifest(job.id.as_str(), &ck.id)
+                .map_err(|e| e.to_string())?;
+            if known.is_some() {
+                return self.restore(rep, host, job, ck, progress).await;
+            }
+        }
+        // Not catalogued: it must already be readable there (its own disk or a shared NAS).
         let out = self
             .control(host, &scripts::check_file(&ck.location, &ck.sha256))
             .await?;

@@ -23,6 +23,8 @@ use tokio::task::{JoinHandle, JoinSet};
 pub enum Feed {
     Input(Input),
     Notice(Notice),
+    /// The replicator's latest picture of the stores, shown in every snapshot.
+    Inventory(Arc<crate::core::inventory::Inventory>),
 }
 
 pub struct RuntimeParts {
@@ -75,6 +77,8 @@ struct Supervisor {
     published_epoch: u64,
     published_at: tokio::time::Instant,
     readonly: bool,
+    inventory: Arc<crate::core::inventory::Inventory>,
+    inventory_changed: bool,
 }
 
 /// Opens the journal, restores the core from it, and starts the supervisor task.
@@ -117,6 +121,8 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         published_epoch: 0,
         published_at: tokio::time::Instant::now(),
         readonly: parts.readonly,
+        inventory: Arc::default(),
+        inventory_changed: false,
     };
     let join = tokio::spawn(sup.run(feed_rx, results_rx, shut_rx));
     Ok(SupervisorHandle {
@@ -162,6 +168,10 @@ impl Supervisor {
                     }
                     Feed::Input(input) => self.core.handle(self.clock.now(), input),
                     Feed::Notice(n) => self.notice(n).await?,
+                    Feed::Inventory(inv) => {
+                        self.inventory = inv;
+                        self.inventory_changed = true;
+                    }
                 },
                 _ = sleep => self.core.handle(self.clock.now(), Input::Tick),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
@@ -230,8 +240,10 @@ impl Supervisor {
     }
 
     fn publish(&mut self, force: bool) -> Result<(), JournalError> {
-        let snap = self.core.snapshot();
-        let changed = snap.epoch != self.published_epoch;
+        let mut snap = self.core.snapshot();
+        snap.inventory = (*self.inventory).clone();
+        let changed = snap.epoch != self.published_epoch || self.inventory_changed;
+        self.inventory_changed = false;
         let due = self.published_at.elapsed() >= SNAPSHOT_EVERY;
         if !(force || changed || due) {
             return Ok(());

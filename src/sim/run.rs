@@ -250,6 +250,8 @@ pub async fn run_console(
                         })
                         .await;
                 }
+                // The demo's checkpoints live in the simulator, not in stores.
+                Request::Prune { .. } => {}
                 Request::Quit => break,
             }
         }

@@ -110,5 +110,9 @@ pub enum Request {
         kind: FaultKind,
         target: String,
     },
+    /// Delete what retention removes for a job's checkpoints (already confirmed).
+    Prune {
+        job: String,
+    },
     Quit,
 }

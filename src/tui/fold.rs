@@ -50,6 +50,7 @@ fn push(q: &mut VecDeque<u64>, v: u64) {
 pub fn note(ui: &mut UiState, n: &Notice) {
     let (host, operator) = match n {
         Notice::FaultInjected { host, .. } => (host.clone(), None),
+        Notice::Checkpoint { .. } => (None, None),
         Notice::Core(e) => match &e.kind {
             EventKind::HealthChanged { host, .. } => (Some(host.to_string()), None),
             EventKind::CommandAccepted { operator, .. }

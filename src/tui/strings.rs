@@ -3,6 +3,9 @@
 
 use crate::core::recovery::RecoveryState;
 
+mod inventory;
+pub use inventory::*;
+
 pub const APP: &str = "lifeboat";
 pub const READ_ONLY: &str = " READ-ONLY ";
 pub const TOO_SMALL: &str = "Lifeboat needs a terminal of at least 40×8.";

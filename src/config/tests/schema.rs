@@ -223,8 +223,10 @@ fn every_schema_key_has_an_example() {
         "host",
         "job",
         "job.heartbeat",
+        "job.retention",
         "storage",
         "storage.s3",
+        "storage.nas_retention",
         "notify",
         "provider",
     ];
@@ -232,6 +234,7 @@ fn every_schema_key_has_an_example() {
         let text = match t {
             "" => "zzzzzz = 1\n".to_string(),
             "job.heartbeat" => "[[job]]\nheartbeat = { zzzzzz = \"x\" }\n".to_string(),
+            "job.retention" => "[[job]]\nretention = { zzzzzz = 1 }\n".to_string(),
             t if hints::is_table_array("", t) => format!("[[{t}]]\nzzzzzz = 1\n"),
             t => format!("[{t}]\nzzzzzz = 1\n"),
         };

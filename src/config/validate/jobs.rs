@@ -1,8 +1,9 @@
 //! `[[job]]` tables → [`JobSpec`]s: the home host and GPU, remote paths, commands,
-//! heartbeat, standby targets and the strategy chain, checked against the hosts.
+//! heartbeat, standby targets and the strategy chain, checked against the hosts (the
+//! checkpoint keys are in `checkpoint.rs`).
 
 use super::values::{self, quote};
-use super::{strategies, Ctx};
+use super::{checkpoint, strategies, Ctx};
 use crate::config::keypath::KeyPath;
 use crate::config::raw::{RawHeartbeat, RawJob, Str};
 use crate::config::suggest;
@@ -97,6 +98,7 @@ fn job(
     let home_target = Target::new(HostId::new(j.host.get_ref().clone()), gpu);
     let standbys = standbys(ctx, k, j, hosts, &home_target);
     let strategies = strategies::build(ctx, k, j, hosts, &standbys, has_providers);
+    let ckpt = checkpoint::build(ctx, k, j, hosts);
     let mut env = std::collections::BTreeMap::new();
     for (name, value) in j.env.iter().flatten() {
         let key = k.clone().key("env").key(name);
@@ -133,6 +135,9 @@ fn job(
         standbys: standbys.into_iter().flatten().collect(),
         strategies,
         env,
+        checkpoint_marker: ckpt.marker,
+        prestage: ckpt.prestage,
+        retention: ckpt.retention,
     }
 }
 

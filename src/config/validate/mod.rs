@@ -1,12 +1,14 @@
 //! Raw TOML → validated [`Config`](super::Config): a pure function that collects every
 //! problem it finds (not just the first), each pointing at a line and column.
 
+mod checkpoint;
 mod ctx;
 mod hosts;
 mod jobs;
 mod notify;
 mod policy;
 mod providers;
+mod retention;
 mod storage;
 mod strategies;
 mod values;

@@ -13,11 +13,13 @@ mod exec;
 mod host_key;
 pub mod known_hosts;
 mod pool;
+mod stream;
 
 use crate::core::fleet::{Access, HostSpec};
 use crate::core::ids::HostId;
 use crate::runtime::shell::{Shell, ShellError, ShellOutput};
 use async_trait::async_trait;
+use bytes::Bytes;
 use connect::Conn;
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::{timeout_at, Instant};
 
 /// How the SSH transport behaves, fleet-wide.
@@ -176,14 +178,19 @@ impl SshShell {
         })
     }
 
-    async fn run_inner(
+    /// Runs `call` on `host`'s pooled connection once it holds a fleet-wide permit and
+    /// one of the host's session slots; waiting for those gives up at `deadline`.
+    async fn with_session<T, F, Fut>(
         &self,
         host: &HostSpec,
-        script: &str,
         deadline: Instant,
         limit: Duration,
-        max_output: usize,
-    ) -> Result<ShellOutput, ShellError> {
+        call: F,
+    ) -> Result<T, ShellError>
+    where
+        F: FnOnce(Arc<Conn>) -> Fut,
+        Fut: Future<Output = Result<T, ShellError>>,
+    {
         if host.access != Access::Ssh {
             return Err(ShellError::Other(format!(
                 "host \"{}\" is not reached over SSH (access = {:?})",
@@ -199,7 +206,21 @@ impl SshShell {
             .await
             .map_err(|_| ShellError::Timeout(limit))?
             .map_err(|_| ShellError::Other("the connection is shut down".into()))?;
-        exec::run(&conn.handle, script, max_output, deadline, limit).await
+        call(conn.clone()).await
+    }
+
+    async fn run_inner(
+        &self,
+        host: &HostSpec,
+        script: &str,
+        deadline: Instant,
+        limit: Duration,
+        max_output: usize,
+    ) -> Result<ShellOutput, ShellError> {
+        self.with_session(host, deadline, limit, |conn| async move {
+            exec::run(&conn.handle, script, max_output, deadline, limit).await
+        })
+        .await
     }
 }
 
@@ -232,5 +253,42 @@ impl Shell for SshShell {
         )
         .await
         .unwrap_or(Err(ShellError::Timeout(limit)))
+    }
+
+    /// Getting a session (connect included) must take under `stall`; after that, only
+    /// silence from the host counts against it (see `stream`).
+    async fn read_stream(
+        &self,
+        host: &HostSpec,
+        command: &str,
+        output: mpsc::Sender<Result<Bytes, String>>,
+        stall: Duration,
+    ) -> Result<ShellOutput, ShellError> {
+        let deadline = Instant::now() + stall;
+        let out = &output;
+        let result = self
+            .with_session(host, deadline, stall, |conn| async move {
+                stream::read(&conn.handle, command, out, stall).await
+            })
+            .await;
+        if let Err(e) = &result {
+            // An early end must not pass for the end of the data.
+            stream::tell(output, e, stall);
+        }
+        result
+    }
+
+    async fn write_stream(
+        &self,
+        host: &HostSpec,
+        command: &str,
+        input: mpsc::Receiver<Result<Bytes, String>>,
+        stall: Duration,
+    ) -> Result<ShellOutput, ShellError> {
+        let deadline = Instant::now() + stall;
+        self.with_session(host, deadline, stall, |conn| async move {
+            stream::write(&conn.handle, command, input, stall).await
+        })
+        .await
     }
 }

@@ -1,0 +1,327 @@
+//! Which checkpoints on a job's host are complete and worth pulling: parses the listing
+//! the discovery script prints, groups files into checkpoints (a folder, or one file), and
+//! decides completeness by the job's marker file or by a size and mtime that held still
+//! across two listings. Pure: the previous listing is the only memory.
+
+use super::manifest::{check_name, check_path, MANIFEST_NAME};
+use std::collections::BTreeMap;
+
+/// One checkpoint as listed on its host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub id: String,
+    pub single_file: bool,
+    /// Relative paths inside the checkpoint (for a single file: its own name) and sizes.
+    pub files: Vec<(String, u64)>,
+    /// Newest modification time of any file, unix milliseconds.
+    pub mtime: u64,
+    /// The job's completion marker is there.
+    pub marked: bool,
+}
+
+impl Listing {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.1).sum()
+    }
+
+    /// The training step in the name: its last run of digits (`step-000120` → 120).
+    pub fn step(&self) -> u64 {
+        step_of(&self.id)
+    }
+
+    fn signature(&self) -> (u64, u64, usize) {
+        (self.bytes(), self.mtime, self.files.len())
+    }
+}
+
+/// The last run of digits in `name` (`ckpt_e3_s4500.pt` → 4500), or 0.
+pub fn step_of(name: &str) -> u64 {
+    let stem = name.split('.').next().unwrap_or(name);
+    let digits: String = stem
+        .chars()
+        .rev()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// Files a writer is still busy with, by the usual naming conventions.
+fn looks_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        || [".tmp", ".partial", ".lock", ".part", ".incomplete"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// What the listing said, besides the checkpoints: entries skipped and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub checkpoints: Vec<Listing>,
+    pub skipped: Vec<String>,
+}
+
+/// Parses NUL-terminated records `<type>\t<size>\t<mtime secs[.frac]>\t<relative path>`
+/// (`find -printf '%y\t%s\t%T@\t%P\0'`), type `f` or `d`; others (links …) are skipped.
+pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
+    let mut groups: BTreeMap<String, Listing> = BTreeMap::new();
+    let mut markers: Vec<String> = Vec::new();
+    let mut skipped = Vec::new();
+    for rec in out.split(|b| *b == 0) {
+        let Ok(rec) = std::str::from_utf8(rec) else {
+            skipped.push("a name that is not UTF-8".into());
+            continue;
+        };
+        let rec = rec.trim_start_matches('\n');
+        if rec.is_empty() {
+            continue;
+        }
+        let mut parts = rec.splitn(4, '\t');
+        let (Some(kind), Some(size), Some(mtime), Some(path)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            skipped.push(format!("unreadable record {:?}", clip(rec)));
+            continue;
+        };
+        let (Ok(size), Some(mtime)) = (size.parse::<u64>(), parse_mtime(mtime)) else {
+            skipped.push(format!("unreadable record {:?}", clip(rec)));
+            continue;
+        };
+        if check_path(path).is_err() {
+            skipped.push(format!("unsafe name {:?}", clip(path)));
+            continue;
+        }
+        let (top, rest) = match path.split_once('/') {
+            Some((t, r)) => (t, Some(r)),
+            None => (path, None),
+        };
+        if looks_temporary(top) {
+            continue;
+        }
+        match (kind, rest) {
+            ("d", None) => {
+                groups.entry(top.to_string()).or_insert_with(|| Listing {
+                    id: top.to_string(),
+                    single_file: false,
+                    files: Vec::new(),
+                    mtime,
+                    marked: false,
+                });
+            }
+            ("d", Some(_)) => {}
+            ("f", None) => {
+                if let Some(m) = marker {
+                    if let Some(base) = top.strip_suffix(&format!(".{m}")) {
+                        markers.push(base.to_string());
+                        continue;
+                    }
+                }
+                if check_name("id", top).is_err() {
+                    skipped.push(format!("unsafe name {:?}", clip(top)));
+                    continue;
+                }
+                groups.insert(
+                    top.to_string(),
+                    Listing {
+                        id: top.to_string(),
+                        single_file: true,
+                        files: vec![(top.to_string(), size)],
+                        mtime,
+                        marked: false,
+                    },
+                );
+            }
+            ("f", Some(rel)) => {
+                let g = groups.entry(top.to_string()).or_insert_with(|| Listing {
+                    id: top.to_string(),
+                    single_file: false,
+                    files: Vec::new(),
+                    mtime,
+                    marked: false,
+                });
+                if Some(rel) == marker {
+                    g.marked = true;
+                    continue;
+                }
+                if rel == MANIFEST_NAME {
+                    // Lifeboat's own marker name in stores; a job's file of that name
+                    // would collide, so it is left on the host.
+                    skipped.push(format!("{top}/{MANIFEST_NAME} (name reserved)"));
+                    continue;
+                }
+                g.files.push((rel.to_string(), size));
+                g.mtime = g.mtime.max(mtime);
+            }
+            _ => skipped.push(format!("{path:?} is not a file or folder")),
+        }
+    }
+    for base in markers {
+        if let Some(g) = groups.get_mut(&base) {
+            g.marked = g.single_file;
+        }
+    }
+    let mut checkpoints: Vec<Listing> = groups
+        .into_values()
+        .filter(|g| !g.files.is_empty() && check_name("id", &g.id).is_ok())
+        .collect();
+    for c in &mut checkpoints {
+        c.files.sort();
+    }
+    Parsed {
+        checkpoints,
+        skipped,
+    }
+}
+
+fn parse_mtime(s: &str) -> Option<u64> {
+    let secs: f64 = s.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Remembers the previous listing of each job to tell still-growing checkpoints from
+/// finished ones when a job has no marker.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    previous: BTreeMap<String, BTreeMap<String, (u64, u64, usize)>>,
+}
+
+impl Discovery {
+    /// The complete checkpoints in `listing` of `job`: marked ones when the job has a
+    /// marker, else those whose size, mtime and file count match the previous listing.
+    pub fn complete(&mut self, job: &str, listing: &[Listing], has_marker: bool) -> Vec<Listing> {
+        let now: BTreeMap<String, (u64, u64, usize)> = listing
+            .iter()
+            .map(|l| (l.id.clone(), l.signature()))
+            .collect();
+        let before = self.previous.insert(job.to_string(), now);
+        listing
+            .iter()
+            .filter(|l| {
+                if has_marker {
+                    l.marked
+                } else {
+                    before
+                        .as_ref()
+                        .and_then(|b| b.get(&l.id))
+                        .is_some_and(|sig| *sig == l.signature())
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(kind: &str, size: u64, mtime: &str, path: &str) -> Vec<u8> {
+        format!("{kind}\t{size}\t{mtime}\t{path}\0").into_bytes()
+    }
+
+    fn listing(recs: &[Vec<u8>], marker: Option<&str>) -> Parsed {
+        parse_listing(&recs.concat(), marker)
+    }
+
+    #[test]
+    fn groups_folders_and_single_files() {
+        let p = listing(
+            &[
+                rec("d", 4096, "100.5", "step-000100"),
+                rec("f", 10, "101.0", "step-000100/model.bin"),
+                rec("f", 5, "102.0", "step-000100/opt/state.bin"),
+                rec("f", 7, "90.0", "ckpt_s50.pt"),
+                rec("f", 3, "90.0", ".hidden"),
+                rec("f", 3, "90.0", "step-200.tmp"),
+                rec("l", 3, "90.0", "link"),
+            ],
+            None,
+        );
+        assert_eq!(p.checkpoints.len(), 2);
+        let pt = &p.checkpoints[0];
+        assert_eq!((pt.id.as_str(), pt.single_file, pt.step()), ("ckpt_s50.pt", true, 50));
+        let d = &p.checkpoints[1];
+        assert_eq!(d.step(), 100);
+        assert_eq!(d.bytes(), 15);
+        assert_eq!(d.mtime, 102_000);
+        assert_eq!(d.files[1].0, "opt/state.bin");
+        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn markers_mark_folders_and_files() {
+        let p = listing(
+            &[
+                rec("f", 10, "1", "a-1/w.bin"),
+                rec("f", 0, "1", "a-1/DONE"),
+                rec("f", 10, "1", "a-2/w.bin"),
+                rec("f", 10, "1", "b-3.pt"),
+                rec("f", 0, "1", "b-3.pt.DONE"),
+            ],
+            Some("DONE"),
+        );
+        let marked: Vec<_> = p
+            .checkpoints
+            .iter()
+            .map(|c| (c.id.as_str(), c.marked))
+            .collect();
+        assert_eq!(marked, [("a-1", true), ("a-2", false), ("b-3.pt", true)]);
+        // The marker itself is not a file of the checkpoint.
+        assert_eq!(p.checkpoints[0].files.len(), 1);
+    }
+
+    #[test]
+    fn hostile_and_garbled_records_are_skipped() {
+        let mut raw = rec("f", 1, "1", "../../etc/passwd");
+        raw.extend(b"garbage\0");
+        raw.extend(rec("f", 1, "nan", "x"));
+        raw.extend(rec("f", 1, "1", "ok/manifest.json"));
+        raw.extend(rec("f", 1, "1", "ok/a"));
+        let p = parse_listing(&raw, None);
+        assert_eq!(p.checkpoints.len(), 1);
+        assert_eq!(p.checkpoints[0].files, vec![("a".to_string(), 1)]);
+        assert_eq!(p.skipped.len(), 4, "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn a_folder_without_files_is_not_a_checkpoint() {
+        let p = listing(&[rec("d", 4096, "1", "empty")], None);
+        assert!(p.checkpoints.is_empty());
+    }
+
+    #[test]
+    fn stable_twice_or_marked_is_complete() {
+        let mut d = Discovery::default();
+        let growing = |n| Listing {
+            id: "s-1".into(),
+            single_file: true,
+            files: vec![("s-1".into(), n)],
+            mtime: n,
+            marked: false,
+        };
+        assert!(d.complete("j", &[growing(10)], false).is_empty());
+        assert!(d.complete("j", &[growing(20)], false).is_empty());
+        assert_eq!(d.complete("j", &[growing(20)], false).len(), 1);
+        // Another job's history is its own.
+        assert!(d.complete("k", &[growing(20)], false).is_empty());
+        let mut m = growing(5);
+        assert!(d.complete("m", &[m.clone()], true).is_empty());
+        m.marked = true;
+        assert_eq!(d.complete("m", &[m], true).len(), 1);
+    }
+
+    #[test]
+    fn steps_from_names() {
+        assert_eq!(step_of("step-000120"), 120);
+        assert_eq!(step_of("ckpt_e3_s4500.pt"), 4500);
+        assert_eq!(step_of("latest"), 0);
+        assert_eq!(step_of("99999999999999999999999"), 0);
+    }
+}

@@ -1,0 +1,244 @@
+//! A checkpoint's `manifest.json`: every file with its size and SHA-256, the training step,
+//! when and where it was written, and under which epoch. Written last, it is the
+//! completion marker: a checkpoint without a valid manifest is never restorable.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The name of the manifest inside a checkpoint's folder in a store.
+pub const MANIFEST_NAME: &str = "manifest.json";
+/// The manifest format this build writes and reads.
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub job: String,
+    /// The checkpoint's name in the job's `checkpoint_dir` (a folder or a single file).
+    pub id: String,
+    pub step: u64,
+    /// Unix milliseconds when the checkpoint was complete on its host.
+    pub created: u64,
+    pub source_host: String,
+    pub epoch: u64,
+    /// True when the checkpoint is one file (`id` itself), false when a folder of `files`.
+    #[serde(default)]
+    pub single_file: bool,
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Relative path inside the checkpoint, `/`-separated, no `..`.
+    pub path: String,
+    pub size: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is not valid JSON for format {FORMAT}: {0}")]
+    Json(String),
+    #[error("manifest format {0} is not supported (this build reads {FORMAT})")]
+    Format(u32),
+    #[error("manifest {field} {value:?} is not allowed: {why}")]
+    Bad {
+        field: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+impl Manifest {
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// Canonical bytes (pretty JSON); their SHA-256 names the whole checkpoint.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// SHA-256 of the canonical bytes: one hash that proves every file (each is listed
+    /// with its own hash).
+    pub fn digest(&self) -> String {
+        hex(&Sha256::digest(self.to_bytes()))
+    }
+
+    /// Parses and checks a manifest read from a store or a host.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        let m: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
+        m.check()?;
+        Ok(m)
+    }
+
+    /// Every name is safe to join under a store's folder, every hash well formed.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        if self.format != FORMAT {
+            return Err(ManifestError::Format(self.format));
+        }
+        check_name("job", &self.job)?;
+        check_name("id", &self.id)?;
+        if self.files.is_empty() {
+            return Err(bad("files", "[]", "a checkpoint has at least one file"));
+        }
+        if self.single_file && (self.files.len() != 1 || self.files[0].path != self.id) {
+            return Err(bad(
+                "files",
+                &self.id,
+                "a single-file checkpoint lists exactly its own name",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &self.files {
+            check_path(&f.path)?;
+            if !self.single_file && f.path == MANIFEST_NAME {
+                return Err(bad("path", &f.path, "the manifest's own name is reserved"));
+            }
+            if !is_sha256(&f.sha256) {
+                return Err(bad("sha256", &f.sha256, "expected 64 lower-case hex digits"));
+            }
+            if !seen.insert(f.path.as_str()) {
+                return Err(bad("path", &f.path, "listed twice"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bad(field: &'static str, value: &str, why: &'static str) -> ManifestError {
+    ManifestError::Bad {
+        field,
+        value: value.chars().take(200).collect(),
+        why,
+    }
+}
+
+/// A job or checkpoint name: one path component, printable, no leading dot.
+pub fn check_name(field: &'static str, s: &str) -> Result<(), ManifestError> {
+    let ok = !s.is_empty()
+        && s.len() <= 255
+        && !s.starts_with('.')
+        && !s.contains('/')
+        && !s.contains('\\')
+        && !s.chars().any(|c| c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            field,
+            s,
+            "must be one path component without control characters or a leading dot",
+        ))
+    }
+}
+
+/// A relative path of components that are each a valid name.
+pub fn check_path(p: &str) -> Result<(), ManifestError> {
+    if p.is_empty() || p.len() > 4096 || p.starts_with('/') {
+        return Err(bad("path", p, "must be relative and non-empty"));
+    }
+    for part in p.split('/') {
+        if part == ".." || part == "." || part.is_empty() {
+            return Err(bad("path", p, "must not contain empty, . or .. components"));
+        }
+        if part.chars().any(|c| c.is_control() || c == '\\') {
+            return Err(bad("path", p, "must not contain control characters"));
+        }
+    }
+    Ok(())
+}
+
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            format: FORMAT,
+            job: "train".into(),
+            id: "step-000120".into(),
+            step: 120,
+            created: 1_700_000_000_000,
+            source_host: "pc1".into(),
+            epoch: 2,
+            single_file: false,
+            files: vec![ManifestFile {
+                path: "model/weights.bin".into(),
+                size: 10,
+                sha256: "a".repeat(64),
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_digest_is_stable() {
+        let m = sample();
+        let back = Manifest::parse(&m.to_bytes()).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.digest(), m.digest());
+        assert_eq!(m.total_bytes(), 10);
+    }
+
+    #[test]
+    fn refuses_escaping_paths_and_bad_hashes() {
+        for p in ["../x", "/etc/passwd", "a/../b", "a//b", "", "a/./b", "manifest.json"] {
+            let mut m = sample();
+            m.files[0].path = p.into();
+            assert!(m.check().is_err(), "{p} accepted");
+        }
+        let mut m = sample();
+        m.files[0].sha256 = "ABC".into();
+        assert!(m.check().is_err());
+        let mut m = sample();
+        m.id = "../up".into();
+        assert!(m.check().is_err());
+        let mut m = sample();
+        m.files.push(m.files[0].clone());
+        assert!(m.check().is_err());
+    }
+
+    #[test]
+    fn refuses_truncated_or_foreign_json() {
+        let bytes = sample().to_bytes();
+        assert!(Manifest::parse(&bytes[..bytes.len() / 2]).is_err());
+        assert!(Manifest::parse(b"{\"format\":9}").is_err());
+        let mut m = sample();
+        m.format = 2;
+        assert!(matches!(
+            Manifest::parse(&m.to_bytes()),
+            Err(ManifestError::Format(2))
+        ));
+    }
+
+    #[test]
+    fn single_file_lists_itself() {
+        let mut m = sample();
+        m.single_file = true;
+        assert!(m.check().is_err());
+        m.files[0].path = m.id.clone();
+        m.check().unwrap();
+    }
+}

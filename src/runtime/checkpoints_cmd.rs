@@ -1,0 +1,299 @@
+//! `lifeboat checkpoints list|verify|restore|prune|replicate`: the replicator driven
+//! from the command line, printing tables or JSON. Deleting is refused in `--readonly`,
+//! needs `--yes` (or a typed confirmation on a terminal), and is journaled.
+
+use super::journal::Journal;
+use super::notice::Notice;
+use super::replica::{self, PrunePlan, Replicator};
+use crate::config::Config;
+use crate::core::inventory::CheckpointEntry;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub enum Action {
+    List {
+        job: Option<String>,
+    },
+    Verify {
+        job: Option<String>,
+        /// Re-hash 1/N of the checkpoints (1 = all).
+        fraction: u32,
+    },
+    Restore {
+        job: String,
+        id: Option<String>,
+        host: String,
+        path: Option<String>,
+    },
+    Prune {
+        job: Option<String>,
+        dry_run: bool,
+        yes: bool,
+    },
+    Replicate {
+        job: Option<String>,
+    },
+}
+
+pub struct Options {
+    pub config: Config,
+    pub state_dir: PathBuf,
+    pub json: bool,
+    pub readonly: bool,
+    pub operator: String,
+}
+
+/// Exit status the caller should use: 0 ok, 1 failed, 2 usage.
+pub async fn run(action: Action, opts: Options, out: &mut (dyn Write + Send)) -> u8 {
+    match run_inner(action, &opts, out).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn run_inner(
+    action: Action,
+    opts: &Options,
+    out: &mut (dyn Write + Send),
+) -> Result<u8, String> {
+    std::fs::create_dir_all(&opts.state_dir)
+        .map_err(|e| format!("state dir {}: {e}", opts.state_dir.display()))?;
+    let ssh = super::ssh_shell(&opts.config.fleet, &opts.config.policy);
+    let local: Arc<dyn super::shell::Shell> = Arc::new(super::local::LocalShell);
+    let (tx, mut rx) = mpsc::channel::<Notice>(1024);
+    let rep = replica::open(&opts.config, &opts.state_dir, ssh, local)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_notices(tx);
+    let journal = Journal::open(&opts.state_dir.join("journal.db")).map_err(|e| e.to_string())?;
+    let code = act(&rep, action, opts, out).await;
+    drop(rep);
+    // Every checkpoint notice goes to the journal, and to stdout as it would in headless mode.
+    while let Some(n) = rx.recv().await {
+        let _ = journal.append_event(n.ts().0, n.kind(), n.job().as_deref(), &n.to_json());
+        if !opts.json {
+            eprintln!("{}", n.to_text());
+        }
+    }
+    code
+}
+
+fn emit<T: serde::Serialize>(out: &mut (dyn Write + Send), v: &T) -> Result<(), String> {
+    let s = serde_json::to_string(v).map_err(|e| e.to_string())?;
+    writeln!(out, "{s}").map_err(|e| e.to_string())
+}
+
+async fn act(
+    rep: &Replicator,
+    action: Action,
+    opts: &Options,
+    out: &mut (dyn Write + Send),
+) -> Result<u8, String> {
+    let w = |e: std::io::Error| e.to_string();
+    match action {
+        Action::List { job } => {
+            let inv = rep.inventory().map_err(|e| e.to_string())?;
+            let rows: Vec<&CheckpointEntry> = inv
+                .checkpoints
+                .iter()
+                .filter(|e| job.as_ref().is_none_or(|j| &e.job == j) && !e.copies.is_empty())
+                .collect();
+            if opts.json {
+                for r in rows {
+                    let v = serde_json::json!({
+                        "job": r.job, "id": r.id, "step": r.step, "created": r.created.0,
+                        "bytes": r.bytes, "files": r.files, "source_host": r.source_host,
+                        "epoch": r.epoch, "digest": r.digest, "restorable": r.restorable(),
+                        "copies": r.copies,
+                    });
+                    emit(out, &v)?;
+                }
+            } else {
+                let names: Vec<String> = rep.stores().iter().map(|s| s.kind().to_string()).collect();
+                write!(out, "{:<14} {:<24} {:>10} {:>10} {:>5}", "JOB", "CHECKPOINT", "STEP", "SIZE", "FILES").map_err(w)?;
+                for n in &names {
+                    write!(out, " {:<9}", n.to_uppercase()).map_err(w)?;
+                }
+                writeln!(out, " RESTORABLE").map_err(w)?;
+                for r in &rows {
+                    write!(out, "{:<14} {:<24} {:>10} {:>10} {:>5}", r.job, r.id, r.step, human_bytes(r.bytes), r.files).map_err(w)?;
+                    for n in &names {
+                        let st = r.copy(n).map_or("-", |c| c.state.as_str());
+                        write!(out, " {st:<9}").map_err(w)?;
+                    }
+                    writeln!(out, " {}", if r.restorable() { "yes" } else { "no" }).map_err(w)?;
+                }
+                if rows.is_empty() {
+                    writeln!(out, "(no checkpoints in the catalogue; `lifeboat checkpoints verify` adopts those already in the stores)").map_err(w)?;
+                }
+            }
+            Ok(0)
+        }
+        Action::Verify { job, fraction } => {
+            let report = rep
+                .scrub(fraction, job.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            if opts.json {
+                emit(out, &report)?;
+            } else {
+                writeln!(
+                    out,
+                    "checked {} cop{}, {} bad, {} repaired, {} adopted from the stores",
+                    report.checked,
+                    if report.checked == 1 { "y" } else { "ies" },
+                    report.bad.len(),
+                    report.repaired,
+                    report.adopted
+                )
+                .map_err(w)?;
+                for b in &report.bad {
+                    writeln!(out, "  BAD {b}").map_err(w)?;
+                }
+            }
+            Ok(if report.bad.len() > report.repaired { 1 } else { 0 })
+        }
+        Action::Restore {
+            job,
+            id,
+            host,
+            path,
+        } => {
+            if opts.readonly {
+                return Err("refused: restore writes to a host, and this is --readonly".into());
+            }
+            let r = rep
+                .restore(&job, id.as_deref(), &host, path.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            if opts.json {
+                emit(out, &r)?;
+            } else {
+                match &r.from {
+                    Some(from) => writeln!(out, "restored {}/{} (step {}) to {}:{} — {} from {from}, verified there", r.job, r.id, r.step, r.host, r.path, human_bytes(r.bytes)),
+                    None => writeln!(out, "{}/{} (step {}) is already at {}:{} and verified; nothing moved", r.job, r.id, r.step, r.host, r.path),
+                }
+                .map_err(w)?;
+            }
+            Ok(0)
+        }
+        Action::Prune { job, dry_run, yes } => {
+            let plan = rep.plan_prune(job.as_deref()).map_err(|e| e.to_string())?;
+            print_plan(&plan, opts.json, out)?;
+            let n = plan.removals().count();
+            if dry_run || n == 0 {
+                return Ok(0);
+            }
+            if opts.readonly {
+                return Err("refused: prune deletes checkpoints, and this is --readonly".into());
+            }
+            if !yes && !confirm(n)? {
+                eprintln!("not confirmed; nothing deleted");
+                return Ok(1);
+            }
+            let deleted = rep
+                .prune(&plan, &opts.operator)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !opts.json {
+                writeln!(out, "deleted {} cop{}", deleted.len(), if deleted.len() == 1 { "y" } else { "ies" }).map_err(w)?;
+            }
+            Ok(0)
+        }
+        Action::Replicate { job } => {
+            let jobs: Vec<_> = opts
+                .config
+                .fleet
+                .jobs
+                .iter()
+                .filter(|j| job.as_ref().is_none_or(|n| j.id.as_str() == n))
+                .collect();
+            if jobs.is_empty() {
+                return Err(format!("no job named \"{}\" in the config", job.unwrap_or_default()));
+            }
+            let mut total = 0;
+            for j in jobs {
+                // Two passes: without a marker a checkpoint is complete once it held still.
+                let host = j.host.as_str();
+                let mut got = rep.discover(j.id.as_str(), host, 1).await.map_err(|e| e.to_string())?;
+                if j.checkpoint_marker.is_none() {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    got.extend(rep.discover(j.id.as_str(), host, 1).await.map_err(|e| e.to_string())?);
+                }
+                for m in &got {
+                    if opts.json {
+                        emit(out, &serde_json::json!({"job": m.job, "id": m.id, "step": m.step, "bytes": m.total_bytes(), "digest": m.digest()}))?;
+                    } else {
+                        writeln!(out, "replicated {}/{} (step {}, {})", m.job, m.id, m.step, human_bytes(m.total_bytes())).map_err(w)?;
+                    }
+                }
+                total += got.len();
+            }
+            rep.repair().await.map_err(|e| e.to_string())?;
+            if !opts.json {
+                writeln!(out, "{total} new checkpoint(s) replicated").map_err(w)?;
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn print_plan(plan: &PrunePlan, json: bool, out: &mut (dyn Write + Send)) -> Result<(), String> {
+    let w = |e: std::io::Error| e.to_string();
+    if json {
+        for r in &plan.rows {
+            emit(out, r)?;
+        }
+        return Ok(());
+    }
+    for r in &plan.rows {
+        writeln!(
+            out,
+            "{:<6} {:<14} {:<24} {:<4} {}",
+            if r.keep { "keep" } else { "REMOVE" },
+            r.job,
+            r.id,
+            r.store,
+            r.reasons.join("; ")
+        )
+        .map_err(w)?;
+    }
+    Ok(())
+}
+
+/// Asks on the terminal; anything but the word `prune` declines. No terminal: declines.
+fn confirm(n: usize) -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("refused: deleting {n} cop{} needs --yes when stdin is not a terminal", if n == 1 { "y" } else { "ies" });
+        return Ok(false);
+    }
+    eprint!("Delete {n} checkpoint cop{}? Type prune to confirm: ", if n == 1 { "y" } else { "ies" });
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(line.trim() == "prune")
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

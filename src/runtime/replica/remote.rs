@@ -1,0 +1,96 @@
+//! The shell snippets the replicator runs on hosts: list a job's checkpoint folder, write
+//! a file from stdin, check a restored checkpoint's hashes where it landed, and move it
+//! into place. POSIX `sh`; every value quoted.
+
+use crate::core::manifest::Manifest;
+use crate::runtime::scripts::quote;
+
+/// The first line of a listing; NUL-terminated records follow.
+pub const LIST_HEADER: &str = "@@ckpt-list 1";
+
+/// Lists `dir` as `find -printf` records (see `core::discovery::parse_listing`).
+pub fn list(dir: &str) -> String {
+    format!(
+        r#"d={d}
+[ -d "$d" ] || {{ echo "@@nodir"; exit 0; }}
+echo {h}
+find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%y\t%s\t%T@\t%P\0' 2>/dev/null
+"#,
+        d = quote(dir),
+        h = quote(LIST_HEADER),
+    )
+}
+
+/// A one-line command for `write_stream`: makes the parent folder, then writes stdin.
+pub fn write_file(path: &str) -> String {
+    let parent = path.rsplit_once('/').map_or(".", |(p, _)| p);
+    let parent = if parent.is_empty() { "/" } else { parent };
+    format!(
+        "mkdir -p -- {} && exec cat > {}",
+        quote(parent),
+        quote(path)
+    )
+}
+
+/// The hashing command: openssl's SHA-256 is several times faster than coreutils'.
+const HASHER: &str = r#"if command -v openssl >/dev/null 2>&1; then hs() { openssl dgst -sha256 -r "$1" | cut -c1-64; }; else hs() { sha256sum "$1" | cut -c1-64; }; fi
+"#;
+
+/// Checks every file of `m` under `root` (a folder, or the file itself for a single-file
+/// checkpoint): prints `@@ok` or `@@bad <why>`.
+pub fn verify(root: &str, m: &Manifest) -> String {
+    let mut s = String::from(HASHER);
+    s.push_str(&format!("r={}\n", quote(root)));
+    for f in &m.files {
+        let p = if m.single_file {
+            "\"$r\"".to_string()
+        } else {
+            format!("\"$r\"/{}", quote(&f.path))
+        };
+        s.push_str(&format!(
+            r#"[ -f {p} ] || {{ echo "@@bad missing "{name}; exit 0; }}
+[ "$(wc -c < {p})" = {size} ] || {{ echo "@@bad size "{name}; exit 0; }}
+[ "$(hs {p})" = {sha} ] || {{ echo "@@bad sha256 "{name}; exit 0; }}
+"#,
+            name = quote(&f.path),
+            size = f.size,
+            sha = quote(&f.sha256),
+        ));
+    }
+    s.push_str("echo @@ok\n");
+    s
+}
+
+/// Moves `tmp` to `dest` (folder or file), setting aside and then removing whatever was
+/// there; on failure puts the old one back. Prints `@@placed`.
+pub fn place(tmp: &str, dest: &str, aside: &str) -> String {
+    format!(
+        r#"t={t}; d={d}; o={o}
+sync 2>/dev/null
+if [ -e "$d" ]; then rm -rf -- "$o"; mv -- "$d" "$o" || {{ echo "@@fail cannot move the old copy aside"; exit 3; }}; fi
+if mv -- "$t" "$d"; then rm -rf -- "$o"; echo "@@placed"; else [ -e "$o" ] && mv -- "$o" "$d"; echo "@@fail cannot move into place"; exit 4; fi
+"#,
+        t = quote(tmp),
+        d = quote(dest),
+        o = quote(aside),
+    )
+}
+
+/// Removes a temporary restore.
+pub fn remove(path: &str) -> String {
+    format!("rm -rf -- {}\n", quote(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_file_quotes_and_makes_the_parent() {
+        assert_eq!(
+            write_file("/a b/c'd"),
+            r"mkdir -p -- '/a b' && exec cat > '/a b/c'\''d'"
+        );
+        assert_eq!(write_file("/x"), "mkdir -p -- '/' && exec cat > '/x'");
+    }
+}

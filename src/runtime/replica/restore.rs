@@ -1,0 +1,241 @@
+//! Restore: stream a checkpoint from the first store holding a verified copy (the NAS,
+//! else S3) onto a host under a temporary name, hashing as it goes; check every file's
+//! hash where it landed; then move it into place. A copy that reads back wrong is marked
+//! bad and the next store is tried.
+
+use super::transfer::store_to_host;
+use super::{now, remote, ReplicaError, Replicator};
+use crate::core::fleet::HostSpec;
+use crate::core::inventory::{CheckpointEntry, CopyState, TaskKind};
+use crate::core::manifest::Manifest;
+use crate::runtime::store::Store;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Checking a restored checkpoint reads it all; give big ones time.
+const VERIFY_LIMIT: Duration = Duration::from_secs(3600);
+const CAP: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Restored {
+    pub job: String,
+    pub id: String,
+    pub step: u64,
+    pub host: String,
+    pub path: String,
+    pub bytes: u64,
+    /// The store it came from; `None` when it was already there and verified.
+    pub from: Option<String>,
+}
+
+impl Replicator {
+    /// The newest checkpoint of `job` with a verified copy somewhere.
+    pub fn newest_restorable(&self, job: &str) -> Result<Option<CheckpointEntry>, ReplicaError> {
+        Ok(self
+            .catalogue
+            .entries(Some(job))?
+            .into_iter()
+            .filter(CheckpointEntry::restorable)
+            .max_by_key(|e| (e.step, e.created)))
+    }
+
+    /// The path a checkpoint of `job` takes on a host: `<checkpoint_dir>/<id>`.
+    pub fn default_path(&self, job: &str, id: &str) -> Result<String, ReplicaError> {
+        let j = self.job(job)?;
+        Ok(format!(
+            "{}/{id}",
+            j.checkpoint_dir.to_string_lossy().trim_end_matches('/')
+        ))
+    }
+
+    /// Restores checkpoint `id` of `job` (the newest restorable when `None`) onto `host`
+    /// at `dest` (`<checkpoint_dir>/<id>` when `None`).
+    pub async fn restore(
+        &self,
+        job: &str,
+        id: Option<&str>,
+        host: &str,
+        dest: Option<&str>,
+    ) -> Result<Restored, ReplicaError> {
+        self.restore_metered(job, id, host, dest, None).await
+    }
+
+    /// [`Self::restore`], advancing `meter` with the bytes moved (for a caller's progress).
+    pub async fn restore_metered(
+        &self,
+        job: &str,
+        id: Option<&str>,
+        host: &str,
+        dest: Option<&str>,
+        meter: Option<std::sync::Arc<super::transfer::Meter>>,
+    ) -> Result<Restored, ReplicaError> {
+        let entry = match id {
+            Some(id) => self
+                .catalogue
+                .entries(Some(job))?
+                .into_iter()
+                .find(|e| e.id == id)
+                .ok_or_else(|| {
+                    ReplicaError::NotFound(format!(
+                        "job \"{job}\" has no checkpoint \"{id}\" in the catalogue; see `lifeboat checkpoints list`"
+                    ))
+                })?,
+            None => self.newest_restorable(job)?.ok_or_else(|| {
+                ReplicaError::NotFound(format!(
+                    "job \"{job}\" has no verified checkpoint to restore"
+                ))
+            })?,
+        };
+        let m = self.catalogue.manifest(job, &entry.id)?.ok_or_else(|| {
+            ReplicaError::NotFound(format!("{job}/{}: no manifest recorded", entry.id))
+        })?;
+        let host = self.host(host)?.clone();
+        let dest = match dest {
+            Some(d) => d.trim_end_matches('/').to_string(),
+            None => self.default_path(job, &entry.id)?,
+        };
+        let mut restored = Restored {
+            job: job.into(),
+            id: entry.id.clone(),
+            step: m.step,
+            host: host.id.to_string(),
+            path: dest.clone(),
+            bytes: 0,
+            from: None,
+        };
+        if self.check_on_host(&host, &dest, &m).await.is_ok() {
+            return Ok(restored);
+        }
+        let sources: Vec<&std::sync::Arc<dyn Store>> = self
+            .stores
+            .iter()
+            .filter(|s| entry.copy(s.kind().as_str()).is_some_and(|c| c.state == CopyState::Verified))
+            .collect();
+        let mut errors = Vec::new();
+        for s in sources {
+            match self.restore_from(s.as_ref(), &m, &host, &dest, meter.clone()).await {
+                Ok(bytes) => {
+                    restored.bytes = bytes;
+                    restored.from = Some(s.kind().as_str().into());
+                    let detail = format!("{bytes} bytes from {} to {}:{dest}", s.kind(), host.id);
+                    self.notify("restored", job, &m.id, Some(s.kind().as_str()), detail)
+                        .await;
+                    return Ok(restored);
+                }
+                Err(e) => errors.push(format!("{}: {e}", s.kind())),
+            }
+        }
+        if errors.is_empty() {
+            errors.push("no store holds a verified copy".into());
+        }
+        Err(ReplicaError::Failed(format!(
+            "restore of {job}/{} to {}:{dest} failed: {}",
+            m.id,
+            host.id,
+            errors.join("; ")
+        )))
+    }
+
+    /// Whether `dest` on `host` holds exactly `m`'s files.
+    async fn check_on_host(&self, host: &HostSpec, root: &str, m: &Manifest) -> Result<(), String> {
+        let out = self
+            .shell(host)
+            .run(host, &remote::verify(root, m), VERIFY_LIMIT, CAP)
+            .await
+            .map_err(|e| format!("{}: {e}", host.id))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("@@")).unwrap_or("");
+        if line == "@@ok" {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}:{root}: {}",
+                host.id,
+                line.trim_start_matches("@@bad ").trim_start_matches("@@")
+            ))
+        }
+    }
+
+    async fn run_marker(&self, host: &HostSpec, script: &str) -> Result<String, String> {
+        let out = self
+            .shell(host)
+            .run(host, script, Duration::from_secs(120), CAP)
+            .await
+            .map_err(|e| format!("{}: {e}", host.id))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    async fn restore_from(
+        &self,
+        store: &dyn Store,
+        m: &Manifest,
+        host: &HostSpec,
+        dest: &str,
+        meter: Option<std::sync::Arc<super::transfer::Meter>>,
+    ) -> Result<u64, String> {
+        let (parent, _) = dest.rsplit_once('/').unwrap_or((".", dest));
+        let stamp = now().0;
+        let tmp = format!("{parent}/.lifeboat-restore-{}-{stamp}", m.id);
+        let aside = format!("{parent}/.lifeboat-old-{}-{stamp}", m.id);
+        let task = self.tasks.start(
+            TaskKind::Restore,
+            &m.job,
+            &m.id,
+            host.id.as_str(),
+            m.total_bytes(),
+            now(),
+        );
+        let shell = self.shell(host);
+        let meter = meter.unwrap_or_else(|| task.meter.clone());
+        let result = async {
+            let mut bytes = 0;
+            for f in &m.files {
+                let target = if m.single_file {
+                    tmp.clone()
+                } else {
+                    format!("{tmp}/{}", f.path)
+                };
+                let (n, sha) = store_to_host(
+                    store,
+                    &m.job,
+                    &m.id,
+                    &f.path,
+                    shell,
+                    host,
+                    &remote::write_file(&target),
+                    &meter,
+                )
+                .await?;
+                if n != f.size || sha != f.sha256 {
+                    let why = format!(
+                        "{} read back {n} bytes hashing {sha}; the manifest says {} bytes, {}",
+                        f.path, f.size, f.sha256
+                    );
+                    let name = store.kind().as_str();
+                    let _ = self
+                        .catalogue
+                        .set_copy(&m.job, &m.id, name, CopyState::Bad, Some(now()), &why);
+                    self.notify("copy_bad", &m.job, &m.id, Some(name), why.clone())
+                        .await;
+                    return Err(why);
+                }
+                bytes += n;
+            }
+            self.check_on_host(host, &tmp, m).await?;
+            let out = self
+                .run_marker(host, &remote::place(&tmp, dest, &aside))
+                .await?;
+            if out.contains("@@placed") {
+                Ok(bytes)
+            } else {
+                Err(format!("{}: could not move {tmp} to {dest}: {}", host.id, out.trim()))
+            }
+        }
+        .await;
+        if result.is_err() {
+            let _ = self.run_marker(host, &remote::remove(&tmp)).await;
+            task.failed(result.as_ref().err().map_or("", String::as_str), None);
+        }
+        result
+    }
+}

@@ -1,0 +1,170 @@
+//! The replicator in the live runtime: every few seconds it looks for new checkpoints of
+//! each running job where it runs now, repairs copies, scrubs on schedule, keeps the
+//! newest verified checkpoint pre-staged on a standby when asked, tells the core about
+//! every verified checkpoint, and publishes the inventory (more often while work runs).
+
+use super::{now, Replicator};
+use crate::core::ids::JobId;
+use crate::core::inventory::CheckpointEntry;
+use crate::core::io::{CheckpointRef, Input};
+use crate::core::recovery::RecoveryState;
+use crate::core::snapshot::Snapshot;
+use crate::runtime::notice::Notice;
+use crate::runtime::supervisor::Feed;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How often each job's checkpoint folder is listed.
+pub const DISCOVER_EVERY: Duration = Duration::from_secs(5);
+/// How often the inventory is refreshed while work is in flight.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// The checkpoint the core restores from: it lands at `<checkpoint_dir>/<id>` on the target.
+pub fn checkpoint_ref(rep: &Replicator, e: &CheckpointEntry) -> CheckpointRef {
+    CheckpointRef {
+        id: e.id.clone(),
+        step: e.step,
+        created: e.created,
+        bytes: e.bytes,
+        sha256: e.digest.clone(),
+        location: rep.default_path(&e.job, &e.id).unwrap_or_default(),
+        verified: e.restorable(),
+    }
+}
+
+/// Starts the loop; it ends when `stop` turns true.
+pub fn spawn(
+    rep: Arc<Replicator>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    feed: mpsc::Sender<Feed>,
+    notices: mpsc::Receiver<Notice>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let forward = feed.clone();
+    let mut notices = notices;
+    tokio::spawn(async move {
+        while let Some(n) = notices.recv().await {
+            if forward.send(Feed::Notice(n)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut told: BTreeMap<(String, String), bool> = BTreeMap::new();
+        let mut prestaged: BTreeMap<String, String> = BTreeMap::new();
+        let mut last_scrub = now();
+        let mut next_pass = tokio::time::Instant::now();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if tokio::time::Instant::now() >= next_pass {
+                next_pass = tokio::time::Instant::now() + every;
+                let pass = one_pass(&rep, &snapshots, &feed, &mut told, &mut prestaged, &mut last_scrub);
+                tokio::select! {
+                    () = pass => {}
+                    _ = stop.changed() => break,
+                }
+            }
+            if let Ok(inv) = rep.inventory() {
+                if feed.send(Feed::Inventory(Arc::new(inv))).await.is_err() {
+                    break;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    })
+}
+
+async fn one_pass(
+    rep: &Replicator,
+    snapshots: &watch::Receiver<Arc<Snapshot>>,
+    feed: &mpsc::Sender<Feed>,
+    told: &mut BTreeMap<(String, String), bool>,
+    prestaged: &mut BTreeMap<String, String>,
+    last_scrub: &mut crate::core::time::Ts,
+) {
+    let snap = snapshots.borrow().clone();
+    // Only a job that runs where the core says it does is listed: a job mid-failover
+    // may have a fenced copy still writing on its old host.
+    let running: Vec<(String, String, u64)> = snap
+        .jobs
+        .iter()
+        .filter(|j| j.state == RecoveryState::Running)
+        .map(|j| (j.id.to_string(), j.placement.host.to_string(), j.epoch.0))
+        .collect();
+    for (job, host, epoch) in &running {
+        if let Err(e) = rep.discover(job, host, *epoch).await {
+            tracing::debug!(job, host, "checkpoint discovery: {e}");
+        }
+    }
+    if let Err(e) = rep.repair().await {
+        tracing::warn!("checkpoint repair: {e}");
+    }
+    if let Some(every) = rep.storage().scrub_every {
+        if now().since(*last_scrub) >= every {
+            *last_scrub = now();
+            if let Err(e) = rep.scrub(rep.storage().scrub_fraction, None).await {
+                tracing::warn!("checkpoint scrub: {e}");
+            }
+        }
+    }
+    // Tell the core about every verified checkpoint once (and again if it changes).
+    if let Ok(entries) = rep.catalogue.entries(None) {
+        for e in &entries {
+            let key = (e.job.clone(), e.id.clone());
+            let ok = e.restorable();
+            if told.get(&key) == Some(&ok) || e.copies.is_empty() {
+                continue;
+            }
+            told.insert(key, ok);
+            let input = Input::CheckpointSeen {
+                job: JobId::new(&e.job),
+                epoch: crate::core::ids::Epoch(e.epoch),
+                checkpoint: checkpoint_ref(rep, e),
+            };
+            if feed.send(Feed::Input(input)).await.is_err() {
+                return;
+            }
+        }
+    }
+    prestage(rep, &snap, prestaged).await;
+}
+
+/// Keeps each `prestage = true` job's newest verified checkpoint on its first standby.
+async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String, String>) {
+    for spec in rep.fleet().jobs.iter().filter(|j| j.prestage) {
+        let Some(view) = snap.jobs.iter().find(|j| j.id == spec.id) else {
+            continue;
+        };
+        // The first standby that is not where the job runs now.
+        let Some(target) = spec
+            .standbys
+            .iter()
+            .find(|t| t.host != view.placement.host)
+        else {
+            continue;
+        };
+        let Ok(Some(newest)) = rep.newest_restorable(spec.id.as_str()) else {
+            continue;
+        };
+        if done.get(spec.id.as_str()) == Some(&newest.id) {
+            continue;
+        }
+        match rep
+            .restore(spec.id.as_str(), Some(&newest.id), target.host.as_str(), None)
+            .await
+        {
+            Ok(_) => {
+                done.insert(spec.id.to_string(), newest.id.clone());
+            }
+            Err(e) => tracing::warn!(job = %spec.id, "pre-stage on {}: {e}", target.host),
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! The NAS store: checkpoints as files under a mounted folder, `<root>/<job>/<id>/<path>`.
+//! Each file is written under a temp name in its final folder, hashed as it is written,
+//! fsynced and renamed, then the folder fsynced: a crash leaves a complete file or none.
+//! All filesystem work runs on blocking threads; the async side only moves chunks.
+
+use super::{Listed, Store, StoreError, StoreKind, Written, CHUNK};
+use crate::core::manifest::{check_name, check_path, hex, Manifest, MANIFEST_NAME};
+use async_trait::async_trait;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Marks our temp files, so listings skip them and an operator can tell what they are.
+const TEMP_MARK: &str = ".lifeboat-tmp-";
+/// Chunks queued between the async pump and the writer thread.
+const WRITER_DEPTH: usize = 4;
+
+/// Checkpoints in a folder on a mounted NAS (or any local folder).
+#[derive(Clone, Debug)]
+pub struct NasStore {
+    root: PathBuf,
+}
+
+/// What the async side feeds the writer thread. Only `Commit` makes a file visible: a
+/// feed that just stops (the put was cancelled) removes the temp file.
+enum Feed {
+    Data(Bytes),
+    Commit,
+}
+
+impl NasStore {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Bytes available to us on the NAS's filesystem, or `None` if it cannot be asked.
+    pub async fn free_bytes(&self) -> Option<u64> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let st = rustix::fs::statvfs(&root).ok()?;
+            st.f_bavail.checked_mul(st.f_frsize)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// `job/id` relative to the root, after checking both are single safe names.
+    fn checkpoint_rel(job: &str, id: &str) -> Result<PathBuf, StoreError> {
+        check_name("job", job).map_err(refused)?;
+        check_name("id", id).map_err(refused)?;
+        Ok(Path::new(job).join(id))
+    }
+
+    fn file_rel(job: &str, id: &str, path: &str) -> Result<PathBuf, StoreError> {
+        check_path(path).map_err(refused)?;
+        Ok(Self::checkpoint_rel(job, id)?.join(path))
+    }
+}
+
+fn refused(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("refused to touch the NAS: {e}"))
+}
+
+/// Maps an IO error on `path` to what the caller can do about it.
+pub(crate) fn io_error(what: &str, path: &Path, e: &io::Error) -> StoreError {
+    use io::ErrorKind as K;
+    let p = path.display();
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded => StoreError::Full(format!(
+            "cannot {what} {p}: the NAS is full ({e}); free space on it or lower \
+             [storage] keep_last so older checkpoints are deleted"
+        )),
+        K::NotFound => StoreError::NotFound(p.to_string()),
+        K::PermissionDenied | K::ReadOnlyFilesystem => StoreError::Other(format!(
+            "cannot {what} {p}: {e}; check that the NAS is mounted read-write and that \
+             lifeboat's user may write there"
+        )),
+        K::InvalidInput
+        | K::InvalidFilename
+        | K::AlreadyExists
+        | K::IsADirectory
+        | K::NotADirectory => StoreError::Other(format!("cannot {what} {p}: {e}")),
+        // EIO, ESTALE, timeouts, a mount gone away: worth trying again later.
+        _ => StoreError::Unavailable(format!(
+            "cannot {what} {p}: {e} (is the NAS mounted and reachable?)"
+        )),
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Other(format!("NAS worker thread failed: {e}"))
+}
+
+/// The root must exist: if the NAS is not mounted we must not fill the empty mount point.
+fn require_root(root: &Path) -> Result<(), StoreError> {
+    if root.is_dir() {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "NAS folder {} is missing: is the NAS mounted?",
+            root.display()
+        )))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error("sync folder", dir, &e))
+}
+
+/// Creates the folders of `rel` under `root` one by one, fsyncs the parent of each one
+/// created so the new entries survive a crash too, and returns those created.
+fn ensure_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    require_root(root)?;
+    let mut dir = root.to_path_buf();
+    let mut created = Vec::new();
+    for part in rel.components() {
+        dir.push(part);
+        match fs::create_dir(&dir) {
+            Ok(()) => created.push(dir.clone()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => {
+                remove_empty(&created);
+                return Err(io_error("create folder", &dir, &e));
+            }
+        }
+    }
+    for d in &created {
+        if let Err(e) = d.parent().map_or(Ok(()), sync_dir) {
+            remove_empty(&created);
+            return Err(e);
+        }
+    }
+    Ok(created)
+}
+
+/// Removes folders this put created, deepest first, where still empty (another put may
+/// have started writing into them).
+fn remove_empty(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+/// Removes the temp file unless the write was committed.
+struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    dir.join(format!(".{name}{TEMP_MARK}{pid}-{seq}-{nanos:08x}"))
+}
+
+fn is_temp_or_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.contains(TEMP_MARK)
+}
+
+/// Writes `root/rel` atomically: `fill` writes the bytes into a fresh temp file in the
+/// same folder and returns the count and SHA-256; then fsync, rename, fsync the folder.
+fn write_atomic(
+    root: &Path,
+    rel: &Path,
+    fill: impl FnOnce(&mut File, &Path) -> Result<Written, StoreError>,
+) -> Result<Written, StoreError> {
+    let target = root.join(rel);
+    let (Some(dir_rel), Some(name)) = (rel.parent(), target.file_name()) else {
+        return Err(refused(format!("no file name in {}", rel.display())));
+    };
+    let dir = root.join(dir_rel);
+    let tmp = temp_path(&dir, &name.to_string_lossy());
+    let mut created = ensure_dirs(root, dir_rel)?;
+    let mut opened = OpenOptions::new().write(true).create_new(true).open(&tmp);
+    if matches!(&opened, Err(e) if e.kind() == io::ErrorKind::NotFound) {
+        // A failing put beside us removed the folder it had just made: make it again.
+        created = ensure_dirs(root, dir_rel)?;
+        opened = OpenOptions::new().write(true).create_new(true).open(&tmp);
+    }
+    let mut file = opened.map_err(|e| {
+        remove_empty(&created);
+        io_error("create", &tmp, &e)
+    })?;
+    let mut guard = TempFile {
+        path: tmp.clone(),
+        keep: false,
+    };
+    let result = fill(&mut file, &target).and_then(|w| {
+        file.sync_all()
+            .map_err(|e| io_error("write", &target, &e))?;
+        fs::rename(&tmp, &target).map_err(|e| io_error("rename into", &target, &e))?;
+        Ok(w)
+    });
+    drop(file);
+    let written = match result {
+        Ok(w) => w,
+        Err(e) => {
+            drop(guard);
+            remove_empty(&created);
+            return Err(e);
+        }
+    };
+    guard.keep = true;
+    sync_dir(&dir)?;
+    Ok(written)
+}
+
+/// The writer thread's loop: hash and write each chunk until `Commit`.
+fn write_feed(
+    mut feed: mpsc::Receiver<Feed>,
+    done: &AtomicU64,
+    file: &mut File,
+    target: &Path,
+) -> Result<Written, StoreError> {
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    loop {
+        match feed.blocking_recv() {
+            Some(Feed::Data(chunk)) => {
+                hasher.update(&chunk);
+                file.write_all(&chunk)
+                    .map_err(|e| io_error("write", target, &e))?;
+                bytes += chunk.len() as u64;
+                done.store(bytes, Ordering::Relaxed);
+            }
+            Some(Feed::Commit) => break,
+            None => {
+                return Err(StoreError::Aborted(format!(
+                    "writing {} was cancelled",
+                    target.display()
+                )))
+            }
+        }
+    }
+    Ok(Written {
+        bytes,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// How feeding the writer ended.
+enum Pumped {
+    /// Exactly `size` bytes, then the end of the stream.
+    Complete,
+    /// The writer stopped taking chunks: its own result says why.
+    WriterGone,
+    Aborted(StoreError),
+}
+
+/// Moves chunks from `input` to the writer, checking the stream against `size`.
+async fn pump(
+    label: &str,
+    size: u64,
+    mut input: mpsc::Receiver<Result<Bytes, String>>,
+    feed: &mpsc::Sender<Feed>,
+    done: &AtomicU64,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Pumped {
+    let mut total = 0u64;
+    let mut reported = 0u64;
+    loop {
+        let chunk = match input.recv().await {
+            None if total == size => return Pumped::Complete,
+            None => {
+                return Pumped::Aborted(StoreError::Aborted(format!(
+                    "{label}: the stream ended after {total} of {size} bytes"
+                )))
+            }
+            Some(Err(e)) => {
+                return Pumped::Aborted(StoreError::Aborted(format!(
+                    "{label}: the sender failed: {e}"
+                )))
+            }
+            Some(Ok(chunk)) => chunk,
+        };
+        total += chunk.len() as u64;
+        if total > size {
+            return Pumped::Aborted(StoreError::Aborted(format!(
+                "{label}: the stream is longer than the expected {size} bytes"
+            )));
+        }
+        if feed.send(Feed::Data(chunk)).await.is_err() {
+            return Pumped::WriterGone;
+        }
+        let now = done.load(Ordering::Relaxed);
+        if now != reported {
+            reported = now;
+            progress(now);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for NasStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Nas
+    }
+
+    fn locate(&self, job: &str, id: &str) -> String {
+        self.root.join(job).join(id).display().to_string()
+    }
+
+    async fn put(
+        &self,
+        job: &str,
+        id: &str,
+        path: &str,
+        size: u64,
+        input: mpsc::Receiver<Result<Bytes, String>>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<Written, StoreError> {
+        let rel = Self::file_rel(job, id, path)?;
+        if path == MANIFEST_NAME {
+            return Err(refused(format!(
+                "{MANIFEST_NAME:?} is reserved for the manifest (put_manifest writes it)"
+            )));
+        }
+        let label = self.root.join(&rel).display().to_string();
+        let (feed_tx, feed_rx) = mpsc::channel(WRITER_DEPTH);
+        let done = Arc::new(AtomicU64::new(0));
+        let root = self.root.clone();
+        let writer_done = done.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            write_atomic(&root, &rel, |file, target| {
+                write_feed(feed_rx, &writer_done, file, target)
+            })
+        });
+        let pumped = pump(&label, size, input, &feed_tx, &done, progress).await;
+        let commit = match pumped {
+            Pumped::Complete => feed_tx.send(Feed::Commit).await.is_ok(),
+            Pumped::WriterGone => false,
+            Pumped::Aborted(e) => {
+                // Closing the feed without Commit makes the writer remove its temp file.
+                drop(feed_tx);
+                let _ = writer.await;
+                return Err(e);
+            }
+        };
+        drop(feed_tx);
+        let result = writer.await.map_err(join_error)?;
+        if commit {
+            if let Ok(w) = &result {
+                progress(w.bytes);
+            }
+        }
+        result
+    }
+
+    async fn get(
+        &self,
+        job: &str,
+        id: &str,
+        path: &str,
+        output: mpsc::Sender<Result<Bytes, String>>,
+    ) -> Result<u64, StoreError> {
+        let file = self.root.join(Self::file_rel(job, id, path)?);
+        tokio::task::spawn_blocking(move || {
+            let result = read_into(&file, &output);
+            if let Err(e) = &result {
+                // A consumer that only watches the channel learns of the failure too.
+                let _ = output.blocking_send(Err(e.to_string()));
+            }
+            result
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn size(&self, job: &str, id: &str, path: &str) -> Result<u64, StoreError> {
+        let file = self.root.join(Self::file_rel(job, id, path)?);
+        tokio::fs::metadata(&file)
+            .await
+            .map(|m| m.len())
+            .map_err(|e| io_error("read", &file, &e))
+    }
+
+    async fn put_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        manifest.check().map_err(refused)?;
+        let rel = Self::checkpoint_rel(&manifest.job, &manifest.id)?.join(MANIFEST_NAME);
+        let bytes = manifest.to_bytes();
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            write_atomic(&root, &rel, |file, target| {
+                file.write_all(&bytes)
+                    .map_err(|e| io_error("write", target, &e))?;
+                Ok(Written {
+                    bytes: bytes.len() as u64,
+                    sha256: String::new(),
+                })
+            })
+        })
+        .await
+        .map_err(join_error)?
+        .map(|_| ())
+    }
+
+    async fn get_manifest(&self, job: &str, id: &str) -> Result<Manifest, StoreError> {
+        let file = self
+            .root
+            .join(Self::checkpoint_rel(job, id)?)
+            .join(MANIFEST_NAME);
+        let bytes = tokio::fs::read(&file)
+            .await
+            .map_err(|e| io_error("read", &file, &e))?;
+        Manifest::parse(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", file.display())))
+    }
+
+    async fn list(&self, job: &str) -> Result<Vec<Listed>, StoreError> {
+        check_name("job", job).map_err(refused)?;
+        let root = self.root.clone();
+        let job_dir = root.join(job);
+        tokio::task::spawn_blocking(move || {
+            require_root(&root)?;
+            let mut out: Vec<Listed> = subfolders(&job_dir)?
+                .into_iter()
+                .map(|id| Listed {
+                    has_manifest: job_dir.join(&id).join(MANIFEST_NAME).is_file(),
+                    id,
+                })
+                .collect();
+            out.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(out)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn jobs(&self) -> Result<Vec<String>, StoreError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            require_root(&root)?;
+            let mut out = subfolders(&root)?;
+            out.sort();
+            Ok(out)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn delete(&self, job: &str, id: &str) -> Result<(), StoreError> {
+        let root = self.root.clone();
+        let dir = root.join(Self::checkpoint_rel(job, id)?);
+        tokio::task::spawn_blocking(move || {
+            require_root(&root)?;
+            let manifest = dir.join(MANIFEST_NAME);
+            match fs::remove_file(&manifest) {
+                // Durable before any data goes, so a crash never leaves a listed-as-
+                // restorable checkpoint with files missing.
+                Ok(()) => sync_dir(&dir)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("delete", &manifest, &e)),
+            }
+            match fs::remove_dir_all(&dir) {
+                Ok(()) => dir.parent().map_or(Ok(()), sync_dir),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_error("delete", &dir, &e)),
+            }
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+/// Names of the checkpoint-like subfolders of `dir` (none if `dir` is absent).
+fn subfolders(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error("list", dir, &e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("list", dir, &e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && !is_temp_or_hidden(&name) && check_name("id", &name).is_ok() {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Streams `file` into `output` in [`CHUNK`] pieces; Ok with the count so far if the
+/// receiver goes away.
+fn read_into(file: &Path, output: &mpsc::Sender<Result<Bytes, String>>) -> Result<u64, StoreError> {
+    let mut f = File::open(file).map_err(|e| io_error("read", file, &e))?;
+    let mut sent = 0u64;
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match f.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error("read", file, &e)),
+            }
+        }
+        if filled == 0 {
+            return Ok(sent);
+        }
+        buf.truncate(filled);
+        if output.blocking_send(Ok(Bytes::from(buf))).is_err() {
+            return Ok(sent);
+        }
+        sent += filled as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_disk_and_quota_are_full_with_a_fix() {
+        for errno in [28, 122] {
+            let e = io::Error::from_raw_os_error(errno);
+            let got = io_error("write", Path::new("/mnt/nas/a/b/x.bin"), &e);
+            let StoreError::Full(msg) = got else {
+                panic!("errno {errno}: {got:?}")
+            };
+            assert!(msg.contains("/mnt/nas/a/b/x.bin"), "{msg}");
+            assert!(
+                msg.contains("NAS is full") && msg.contains("keep_last"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_io_errors_name_the_path() {
+        let p = Path::new("/mnt/nas/j");
+        let e = io_error("read", p, &io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(e, StoreError::NotFound("/mnt/nas/j".into()));
+        let e = io_error("write", p, &io::Error::from_raw_os_error(13));
+        assert!(
+            matches!(&e, StoreError::Other(m) if m.contains("/mnt/nas/j")),
+            "{e:?}"
+        );
+        let e = io_error("write", p, &io::Error::from_raw_os_error(5));
+        assert!(
+            e.is_transient() && e.to_string().contains("/mnt/nas/j"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn hostile_names_are_refused_before_any_path_is_built() {
+        for (job, id, path) in [
+            ("..", "a", "f"),
+            ("j", "../x", "f"),
+            ("j", "a", "../../etc/passwd"),
+            ("j", "a", "/etc/passwd"),
+            ("j/k", "a", "f"),
+            (".hidden", "a", "f"),
+        ] {
+            assert!(
+                NasStore::file_rel(job, id, path).is_err(),
+                "{job} {id} {path}"
+            );
+        }
+        assert_eq!(
+            NasStore::file_rel("j", "a", "d/f.bin").ok(),
+            Some(PathBuf::from("j/a/d/f.bin"))
+        );
+    }
+
+    #[test]
+    fn temp_names_are_hidden_from_listings() {
+        let t = temp_path(Path::new("/x"), "w.bin");
+        let name = t.file_name().map(|n| n.to_string_lossy().into_owned());
+        assert!(name.as_deref().is_some_and(is_temp_or_hidden));
+        assert!(!is_temp_or_hidden("step-120"));
+    }
+}

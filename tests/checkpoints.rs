@@ -1,0 +1,386 @@
+//! Checkpoint keeping end to end, against real sshd hosts and a real S3 server (s3s-fs)
+//! on loopback: replicate from a host into the NAS and S3, list, verify, restore onto
+//! another host, prune; and the faults: a flipped byte in the NAS copy (restore comes
+//! from S3), a truncated S3 object, a checkpoint without manifest, S3 away during
+//! replication, a full NAS.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "support/s3.rs"]
+mod s3;
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use lifeboat::core::inventory::CopyState;
+use lifeboat::runtime::catalogue::Catalogue;
+use lifeboat::runtime::replica::Replicator;
+use lifeboat::runtime::shell::Shell;
+use lifeboat::runtime::ssh::{SshSettings, SshShell};
+use lifeboat::runtime::store::{NasStore, S3Store, Store};
+use sha2::{Digest, Sha256};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const JOB: &str = "train";
+
+struct Bed {
+    h1: sshd::Sshd,
+    h2: sshd::Sshd,
+    s3: s3::S3Server,
+    nas: PathBuf,
+    _dir: tempfile::TempDir,
+    rep: Replicator,
+}
+
+impl Bed {
+    fn ckpt_dir(&self) -> PathBuf {
+        self.h1.path("host").join("ckpt")
+    }
+
+    /// Writes a complete checkpoint folder `id` with `files` (name, bytes) and its marker.
+    fn write_checkpoint(&self, id: &str, files: &[(&str, Vec<u8>)], marked: bool) {
+        let d = self.ckpt_dir().join(id);
+        for (name, bytes) in files {
+            let p = d.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, bytes).unwrap();
+        }
+        if marked {
+            std::fs::write(d.join("DONE"), b"").unwrap();
+        }
+    }
+
+    fn nas_file(&self, id: &str, path: &str) -> PathBuf {
+        self.nas.join(JOB).join(id).join(path)
+    }
+
+    fn s3_file(&self, id: &str, path: &str) -> PathBuf {
+        self.s3.object_file(&format!("lb/{JOB}/{id}/{path}"))
+    }
+
+    fn state(&self, id: &str, store: &str) -> Option<CopyState> {
+        self.rep
+            .catalogue
+            .entries(Some(JOB))
+            .unwrap()
+            .into_iter()
+            .find(|e| e.id == id)
+            .and_then(|e| e.copy(store).map(|c| c.state))
+    }
+}
+
+fn bytes(seed: u8, n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+fn sha(b: &[u8]) -> String {
+    lifeboat::core::manifest::hex(&Sha256::digest(b))
+}
+
+/// Two hosts (h1 runs the job, h2 is its standby), a NAS folder (or `nas`) and S3.
+fn bed(nas: Option<PathBuf>, keep_last: u32) -> Bed {
+    let h1 = sshd::Sshd::start("h1");
+    let h2 = sshd::Sshd::start("h2");
+    let s3 = s3::S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let nas = nas.unwrap_or_else(|| dir.path().join("nas"));
+    std::fs::create_dir_all(&nas).unwrap();
+    let ckpt = h1.path("host").join("ckpt");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    std::fs::set_permissions(&ckpt, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let host = |h: &sshd::Sshd, role: &str| {
+        let s = h.spec();
+        format!(
+            "[[host]]\nname = \"{}\"\naddress = \"{}:{}\"\nuser = \"{}\"\nrole = \"{role}\"\ngpus = 1\nssh_key = \"{}\"\nknown_hosts = \"{}\"\n\n",
+            h.name,
+            s.address,
+            s.port,
+            s.user.clone().unwrap(),
+            s.ssh_key.clone().unwrap().display(),
+            s.ssh.known_hosts.clone().unwrap().display()
+        )
+    };
+    let text = format!(
+        "{}{}[[job]]\nname = \"{JOB}\"\nhost = \"h1\"\nworkdir = \"{w}\"\nlaunch = \"true\"\ncheckpoint_dir = \"{c}\"\ncheckpoint_marker = \"DONE\"\nstandby = [\"h2\"]\n\n[storage]\nnas = \"{n}\"\nkeep_last = {keep_last}\n\n[storage.s3]\nbucket = \"{b}\"\nregion = \"us-east-1\"\nendpoint = \"{e}\"\npath_style = true\nprefix = \"lb\"\n",
+        host(&h1, "primary"),
+        host(&h2, "standby"),
+        w = h1.path("host").display(),
+        c = ckpt.display(),
+        n = nas.display(),
+        b = s3::BUCKET,
+        e = s3.endpoint(),
+    );
+    let path = dir.path().join("fleet.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = lifeboat::config::load_file(&path).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let ssh: Arc<dyn Shell> = Arc::new(SshShell::new(
+        config.fleet.hosts.clone(),
+        SshSettings::default(),
+    ));
+    let stores: Vec<Arc<dyn Store>> = vec![
+        Arc::new(NasStore::new(nas.clone())),
+        Arc::new(S3Store::with_client(s3.client(), s3::BUCKET, "lb").with_multipart(8 << 20, 5 << 20)),
+    ];
+    let catalogue = Arc::new(Catalogue::open(&dir.path().join("journal.db")).unwrap());
+    let rep = Replicator::new(
+        stores,
+        catalogue,
+        ssh,
+        Arc::new(lifeboat::runtime::local::LocalShell),
+        config.fleet.clone(),
+        config.storage.clone(),
+    );
+    Bed {
+        h1,
+        h2,
+        s3,
+        nas,
+        _dir: dir,
+        rep,
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn replicate_list_verify_restore_prune() {
+    let b = bed(None, 2);
+    let rt = rt();
+    let big = bytes(7, 12 << 20); // multipart in S3
+    for (i, step) in [100u32, 200, 300].iter().enumerate() {
+        b.write_checkpoint(
+            &format!("step-{step:06}"),
+            &[("model.bin", bytes(i as u8, 1000)), ("opt/state.bin", big.clone())],
+            true,
+        );
+    }
+    // Still being written: no marker yet, so not replicated.
+    b.write_checkpoint("step-000400", &[("model.bin", bytes(9, 10))], false);
+    let got = rt.block_on(b.rep.discover(JOB, "h1", 3)).unwrap();
+    let mut ids: Vec<String> = got.iter().map(|m| m.id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["step-000100", "step-000200", "step-000300"]);
+    let m = got.iter().find(|m| m.id == "step-000300").unwrap();
+    assert_eq!((m.step, m.epoch, m.source_host.as_str()), (300, 3, "h1"));
+    assert_eq!(m.files.len(), 2);
+    let f = m.files.iter().find(|f| f.path == "opt/state.bin").unwrap();
+    assert_eq!(f.sha256, sha(&big));
+    // Both stores hold the bytes and the manifest.
+    assert_eq!(std::fs::read(b.nas_file("step-000300", "opt/state.bin")).unwrap(), big);
+    assert!(b.nas_file("step-000300", "manifest.json").is_file());
+    assert_eq!(std::fs::read(b.s3_file("step-000300", "opt/state.bin")).unwrap(), big);
+    for id in &ids {
+        assert_eq!(b.state(id, "nas"), Some(CopyState::Verified));
+        assert_eq!(b.state(id, "s3"), Some(CopyState::Verified));
+    }
+    // A second pass finds nothing new.
+    assert!(rt.block_on(b.rep.discover(JOB, "h1", 3)).unwrap().is_empty());
+
+    // Verify everything: all good.
+    let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
+    assert_eq!(report.checked, 6, "{report:?}");
+    assert!(report.bad.is_empty());
+
+    // Restore the newest onto the standby, verified there. (Both "hosts" share this
+    // machine's disk, so the default path, the job's checkpoint_dir, would already hold it.)
+    assert_eq!(
+        PathBuf::from(b.rep.default_path(JOB, "step-000300").unwrap()),
+        b.ckpt_dir().join("step-000300")
+    );
+    let newest = b.h2.path("host").join("newest");
+    let r = rt
+        .block_on(b.rep.restore(JOB, None, "h2", Some(newest.to_str().unwrap())))
+        .unwrap();
+    assert_eq!(r.id, "step-000300");
+    assert_eq!(r.from.as_deref(), Some("nas"));
+    let dest = b.h2.path("host").join("restored");
+    let r = rt
+        .block_on(b.rep.restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())))
+        .unwrap();
+    assert_eq!(r.bytes, 1000 + big.len() as u64);
+    assert_eq!(std::fs::read(dest.join("opt/state.bin")).unwrap(), big);
+    assert_eq!(std::fs::read(dest.join("model.bin")).unwrap(), bytes(1, 1000));
+    // Restoring again moves nothing: it is already there and verified.
+    let again = rt
+        .block_on(b.rep.restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())))
+        .unwrap();
+    assert_eq!((again.bytes, again.from), (0, None));
+    // No temporary folders left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(b.h2.path("host"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".lifeboat"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Prune with keep_last = 2: the dry run says why, then step-100 goes from both stores.
+    let plan = b.rep.plan_prune(Some(JOB)).unwrap();
+    let gone: Vec<(String, String)> = plan.removals().map(|r| (r.id.clone(), r.store.clone())).collect();
+    assert_eq!(
+        gone,
+        [("step-000100".to_string(), "nas".to_string()), ("step-000100".to_string(), "s3".to_string())]
+    );
+    let newest = plan.rows.iter().find(|r| r.id == "step-000300").unwrap();
+    assert!(newest.keep && newest.reasons.iter().any(|r| r.contains("newest verified")), "{newest:?}");
+    let deleted = rt.block_on(b.rep.prune(&plan, "tester")).unwrap();
+    assert_eq!(deleted.len(), 2);
+    assert!(!b.nas_file("step-000100", "manifest.json").exists());
+    assert!(!b.s3_file("step-000100", "manifest.json").exists());
+    assert!(b.nas_file("step-000200", "manifest.json").exists());
+    let left: Vec<String> = b
+        .rep
+        .inventory()
+        .unwrap()
+        .checkpoints
+        .into_iter()
+        .filter(|e| !e.copies.is_empty())
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, ["step-000200", "step-000300"]);
+    // Pruned checkpoints are not replicated again from the host.
+    assert!(rt.block_on(b.rep.discover(JOB, "h1", 3)).unwrap().is_empty());
+    // And pruning again is a no-op.
+    assert_eq!(b.rep.plan_prune(Some(JOB)).unwrap().removals().count(), 0);
+}
+
+fn one_checkpoint(b: &Bed, rt: &tokio::runtime::Runtime, n: usize) -> Vec<u8> {
+    let data = bytes(3, n);
+    b.write_checkpoint("step-000010", &[("w.bin", data.clone())], true);
+    let got = rt.block_on(b.rep.discover(JOB, "h1", 1)).unwrap();
+    assert_eq!(got.len(), 1);
+    data
+}
+
+fn flip_byte(p: &Path) {
+    let mut b = std::fs::read(p).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x40;
+    std::fs::write(p, b).unwrap();
+}
+
+#[test]
+fn a_flipped_byte_in_the_nas_copy_is_caught_and_the_restore_comes_from_s3() {
+    let b = bed(None, 3);
+    let rt = rt();
+    let data = one_checkpoint(&b, &rt, 300_000);
+    flip_byte(&b.nas_file("step-000010", "w.bin"));
+    let dest = b.h2.path("host").join("r");
+    let r = rt
+        .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
+        .unwrap();
+    assert_eq!(r.from.as_deref(), Some("s3"));
+    assert_eq!(std::fs::read(dest.join("w.bin")).unwrap(), data);
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Bad));
+    // The next verify repairs the NAS copy from S3.
+    let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
+    assert_eq!(report.repaired, 1, "{report:?}");
+    assert_eq!(std::fs::read(b.nas_file("step-000010", "w.bin")).unwrap(), data);
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+}
+
+#[test]
+fn a_truncated_s3_object_is_detected_and_repaired() {
+    let b = bed(None, 3);
+    let rt = rt();
+    let data = one_checkpoint(&b, &rt, 200_000);
+    let obj = b.s3_file("step-000010", "w.bin");
+    let f = std::fs::OpenOptions::new().write(true).open(&obj).unwrap();
+    f.set_len(1000).unwrap();
+    drop(f);
+    let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
+    assert_eq!(report.bad.len(), 1, "{report:?}");
+    assert!(report.bad[0].contains("[s3]"), "{report:?}");
+    assert_eq!(report.repaired, 1);
+    assert_eq!(std::fs::read(&obj).unwrap(), data);
+}
+
+#[test]
+fn a_checkpoint_without_manifest_is_never_restorable() {
+    let b = bed(None, 3);
+    let rt = rt();
+    // Files in both stores as a crash before the manifest would leave them.
+    let d = b.nas.join(JOB).join("step-000500");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("w.bin"), b"half").unwrap();
+    let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
+    assert_eq!(report.adopted, 0);
+    assert!(b.rep.inventory().unwrap().checkpoints.is_empty());
+    let err = rt.block_on(b.rep.restore(JOB, None, "h2", None)).unwrap_err();
+    assert!(err.to_string().contains("no verified checkpoint"), "{err}");
+    let err = rt
+        .block_on(b.rep.restore(JOB, Some("step-000500"), "h2", None))
+        .unwrap_err();
+    assert!(err.to_string().contains("no checkpoint"), "{err}");
+    // A complete one in the stores that the catalogue lost is adopted after hashing.
+    let _ = one_checkpoint(&b, &rt, 1000);
+    let fresh = Catalogue::open(&b._dir.path().join("other.db")).unwrap();
+    assert!(fresh.entries(None).unwrap().is_empty());
+}
+
+#[test]
+fn s3_away_during_replication_is_retried_after_it_returns() {
+    let mut b = bed(None, 3);
+    let rt = rt();
+    b.s3.stop();
+    let data = one_checkpoint(&b, &rt, 100_000);
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+    assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Pending));
+    let inv = b.rep.inventory().unwrap();
+    let s3 = inv.stores.iter().find(|s| s.name == "s3").unwrap();
+    assert!(s3.error.is_some(), "{inv:?}");
+    b.s3.start_again();
+    // The first retry may still be backing off; a later one succeeds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.state("step-000010", "s3") != Some(CopyState::Verified) {
+        assert!(std::time::Instant::now() < deadline, "S3 copy never repaired");
+        rt.block_on(b.rep.repair()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(), data);
+    assert!(b.s3_file("step-000010", "manifest.json").is_file());
+}
+
+/// A small tmpfs, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_nas_is_a_clear_error_and_the_s3_copy_is_still_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("nas");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "mounting a 1 MiB tmpfs needs root (CI runs as root)");
+    let _guard = Tmpfs(mnt.clone());
+    let b = bed(Some(mnt), 3);
+    let rt = rt();
+    let data = one_checkpoint(&b, &rt, 3 << 20);
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Failed));
+    assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Verified));
+    let e = b.rep.catalogue.entries(Some(JOB)).unwrap();
+    let detail = &e[0].copy("nas").unwrap().detail;
+    assert!(detail.to_lowercase().contains("full"), "{detail}");
+    assert_eq!(std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(), data);
+    // Restorable, from S3.
+    let dest = b.h2.path("host").join("r");
+    let r = rt
+        .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
+        .unwrap();
+    assert_eq!(r.from.as_deref(), Some("s3"));
+}
