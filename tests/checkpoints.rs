@@ -71,7 +71,9 @@ impl Bed {
 }
 
 fn bytes(seed: u8, n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 fn sha(b: &[u8]) -> String {
@@ -120,7 +122,9 @@ fn bed(nas: Option<PathBuf>, keep_last: u32) -> Bed {
     ));
     let stores: Vec<Arc<dyn Store>> = vec![
         Arc::new(NasStore::new(nas.clone())),
-        Arc::new(S3Store::with_client(s3.client(), s3::BUCKET, "lb").with_multipart(8 << 20, 5 << 20)),
+        Arc::new(
+            S3Store::with_client(s3.client(), s3::BUCKET, "lb").with_multipart(8 << 20, 5 << 20),
+        ),
     ];
     let catalogue = Arc::new(Catalogue::open(&dir.path().join("journal.db")).unwrap());
     let rep = Replicator::new(
@@ -157,7 +161,10 @@ fn replicate_list_verify_restore_prune() {
     for (i, step) in [100u32, 200, 300].iter().enumerate() {
         b.write_checkpoint(
             &format!("step-{step:06}"),
-            &[("model.bin", bytes(i as u8, 1000)), ("opt/state.bin", big.clone())],
+            &[
+                ("model.bin", bytes(i as u8, 1000)),
+                ("opt/state.bin", big.clone()),
+            ],
             true,
         );
     }
@@ -173,15 +180,24 @@ fn replicate_list_verify_restore_prune() {
     let f = m.files.iter().find(|f| f.path == "opt/state.bin").unwrap();
     assert_eq!(f.sha256, sha(&big));
     // Both stores hold the bytes and the manifest.
-    assert_eq!(std::fs::read(b.nas_file("step-000300", "opt/state.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read(b.nas_file("step-000300", "opt/state.bin")).unwrap(),
+        big
+    );
     assert!(b.nas_file("step-000300", "manifest.json").is_file());
-    assert_eq!(std::fs::read(b.s3_file("step-000300", "opt/state.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read(b.s3_file("step-000300", "opt/state.bin")).unwrap(),
+        big
+    );
     for id in &ids {
         assert_eq!(b.state(id, "nas"), Some(CopyState::Verified));
         assert_eq!(b.state(id, "s3"), Some(CopyState::Verified));
     }
     // A second pass finds nothing new.
-    assert!(rt.block_on(b.rep.discover(JOB, "h1", 3)).unwrap().is_empty());
+    assert!(rt
+        .block_on(b.rep.discover(JOB, "h1", 3))
+        .unwrap()
+        .is_empty());
 
     // Verify everything: all good.
     let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
@@ -196,20 +212,32 @@ fn replicate_list_verify_restore_prune() {
     );
     let newest = b.h2.path("host").join("newest");
     let r = rt
-        .block_on(b.rep.restore(JOB, None, "h2", Some(newest.to_str().unwrap())))
+        .block_on(
+            b.rep
+                .restore(JOB, None, "h2", Some(newest.to_str().unwrap())),
+        )
         .unwrap();
     assert_eq!(r.id, "step-000300");
     assert_eq!(r.from.as_deref(), Some("nas"));
     let dest = b.h2.path("host").join("restored");
     let r = rt
-        .block_on(b.rep.restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())))
+        .block_on(
+            b.rep
+                .restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())),
+        )
         .unwrap();
     assert_eq!(r.bytes, 1000 + big.len() as u64);
     assert_eq!(std::fs::read(dest.join("opt/state.bin")).unwrap(), big);
-    assert_eq!(std::fs::read(dest.join("model.bin")).unwrap(), bytes(1, 1000));
+    assert_eq!(
+        std::fs::read(dest.join("model.bin")).unwrap(),
+        bytes(1, 1000)
+    );
     // Restoring again moves nothing: it is already there and verified.
     let again = rt
-        .block_on(b.rep.restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())))
+        .block_on(
+            b.rep
+                .restore(JOB, Some("step-000200"), "h2", Some(dest.to_str().unwrap())),
+        )
         .unwrap();
     assert_eq!((again.bytes, again.from), (0, None));
     // No temporary folders left behind.
@@ -222,13 +250,22 @@ fn replicate_list_verify_restore_prune() {
 
     // Prune with keep_last = 2: the dry run says why, then step-100 goes from both stores.
     let plan = b.rep.plan_prune(Some(JOB)).unwrap();
-    let gone: Vec<(String, String)> = plan.removals().map(|r| (r.id.clone(), r.store.clone())).collect();
+    let gone: Vec<(String, String)> = plan
+        .removals()
+        .map(|r| (r.id.clone(), r.store.clone()))
+        .collect();
     assert_eq!(
         gone,
-        [("step-000100".to_string(), "nas".to_string()), ("step-000100".to_string(), "s3".to_string())]
+        [
+            ("step-000100".to_string(), "nas".to_string()),
+            ("step-000100".to_string(), "s3".to_string())
+        ]
     );
     let newest = plan.rows.iter().find(|r| r.id == "step-000300").unwrap();
-    assert!(newest.keep && newest.reasons.iter().any(|r| r.contains("newest verified")), "{newest:?}");
+    assert!(
+        newest.keep && newest.reasons.iter().any(|r| r.contains("newest verified")),
+        "{newest:?}"
+    );
     let deleted = rt.block_on(b.rep.prune(&plan, "tester")).unwrap();
     assert_eq!(deleted.len(), 2);
     assert!(!b.nas_file("step-000100", "manifest.json").exists());
@@ -245,7 +282,10 @@ fn replicate_list_verify_restore_prune() {
         .collect();
     assert_eq!(left, ["step-000200", "step-000300"]);
     // Pruned checkpoints are not replicated again from the host.
-    assert!(rt.block_on(b.rep.discover(JOB, "h1", 3)).unwrap().is_empty());
+    assert!(rt
+        .block_on(b.rep.discover(JOB, "h1", 3))
+        .unwrap()
+        .is_empty());
     // And pruning again is a no-op.
     assert_eq!(b.rep.plan_prune(Some(JOB)).unwrap().removals().count(), 0);
 }
@@ -281,7 +321,10 @@ fn a_flipped_byte_in_the_nas_copy_is_caught_and_the_restore_comes_from_s3() {
     // The next verify repairs the NAS copy from S3.
     let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
     assert_eq!(report.repaired, 1, "{report:?}");
-    assert_eq!(std::fs::read(b.nas_file("step-000010", "w.bin")).unwrap(), data);
+    assert_eq!(
+        std::fs::read(b.nas_file("step-000010", "w.bin")).unwrap(),
+        data
+    );
     assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
 }
 
@@ -312,7 +355,9 @@ fn a_checkpoint_without_manifest_is_never_restorable() {
     let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
     assert_eq!(report.adopted, 0);
     assert!(b.rep.inventory().unwrap().checkpoints.is_empty());
-    let err = rt.block_on(b.rep.restore(JOB, None, "h2", None)).unwrap_err();
+    let err = rt
+        .block_on(b.rep.restore(JOB, None, "h2", None))
+        .unwrap_err();
     assert!(err.to_string().contains("no verified checkpoint"), "{err}");
     let err = rt
         .block_on(b.rep.restore(JOB, Some("step-000500"), "h2", None))
@@ -339,11 +384,17 @@ fn s3_away_during_replication_is_retried_after_it_returns() {
     // The first retry may still be backing off; a later one succeeds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while b.state("step-000010", "s3") != Some(CopyState::Verified) {
-        assert!(std::time::Instant::now() < deadline, "S3 copy never repaired");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "S3 copy never repaired"
+        );
         rt.block_on(b.rep.repair()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    assert_eq!(std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(), data);
+    assert_eq!(
+        std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(),
+        data
+    );
     assert!(b.s3_file("step-000010", "manifest.json").is_file());
 }
 
@@ -376,7 +427,10 @@ fn a_full_nas_is_a_clear_error_and_the_s3_copy_is_still_made() {
     let e = b.rep.catalogue.entries(Some(JOB)).unwrap();
     let detail = &e[0].copy("nas").unwrap().detail;
     assert!(detail.to_lowercase().contains("full"), "{detail}");
-    assert_eq!(std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(), data);
+    assert_eq!(
+        std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(),
+        data
+    );
     // Restorable, from S3.
     let dest = b.h2.path("host").join("r");
     let r = rt

@@ -196,14 +196,19 @@ async fn contract(store: &dyn Store, big_len: usize) {
         store.locate(job, id)
     );
 
-    // Broken streams leave nothing, under a new checkpoint or beside a complete one.
-    for (ckpt, path) in [("step-000130", "a.bin"), (id, "late.bin")] {
-        let d = data(3 * MIB, 3);
+    // Broken streams leave nothing, under a new checkpoint or beside a complete one, in
+    // one piece or (on S3) in parts.
+    for (ckpt, path, len) in [
+        ("step-000130", "a.bin", 3 * MIB),
+        (id, "late.bin", 3 * MIB),
+        ("step-000130", "b.bin", big_len),
+    ] {
+        let d = data(len, 3);
         let short = store.put(
             job,
             ckpt,
             path,
-            4 * MIB as u64,
+            (len + MIB) as u64,
             stream(d.clone(), CHUNK, None),
             &|_| {},
         );
@@ -215,7 +220,7 @@ async fn contract(store: &dyn Store, big_len: usize) {
             job,
             ckpt,
             path,
-            3 * MIB as u64,
+            len as u64,
             stream(d.clone(), CHUNK, Some("host died")),
             &|_| {},
         );
@@ -228,7 +233,7 @@ async fn contract(store: &dyn Store, big_len: usize) {
             job,
             ckpt,
             path,
-            2 * MIB as u64,
+            (len - MIB) as u64,
             stream(d, CHUNK, None),
             &|_| {},
         );
@@ -536,6 +541,7 @@ async fn s3_wrong_secret_says_to_check_credentials() {
             "{msg}"
         );
         assert!(!e.is_transient());
+        eprintln!("wrong secret: {msg}");
     }
 }
 
@@ -561,14 +567,84 @@ async fn s3_reports_a_corrupt_manifest() {
     assert_eq!(ids(&store.list("train").await.unwrap()), [("step-1", true)]);
 }
 
+/// `[storage.s3]` as an operator writes it, pointing at `server`.
+fn s3_config(server: &S3Server, profile: Option<&str>) -> lifeboat::config::S3Config {
+    let profile = profile
+        .map(|p| format!("profile = \"{p}\""))
+        .unwrap_or_default();
+    let text = format!(
+        r#"[[host]]
+name = "pc1"
+address = "192.168.1.10"
+gpus = 2
+
+[[job]]
+name = "train"
+host = "pc1"
+gpu = 0
+workdir = "/w"
+launch = "python train.py --resume {{checkpoint}}"
+checkpoint_dir = "/w/ckpt"
+
+[storage.s3]
+bucket = "{bucket}"
+region = "us-east-1"
+endpoint = "{endpoint}"
+prefix = "team/lifeboat"
+path_style = true
+{profile}
+"#,
+        bucket = s3::BUCKET,
+        endpoint = server.endpoint(),
+    );
+    let config = lifeboat::config::parse_str(&text, Path::new("/etc/lifeboat/t.toml")).unwrap();
+    config.storage.s3.expect("an [storage.s3] section")
+}
+
+#[tokio::test]
+async fn s3_from_config_uses_endpoint_path_style_and_prefix() {
+    let server = S3Server::start();
+    let cfg = s3_config(&server, None);
+    // The default chain would read AWS_* variables; give the SDK config static keys.
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(cfg.region.clone()))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new(s3::ACCESS_KEY, s3::SECRET_KEY, None, None, "t"),
+        ))
+        .build();
+    let store = S3Store::from_sdk_config(&cfg, &sdk).unwrap();
+    put(&store, "train", "step-1", "a", b"abc").await.unwrap();
+    assert!(server.object_file("team/lifeboat/train/step-1/a").is_file());
+    assert_eq!(
+        store.locate("train", "step-1"),
+        format!("s3://{}/team/lifeboat/train/step-1", s3::BUCKET)
+    );
+}
+
+#[tokio::test]
+async fn s3_missing_profile_says_to_check_credentials() {
+    let server = S3Server::start();
+    let cfg = s3_config(&server, Some("lifeboat-test-no-such-profile"));
+    let store = S3Store::from_config(&cfg).await.unwrap();
+    let e = put(&store, "train", "step-1", "a", b"abc")
+        .await
+        .unwrap_err();
+    let StoreError::Other(msg) = &e else {
+        panic!("expected Other, got {e:?}")
+    };
+    assert!(
+        msg.contains("credentials") && msg.contains(s3::BUCKET),
+        "{msg}"
+    );
+    eprintln!("missing profile: {msg}");
+}
+
 // ---------------------------------------------------------------- throughput
 
 /// Put and get one file of `LIFEBOAT_STORE_MIB` MiB (default 32) and print MB/s.
 async fn throughput(store: &dyn Store, name: &str) {
-    let mib: usize = std::env::var("LIFEBOAT_STORE_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+    let mib = bench_mib();
     let bytes = data(mib * MIB, 9);
     let t = Instant::now();
     let w = put(store, "bench", "step-1", "w.bin", &bytes)
@@ -597,4 +673,42 @@ async fn throughput_is_printed() {
         "s3s-fs",
     )
     .await;
+    // The anchor under the same load: the SDK alone, one PutObject and one GetObject.
+    let bytes = Bytes::from(data(bench_mib() * MIB, 9));
+    let client = server.client();
+    let t = Instant::now();
+    client
+        .put_object()
+        .bucket(s3::BUCKET)
+        .key("anchor")
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let put_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let out = client
+        .get_object()
+        .bucket(s3::BUCKET)
+        .key("anchor")
+        .send()
+        .await
+        .unwrap();
+    let back = out.body.collect().await.unwrap().into_bytes();
+    let get_s = t.elapsed().as_secs_f64();
+    assert_eq!(back.len(), bytes.len());
+    let mb = bytes.len() as f64 / 1e6;
+    eprintln!(
+        "anchor, SDK alone: {} MiB put {:.0} MB/s, get {:.0} MB/s",
+        bench_mib(),
+        mb / put_s,
+        mb / get_s
+    );
+}
+
+fn bench_mib() -> usize {
+    std::env::var("LIFEBOAT_STORE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
 }

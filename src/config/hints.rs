@@ -191,7 +191,6 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("storage", "keep_monthly", "keep_monthly = 12"),
     ("storage", "keep_yearly", "keep_yearly = 2"),
     ("storage", "parallel", "parallel = 2"),
-    ("storage", "spool", "spool = \"/var/lib/lifeboat/spool\""),
     (
         "storage",
         "order",

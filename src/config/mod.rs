@@ -65,9 +65,6 @@ pub struct StorageConfig {
     pub nas_retention: Option<Retention>,
     /// Checkpoints replicated at once (1..=16).
     pub parallel: usize,
-    /// Where pulled bytes land when there is no NAS; `None`: `<state_dir>/spool`,
-    /// resolved at runtime.
-    pub spool: Option<PathBuf>,
     /// Whether NAS and S3 are written together or one after the other.
     pub order: ReplicaOrder,
     /// How often stored copies are re-hashed; `None`: never.
@@ -107,7 +104,6 @@ impl Default for StorageConfig {
             },
             nas_retention: None,
             parallel: Self::DEFAULT_PARALLEL,
-            spool: None,
             order: ReplicaOrder::default(),
             scrub_every: Some(Self::DEFAULT_SCRUB_EVERY),
             scrub_fraction: Self::DEFAULT_SCRUB_FRACTION,
@@ -122,7 +118,7 @@ pub enum ReplicaOrder {
     /// NAS and S3 are written from one stream at once.
     #[default]
     Parallel,
-    /// The NAS copy first, then S3 from it.
+    /// The NAS copy is written first, then the S3 copy.
     NasThenS3,
 }
 

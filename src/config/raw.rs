@@ -74,10 +74,8 @@
 //! keep_monthly = 12               #   restic-style; a checkpoint any rule keeps is kept,
 //! keep_yearly = 2                 #   and the newest verified one is never removed
 //! parallel = 2                    # checkpoints replicated at once, 1..=16 (default 2)
-//! spool = "/var/lib/lifeboat/spool"  # optional, absolute: where pulled bytes land when
-//!                                 #   there is no NAS (default: <state_dir>/spool)
 //! order = "parallel"              # "parallel" (default): NAS and S3 written from one
-//!                                 #   stream at once | "nas-then-s3": S3 from the NAS copy
+//!                                 #   stream at once | "nas-then-s3": the NAS, then S3
 //! scrub_every = "6h"              # re-hash stored copies this often (default "6h");
 //!                                 #   "off" never does
 //! scrub_fraction = 12             # each scrub re-hashes ~1/N of the copies, rotating;
@@ -288,7 +286,6 @@ pub struct RawStorage {
     pub keep_monthly: Option<Num>,
     pub keep_yearly: Option<Num>,
     pub parallel: Option<Num>,
-    pub spool: Option<Str>,
     pub order: Option<Str>,
     pub scrub_every: Option<Str>,
     pub scrub_fraction: Option<Num>,

@@ -181,9 +181,6 @@ fn storage(cfg: &Config) -> String {
     if st.order == ReplicaOrder::NasThenS3 {
         how.push("NAS then S3".to_string());
     }
-    if let Some(spool) = &st.spool {
-        how.push(format!("spool {}", spool.display()));
-    }
     match st.scrub_every {
         None => how.push("no scrub".to_string()),
         Some(every)

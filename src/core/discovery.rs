@@ -178,7 +178,7 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
 
 fn parse_mtime(s: &str) -> Option<u64> {
     let secs: f64 = s.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
 }
 
 fn clip(s: &str) -> String {
@@ -246,7 +246,10 @@ mod tests {
         );
         assert_eq!(p.checkpoints.len(), 2);
         let pt = &p.checkpoints[0];
-        assert_eq!((pt.id.as_str(), pt.single_file, pt.step()), ("ckpt_s50.pt", true, 50));
+        assert_eq!(
+            (pt.id.as_str(), pt.single_file, pt.step()),
+            ("ckpt_s50.pt", true, 50)
+        );
         let d = &p.checkpoints[1];
         assert_eq!(d.step(), 100);
         assert_eq!(d.bytes(), 15);

@@ -102,7 +102,11 @@ impl Manifest {
                 return Err(bad("path", &f.path, "the manifest's own name is reserved"));
             }
             if !is_sha256(&f.sha256) {
-                return Err(bad("sha256", &f.sha256, "expected 64 lower-case hex digits"));
+                return Err(bad(
+                    "sha256",
+                    &f.sha256,
+                    "expected 64 lower-case hex digits",
+                ));
             }
             if !seen.insert(f.path.as_str()) {
                 return Err(bad("path", &f.path, "listed twice"));
@@ -204,7 +208,15 @@ mod tests {
 
     #[test]
     fn refuses_escaping_paths_and_bad_hashes() {
-        for p in ["../x", "/etc/passwd", "a/../b", "a//b", "", "a/./b", "manifest.json"] {
+        for p in [
+            "../x",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "",
+            "a/./b",
+            "manifest.json",
+        ] {
             let mut m = sample();
             m.files[0].path = p.into();
             assert!(m.check().is_err(), "{p} accepted");

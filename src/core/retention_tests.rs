@@ -149,4 +149,36 @@ proptest! {
             }
         }
     }
+
+    /// Rules are ORed: a checkpoint kept under two rule sets together is kept under one
+    /// of them alone, and the other way round.
+    #[test]
+    fn rules_are_ored(
+        times in proptest::collection::vec((0u64..400 * DAY, any::<bool>()), 1..60),
+        last in 1u32..4, hourly in 0u32..5, daily in 1u32..4, weekly in 0u32..3, monthly in 0u32..3,
+    ) {
+        let cks: Vec<_> = times.iter().enumerate().map(|(i, (t, v))| ck(&format!("c{i}"), T0 + t, *v)).collect();
+        let a = Retention { last, hourly, ..Retention::default() };
+        let b = Retention { daily, weekly, monthly, ..Retention::default() };
+        let both = Retention { last, hourly, daily, weekly, monthly, yearly: 0 };
+        let (ka, kb, kboth) = (plan(&cks, &a).unwrap(), plan(&cks, &b).unwrap(), plan(&cks, &both).unwrap());
+        for ((x, y), z) in ka.iter().zip(&kb).zip(&kboth) {
+            prop_assert_eq!(z.keep, x.keep || y.keep, "{} {:?} {:?} {:?}", z.id, x.reasons, y.reasons, z.reasons);
+        }
+    }
+
+    /// Pruning is idempotent: planning again over what a plan keeps removes nothing.
+    #[test]
+    fn pruning_twice_removes_nothing_more(
+        times in proptest::collection::vec((0u64..400 * DAY, any::<bool>()), 1..60),
+        last in 0u32..4, daily in 0u32..4, weekly in 0u32..3, yearly in 0u32..2,
+    ) {
+        let policy = Retention { last, daily, weekly, yearly, ..Retention::default() };
+        prop_assume!(!policy.is_empty());
+        let cks: Vec<_> = times.iter().enumerate().map(|(i, (t, v))| ck(&format!("c{i}"), T0 + t, *v)).collect();
+        let first = plan(&cks, &policy).unwrap();
+        let kept: Vec<_> = cks.iter().filter(|c| first.iter().any(|d| d.id == c.id && d.keep)).cloned().collect();
+        let second = plan(&kept, &policy).unwrap();
+        prop_assert!(second.iter().all(|d| d.keep), "{:?}", second.iter().filter(|d| !d.keep).collect::<Vec<_>>());
+    }
 }

@@ -72,7 +72,17 @@ async fn run_inner(
         .map_err(|e| e.to_string())?
         .with_notices(tx);
     let journal = Journal::open(&opts.state_dir.join("journal.db")).map_err(|e| e.to_string())?;
-    let code = act(&rep, action, opts, out).await;
+    // Where each job runs now, and under which epoch, as the last console saw it.
+    let snap: Option<crate::core::snapshot::Snapshot> = journal.load("snapshot").ok().flatten();
+    let placements = snap
+        .map(|s| {
+            s.jobs
+                .iter()
+                .map(|j| (j.id.to_string(), (j.placement.host.to_string(), j.epoch.0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let code = act(&rep, action, opts, &placements, out).await;
     drop(rep);
     // Every checkpoint notice goes to the journal, and to stdout as it would in headless mode.
     while let Some(n) = rx.recv().await {
@@ -93,6 +103,7 @@ async fn act(
     rep: &Replicator,
     action: Action,
     opts: &Options,
+    placements: &std::collections::BTreeMap<String, (String, u64)>,
     out: &mut (dyn Write + Send),
 ) -> Result<u8, String> {
     let w = |e: std::io::Error| e.to_string();
@@ -115,14 +126,29 @@ async fn act(
                     emit(out, &v)?;
                 }
             } else {
-                let names: Vec<String> = rep.stores().iter().map(|s| s.kind().to_string()).collect();
-                write!(out, "{:<14} {:<24} {:>10} {:>10} {:>5}", "JOB", "CHECKPOINT", "STEP", "SIZE", "FILES").map_err(w)?;
+                let names: Vec<String> =
+                    rep.stores().iter().map(|s| s.kind().to_string()).collect();
+                write!(
+                    out,
+                    "{:<14} {:<24} {:>10} {:>10} {:>5}",
+                    "JOB", "CHECKPOINT", "STEP", "SIZE", "FILES"
+                )
+                .map_err(w)?;
                 for n in &names {
                     write!(out, " {:<9}", n.to_uppercase()).map_err(w)?;
                 }
                 writeln!(out, " RESTORABLE").map_err(w)?;
                 for r in &rows {
-                    write!(out, "{:<14} {:<24} {:>10} {:>10} {:>5}", r.job, r.id, r.step, human_bytes(r.bytes), r.files).map_err(w)?;
+                    write!(
+                        out,
+                        "{:<14} {:<24} {:>10} {:>10} {:>5}",
+                        r.job,
+                        r.id,
+                        r.step,
+                        human_bytes(r.bytes),
+                        r.files
+                    )
+                    .map_err(w)?;
                     for n in &names {
                         let st = r.copy(n).map_or("-", |c| c.state.as_str());
                         write!(out, " {st:<9}").map_err(w)?;
@@ -157,7 +183,11 @@ async fn act(
                     writeln!(out, "  BAD {b}").map_err(w)?;
                 }
             }
-            Ok(if report.bad.len() > report.repaired { 1 } else { 0 })
+            Ok(if report.bad.len() > report.repaired {
+                1
+            } else {
+                0
+            })
         }
         Action::Restore {
             job,
@@ -176,8 +206,21 @@ async fn act(
                 emit(out, &r)?;
             } else {
                 match &r.from {
-                    Some(from) => writeln!(out, "restored {}/{} (step {}) to {}:{} — {} from {from}, verified there", r.job, r.id, r.step, r.host, r.path, human_bytes(r.bytes)),
-                    None => writeln!(out, "{}/{} (step {}) is already at {}:{} and verified; nothing moved", r.job, r.id, r.step, r.host, r.path),
+                    Some(from) => writeln!(
+                        out,
+                        "restored {}/{} (step {}) to {}:{} — {} from {from}, verified there",
+                        r.job,
+                        r.id,
+                        r.step,
+                        r.host,
+                        r.path,
+                        human_bytes(r.bytes)
+                    ),
+                    None => writeln!(
+                        out,
+                        "{}/{} (step {}) is already at {}:{} and verified; nothing moved",
+                        r.job, r.id, r.step, r.host, r.path
+                    ),
                 }
                 .map_err(w)?;
             }
@@ -202,7 +245,13 @@ async fn act(
                 .await
                 .map_err(|e| e.to_string())?;
             if !opts.json {
-                writeln!(out, "deleted {} cop{}", deleted.len(), if deleted.len() == 1 { "y" } else { "ies" }).map_err(w)?;
+                writeln!(
+                    out,
+                    "deleted {} cop{}",
+                    deleted.len(),
+                    if deleted.len() == 1 { "y" } else { "ies" }
+                )
+                .map_err(w)?;
             }
             Ok(0)
         }
@@ -215,22 +264,47 @@ async fn act(
                 .filter(|j| job.as_ref().is_none_or(|n| j.id.as_str() == n))
                 .collect();
             if jobs.is_empty() {
-                return Err(format!("no job named \"{}\" in the config", job.unwrap_or_default()));
+                return Err(format!(
+                    "no job named \"{}\" in the config",
+                    job.unwrap_or_default()
+                ));
             }
             let mut total = 0;
             for j in jobs {
+                // Where the job runs now (its home before any console has run).
+                let (host, epoch) = placements
+                    .get(j.id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| (j.host.to_string(), 1));
                 // Two passes: without a marker a checkpoint is complete once it held still.
-                let host = j.host.as_str();
-                let mut got = rep.discover(j.id.as_str(), host, 1).await.map_err(|e| e.to_string())?;
+                let mut got = rep
+                    .discover(j.id.as_str(), &host, epoch)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if j.checkpoint_marker.is_none() {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    got.extend(rep.discover(j.id.as_str(), host, 1).await.map_err(|e| e.to_string())?);
+                    got.extend(
+                        rep.discover(j.id.as_str(), &host, epoch)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    );
                 }
                 for m in &got {
                     if opts.json {
-                        emit(out, &serde_json::json!({"job": m.job, "id": m.id, "step": m.step, "bytes": m.total_bytes(), "digest": m.digest()}))?;
+                        emit(
+                            out,
+                            &serde_json::json!({"job": m.job, "id": m.id, "step": m.step, "bytes": m.total_bytes(), "digest": m.digest()}),
+                        )?;
                     } else {
-                        writeln!(out, "replicated {}/{} (step {}, {})", m.job, m.id, m.step, human_bytes(m.total_bytes())).map_err(w)?;
+                        writeln!(
+                            out,
+                            "replicated {}/{} (step {}, {})",
+                            m.job,
+                            m.id,
+                            m.step,
+                            human_bytes(m.total_bytes())
+                        )
+                        .map_err(w)?;
                     }
                 }
                 total += got.len();
@@ -270,10 +344,16 @@ fn print_plan(plan: &PrunePlan, json: bool, out: &mut (dyn Write + Send)) -> Res
 /// Asks on the terminal; anything but the word `prune` declines. No terminal: declines.
 fn confirm(n: usize) -> Result<bool, String> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("refused: deleting {n} cop{} needs --yes when stdin is not a terminal", if n == 1 { "y" } else { "ies" });
+        eprintln!(
+            "refused: deleting {n} cop{} needs --yes when stdin is not a terminal",
+            if n == 1 { "y" } else { "ies" }
+        );
         return Ok(false);
     }
-    eprint!("Delete {n} checkpoint cop{}? Type prune to confirm: ", if n == 1 { "y" } else { "ies" });
+    eprint!(
+        "Delete {n} checkpoint cop{}? Type prune to confirm: ",
+        if n == 1 { "y" } else { "ies" }
+    );
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin()

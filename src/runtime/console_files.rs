@@ -110,6 +110,7 @@ fn rebound(keys: &Keymap) -> std::collections::BTreeMap<String, String> {
         Action::ResumeJob,
         Action::Cancel,
         Action::InjectFault,
+        Action::Prune,
         Action::NextView,
         Action::Quit,
     ];

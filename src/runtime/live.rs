@@ -76,9 +76,14 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     let (rep_notices, rep_rx) = mpsc::channel(256);
     let storage = &opts.config.storage;
     let rep = if storage.nas.is_some() || storage.s3.is_some() {
-        let r = super::replica::open(&opts.config, &opts.state_dir, opts.ssh.clone(), local.clone())
-            .await?
-            .with_notices(rep_notices);
+        let r = super::replica::open(
+            &opts.config,
+            &opts.state_dir,
+            opts.ssh.clone(),
+            local.clone(),
+        )
+        .await?
+        .with_notices(rep_notices);
         Some(Arc::new(r))
     } else {
         None
@@ -191,11 +196,21 @@ pub async fn run_headless(
     running.stop().await
 }
 
-/// Deletes what retention removes for `job`, confirmed in the console; every deleted copy
-/// is journaled as a `checkpoint` notice.
-async fn prune(rep: &super::replica::Replicator, job: &str, operator: &str) {
+/// Deletes what retention removes for `job` and the operator confirmed in the console
+/// (a copy the plan no longer removes stays); every deleted copy is journaled as a
+/// `checkpoint` notice.
+async fn prune(
+    rep: &super::replica::Replicator,
+    job: &str,
+    shown: &[(String, String)],
+    operator: &str,
+) {
     let result = match rep.plan_prune(Some(job)) {
-        Ok(plan) => rep.prune(&plan, operator).await,
+        Ok(mut plan) => {
+            plan.rows
+                .retain(|r| r.keep || shown.iter().any(|(id, st)| *id == r.id && *st == r.store));
+            rep.prune(&plan, operator).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = result {
@@ -226,9 +241,9 @@ pub async fn run_console(
                         break;
                     }
                 }
-                Request::Prune { job } if !readonly => {
+                Request::Prune { job, copies } if !readonly => {
                     if let Some(r) = &rep {
-                        prune(r, &job, &operator).await;
+                        prune(r, &job, &copies, &operator).await;
                     }
                 }
                 _ => {}

@@ -68,13 +68,14 @@ impl Running {
     }
 
     /// Kills the whole group (sh and whatever it started), then sh itself in case the
-    /// group kill could not run.
+    /// group kill could not run. Only while sh is unreaped: its PID, and so the group's
+    /// number, cannot have been given to anyone else.
     async fn kill(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            if let Some(pid) = self.child.id() {
-                let _ = group_kill(pid).status().await;
-            }
+        if let Some(pid) = self.child.id() {
+            let _ = group_kill(pid).status().await;
             let _ = self.child.start_kill();
+            // Reaped, so that `Drop` knows it is done.
+            let _ = timeout(Duration::from_secs(2), self.child.wait()).await;
         }
     }
 
@@ -110,8 +111,9 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            if let (Some(pid), Ok(_)) = (self.child.id(), tokio::runtime::Handle::try_current()) {
+        // Not reaped means not finished (see `kill`).
+        if let Some(pid) = self.child.id() {
+            if tokio::runtime::Handle::try_current().is_ok() {
                 let _ = group_kill(pid).spawn();
             }
             let _ = self.child.start_kill();

@@ -127,7 +127,10 @@ impl Notice {
                 detail,
                 ..
             } => {
-                let at = store.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default();
+                let at = store
+                    .as_ref()
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
                 format!("CKPT    {job}/{id}{at} {what}: {detail}")
             }
             Notice::Core(e) => match &e.kind {

@@ -87,6 +87,8 @@ pub enum Action {
     Cancel,
     /// Inject a fault into the simulated demo fleet (opens the dialog).
     InjectFault,
+    /// Delete what retention removes for the selected job's checkpoints (opens the dialog).
+    Prune,
     NextTheme,
     /// Typed text in the palette, the filter or a dialog.
     Char(char),
@@ -110,9 +112,12 @@ pub enum Request {
         kind: FaultKind,
         target: String,
     },
-    /// Delete what retention removes for a job's checkpoints (already confirmed).
+    /// Delete what retention removes for a job's checkpoints (already confirmed): only
+    /// the `(checkpoint, store)` copies the operator was shown, if retention still
+    /// removes them.
     Prune {
         job: String,
+        copies: Vec<(String, String)>,
     },
     Quit,
 }

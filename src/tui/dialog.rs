@@ -3,6 +3,7 @@
 //! ask again when the job changes while they are open.
 
 use super::action::Request;
+use super::dialog_prune::prune_lines;
 use super::dialog_text::{job, move_lines, notes};
 use crate::core::ids::{JobId, Target};
 use crate::core::io::Command;
@@ -33,6 +34,12 @@ pub enum Intent {
     Inject {
         kind: FaultKind,
         target: String,
+    },
+    /// Delete what retention removes for the job's checkpoints: exactly these
+    /// `(checkpoint, store)` copies, as shown.
+    Prune {
+        job: JobId,
+        copies: Vec<(String, String)>,
     },
 }
 
@@ -99,7 +106,7 @@ impl Default for Dialog {
 }
 
 impl Dialog {
-    fn base(intent: Intent, title: String, lines: Vec<String>, seen: u64) -> Self {
+    pub(super) fn base(intent: Intent, title: String, lines: Vec<String>, seen: u64) -> Self {
         Self {
             intent,
             title,
@@ -250,7 +257,8 @@ impl Dialog {
         match &self.intent {
             Intent::Failover { job, .. }
             | Intent::Switchover { job, .. }
-            | Intent::Cancel { job } => Some(job),
+            | Intent::Cancel { job }
+            | Intent::Prune { job, .. } => Some(job),
             Intent::Pause { job } | Intent::Resume { job } => job.as_ref(),
             Intent::Inject { .. } => None,
         }
@@ -273,23 +281,32 @@ impl Dialog {
                 }
                 self.lines = move_lines(snap, j, chosen.as_ref(), true);
             }
+            Intent::Prune { job, copies } => {
+                self.lines = prune_lines(snap, job.as_str());
+                *copies = super::dialog_prune::copies(snap, job.as_str());
+            }
             _ => {}
         }
     }
 
-    /// A new snapshot arrived: if the job changed since the operator looked, say so and
-    /// make them confirm again against what is true now.
+    /// A new snapshot arrived: if the job (or, for a prune, its plan) changed since the
+    /// operator looked, say so and make them confirm again against what is true now.
     pub fn observe(&mut self, snap: &Snapshot) {
         let Some(j) = self.job_id().and_then(|id| job(snap, id)) else {
             return;
         };
-        if j.changed_at > self.seen {
-            self.changed = Some(format!(
+        let why = if j.changed_at > self.seen {
+            Some(format!(
                 "{} changed while this was open: now {} ({}). Read again.",
                 j.id,
                 j.state.as_str(),
                 j.reason
-            ));
+            ))
+        } else {
+            self.plan_changed(snap)
+        };
+        if why.is_some() {
+            self.changed = why;
             self.seen = snap.epoch;
             self.focus = Focus::Cancel;
             self.typed.clear();
@@ -372,6 +389,10 @@ impl Dialog {
             Intent::Inject { kind, target } => Request::Inject {
                 kind: *kind,
                 target: target.clone(),
+            },
+            Intent::Prune { job, copies } => Request::Prune {
+                job: job.to_string(),
+                copies: copies.clone(),
             },
         }
     }

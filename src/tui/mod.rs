@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod dialog;
+pub mod dialog_prune;
 mod dialog_text;
 mod fold;
 pub mod keymap;
@@ -18,12 +19,17 @@ pub mod state;
 pub mod strings;
 pub mod theme;
 pub mod update;
+mod update_palette;
 pub mod views;
 
 #[cfg(test)]
 pub(crate) mod fixture;
+#[cfg(test)]
+pub(crate) mod fixture_inventory;
 
 #[cfg(test)]
 mod overlay_tests;
+#[cfg(test)]
+mod prune_tests;
 #[cfg(test)]
 mod update_tests;

@@ -117,3 +117,24 @@ fn the_footer_shows_rebound_keys() {
     assert!(footer.contains("F failover"), "{footer}");
     assert!(!footer.contains(" f failover"), "{footer}");
 }
+
+#[test]
+fn prune_dialog() {
+    let hs = fixture::harness();
+    let mut snap = fixture::snapshot(&hs);
+    snap.inventory = super::fixture_inventory::inventory(&snap);
+    let mut ui = fixture::ui(&hs);
+    ui.view = View::Checkpoints;
+    let i = super::select::jobs(&snap, &ui)
+        .iter()
+        .position(|j| j.id.as_str() == "llama-70b")
+        .unwrap_or(0);
+    ui.selected.insert(View::Checkpoints, i);
+    let themes = vec!["default".to_string()];
+    let cx = Ctx {
+        snap: &snap,
+        themes: &themes,
+    };
+    update(&mut ui, &cx, Action::Prune);
+    both("dialog_prune", &snap, &ui);
+}

@@ -13,6 +13,7 @@ pub enum PaletteCommand {
     Pause(Option<JobId>),
     Resume(Option<JobId>),
     Cancel(JobId),
+    Prune(JobId),
     Inject { kind: FaultKind, target: String },
     View(View),
     Theme(String),
@@ -21,7 +22,7 @@ pub enum PaletteCommand {
 }
 
 /// Every command the palette knows, with its arguments, for help and completion.
-pub const COMMANDS: [(&str, &str); 11] = [
+pub const COMMANDS: [(&str, &str); 12] = [
     (
         "failover",
         "<job> [target]   fail a job over, down its chain or to a target",
@@ -36,6 +37,10 @@ pub const COMMANDS: [(&str, &str); 11] = [
     ),
     ("resume", "[job]            resume automatic failover"),
     ("cancel", "<job>            cancel a job's recovery"),
+    (
+        "prune",
+        "<job>            delete the checkpoints retention removes",
+    ),
     (
         "inject",
         "<fault> <job|host>  inject a fault (demo fleet only)",
@@ -103,6 +108,7 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
             arg(0).map(|j| job(snap, j)).transpose()?,
         )),
         "cancel" => Ok(PaletteCommand::Cancel(job(snap, need(0, "a job")?)?)),
+        "prune" => Ok(PaletteCommand::Prune(job(snap, need(0, "a job")?)?)),
         "inject" => {
             let kind_s = need(0, "a fault")?;
             let kind = FaultKind::ALL
@@ -183,9 +189,10 @@ pub fn complete(input: &str, snap: &Snapshot, themes: &[String]) -> Vec<String> 
     };
     let pool: Vec<String> = match (pos, words.first().copied()) {
         (0, _) => COMMANDS.iter().map(|(c, _)| c.to_string()).collect(),
-        (1, Some("failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel")) => {
-            jobs()
-        }
+        (
+            1,
+            Some("failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel" | "prune"),
+        ) => jobs(),
         (2, Some("failover" | "fo" | "switchover" | "so")) => targets(words.get(1).copied()),
         (1, Some("inject")) => FaultKind::ALL
             .iter()

@@ -3,6 +3,7 @@
 
 use super::action::View;
 use super::state::{EventLine, UiState};
+use crate::core::inventory::{CheckpointEntry, ReplicaTask};
 use crate::core::snapshot::{HostView, JobView, Snapshot};
 
 fn matches(filter: &str, hay: &[&str]) -> bool {
@@ -59,6 +60,49 @@ pub fn tasks<'a>(snap: &'a Snapshot, ui: &UiState) -> Vec<&'a JobView> {
     jobs(snap, ui)
         .into_iter()
         .filter(|j| j.task.is_some())
+        .collect()
+}
+
+/// Whether the runtime fills the checkpoint inventory (stores are configured).
+pub fn has_inventory(snap: &Snapshot) -> bool {
+    !snap.inventory.stores.is_empty()
+}
+
+/// `job`'s catalogued checkpoints, newest first.
+pub fn inventory<'a>(snap: &'a Snapshot, job: &str) -> Vec<&'a CheckpointEntry> {
+    let mut v: Vec<&CheckpointEntry> = snap
+        .inventory
+        .checkpoints
+        .iter()
+        .filter(|c| c.job == job)
+        .collect();
+    v.sort_by(|a, b| (b.created, b.step, &b.id).cmp(&(a.created, a.step, &a.id)));
+    v
+}
+
+/// The inventory row selected, clamped to the `n` rows shown (the newest while the job
+/// list has the keys).
+pub fn ckpt_index(ui: &UiState, n: usize) -> usize {
+    ui.ckpt_row.unwrap_or(0).min(n.saturating_sub(1))
+}
+
+/// Checkpoint work in flight or waiting (the Tasks view's second list).
+pub fn replica_tasks<'a>(snap: &'a Snapshot, ui: &UiState) -> Vec<&'a ReplicaTask> {
+    let f = &ui.filter.text;
+    snap.inventory
+        .tasks
+        .iter()
+        .filter(|t| {
+            matches(
+                f,
+                &[
+                    t.kind.as_str(),
+                    t.job.as_str(),
+                    t.id.as_str(),
+                    t.to.as_str(),
+                ],
+            )
+        })
         .collect()
 }
 

@@ -17,6 +17,9 @@ pub struct UiState {
     pub selected: BTreeMap<View, usize>,
     /// The host whose detail panel is open (fleet view).
     pub detail: Option<String>,
+    /// The checkpoints view's inventory has the keys, with this row (newest first)
+    /// selected; `None` while ↑↓ move through the jobs.
+    pub ckpt_row: Option<usize>,
     pub filter: Filter,
     pub overlay: Overlay,
     pub events: VecDeque<EventLine>,

@@ -4,10 +4,12 @@
 
 use super::action::{Action, Request, View};
 use super::dialog::{Dialog, Focus, Pressed};
-use super::palette::{self, PaletteCommand};
+use super::palette;
 use super::select;
 use super::state::{Level, Message, Overlay, Palette, UiState};
-use crate::core::snapshot::Snapshot;
+use super::strings as s;
+use super::update_palette::palette_key;
+use crate::core::snapshot::{JobView, Snapshot};
 
 pub use super::fold::{note, observe};
 
@@ -17,7 +19,7 @@ pub struct Ctx<'a> {
     pub themes: &'a [String],
 }
 
-fn say(ui: &mut UiState, snap: &Snapshot, level: Level, text: impl Into<String>) {
+pub(super) fn say(ui: &mut UiState, snap: &Snapshot, level: Level, text: impl Into<String>) {
     ui.message = Some(Message {
         text: text.into(),
         level,
@@ -90,70 +92,6 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
     None
 }
 
-fn palette_key(ui: &mut UiState, cx: &Ctx, mut p: Palette, action: Action) -> Option<Request> {
-    match action {
-        Action::Back => return None,
-        Action::Char(c) => {
-            p.input.push(c);
-            p.error = None;
-        }
-        Action::Backspace => {
-            p.input.pop();
-            p.error = None;
-        }
-        Action::Complete => {
-            let all = palette::complete(&p.input, cx.snap, cx.themes);
-            if let Some(first) = all.first() {
-                // One candidate, or several sharing a longer prefix: fill it in.
-                let common = common_prefix(&all);
-                let partial = if p.input.ends_with(' ') {
-                    ""
-                } else {
-                    p.input.rsplit(' ').next().unwrap_or("")
-                };
-                if all.len() == 1 {
-                    p.input = palette::apply_completion(&p.input, first);
-                } else if common.len() > partial.len() {
-                    p.input = palette::apply_completion(&p.input, &common)
-                        .trim_end()
-                        .to_string();
-                }
-            }
-        }
-        Action::Select => {
-            return match palette::parse(&p.input, cx.snap, cx.themes) {
-                Ok(cmd) => run_palette(ui, cx, cmd),
-                Err(e) => {
-                    p.error = Some(e);
-                    ui.overlay = Overlay::Palette(p);
-                    None
-                }
-            };
-        }
-        _ => {}
-    }
-    p.suggestions = palette::complete(&p.input, cx.snap, cx.themes);
-    ui.overlay = Overlay::Palette(p);
-    None
-}
-
-fn common_prefix(words: &[String]) -> String {
-    let Some(first) = words.first() else {
-        return String::new();
-    };
-    let mut n = first.len();
-    for w in words {
-        n = n.min(
-            first
-                .chars()
-                .zip(w.chars())
-                .take_while(|(a, b)| a == b)
-                .count(),
-        );
-    }
-    first.chars().take(n).collect()
-}
-
 fn filter_key(ui: &mut UiState, action: Action) {
     match action {
         Action::Char(c) => ui.filter.text.push(c),
@@ -168,17 +106,31 @@ fn filter_key(ui: &mut UiState, action: Action) {
         _ => {}
     }
     ui.selected.insert(ui.view, 0);
+    ui.ckpt_row = None;
 }
 
-fn go(ui: &mut UiState, v: View) {
+pub(super) fn go(ui: &mut UiState, v: View) {
     if ui.view != v {
         ui.view = v;
         ui.filter = Default::default();
         ui.detail = None;
+        ui.ckpt_row = None;
     }
 }
 
+/// Whether ↑↓ move through the selected job's catalogued checkpoints, not the jobs.
+fn in_inventory(ui: &UiState) -> bool {
+    ui.view == View::Checkpoints && ui.ckpt_row.is_some()
+}
+
 fn move_sel(ui: &mut UiState, cx: &Ctx, delta: i64) {
+    if in_inventory(ui) {
+        let n = select::selected_job(cx.snap, ui)
+            .map_or(0, |j| select::inventory(cx.snap, j.id.as_str()).len()) as i64;
+        let at = select::ckpt_index(ui, n as usize) as i64;
+        ui.ckpt_row = Some((at + delta).clamp(0, (n - 1).max(0)) as usize);
+        return;
+    }
     let n = select::row_count(cx.snap, ui) as i64;
     let at = select::index(cx.snap, ui, ui.view) as i64;
     let to = (at + delta).clamp(0, (n - 1).max(0));
@@ -191,7 +143,7 @@ fn move_sel(ui: &mut UiState, cx: &Ctx, delta: i64) {
 }
 
 /// Refuses when read-only; otherwise opens `d`.
-fn open(ui: &mut UiState, cx: &Ctx, d: Option<Dialog>, what: &str) -> Option<Request> {
+pub(super) fn open(ui: &mut UiState, cx: &Ctx, d: Option<Dialog>, what: &str) -> Option<Request> {
     if ui.settings.readonly {
         say(
             ui,
@@ -213,6 +165,25 @@ fn open(ui: &mut UiState, cx: &Ctx, d: Option<Dialog>, what: &str) -> Option<Req
     None
 }
 
+/// Opens the prune dialog for `job`; with nothing to remove, says so instead.
+pub(super) fn prune(ui: &mut UiState, cx: &Ctx, job: Option<&JobView>) -> Option<Request> {
+    let Some(j) = job.filter(|_| !ui.settings.readonly) else {
+        return open(ui, cx, None, "prune");
+    };
+    match Dialog::prune(cx.snap, j) {
+        Some(d) => open(ui, cx, Some(d), "prune"),
+        None => {
+            let text = if select::has_inventory(cx.snap) {
+                s::nothing_to_prune(j.id.as_str())
+            } else {
+                s::PRUNE_NO_STORES.to_string()
+            };
+            say(ui, cx.snap, Level::Info, text);
+            None
+        }
+    }
+}
+
 fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     let snap = cx.snap;
     let job = select::selected_job(snap, ui).cloned();
@@ -230,15 +201,26 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         Action::ClickRow(r) => {
             if r < select::row_count(snap, ui) {
                 ui.selected.insert(ui.view, r);
+                ui.ckpt_row = None;
             }
         }
         Action::Select if ui.view == View::Fleet => {
             let host = select::selected_host(snap, ui).map(|h| h.id.to_string());
             ui.detail = if ui.detail == host { None } else { host };
         }
+        Action::Select if ui.view == View::Checkpoints => {
+            let rows = job
+                .as_ref()
+                .map_or(0, |j| select::inventory(snap, j.id.as_str()).len());
+            ui.ckpt_row = match ui.ckpt_row {
+                None if rows > 0 => Some(0),
+                _ => None,
+            };
+        }
         Action::Select => {}
         Action::Back => {
             ui.detail = None;
+            ui.ckpt_row = None;
             ui.filter = Default::default();
             ui.message = None;
         }
@@ -281,6 +263,7 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         }
         Action::PauseAll => return open(ui, cx, Some(Dialog::pause(snap, None, false)), "pause"),
         Action::ResumeAll => return open(ui, cx, Some(Dialog::pause(snap, None, true)), "resume"),
+        Action::Prune => return prune(ui, cx, job.as_ref()),
         Action::InjectFault => {
             if ui.settings.readonly {
                 return open(ui, cx, None, "fault injection");
@@ -309,79 +292,4 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         | Action::Complete => {}
     }
     None
-}
-
-fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Request> {
-    let snap = cx.snap;
-    let find = |id: &crate::core::ids::JobId| snap.jobs.iter().find(|j| &j.id == id).cloned();
-    match cmd {
-        PaletteCommand::Failover { job, target } => open(
-            ui,
-            cx,
-            find(&job).map(|j| Dialog::failover(snap, &j, target)),
-            "failover",
-        ),
-        PaletteCommand::Switchover { job, target } => open(
-            ui,
-            cx,
-            find(&job).map(|j| Dialog::switchover(snap, &j, target)),
-            "switchover",
-        ),
-        PaletteCommand::Cancel(job) => open(
-            ui,
-            cx,
-            find(&job).map(|j| Dialog::cancel(snap, &j)),
-            "cancel",
-        ),
-        PaletteCommand::Pause(job) => {
-            let j = job.as_ref().and_then(find);
-            open(
-                ui,
-                cx,
-                Some(Dialog::pause(snap, j.as_ref(), false)),
-                "pause",
-            )
-        }
-        PaletteCommand::Resume(job) => {
-            let j = job.as_ref().and_then(find);
-            open(
-                ui,
-                cx,
-                Some(Dialog::pause(snap, j.as_ref(), true)),
-                "resume",
-            )
-        }
-        PaletteCommand::Inject { kind, target } => {
-            if !ui.settings.demo {
-                say(
-                    ui,
-                    snap,
-                    Level::Warn,
-                    "fault injection exists only on the simulated demo fleet",
-                );
-                return None;
-            }
-            open(
-                ui,
-                cx,
-                Some(Dialog::inject(snap, kind, target)),
-                "fault injection",
-            )
-        }
-        PaletteCommand::View(v) => {
-            go(ui, v);
-            None
-        }
-        PaletteCommand::Theme(name) => {
-            if let Some(i) = cx.themes.iter().position(|t| *t == name) {
-                ui.theme_index = i;
-            }
-            None
-        }
-        PaletteCommand::Help => {
-            ui.overlay = Overlay::Help;
-            None
-        }
-        PaletteCommand::Quit => Some(Request::Quit),
-    }
 }

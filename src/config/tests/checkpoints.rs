@@ -45,7 +45,6 @@ fn storage_defaults_keep_three_replicate_two_and_scrub_a_twelfth_every_6h() {
     assert_eq!((st.keep_last, st.retention.clone()), (3, keep(3, 0)));
     assert_eq!(st.parallel, 2);
     assert_eq!(st.order, ReplicaOrder::Parallel);
-    assert_eq!(st.spool, None);
     assert_eq!(st.scrub_every, Some(Duration::from_secs(6 * 3600)));
     assert_eq!(st.scrub_fraction, 12);
     assert_eq!(st.nas_retention, None);
@@ -59,7 +58,7 @@ fn storage_defaults_keep_three_replicate_two_and_scrub_a_twelfth_every_6h() {
 #[test]
 fn every_storage_key_is_read() {
     let c = ok(&with(
-        "[storage]\nnas = \"/mnt/nas\"\nkeep_last = 4\nkeep_hourly = 24\nkeep_daily = 7\nkeep_weekly = 4\nkeep_monthly = 12\nkeep_yearly = 2\nparallel = 16\nspool = \"/var/lib/lifeboat/spool\"\norder = \"nas-then-s3\"\nscrub_every = \"1h30m\"\nscrub_fraction = 1\n",
+        "[storage]\nnas = \"/mnt/nas\"\nkeep_last = 4\nkeep_hourly = 24\nkeep_daily = 7\nkeep_weekly = 4\nkeep_monthly = 12\nkeep_yearly = 2\nparallel = 16\norder = \"nas-then-s3\"\nscrub_every = \"1h30m\"\nscrub_fraction = 1\n",
     )
     .replacen("[storage]\nnas = \"/mnt/nas\"\n", "", 1));
     let st = &c.storage;
@@ -76,10 +75,6 @@ fn every_storage_key_is_read() {
     );
     assert_eq!(st.keep_last, 4);
     assert_eq!(st.parallel, 16);
-    assert_eq!(
-        st.spool.as_deref(),
-        Some(Path::new("/var/lib/lifeboat/spool"))
-    );
     assert_eq!(st.order, ReplicaOrder::NasThenS3);
     assert_eq!(st.scrub_every, Some(Duration::from_secs(5400)));
     assert_eq!(st.scrub_fraction, 1);
@@ -190,15 +185,7 @@ fn storage_numbers_are_checked_against_their_range() {
 }
 
 #[test]
-fn spool_order_and_scrub_every_are_checked() {
-    let p = one(&storage("spool = \"spool\""));
-    check(
-        &p,
-        17,
-        "storage.spool",
-        &["\"spool\" is not an absolute path"],
-        &["write the full path from /"],
-    );
+fn order_and_scrub_every_are_checked() {
     let p = one(&storage("order = \"nas_then_s3\""));
     check(
         &p,
@@ -367,7 +354,10 @@ fn prestaging_needs_a_standby() {
         13,
         "job \"train\".prestage",
         &["prestage = true, but the job has no standby to stage checkpoints on"],
-        &["add a standby, e.g. standby = [", "or remove prestage"],
+        &[
+            "add a standby, e.g. standby = [\"pc1:1\"]",
+            "or remove prestage",
+        ],
     );
     let p = one(&edit(
         "standby = [\"pc1:1\"]",
@@ -472,8 +462,46 @@ fn summary_shows_policies_and_what_differs_from_the_defaults() {
     ] {
         assert!(s.contains(part), "summary lacks {part:?}:\n{s}");
     }
-    let s = summary(&ok(&storage(
-        "scrub_every = \"off\"\nspool = \"/srv/spool\"",
-    )));
-    assert!(s.contains("keep last 3; spool /srv/spool, no scrub"), "{s}");
+    let s = summary(&ok(&storage("scrub_every = \"off\"")));
+    assert!(s.contains("keep last 3; no scrub"), "{s}");
+}
+
+#[test]
+fn the_commented_checkpoint_keys_in_gate0_are_valid_when_uncommented() {
+    let gate0 = include_str!("../../../assets/examples/gate0.toml");
+    // `# key = …` and `# [table]` lines; prose comments stay comments.
+    let is_setting = |rest: &str| {
+        rest.starts_with("[storage.")
+            || rest.split_once(" = ").is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+    };
+    let text: Vec<&str> = gate0
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if is_setting(rest) => rest,
+            _ => l,
+        })
+        .collect();
+    let c = ok(&text.join("\n"));
+    let st = &c.storage;
+    assert_eq!(
+        st.retention,
+        Retention {
+            last: 3,
+            hourly: 24,
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+            yearly: 2
+        }
+    );
+    assert_eq!(st.nas_retention, Some(keep(5, 0)));
+    assert_eq!(st.s3.as_ref().unwrap().retention, Some(keep(10, 30)));
+    assert_eq!(c.state_dir.as_deref(), Some(Path::new("/var/lib/lifeboat")));
+    let j = &c.fleet.jobs[0];
+    assert_eq!(j.checkpoint_marker.as_deref(), Some("COMPLETE"));
+    assert_eq!(j.retention, Some(keep(5, 7)));
+    assert!(!j.prestage);
+    assert_eq!(StorageConfig::default().parallel, st.parallel);
 }

@@ -29,10 +29,7 @@ pub fn build(ctx: &mut Ctx<'_>, k: &KeyPath, j: &RawJob, hosts: &[HostSpec]) -> 
         Some(p) if *p.get_ref() => {
             let has_standby = j.standby.as_ref().is_some_and(|s| !s.get_ref().is_empty());
             if !has_standby {
-                let example = hosts
-                    .iter()
-                    .find(|h| h.id.as_str() != j.host.get_ref())
-                    .map_or_else(|| "HOST".to_string(), |h| h.id.to_string());
+                let example = standby_example(j, hosts);
                 ctx.report_at(
                     p,
                     &k.clone().key("prestage"),
@@ -60,6 +57,19 @@ pub fn build(ctx: &mut Ctx<'_>, k: &KeyPath, j: &RawJob, hosts: &[HostSpec]) -> 
     }
 }
 
+/// A standby the job could have: another GPU of its host, another host, or a placeholder.
+fn standby_example(j: &RawJob, hosts: &[HostSpec]) -> String {
+    let home = j.host.get_ref();
+    let gpu = j.gpu.as_ref().map(|g| *g.get_ref());
+    if let Some(h) = hosts.iter().find(|h| h.id.as_str() == home && h.gpus >= 2) {
+        return format!("{}:{}", h.id, if gpu == Some(0) { 1 } else { 0 });
+    }
+    hosts
+        .iter()
+        .find(|h| h.id.as_str() != home)
+        .map_or_else(|| "HOST".to_string(), |h| h.id.to_string())
+}
+
 /// One file name, looked for inside a checkpoint folder (or beside a single file).
 fn marker(ctx: &mut Ctx<'_>, key: &KeyPath, s: &Str) -> String {
     let v = s.get_ref();
@@ -74,13 +84,16 @@ fn marker(ctx: &mut Ctx<'_>, key: &KeyPath, s: &Str) -> String {
             ),
         ))
     } else if v.contains('/') {
-        let last = v.rsplit('/').find(|c| !c.is_empty() && !c.starts_with('.'));
+        let name = v
+            .rsplit('/')
+            .find(|c| !c.is_empty() && !c.starts_with('.') && *c != MANIFEST)
+            .unwrap_or("COMPLETE");
         Some((
             format!(
-                "{} is a path; checkpoint_marker is one file name, looked for inside each checkpoint folder (or beside a single-file checkpoint, as x.pt.{{marker}})",
+                "{} is a path; checkpoint_marker is one file name, looked for inside each checkpoint folder (or beside a single-file checkpoint x.pt, as x.pt.{name})",
                 quote(v)
             ),
-            use_instead(last.unwrap_or("COMPLETE")),
+            use_instead(name),
         ))
     } else if v.starts_with('.') {
         let rest = v.trim_start_matches('.');

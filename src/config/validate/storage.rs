@@ -68,10 +68,6 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
             );
             v.map_or(StorageConfig::DEFAULT_PARALLEL, |v| v as usize)
         });
-    let spool = raw
-        .spool
-        .as_ref()
-        .map(|s| values::local_abs_path(ctx, &k.clone().key("spool"), s));
     let order = raw.order.as_ref().map_or(ReplicaOrder::default(), |s| {
         let names = ReplicaOrder::ALL.map(ReplicaOrder::as_str);
         values::choice(ctx, &k.clone().key("order"), s, &names, "replication order")
@@ -103,7 +99,6 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
         retention,
         nas_retention,
         parallel,
-        spool,
         order,
         scrub_every,
         scrub_fraction,

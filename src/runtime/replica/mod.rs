@@ -54,8 +54,11 @@ pub struct Replicator {
     /// Checkpoints being moved at once (`[storage] parallel`).
     permits: tokio::sync::Semaphore,
     /// Failed work waits before it is tried again: `(job, id, what)` → (failures, not before).
-    backoff: Mutex<std::collections::BTreeMap<(String, String, String), (u32, Ts)>>,
+    backoff: Mutex<std::collections::BTreeMap<WorkKey, (u32, Ts)>>,
 }
+
+/// `(job, checkpoint, what)`: one piece of work that can fail and wait.
+type WorkKey = (String, String, String);
 
 /// Unix milliseconds now.
 pub fn now() -> Ts {
@@ -152,7 +155,9 @@ impl Replicator {
         detail: String,
     ) {
         match what {
-            "copy_failed" | "copy_bad" => tracing::warn!(job, id, store, "checkpoint {what}: {detail}"),
+            "copy_failed" | "copy_bad" => {
+                tracing::warn!(job, id, store, "checkpoint {what}: {detail}")
+            }
             _ => tracing::info!(job, id, store, "checkpoint {what}: {detail}"),
         }
         if let Some(tx) = &self.notices {

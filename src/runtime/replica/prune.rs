@@ -56,11 +56,16 @@ impl Replicator {
                     .collect();
                 let decisions = plan(&refs, &policy)
                     .map_err(|e| ReplicaError::Failed(format!("{j} [{name}]: {e}")))?;
-                plans.insert(name, decisions.into_iter().map(|d| (d.id.clone(), d)).collect());
+                plans.insert(
+                    name,
+                    decisions.into_iter().map(|d| (d.id.clone(), d)).collect(),
+                );
             }
             for e in &list {
                 for (store, decisions) in &plans {
-                    let Some(d) = decisions.get(&e.id) else { continue };
+                    let Some(d) = decisions.get(&e.id) else {
+                        continue;
+                    };
                     let mut row = PruneRow {
                         job: j.to_string(),
                         id: e.id.clone(),
@@ -83,11 +88,17 @@ impl Replicator {
     }
 
     /// Deletes what `plan` removes; returns `job/id [store]` for each copy deleted.
-    pub async fn prune(&self, plan: &PrunePlan, operator: &str) -> Result<Vec<String>, ReplicaError> {
+    pub async fn prune(
+        &self,
+        plan: &PrunePlan,
+        operator: &str,
+    ) -> Result<Vec<String>, ReplicaError> {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for r in plan.removals() {
-            let Some(store) = self.store(&r.store) else { continue };
+            let Some(store) = self.store(&r.store) else {
+                continue;
+            };
             match store.delete(&r.job, &r.id).await {
                 Ok(()) => {
                     self.catalogue.drop_copy(&r.job, &r.id, &r.store)?;
@@ -126,7 +137,9 @@ fn last_good_copy(
     store: &str,
     plans: &BTreeMap<&str, BTreeMap<String, Decision>>,
 ) -> Option<String> {
-    let mine_good = e.copy(store).is_some_and(|c| c.state == CopyState::Verified);
+    let mine_good = e
+        .copy(store)
+        .is_some_and(|c| c.state == CopyState::Verified);
     if !mine_good {
         return None;
     }

@@ -37,7 +37,10 @@ impl Replicator {
         let Some(at) = find(text, remote::LIST_HEADER.as_bytes()) else {
             return Ok(Vec::new());
         };
-        let parsed = parse_listing(&text[at + remote::LIST_HEADER.len()..], job.checkpoint_marker.as_deref());
+        let parsed = parse_listing(
+            &text[at + remote::LIST_HEADER.len()..],
+            job.checkpoint_marker.as_deref(),
+        );
         for s in &parsed.skipped {
             tracing::warn!(job = %job.id, host = %host.id, "checkpoint listing: skipped {s}");
         }
@@ -130,7 +133,11 @@ impl Replicator {
         task: &super::TaskHandle,
     ) -> Result<Manifest, ReplicaError> {
         let jid = job.id.as_str();
-        let dir = job.checkpoint_dir.to_string_lossy().trim_end_matches('/').to_string();
+        let dir = job
+            .checkpoint_dir
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
         let mut outcome: Vec<Outcome> = self.stores.iter().map(|_| Outcome::Ok).collect();
         let mut files = Vec::new();
         for (path, size) in &l.files {
@@ -261,8 +268,12 @@ impl Replicator {
             path: src_path.to_string(),
         };
         let fan = to_stores(src, &dests, job, id, path, size, &task.meter).await;
+        let all_failed = fan.written.iter().all(Result::is_err);
         if let Err(e) = fan.source {
-            return Err(ReplicaError::Failed(e));
+            // A source cut short because every store gave up is the stores' story.
+            if !all_failed {
+                return Err(ReplicaError::Failed(e));
+            }
         }
         let mut sha: Option<String> = None;
         for (k, r) in first.iter().zip(fan.written) {
@@ -342,11 +353,10 @@ impl Replicator {
     pub async fn repair(&self) -> Result<usize, ReplicaError> {
         let mut repaired = 0;
         for e in self.catalogue.entries(None)? {
-            let Some(good) = self
-                .stores
-                .iter()
-                .find(|s| e.copy(s.kind().as_str()).is_some_and(|c| c.state == CopyState::Verified))
-            else {
+            let Some(good) = self.stores.iter().find(|s| {
+                e.copy(s.kind().as_str())
+                    .is_some_and(|c| c.state == CopyState::Verified)
+            }) else {
                 continue;
             };
             for dest in &self.stores {
@@ -361,18 +371,40 @@ impl Replicator {
                 match self.copy_between(&m, good.as_ref(), dest.as_ref()).await {
                     Ok(()) => {
                         self.succeeded(&e.job, &e.id, name);
-                        self.catalogue
-                            .set_copy(&e.job, &e.id, name, CopyState::Verified, Some(now()), "")?;
+                        self.catalogue.set_copy(
+                            &e.job,
+                            &e.id,
+                            name,
+                            CopyState::Verified,
+                            Some(now()),
+                            "",
+                        )?;
                         self.store_result(name, None);
-                        self.notify("repaired", &e.job, &e.id, Some(name), format!("copied from {}", good.kind()))
-                            .await;
+                        self.notify(
+                            "repaired",
+                            &e.job,
+                            &e.id,
+                            Some(name),
+                            format!("copied from {}", good.kind()),
+                        )
+                        .await;
                         repaired += 1;
                     }
                     Err(err) => {
                         self.failed(&e.job, &e.id, name);
-                        let state = if err.is_transient() { CopyState::Pending } else { c.state };
-                        self.catalogue
-                            .set_copy(&e.job, &e.id, name, state, None, &err.to_string())?;
+                        let state = if err.is_transient() {
+                            CopyState::Pending
+                        } else {
+                            c.state
+                        };
+                        self.catalogue.set_copy(
+                            &e.job,
+                            &e.id,
+                            name,
+                            state,
+                            None,
+                            &err.to_string(),
+                        )?;
                         self.store_result(name, Some(err.to_string()));
                     }
                 }

@@ -109,11 +109,18 @@ impl Replicator {
         let sources: Vec<&std::sync::Arc<dyn Store>> = self
             .stores
             .iter()
-            .filter(|s| entry.copy(s.kind().as_str()).is_some_and(|c| c.state == CopyState::Verified))
+            .filter(|s| {
+                entry
+                    .copy(s.kind().as_str())
+                    .is_some_and(|c| c.state == CopyState::Verified)
+            })
             .collect();
         let mut errors = Vec::new();
         for s in sources {
-            match self.restore_from(s.as_ref(), &m, &host, &dest, meter.clone()).await {
+            match self
+                .restore_from(s.as_ref(), &m, &host, &dest, meter.clone())
+                .await
+            {
                 Ok(bytes) => {
                     restored.bytes = bytes;
                     restored.from = Some(s.kind().as_str().into());
@@ -195,26 +202,28 @@ impl Replicator {
                 } else {
                     format!("{tmp}/{}", f.path)
                 };
-                let (n, sha) = store_to_host(
+                let from = super::transfer::Source::Store {
                     store,
-                    &m.job,
-                    &m.id,
-                    &f.path,
-                    shell,
-                    host,
-                    &remote::write_file(&target),
-                    &meter,
-                )
-                .await?;
+                    job: &m.job,
+                    id: &m.id,
+                    path: &f.path,
+                };
+                let (n, sha) =
+                    store_to_host(from, shell, host, &remote::write_file(&target), &meter).await?;
                 if n != f.size || sha != f.sha256 {
                     let why = format!(
                         "{} read back {n} bytes hashing {sha}; the manifest says {} bytes, {}",
                         f.path, f.size, f.sha256
                     );
                     let name = store.kind().as_str();
-                    let _ = self
-                        .catalogue
-                        .set_copy(&m.job, &m.id, name, CopyState::Bad, Some(now()), &why);
+                    let _ = self.catalogue.set_copy(
+                        &m.job,
+                        &m.id,
+                        name,
+                        CopyState::Bad,
+                        Some(now()),
+                        &why,
+                    );
                     self.notify("copy_bad", &m.job, &m.id, Some(name), why.clone())
                         .await;
                     return Err(why);
@@ -228,7 +237,11 @@ impl Replicator {
             if out.contains("@@placed") {
                 Ok(bytes)
             } else {
-                Err(format!("{}: could not move {tmp} to {dest}: {}", host.id, out.trim()))
+                Err(format!(
+                    "{}: could not move {tmp} to {dest}: {}",
+                    host.id,
+                    out.trim()
+                ))
             }
         }
         .await;

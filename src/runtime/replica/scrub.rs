@@ -26,7 +26,11 @@ pub struct ScrubReport {
 impl Replicator {
     /// Scrubs the copies of `job` (all jobs when `None`): every checkpoint when
     /// `fraction` is 1, else the next 1/`fraction` of them. Then repairs.
-    pub async fn scrub(&self, fraction: u32, job: Option<&str>) -> Result<ScrubReport, ReplicaError> {
+    pub async fn scrub(
+        &self,
+        fraction: u32,
+        job: Option<&str>,
+    ) -> Result<ScrubReport, ReplicaError> {
         let mut report = ScrubReport {
             adopted: self.adopt(job).await?,
             ..ScrubReport::default()
@@ -52,16 +56,22 @@ impl Replicator {
                 if !matches!(c.state, CopyState::Verified | CopyState::Bad) {
                     continue;
                 }
-                let task = self
-                    .tasks
-                    .start(TaskKind::Scrub, &e.job, &e.id, name, m.total_bytes(), now());
+                let task =
+                    self.tasks
+                        .start(TaskKind::Scrub, &e.job, &e.id, name, m.total_bytes(), now());
                 let verdict = check_copy(s.as_ref(), &m).await;
                 task.meter.add(m.total_bytes());
                 match verdict {
                     Ok(()) => {
                         report.checked += 1;
-                        self.catalogue
-                            .set_copy(&e.job, &e.id, name, CopyState::Verified, Some(now()), "")?;
+                        self.catalogue.set_copy(
+                            &e.job,
+                            &e.id,
+                            name,
+                            CopyState::Verified,
+                            Some(now()),
+                            "",
+                        )?;
                     }
                     Err(StoreError::Unavailable(why)) => {
                         self.store_result(name, Some(why));
@@ -73,10 +83,13 @@ impl Replicator {
                             _ => CopyState::Bad,
                         };
                         let why = err.to_string();
-                        report.bad.push(format!("{}/{} [{name}]: {why}", e.job, e.id));
+                        report
+                            .bad
+                            .push(format!("{}/{} [{name}]: {why}", e.job, e.id));
                         self.catalogue
                             .set_copy(&e.job, &e.id, name, state, Some(now()), &why)?;
-                        self.notify("copy_bad", &e.job, &e.id, Some(name), why).await;
+                        self.notify("copy_bad", &e.job, &e.id, Some(name), why)
+                            .await;
                     }
                 }
             }
@@ -105,13 +118,17 @@ impl Replicator {
             let name = s.kind().as_str();
             for j in jobs {
                 let entries = self.catalogue.entries(Some(&j))?;
-                let Ok(listed) = s.list(&j).await else { continue };
+                let Ok(listed) = s.list(&j).await else {
+                    continue;
+                };
                 for l in listed.into_iter().filter(|l| l.has_manifest) {
                     let known = entries.iter().find(|e| e.id == l.id);
                     if known.is_some_and(|e| e.copy(name).is_some()) {
                         continue;
                     }
-                    let Ok(m) = s.get_manifest(&j, &l.id).await else { continue };
+                    let Ok(m) = s.get_manifest(&j, &l.id).await else {
+                        continue;
+                    };
                     if m.job != j || m.id != l.id || known.is_some_and(|e| e.digest != m.digest()) {
                         continue;
                     }

@@ -52,33 +52,49 @@ pub fn spawn(
             }
         }
     });
+    // The inventory goes out on its own clock, so progress shows while a pass is busy.
+    let publisher = {
+        let (rep, feed, mut stop) = (rep.clone(), feed.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Ok(inv) = rep.inventory() {
+                    if feed.send(Feed::Inventory(Arc::new(inv))).await.is_err() {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
     tokio::spawn(async move {
         let mut told: BTreeMap<(String, String), bool> = BTreeMap::new();
         let mut prestaged: BTreeMap<String, String> = BTreeMap::new();
         let mut last_scrub = now();
-        let mut next_pass = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
-            if tokio::time::Instant::now() >= next_pass {
-                next_pass = tokio::time::Instant::now() + every;
-                let pass = one_pass(&rep, &snapshots, &feed, &mut told, &mut prestaged, &mut last_scrub);
-                tokio::select! {
-                    () = pass => {}
-                    _ = stop.changed() => break,
-                }
-            }
-            if let Ok(inv) = rep.inventory() {
-                if feed.send(Feed::Inventory(Arc::new(inv))).await.is_err() {
-                    break;
-                }
+            let pass = one_pass(
+                &rep,
+                &snapshots,
+                &feed,
+                &mut told,
+                &mut prestaged,
+                &mut last_scrub,
+            );
+            tokio::select! {
+                () = pass => {}
+                _ = stop.changed() => break,
             }
             tokio::select! {
-                () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                () = tokio::time::sleep(every) => {}
                 _ = stop.changed() => break,
             }
         }
+        publisher.abort();
     })
 }
 
@@ -144,11 +160,7 @@ async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String,
             continue;
         };
         // The first standby that is not where the job runs now.
-        let Some(target) = spec
-            .standbys
-            .iter()
-            .find(|t| t.host != view.placement.host)
-        else {
+        let Some(target) = spec.standbys.iter().find(|t| t.host != view.placement.host) else {
             continue;
         };
         let Ok(Some(newest)) = rep.newest_restorable(spec.id.as_str()) else {
@@ -158,7 +170,12 @@ async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String,
             continue;
         }
         match rep
-            .restore(spec.id.as_str(), Some(&newest.id), target.host.as_str(), None)
+            .restore(
+                spec.id.as_str(),
+                Some(&newest.id),
+                target.host.as_str(),
+                None,
+            )
             .await
         {
             Ok(_) => {

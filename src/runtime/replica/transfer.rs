@@ -135,12 +135,12 @@ pub async fn to_stores(
     FanOut { source, written }
 }
 
+/// The hashing thread's answer: `(bytes, sha256)` or the first error chunk.
+pub type HashTask = tokio::task::JoinHandle<Result<(u64, String), String>>;
+
 /// Hashes chunks on a blocking thread; gives the hex SHA-256 and byte count, or the
 /// first error chunk.
-pub fn hasher() -> (
-    mpsc::Sender<Chunk>,
-    tokio::task::JoinHandle<Result<(u64, String), String>>,
-) {
+pub fn hasher() -> (mpsc::Sender<Chunk>, HashTask) {
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
     let task = tokio::task::spawn_blocking(move || {
         let mut h = Sha256::new();
@@ -171,13 +171,10 @@ pub async fn hash_in_store(
     hashed.map_err(StoreError::Aborted)
 }
 
-/// Streams `path` of `job/id` from `store` onto `host`, written by `write_cmd` (which
-/// reads stdin), hashing what was read. Returns `(bytes, sha256 of what was sent)`.
+/// Streams `from` (a store's file) onto `host`, written by `write_cmd` (which reads
+/// stdin), hashing what was read. Returns `(bytes, sha256 of what was sent)`.
 pub async fn store_to_host(
-    store: &dyn Store,
-    job: &str,
-    id: &str,
-    path: &str,
+    from: Source<'_>,
     shell: &dyn Shell,
     host: &HostSpec,
     write_cmd: &str,
@@ -198,14 +195,12 @@ pub async fn store_to_host(
             }
         }
     };
-    let src = Source::Store {
-        store,
-        job,
-        id,
-        path,
+    let path = match &from {
+        Source::Store { path, .. } => (*path).to_string(),
+        Source::Host { path, .. } => path.clone(),
     };
     let (read, (), wrote) = tokio::join!(
-        src.pump(tx),
+        from.pump(tx),
         tee,
         shell.write_stream(host, write_cmd, wrx, STALL)
     );

@@ -128,7 +128,19 @@ fn client_config(settings: &SshSettings, known: &[Algorithm]) -> client::Config 
             preferred.key = Cow::Owned(keys);
         }
     }
+    // EXPERIMENT (temporary)
+    if let Ok(c) = std::env::var("LIFEBOAT_EXP_CIPHERS") {
+        let names: Vec<russh::cipher::Name> = c
+            .split(',')
+            .filter_map(|n| russh::cipher::ALL_CIPHERS.iter().find(|a| a.as_ref() == n).map(|a| **a))
+            .collect();
+        preferred.cipher = Cow::Owned(names);
+    }
+    let num = |k: &str, d: u32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     client::Config {
+        window_size: num("LIFEBOAT_EXP_WINDOW", 2097152),
+        maximum_packet_size: num("LIFEBOAT_EXP_PACKET", 32768),
+        channel_buffer_size: num("LIFEBOAT_EXP_BUF", 100) as usize,
         keepalive_interval: Some(settings.keepalive_interval),
         keepalive_max: settings.keepalive_max,
         inactivity_timeout: None,

@@ -5,6 +5,8 @@
 
 #[path = "s3_error.rs"]
 mod error;
+#[path = "s3_list.rs"]
+mod list;
 #[path = "s3_multipart.rs"]
 mod multipart;
 
@@ -12,12 +14,10 @@ use super::{Listed, Store, StoreError, StoreKind, Written, CHUNK};
 use crate::config::S3Config;
 use crate::core::manifest::{check_name, check_path, Manifest, MANIFEST_NAME};
 use async_trait::async_trait;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 /// Objects up to this size go in one PutObject; bigger ones in a multipart upload.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
@@ -25,10 +25,6 @@ pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
 pub const PART_SIZE: u64 = 16 << 20;
 /// Parts uploading at once for one file.
 pub const PARTS_IN_FLIGHT: usize = 4;
-/// HeadObject requests at once when listing checkpoints.
-const HEADS_IN_FLIGHT: usize = 16;
-/// Keys one DeleteObjects request may carry.
-const DELETE_BATCH: usize = 1000;
 /// How long to wait for a TCP connection before calling the server away.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -46,13 +42,9 @@ pub struct S3Store {
 
 impl S3Store {
     /// A client for `cfg`: its region, optional endpoint and path style, and credentials
-    /// from the SDK's default chain or the named profile (never from the config file).
+    /// from the SDK's default chain or, when `profile` is set, from that profile alone
+    /// (never from the config file).
     pub async fn from_config(cfg: &S3Config) -> Result<Self, StoreError> {
-        if cfg.bucket.is_empty() {
-            return Err(StoreError::Other(
-                "[storage.s3] bucket is empty: name the bucket".into(),
-            ));
-        }
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .build();
@@ -60,10 +52,27 @@ impl S3Store {
             .region(aws_config::Region::new(cfg.region.clone()))
             .timeout_config(timeouts);
         if let Some(profile) = &cfg.profile {
-            loader = loader.profile_name(profile);
+            // The default chain would let AWS_* variables win over the named profile.
+            let creds = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            loader = loader.profile_name(profile).credentials_provider(creds);
         }
-        let shared = loader.load().await;
-        let mut conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(cfg.path_style);
+        Self::from_sdk_config(cfg, &loader.load().await)
+    }
+
+    /// `cfg`'s bucket, prefix, endpoint and path style over an SDK config already loaded
+    /// (its credentials, region, retries and timeouts).
+    pub fn from_sdk_config(
+        cfg: &S3Config,
+        shared: &aws_config::SdkConfig,
+    ) -> Result<Self, StoreError> {
+        if cfg.bucket.is_empty() {
+            return Err(StoreError::Other(
+                "[storage.s3] bucket is empty: name the bucket".into(),
+            ));
+        }
+        let mut conf = aws_sdk_s3::config::Builder::from(shared).force_path_style(cfg.path_style);
         if let Some(endpoint) = &cfg.endpoint {
             conf = conf.endpoint_url(endpoint);
         }
@@ -127,90 +136,6 @@ impl S3Store {
     {
         let url = self.url(key);
         error::sdk(err, &self.bucket, &format!("{verb} {url}"), &url)
-    }
-
-    /// The names under `prefix` one level down (`a/` of `prefix/a/…`), every page.
-    async fn subprefixes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        let mut names = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.sdk(&e, "LIST", prefix))?;
-            for p in page.common_prefixes() {
-                let name = p
-                    .prefix()
-                    .and_then(|s| s.strip_prefix(prefix))
-                    .map(|s| s.trim_end_matches('/'));
-                if let Some(name) = name.filter(|n| check_name("id", n).is_ok()) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names.sort();
-        names.dedup();
-        Ok(names)
-    }
-
-    /// Every key under `prefix`, every page.
-    async fn keys_under(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        let mut keys = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.sdk(&e, "LIST", prefix))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(String::from)),
-            );
-        }
-        Ok(keys)
-    }
-
-    /// Whether `key` exists (HeadObject; 404 is `false`).
-    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => match self.sdk(&e, "HEAD", key) {
-                StoreError::NotFound(_) => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-
-    async fn delete_key(&self, key: &str) -> Result<(), StoreError> {
-        match self
-            .client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match self.sdk(&e, "DELETE", key) {
-                StoreError::NotFound(_) => Ok(()),
-                other => Err(other),
-            },
-        }
     }
 }
 
@@ -326,24 +251,16 @@ impl Store for S3Store {
         check_name("job", job).map_err(refused)?;
         let dir = format!("{}/", self.key(&[job]));
         let ids = self.subprefixes(&dir).await?;
-        // One HEAD per checkpoint, a few at a time: cost grows with checkpoints, not
-        // with the files inside them.
-        let mut heads = JoinSet::new();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            while heads.len() >= HEADS_IN_FLIGHT {
-                out.push(next_listed(&mut heads).await?);
-            }
-            let store = self.clone();
-            let key = self.key(&[job, &id, MANIFEST_NAME]);
-            heads.spawn(async move {
-                let has_manifest = store.exists(&key).await?;
-                Ok(Listed { id, has_manifest })
-            });
-        }
-        while !heads.is_empty() {
-            out.push(next_listed(&mut heads).await?);
-        }
+        let keys = ids
+            .iter()
+            .map(|id| self.key(&[job, id, MANIFEST_NAME]))
+            .collect();
+        let found = self.exist_all(keys).await?;
+        let mut out: Vec<Listed> = ids
+            .into_iter()
+            .zip(found)
+            .map(|(id, has_manifest)| Listed { id, has_manifest })
+            .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
@@ -364,47 +281,7 @@ impl Store for S3Store {
             .await?;
         let dir = format!("{}/", self.key(&[job, id]));
         let keys = self.keys_under(&dir).await?;
-        for batch in keys.chunks(DELETE_BATCH) {
-            let objects = batch
-                .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StoreError::Other(format!("DELETE {}: {e}", self.url(&dir))))?;
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()
-                .map_err(|e| StoreError::Other(format!("DELETE {}: {e}", self.url(&dir))))?;
-            let out = self
-                .client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| self.sdk(&e, "DELETE", &dir))?;
-            if let Some(failed) = out.errors().first() {
-                return Err(StoreError::Unavailable(format!(
-                    "DELETE {}: {} of {} objects not deleted, first {:?}: {}",
-                    self.url(&dir),
-                    out.errors().len(),
-                    batch.len(),
-                    failed.key().unwrap_or("?"),
-                    failed.message().unwrap_or("no reason given"),
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-async fn next_listed(
-    heads: &mut JoinSet<Result<Listed, StoreError>>,
-) -> Result<Listed, StoreError> {
-    match heads.join_next().await {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => Err(StoreError::Other(format!("listing task failed: {e}"))),
-        None => Err(StoreError::Other("listing task missing".into())),
+        self.delete_keys(&dir, &keys).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! credentials, with the bucket and object named.
 
 use crate::runtime::store::StoreError;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// How the SDK failed, reduced to what decides our answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,11 +130,12 @@ where
     };
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.code();
-    let text = DisplayErrorContext(err).to_string();
-    let detail = match (code, status) {
-        (Some(c), _) => format!("{c}: {}", err.message().unwrap_or(&text)),
-        (None, Some(s)) => format!("HTTP {s}"),
-        (None, None) => text.clone(),
+    let text = chain(err);
+    let detail = match (code, err.message(), status) {
+        (Some(c), Some(m), _) => format!("{c}: {m}"),
+        (Some(c), None, Some(s)) => format!("{c}, HTTP {s}"),
+        (None, _, Some(s)) => format!("HTTP {s}: {text}"),
+        _ => text.clone(),
     };
     word(
         classify(failure, status, code, &text),
@@ -145,10 +146,25 @@ where
     )
 }
 
+/// The error and its sources, each as displayed, without the debug dumps that
+/// `DisplayErrorContext` adds.
+pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let s = e.to_string();
+        if !s.is_empty() && parts.last() != Some(&s) {
+            parts.push(s);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// A body that broke off while streaming: a checksum mismatch is corruption, anything
 /// else a connection problem worth retrying.
-pub(super) fn body(err: &dyn std::error::Error, what: &str) -> StoreError {
-    let text = DisplayErrorContext(err).to_string();
+pub(super) fn body(err: &(dyn std::error::Error + 'static), what: &str) -> StoreError {
+    let text = chain(err);
     if text.to_ascii_lowercase().contains("checksum") {
         StoreError::Corrupt(format!(
             "{what}: the body did not match its checksum ({text})"

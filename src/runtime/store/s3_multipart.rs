@@ -5,7 +5,7 @@
 
 use super::S3Store;
 use crate::core::manifest::hex;
-use crate::runtime::store::{StoreError, Written};
+use crate::runtime::store::{StoreError, Written, CHUNK};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
@@ -80,6 +80,7 @@ impl Reader {
         let pending = self.pending.as_ref().map_or(0, Bytes::len);
         let mut buf = BytesMut::with_capacity(limit.min(left.saturating_add(pending)));
         let mut part = Sha256::new();
+        let mut hashed = 0;
         while buf.len() < limit {
             let mut chunk = match self.pending.take() {
                 Some(c) => c,
@@ -92,21 +93,39 @@ impl Reader {
             if chunk.len() > room {
                 self.pending = Some(chunk.split_off(room));
             }
-            let mut whole = std::mem::take(&mut self.whole);
-            (whole, part, buf) = tokio::task::spawn_blocking(move || {
-                whole.update(&chunk);
-                part.update(&chunk);
-                buf.extend_from_slice(&chunk);
-                (whole, part, buf)
-            })
-            .await
-            .map_err(|e| StoreError::Other(format!("{}: hashing failed: {e}", self.label)))?;
-            self.whole = whole;
+            buf.extend_from_slice(&chunk);
+            // Hash in CHUNK-sized batches, however small the pieces that arrive.
+            if buf.len() - hashed >= CHUNK {
+                (part, buf) = self.hash(part, buf, hashed).await?;
+                hashed = buf.len();
+            }
+        }
+        if buf.len() > hashed {
+            (part, buf) = self.hash(part, buf, hashed).await?;
         }
         if buf.is_empty() {
             return Ok(None);
         }
         Ok(Some((buf.freeze(), b64(&part.finalize()))))
+    }
+
+    /// Adds `buf[from..]` to the whole-stream and the part hash, on a blocking thread.
+    async fn hash(
+        &mut self,
+        mut part: Sha256,
+        buf: BytesMut,
+        from: usize,
+    ) -> Result<(Sha256, BytesMut), StoreError> {
+        let mut whole = std::mem::take(&mut self.whole);
+        let (whole, part, buf) = tokio::task::spawn_blocking(move || {
+            whole.update(&buf[from..]);
+            part.update(&buf[from..]);
+            (whole, part, buf)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("{}: hashing failed: {e}", self.label)))?;
+        self.whole = whole;
+        Ok((part, buf))
     }
 
     /// Confirms the stream ends here (no more bytes, no late error from the sender).
@@ -175,7 +194,7 @@ async fn put_object(
     body: Bytes,
     sha: String,
 ) -> Result<(), StoreError> {
-    store
+    let sent = store
         .client
         .put_object()
         .bucket(&store.bucket)
@@ -187,9 +206,18 @@ async fn put_object(
         // The SHA-256 checksum header (signed) already covers the body: no second hash.
         .disable_payload_signing()
         .send()
-        .await
-        .map_err(|e| store.sdk(&e, "PUT", key))?;
-    Ok(())
+        .await;
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = store.sdk(&e, "PUT", key);
+            if matches!(e, StoreError::Corrupt(_)) {
+                // Some servers (s3s-fs) keep the object they just refused.
+                let _ = store.delete_key(key).await;
+            }
+            Err(e)
+        }
+    }
 }
 
 /// HEADs the new object: a size other than what we sent means it is not what we wrote.
@@ -388,7 +416,10 @@ mod tests {
         assert_eq!(part_size_for(100 << 20, 16 << 20), 16 << 20);
         let big = 500u64 << 30;
         let p = part_size_for(big, 16 << 20) as u64;
-        assert!(big.div_ceil(p) <= MAX_PARTS && p % (1 << 20) == 0, "{p}");
+        assert!(
+            big.div_ceil(p) <= MAX_PARTS && p.is_multiple_of(1 << 20),
+            "{p}"
+        );
     }
 
     #[test]

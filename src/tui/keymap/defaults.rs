@@ -5,7 +5,7 @@ use super::{Binding, Context, Key, Keymap};
 use crate::tui::action::{Action, View};
 
 /// Every action a key can be bound to, by the name a keymap file uses.
-pub(super) const NAMES: [(&str, Action); 32] = [
+pub(super) const NAMES: [(&str, Action); 33] = [
     ("quit", Action::Quit),
     ("next_view", Action::NextView),
     ("prev_view", Action::PrevView),
@@ -35,6 +35,7 @@ pub(super) const NAMES: [(&str, Action); 32] = [
     ("resume_all", Action::ResumeAll),
     ("cancel", Action::Cancel),
     ("inject_fault", Action::InjectFault),
+    ("prune", Action::Prune),
     ("next_theme", Action::NextTheme),
     ("backspace", Action::Backspace),
     ("complete", Action::Complete),
@@ -48,7 +49,7 @@ pub fn action_name(action: &Action) -> Option<&'static str> {
 /// One row of a default table: the action, its default keys, and what it does there.
 pub(super) type Row = (Action, &'static [&'static str], &'static str);
 
-pub(super) const NORMAL: [Row; 28] = [
+pub(super) const NORMAL: [Row; 29] = [
     (Action::Help, &["?"], "help: every key"),
     (Action::Palette, &[":"], "command palette"),
     (Action::Filter, &["/"], "filter the rows"),
@@ -82,6 +83,7 @@ pub(super) const NORMAL: [Row; 28] = [
         "resume automation for every job…",
     ),
     (Action::Cancel, &["c"], "cancel the job's recovery or task…"),
+    (Action::Prune, &["D"], "prune the job's checkpoints…"),
     (Action::InjectFault, &["x"], "inject a fault (demo fleet)…"),
     (Action::NextTheme, &["t"], "next colour theme"),
     (Action::Quit, &["q", "ctrl-c"], "quit"),

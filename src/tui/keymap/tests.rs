@@ -247,6 +247,7 @@ fn every_normal_action_has_a_non_f_key() {
             | Action::ResumeAll
             | Action::Cancel
             | Action::InjectFault
+            | Action::Prune
             | Action::NextTheme => true,
             // Dialogs and text fields, or the mouse (which has keys: Up, Down, GoView).
             Action::FocusNext

@@ -49,21 +49,44 @@ pub fn verdict(keep: bool, stores: Option<&str>, reasons: &str) -> String {
     }
 }
 
-/// The selected checkpoint's identity line.
-pub fn ckpt_ident(id: &str, step: &str, digest: &str, host: &str, epoch: u64, files: usize) -> String {
-    format!("{id} · step {step} · SHA-256 {digest} · from {host} · epoch {epoch} · {files} files")
+/// Between the parts of a detail line.
+pub const SEP: &str = " · ";
+
+/// The parts of the selected checkpoint's identity line, most useful first.
+pub fn ckpt_ident(
+    id: &str,
+    step: &str,
+    digest: &str,
+    host: &str,
+    epoch: u64,
+    files: usize,
+) -> Vec<String> {
+    vec![
+        id.to_string(),
+        format!("step {step}"),
+        format!("SHA-256 {digest}"),
+        format!("from {host}"),
+        format!("epoch {epoch}"),
+        format!("{files} files"),
+    ]
 }
 
-/// One copy in the detail line: `nas verified, checked 3m ago`, `s3 bad: hash mismatch`.
-pub fn copy_detail(store: &str, state: &str, checked: Option<&str>, detail: &str) -> String {
-    let mut out = format!("{store} {state}");
+/// A store's last error, after its name and location.
+pub fn store_error(e: &str) -> String {
+    format!("✗ {e}")
+}
+
+/// What follows a copy's store and state in the detail line:
+/// `(checked 3m ago) — sha256 mismatch in shard-3`.
+pub fn copy_tail(checked: Option<&str>, detail: &str) -> String {
+    let mut parts = Vec::new();
     if let Some(c) = checked {
-        out.push_str(&format!(", checked {c} ago"));
+        parts.push(format!("(checked {c} ago)"));
     }
     if !detail.is_empty() {
-        out.push_str(&format!(": {detail}"));
+        parts.push(format!("— {detail}"));
     }
-    out
+    parts.join(" ")
 }
 
 pub fn inventory_hint() -> &'static str {
@@ -71,8 +94,11 @@ pub fn inventory_hint() -> &'static str {
 }
 
 // Tasks view: checkpoint work.
-pub const REPLICA_COLS: [&str; 7] = ["JOB", "WHAT", "TO", "STARTED", "ELAPSED", "PROGRESS", "LEFT"];
+pub const REPLICA_COLS: [&str; 7] = [
+    "JOB", "WHAT", "TO", "STARTED", "ELAPSED", "PROGRESS", "LEFT",
+];
 pub const WAITING: &str = "waiting";
+pub const NO_PROGRESS: &str = "—";
 pub const RETRY_NOW: &str = "retrying now";
 
 pub fn replica_title(n: usize) -> String {

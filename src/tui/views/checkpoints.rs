@@ -1,5 +1,7 @@
 //! The Checkpoints view: per job, the RPO exposure (age of the newest verified checkpoint)
-//! and, for the selected job, its inventory: id, step, age, size, where, verified.
+//! and, for the selected job, its checkpoints: the catalogued inventory with a copy per
+//! store (`inventory`) when the runtime fills it, else what the core has seen (id, step,
+//! age, size, where, verified).
 
 use super::format as f;
 use super::jobs::{ckpt_age, list_height, RPO_WARN};
@@ -32,8 +34,12 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
     if rest.height < 3 {
         return;
     }
-    if let Some(j) = jobs.get(sel) {
-        draw_inventory(buf, rest, snap, j, theme);
+    match jobs.get(sel) {
+        Some(j) if select::has_inventory(snap) => {
+            super::inventory::draw(buf, rest, snap, ui, j, theme)
+        }
+        Some(j) => draw_inventory(buf, rest, snap, j, theme),
+        None => {}
     }
 }
 

@@ -42,8 +42,9 @@ fn label(
 }
 
 /// The keys that work in the current view, in the order shown, each with how long it is
-/// kept when the line is short of room (higher is kept longer).
-pub fn keys(ui: &UiState) -> Vec<((String, &'static str), u8)> {
+/// kept when the line is short of room (higher is kept longer). `inventory`: the runtime
+/// fills the checkpoint inventory (so its rows can be picked and a prune does something).
+pub fn keys(ui: &UiState, inventory: bool) -> Vec<((String, &'static str), u8)> {
     let at = |l: ((String, &'static str), u8), keep: u8| (l.0, keep);
     let mut k = vec![
         at(label(ui, s::KEY_HELP, &["help"]), 90),
@@ -54,11 +55,21 @@ pub fn keys(ui: &UiState) -> Vec<((String, &'static str), u8)> {
     match ui.view {
         View::Fleet if ui.detail.is_some() => k.push(at(label(ui, s::KEY_CLOSE, &["back"]), 75)),
         View::Fleet => k.push(at(label(ui, s::KEY_DETAIL, &["select"]), 75)),
+        View::Checkpoints if inventory && ui.ckpt_row.is_some() => {
+            k.push(at(label(ui, s::KEY_BACK, &["back"]), 75))
+        }
+        View::Checkpoints if inventory => k.push(at(label(ui, s::KEY_COPIES, &["select"]), 75)),
         _ => {}
     }
     if !ui.settings.readonly {
         let pause = label(ui, s::KEY_PAUSE, &["pause_job", "resume_job"]);
         match ui.view {
+            View::Checkpoints if inventory => k.extend([
+                at(label(ui, s::KEY_PRUNE, &["prune"]), 86),
+                at(label(ui, s::KEY_FAILOVER, &["failover"]), 85),
+                at(label(ui, s::KEY_SWITCH, &["switchover"]), 82),
+                at(pause, 80),
+            ]),
             View::Fleet | View::Jobs | View::Checkpoints => {
                 k.extend([
                     at(label(ui, s::KEY_FAILOVER, &["failover"]), 85),
@@ -80,8 +91,8 @@ pub fn keys(ui: &UiState) -> Vec<((String, &'static str), u8)> {
 
 /// The key line: roomy when everything fits, else compact with the least useful keys left
 /// out.
-fn key_spans(ui: &UiState, budget: usize, theme: &Theme) -> Vec<Span<'static>> {
-    let all = keys(ui);
+fn key_spans(ui: &UiState, inventory: bool, budget: usize, theme: &Theme) -> Vec<Span<'static>> {
+    let all = keys(ui, inventory);
     let build = |shown: &[bool], roomy: bool| -> Vec<Span<'static>> {
         let mut v = Vec::new();
         for (((key, what), _), on) in all.iter().zip(shown) {
@@ -143,7 +154,8 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
     } else {
         Vec::new()
     };
-    let mut spans = key_spans(ui, w.saturating_sub(line_width(&ro)), theme);
+    let inventory = select::has_inventory(snap);
+    let mut spans = key_spans(ui, inventory, w.saturating_sub(line_width(&ro)), theme);
     let used = line_width(&spans);
     if !ro.is_empty() {
         spans.push(Span::raw(

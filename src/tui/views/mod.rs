@@ -14,12 +14,17 @@ pub mod footer;
 pub mod format;
 pub mod header;
 pub mod host_detail;
+mod inventory;
+mod inventory_table;
 pub mod jobs;
 pub mod recovery;
 mod recovery_parts;
+mod replica_tasks;
 pub mod tasks;
 pub mod widgets;
 
+#[cfg(test)]
+mod inventory_tests;
 #[cfg(test)]
 mod tests;
 
@@ -151,12 +156,8 @@ pub fn row_at(snap: &Snapshot, ui: &UiState, area: Rect, y: u16) -> Option<usize
         }
         View::Tasks => {
             let n = select::count(snap, ui, View::Tasks);
-            pick(
-                list(body.height),
-                select::index(snap, ui, View::Tasks),
-                n,
-                1,
-            )
+            let (top, _) = tasks::split(body, snap, ui);
+            pick(list(top.height), select::index(snap, ui, View::Tasks), n, 1)
         }
         View::Events => {
             let n = select::count(snap, ui, View::Events);

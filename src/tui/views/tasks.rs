@@ -1,5 +1,6 @@
 //! The Tasks view: work in flight per job (a reconnect probe or a failover step): what,
-//! when it started, how long it has run, and how much of its deadline it has used.
+//! when it started, how long it has run, and how much of its deadline it has used; under
+//! it, when there is any, the checkpoint work (`replica_tasks`).
 
 use super::format as f;
 use super::widgets::offset;
@@ -15,7 +16,29 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
+/// The job tasks' panel and, when there is checkpoint work to list, the panel under it.
+pub fn split(area: Rect, snap: &Snapshot, ui: &UiState) -> (Rect, Option<Rect>) {
+    if select::replica_tasks(snap, ui).is_empty() || area.height < 7 {
+        return (area, None);
+    }
+    let n = select::tasks(snap, ui).len().max(1) as u16;
+    let top = (n + 3).min(area.height / 2).max(4);
+    (
+        Rect::new(area.x, area.y, area.width, top),
+        Some(Rect::new(
+            area.x,
+            area.y + top,
+            area.width,
+            area.height - top,
+        )),
+    )
+}
+
 pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    let (area, below) = split(area, snap, ui);
+    if let Some(b) = below {
+        super::replica_tasks::draw(buf, b, snap, &select::replica_tasks(snap, ui), theme);
+    }
     let tasks = select::tasks(snap, ui);
     let sel = select::index(snap, ui, View::Tasks);
     let hint =

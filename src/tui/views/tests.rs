@@ -21,7 +21,7 @@ fn text(buf: &Buffer) -> String {
     out
 }
 
-fn render(snap: &Snapshot, ui: &UiState, w: u16, h: u16) -> String {
+pub(super) fn render(snap: &Snapshot, ui: &UiState, w: u16, h: u16) -> String {
     let theme = Theme::default();
     let mut term = match Terminal::new(TestBackend::new(w, h)) {
         Ok(t) => t,
@@ -33,7 +33,7 @@ fn render(snap: &Snapshot, ui: &UiState, w: u16, h: u16) -> String {
     text(term.backend().buffer())
 }
 
-fn setup(view: View) -> (Snapshot, UiState) {
+pub(super) fn setup(view: View) -> (Snapshot, UiState) {
     let hs = fixture::harness();
     let snap = fixture::snapshot(&hs);
     let mut ui = fixture::ui(&hs);
@@ -41,12 +41,12 @@ fn setup(view: View) -> (Snapshot, UiState) {
     (snap, ui)
 }
 
-fn both(name: &str, snap: &Snapshot, ui: &UiState) {
+pub(super) fn both(name: &str, snap: &Snapshot, ui: &UiState) {
     insta::assert_snapshot!(format!("{name}_80x24"), render(snap, ui, 80, 24));
     insta::assert_snapshot!(format!("{name}_160x48"), render(snap, ui, 160, 48));
 }
 
-fn select(ui: &mut UiState, view: View, i: usize) {
+pub(super) fn select(ui: &mut UiState, view: View, i: usize) {
     ui.selected.insert(view, i);
 }
 
