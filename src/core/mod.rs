@@ -2,18 +2,18 @@
 
 pub mod commands;
 pub mod detector;
+pub mod discovery;
 pub mod engine;
 pub mod event;
 mod failover;
 pub mod fleet;
 pub mod gpu;
 pub mod gpu_parse;
-pub mod discovery;
 pub mod ids;
-pub mod inventory;
-pub mod manifest;
 mod interruption;
+pub mod inventory;
 pub mod io;
+pub mod manifest;
 pub mod policy;
 pub mod probe_parse;
 mod probes;
