@@ -30,7 +30,7 @@ struct Bed {
     s3: s3::S3Server,
     nas: PathBuf,
     _dir: tempfile::TempDir,
-    rep: Replicator,
+    rep: Arc<Replicator>,
 }
 
 impl Bed {
@@ -127,14 +127,14 @@ fn bed(nas: Option<PathBuf>, keep_last: u32) -> Bed {
         ),
     ];
     let catalogue = Arc::new(Catalogue::open(&dir.path().join("journal.db")).unwrap());
-    let rep = Replicator::new(
+    let rep = Arc::new(Replicator::new(
         stores,
         catalogue,
         ssh,
         Arc::new(lifeboat::runtime::local::LocalShell),
         config.fleet.clone(),
         config.storage.clone(),
-    );
+    ));
     Bed {
         h1,
         h2,
@@ -437,4 +437,99 @@ fn a_full_nas_is_a_clear_error_and_the_s3_copy_is_still_made() {
         .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
         .unwrap();
     assert_eq!(r.from.as_deref(), Some("s3"));
+}
+
+#[test]
+fn a_failover_stage_restores_from_the_stores_with_progress() {
+    use lifeboat::runtime::replica::service::checkpoint_ref;
+    use lifeboat::runtime::shell_transport::ShellTransport;
+    use lifeboat::runtime::transport::Transport;
+    let b = bed(None, 3);
+    let rt = rt();
+    let data = one_checkpoint(&b, &rt, 3 << 20);
+    let e = b.rep.newest_restorable(JOB).unwrap().unwrap();
+    let mut ck = checkpoint_ref(&b.rep, &e);
+    assert!(ck.verified);
+    assert_eq!(ck.sha256, e.digest);
+    // Where the target reads it (both "hosts" share this disk, so not the job's own dir).
+    let dest = b.h2.path("host").join("staged");
+    ck.location = dest.to_string_lossy().into_owned();
+    let fleet = b.rep.fleet().clone();
+    let ssh = Arc::new(SshShell::new(fleet.hosts.clone(), SshSettings::default()));
+    let t = ShellTransport::new(ssh, Arc::new(lifeboat::runtime::local::LocalShell))
+        .with_replicas(b.rep.clone());
+    let h2 = fleet.hosts.iter().find(|h| h.id.as_str() == "h2").unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |done: u64, total: u64| seen.lock().unwrap().push((done, total));
+    let moved = rt
+        .block_on(t.stage(h2, &fleet.jobs[0], Some(&ck), &progress))
+        .unwrap();
+    assert_eq!(moved, data.len() as u64);
+    assert_eq!(std::fs::read(dest.join("w.bin")).unwrap(), data);
+    let last = *seen.lock().unwrap().last().unwrap();
+    assert_eq!(last, (moved, moved));
+    // A second stage (a pre-staged checkpoint) moves nothing: it is verified in place.
+    let again = rt
+        .block_on(t.stage(h2, &fleet.jobs[0], Some(&ck), &progress))
+        .unwrap();
+    assert_eq!(again, 0);
+    // A corrupted staged copy is replaced, not trusted.
+    flip_byte(&dest.join("w.bin"));
+    let fixed = rt
+        .block_on(t.stage(h2, &fleet.jobs[0], Some(&ck), &progress))
+        .unwrap();
+    assert_eq!(fixed, data.len() as u64);
+    assert_eq!(std::fs::read(dest.join("w.bin")).unwrap(), data);
+}
+
+#[test]
+fn s3_killed_in_the_middle_of_an_upload_loses_nothing() {
+    let mut b = bed(None, 3);
+    let rt = rt();
+    let data = bytes(5, 96 << 20);
+    b.write_checkpoint("step-000020", &[("w.bin", data.clone())], true);
+    let nas_dir = b.nas.join(JOB).join("step-000020");
+    let (s3, rep) = (&mut b.s3, &b.rep);
+    let got = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            // Once the NAS copy is 16 MiB in, the S3 upload is under way: kill the server.
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < end {
+                let midway = std::fs::read_dir(&nas_dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| {
+                        e.file_name().to_string_lossy().contains(".lifeboat-tmp-")
+                            && e.metadata().is_ok_and(|m| m.len() > 16 << 20)
+                    });
+                if midway {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            s3.stop();
+        });
+        rt.block_on(rep.discover(JOB, "h1", 1)).unwrap()
+    });
+    assert_eq!(got.len(), 1, "the NAS copy alone makes it restorable");
+    assert_eq!(b.state("step-000020", "nas"), Some(CopyState::Verified));
+    assert_eq!(b.state("step-000020", "s3"), Some(CopyState::Pending));
+    assert!(!b.s3_file("step-000020", "manifest.json").exists());
+    b.s3.start_again();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while b.state("step-000020", "s3") != Some(CopyState::Verified) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "S3 copy never repaired"
+        );
+        rt.block_on(b.rep.repair()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(
+        std::fs::read(b.s3_file("step-000020", "w.bin")).unwrap(),
+        data
+    );
+    let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
+    assert!(report.bad.is_empty(), "{report:?}");
 }
