@@ -107,6 +107,65 @@ fn proc_cpu(pid: u32, children: bool) -> f64 {
     g(11) + g(12) + if children { g(13) + g(14) } else { 0.0 }
 }
 
+/// CPU time of the server side while a run goes: sshd, every process under it, and
+/// s3s-fs. sshd's session processes are not reliably reaped by sshd itself (their CPU
+/// does not show in its children's time), so a thread samples each one every 50 ms
+/// and keeps its last reading; a session loses at most its last 50 ms.
+struct ServerMeter {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<f64>,
+}
+
+impl ServerMeter {
+    fn start(sshd: Option<u32>, s3s: Option<u32>) -> Self {
+        let read = move || -> Vec<(u32, f64)> {
+            let mut pids: Vec<u32> = s3s.into_iter().collect();
+            if let Some(p) = sshd {
+                pids.push(p);
+                pids.extend(sshd::descendants(p));
+            }
+            pids.into_iter().map(|p| (p, proc_cpu(p, false))).collect()
+        };
+        let base: std::collections::HashMap<u32, f64> = read().into_iter().collect();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut last = base.clone();
+            loop {
+                let done = flag.load(std::sync::atomic::Ordering::Relaxed);
+                for (p, c) in read() {
+                    // A reading of 0 is a process already gone.
+                    if c > 0.0 {
+                        last.insert(p, c);
+                    }
+                }
+                if done {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            last.iter()
+                .map(|(p, c)| c - base.get(p).copied().unwrap_or(0.0))
+                .sum()
+        });
+        Self { stop, thread }
+    }
+
+    /// The server side's CPU seconds since `start`.
+    fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(f64::NAN)
+    }
+}
+
+/// The 1-minute load average now.
+fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
 /// CPU seconds of this process and the tools it ran.
 fn client_cpu() -> f64 {
     proc_cpu(std::process::id(), true)
@@ -133,6 +192,8 @@ struct Bench {
     aws: bool,
     /// s3s-fs, found among this process's children.
     s3_pid: Option<u32>,
+    /// The 1-minute load average before each timed run (other work on the machine).
+    loads: Vec<f64>,
 }
 
 fn ok(cmd: &mut Command) {
@@ -301,13 +362,15 @@ impl Bench {
                 let k = (j + i) % n;
                 let case = &mut cases[k];
                 sync();
-                let (c0, s0) = (client_cpu(), self.server_cpu());
+                self.loads.push(load1());
+                let c0 = client_cpu();
+                let server = ServerMeter::start(self.host.pid(), self.s3_pid);
                 let t0 = Instant::now();
                 (case.run)(self, i);
                 secs[k].push(t0.elapsed().as_secs_f64());
                 (case.after)(self, i);
                 self.settle();
-                cpu[k].push((client_cpu() - c0, self.server_cpu() - s0));
+                cpu[k].push((client_cpu() - c0, server.stop()));
             }
         }
         for (k, case) in cases.into_iter().enumerate() {
@@ -328,12 +391,6 @@ impl Bench {
                 cpu: std::mem::take(&mut cpu[k]),
             });
         }
-    }
-
-    /// CPU seconds of sshd (its finished sessions included) and of s3s-fs.
-    fn server_cpu(&self) -> f64 {
-        self.host.pid().map_or(0.0, |p| proc_cpu(p, true))
-            + self.s3_pid.map_or(0.0, |p| proc_cpu(p, false))
     }
 
     /// Waits (up to 3 s) until sshd has no sessions left, so their CPU is counted.
@@ -804,10 +861,8 @@ impl Bench {
         t
     }
 
-    /// Replaces the generated part of the "Checkpoints (issue 5)" section of
-    /// BENCHMARKS.md (between its markers), keeping everything else.
-    fn write_report(&self, table: &str, command: &str) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    /// What was measured, where and how: the lines above the table.
+    fn preamble(&self, command: &str) -> String {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .unwrap_or_default()
             .lines()
@@ -826,24 +881,35 @@ impl Bench {
                     .and_then(|k| k.parse::<u64>().ok())
             })
             .map_or(0, |k| k / (1024 * 1024));
-        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let loads = &self.loads;
+        let (lo, hi) = loads.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
         let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-        let mut gen = format!(
-            "{BEGIN}\nCommand: `{command}` — date: {date} — machine: {cores} cores (`nproc`), {cpu}, {mem} GiB RAM, \
-             load average at start {load}.\n\
-             Tools: {ssh}; {rsync}; {aws}; {openssl}; s3s-fs 0.14.1 on loopback.\n\n\
-             One {mib:.0} MiB random file; each row is the median of {reps} runs (all three shown); MiB/s = 2^20 bytes \
-             per second of wall time, connection set-up and tool start-up included. \"× best alternative\" is the \
-             row's rate over the fastest plain alternative of the same step (above 1 is faster).\n\n{table}",
-            BEGIN = MARK_BEGIN,
-            load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        format!(
+            "Command: `{command}` — date: {date} — machine: {cores} cores (`nproc`), {cpu}, {mem} GiB RAM; \
+             1-minute load average before the timed runs {lo:.1}–{hi:.1} (median {med:.1}).\n\
+             Tools: {ssh}; {rsync}; {aws}; {openssl}; s3s-fs 0.14.1; all on loopback, all files in the page cache.\n\n\
+             One {mib:.0} MiB random file. Each row: {reps} run(s), interleaved with the other rows of its step (so \
+             load from elsewhere falls on all alike), the median reported; MiB/s = 2^20 bytes per second of wall \
+             time, connection set-up and tool start-up included. \"× best alternative\" is the row's rate over the \
+             fastest plain alternative of the same step (above 1 is faster). \"CPU s\" is the median CPU time of \
+             one run: this process and the tools it ran, + sshd and s3s-fs (the server side).\n",
+            med = median(loads),
             ssh = version("ssh", &["-V"]),
             rsync = version("rsync", &["--version"]),
             aws = version("aws", &["--version"]),
             openssl = version("openssl", &["version"]),
             mib = self.size as f64 / MIB,
             reps = self.reps,
-        );
+        )
+    }
+
+    /// Replaces the generated part of the "Checkpoints (issue 5)" section of
+    /// BENCHMARKS.md (between its markers), keeping everything else.
+    fn write_report(&self, preamble: &str, table: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+        let mut gen = format!("{MARK_BEGIN}\n{preamble}\n{table}");
         for n in &self.notes {
             gen.push_str(&format!("\nNote: {n}\n"));
         }
@@ -925,6 +991,7 @@ fn main() {
         s3_pid: sshd::descendants(std::process::id()).into_iter().find(|p| {
             std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "s3s-fs")
         }),
+        loads: Vec::new(),
     };
     if !full {
         for (ok, what) in [(rsync, "rsync"), (aws, "aws s3 cp")] {
@@ -946,15 +1013,17 @@ fn main() {
     b.restore();
     b.hashing();
     let table = b.table();
-    println!(
-        "\ncheckpoint moves, {} MiB file, median of {}:\n\n{table}",
-        size >> 20,
-        b.reps
-    );
+    let command = if full {
+        "cargo bench --bench checkpoints"
+    } else {
+        "cargo test --bench checkpoints"
+    };
+    let preamble = b.preamble(command);
+    println!("\n{preamble}\n{table}");
     for n in &b.notes {
         println!("note: {n}");
     }
     if b.full && only().is_none() {
-        b.write_report(&table, "cargo bench --bench checkpoints");
+        b.write_report(&preamble, &table);
     }
 }

@@ -298,6 +298,20 @@ fn one_checkpoint(b: &Bed, rt: &tokio::runtime::Runtime, n: usize) -> Vec<u8> {
     data
 }
 
+/// Retries repairs until the S3 copy of `id` is verified (the first retry may still be
+/// backing off).
+fn repaired(b: &Bed, rt: &tokio::runtime::Runtime, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while b.state(id, "s3") != Some(CopyState::Verified) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "S3 copy never repaired"
+        );
+        rt.block_on(b.rep.repair()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 fn flip_byte(p: &Path) {
     let mut b = std::fs::read(p).unwrap();
     let mid = b.len() / 2;
@@ -381,16 +395,7 @@ fn s3_away_during_replication_is_retried_after_it_returns() {
     let s3 = inv.stores.iter().find(|s| s.name == "s3").unwrap();
     assert!(s3.error.is_some(), "{inv:?}");
     b.s3.start_again();
-    // The first retry may still be backing off; a later one succeeds.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while b.state("step-000010", "s3") != Some(CopyState::Verified) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "S3 copy never repaired"
-        );
-        rt.block_on(b.rep.repair()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    repaired(&b, &rt, "step-000010");
     assert_eq!(
         std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(),
         data
@@ -517,15 +522,7 @@ fn s3_killed_in_the_middle_of_an_upload_loses_nothing() {
     assert_eq!(b.state("step-000020", "s3"), Some(CopyState::Pending));
     assert!(!b.s3_file("step-000020", "manifest.json").exists());
     b.s3.start_again();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while b.state("step-000020", "s3") != Some(CopyState::Verified) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "S3 copy never repaired"
-        );
-        rt.block_on(b.rep.repair()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    repaired(&b, &rt, "step-000020");
     assert_eq!(
         std::fs::read(b.s3_file("step-000020", "w.bin")).unwrap(),
         data

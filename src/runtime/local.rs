@@ -20,6 +20,8 @@ pub struct LocalShell;
 const KEEP: usize = 64 << 10;
 /// Read buffer for streamed stdout; a chunk is whatever one read returned.
 const READ_BUF: usize = 1 << 20;
+/// The most written to a command's stdin under one stall timer.
+const PIECE: usize = 256 << 10;
 
 type Chunk = Result<Bytes, String>;
 type Capped = JoinHandle<(Vec<u8>, bool)>;
@@ -244,21 +246,7 @@ impl Shell for LocalShell {
         output: mpsc::Sender<Chunk>,
         stall: Duration,
     ) -> Result<ShellOutput, ShellError> {
-        let mut run = Running::start(command, false, false)?;
-        let Some(mut stdout) = run.child.stdout.take() else {
-            return Err(ShellError::Other("sh started without a stdout pipe".into()));
-        };
-        let result = match pump(&mut stdout, &output, stall).await {
-            Ok(true) => run.finish(stall).await,
-            Ok(false) => {
-                run.kill().await;
-                run.finish(stall).await
-            }
-            Err(e) => {
-                run.kill().await;
-                Err(e)
-            }
-        };
+        let result = stream_out(command, &output, stall).await;
         if let Err(e) = &result {
             tell(output, e, stall);
         }
@@ -274,23 +262,30 @@ impl Shell for LocalShell {
     ) -> Result<ShellOutput, ShellError> {
         let mut run = Running::start(command, true, true)?;
         while let Some(item) = input.recv().await {
+            let chunk = match item {
+                Ok(chunk) => chunk,
+                Err(msg) => {
+                    // Killed before stdin closes: the command never sees a clean end.
+                    run.kill().await;
+                    return Err(ShellError::Other(msg));
+                }
+            };
             let Some(stdin) = run.stdin.as_mut() else {
                 break;
             };
-            match item {
-                Ok(chunk) => match timeout(stall, stdin.write_all(&chunk)).await {
+            // In pieces, so a big chunk to a slow reader is not taken for a stall.
+            for piece in chunk.chunks(PIECE) {
+                match timeout(stall, stdin.write_all(piece)).await {
                     Err(_) => {
                         run.kill().await;
                         return Err(ShellError::Timeout(stall));
                     }
                     // The command stopped reading (it exited): its status says why.
-                    Ok(Err(_)) => break,
+                    Ok(Err(_)) => {
+                        run.stdin = None;
+                        break;
+                    }
                     Ok(Ok(())) => {}
-                },
-                Err(msg) => {
-                    // Killed before stdin closes: the command never sees a clean end.
-                    run.kill().await;
-                    return Err(ShellError::Other(msg));
                 }
             }
         }
@@ -298,5 +293,103 @@ impl Shell for LocalShell {
             let _ = timeout(stall, stdin.shutdown()).await;
         }
         run.finish(stall).await
+    }
+}
+
+/// `read_stream` but for telling the consumer about an error.
+async fn stream_out(
+    command: &str,
+    output: &mpsc::Sender<Chunk>,
+    stall: Duration,
+) -> Result<ShellOutput, ShellError> {
+    let mut run = Running::start(command, false, false)?;
+    let Some(mut stdout) = run.child.stdout.take() else {
+        return Err(ShellError::Other("sh started without a stdout pipe".into()));
+    };
+    match pump(&mut stdout, output, stall).await {
+        Ok(true) => run.finish(stall).await,
+        Ok(false) => {
+            run.kill().await;
+            run.finish(stall).await
+        }
+        Err(e) => {
+            run.kill().await;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::core::fleet::{Access, HostKeyPolicy, Role, SshOptions};
+    use crate::core::ids::HostId;
+
+    fn host() -> HostSpec {
+        HostSpec {
+            id: HostId::new("here"),
+            address: "localhost".into(),
+            port: 22,
+            user: None,
+            role: Role::Primary,
+            gpus: 0,
+            ssh_key: None,
+            ssh: SshOptions {
+                known_hosts: None,
+                host_key_policy: HostKeyPolicy::Strict,
+                key_passphrase_env: None,
+                proxy_jump: None,
+            },
+            provider: None,
+            access: Access::Local,
+        }
+    }
+
+    #[tokio::test]
+    async fn stdout_streams_in_chunks_of_at_most_the_read_buffer() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let h = host();
+        let reading =
+            LocalShell.read_stream(&h, "head -c 3000000 /dev/zero", tx, Duration::from_secs(10));
+        let counting = async {
+            let (mut n, mut largest) = (0, 0);
+            while let Some(c) = rx.recv().await {
+                let c = c.unwrap();
+                n += c.len();
+                largest = largest.max(c.len());
+            }
+            (n, largest)
+        };
+        let (out, (n, largest)) = tokio::join!(reading, counting);
+        assert_eq!(out.unwrap().exit, Some(0));
+        assert_eq!(n, 3_000_000);
+        assert!(largest <= READ_BUF);
+    }
+
+    #[tokio::test]
+    async fn input_ends_with_eof_and_the_output_is_kept() {
+        let (tx, rx) = mpsc::channel(4);
+        for part in ["abc", "de", ""] {
+            tx.send(Ok(Bytes::from(part))).await.unwrap();
+        }
+        drop(tx);
+        let out = LocalShell
+            .write_stream(&host(), "wc -c; echo note >&2", rx, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
+        assert_eq!((out.stderr.as_slice(), out.exit), (&b"note\n"[..], Some(0)));
+    }
+
+    #[tokio::test]
+    async fn no_input_is_an_immediate_eof() {
+        let (tx, rx) = mpsc::channel(1);
+        drop(tx);
+        let out = LocalShell
+            .write_stream(&host(), "exit 7", rx, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(out.exit, Some(7));
     }
 }

@@ -384,26 +384,3 @@ async fn throughput_of_a_256_mib_read() {
         }
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zz_negotiated() {
-    let mut h = Sshd::start("neg");
-    let spec = h.spec();
-    h.kill();
-    let log = fs::File::create(h.path("dbg.log")).unwrap();
-    let mut child = std::process::Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-o", "LogLevel=DEBUG1", "-f"])
-        .arg(h.path("sshd_config"))
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let sh = shell(&spec);
-    super::ok(&sh, &spec, "true").await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = fs::read_to_string(h.path("dbg.log")).unwrap();
-    for l in text.lines().filter(|l| l.contains("cipher") || l.contains("MAC") || l.contains("kex:")) {
-        eprintln!("NEG {l}");
-    }
-}

@@ -10,7 +10,7 @@ use crate::core::fleet::HostSpec;
 use crate::runtime::shell::ShellError;
 use russh::client::{self, Handle};
 use russh::keys::Algorithm;
-use russh::Preferred;
+use russh::{cipher, Preferred};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,10 +113,27 @@ where
     })
 }
 
-/// russh settings: keepalives, and host key types narrowed to the known ones (if any),
-/// so a host that has several keys shows the one we can check.
+/// AES-GCM before russh's default chacha20-poly1305 (which OpenSSH picks when we
+/// offer it first): on hosts with AES instructions, streaming a 256 MiB file over
+/// loopback ran ~1.5x faster (medians of 10, aes256-gcm ~290 MB/s, aes128-gcm ~285,
+/// chacha20 ~185 on the 2-core testbed). A larger window (8 MiB) or max packet
+/// (64 KiB) made no measurable difference, so russh's defaults stay.
+const CIPHERS: &[cipher::Name] = &[
+    cipher::AES_256_GCM,
+    cipher::AES_128_GCM,
+    cipher::CHACHA20_POLY1305,
+    cipher::AES_256_CTR,
+    cipher::AES_192_CTR,
+    cipher::AES_128_CTR,
+];
+
+/// russh settings: keepalives, fast ciphers first, and host key types narrowed to the
+/// known ones (if any), so a host that has several keys shows the one we can check.
 fn client_config(settings: &SshSettings, known: &[Algorithm]) -> client::Config {
-    let mut preferred = Preferred::default();
+    let mut preferred = Preferred {
+        cipher: Cow::Borrowed(CIPHERS),
+        ..Preferred::default()
+    };
     if !known.is_empty() {
         let keys: Vec<Algorithm> = preferred
             .key
@@ -128,19 +145,7 @@ fn client_config(settings: &SshSettings, known: &[Algorithm]) -> client::Config 
             preferred.key = Cow::Owned(keys);
         }
     }
-    // EXPERIMENT (temporary)
-    if let Ok(c) = std::env::var("LIFEBOAT_EXP_CIPHERS") {
-        let names: Vec<russh::cipher::Name> = c
-            .split(',')
-            .filter_map(|n| russh::cipher::ALL_CIPHERS.iter().find(|a| a.as_ref() == n).map(|a| **a))
-            .collect();
-        preferred.cipher = Cow::Owned(names);
-    }
-    let num = |k: &str, d: u32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     client::Config {
-        window_size: num("LIFEBOAT_EXP_WINDOW", 2097152),
-        maximum_packet_size: num("LIFEBOAT_EXP_PACKET", 32768),
-        channel_buffer_size: num("LIFEBOAT_EXP_BUF", 100) as usize,
         keepalive_interval: Some(settings.keepalive_interval),
         keepalive_max: settings.keepalive_max,
         inactivity_timeout: None,

@@ -1,6 +1,12 @@
-//! The SSH transport: [`SshShell`] runs scripts on fleet hosts over russh, with one
-//! pooled, kept-alive connection per host, reconnect backoff, a deadline on every call,
-//! bounded concurrency across the fleet, known_hosts checks and jump hosts.
+//! The SSH transport: [`SshShell`] runs scripts (and streams bytes to and from
+//! commands) on fleet hosts over russh, with one pooled, kept-alive connection per host,
+//! reconnect backoff, a deadline on every call, bounded concurrency across the fleet,
+//! known_hosts checks and jump hosts.
+//!
+//! Streams share the host's connection, and russh has no per-channel flow control on
+//! the receiving side: a `read_stream` whose consumer stops taking chunks stops the
+//! whole connection once russh's channel buffer is full, so other calls to that host
+//! wait (or time out) until the consumer moves again or drops its receiver.
 //!
 //! ```ignore
 //! let shell = SshShell::new(config.fleet.hosts.clone(), SshSettings::default());

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod recovery;
 mod recovery_parts;
 mod replica_tasks;
+mod table;
 pub mod tasks;
 pub mod widgets;
 

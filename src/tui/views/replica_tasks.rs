@@ -3,6 +3,7 @@
 //! is retried.
 
 use super::format as f;
+use super::table::{header, push_col};
 use super::widgets::{bar_spans, cell, choose, panel, put, rcell, Col};
 use crate::core::inventory::ReplicaTask;
 use crate::core::snapshot::Snapshot;
@@ -53,25 +54,15 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, tasks: &[&ReplicaTask
     ];
     let shown = choose(&cols, w);
     let push = |spans: &mut Vec<Span<'static>>, k: usize, parts: Vec<Span<'static>>| {
-        if shown[k] {
-            if !spans.is_empty() {
-                spans.push(Span::raw(" "));
-            }
-            spans.extend(parts);
-        }
+        push_col(&shown, spans, k, parts);
     };
     let head = theme.dim.add_modifier(Modifier::BOLD);
-    let mut spans = Vec::new();
-    for (k, label) in s::REPLICA_COLS.iter().enumerate() {
-        let cw = usize::from(cols[k].width);
-        let text = match k {
-            0 => cell(&format!("  {label}"), cw),
-            4 | 6 => rcell(label, cw),
-            _ => cell(label, cw),
-        };
-        push(&mut spans, k, vec![Span::styled(text, head)]);
-    }
-    put(buf, inner, 0, &Line::from(spans));
+    put(
+        buf,
+        inner,
+        0,
+        &header(&s::REPLICA_COLS, &cols, &shown, &[4, 6], head),
+    );
     let mut y = 1u16;
     for t in tasks {
         if y >= inner.height {

@@ -3,6 +3,7 @@
 //! it, when there is any, the checkpoint work (`replica_tasks`).
 
 use super::format as f;
+use super::table::{header, push_col};
 use super::widgets::offset;
 use super::widgets::{bar_spans, cell, choose, highlight, panel, put, rcell, Col};
 use crate::core::snapshot::Snapshot;
@@ -100,25 +101,15 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
     ];
     let shown = choose(&cols, w);
     let push = |spans: &mut Vec<Span<'static>>, k: usize, parts: Vec<Span<'static>>| {
-        if shown[k] {
-            if !spans.is_empty() {
-                spans.push(Span::raw(" "));
-            }
-            spans.extend(parts);
-        }
+        push_col(&shown, spans, k, parts);
     };
     let head = theme.dim.add_modifier(Modifier::BOLD);
-    let mut spans = Vec::new();
-    for (k, label) in s::TASK_COLS.iter().enumerate() {
-        let cw = usize::from(cols[k].width);
-        let text = match k {
-            0 => cell(&format!("  {label}"), cw),
-            3 | 5 => rcell(label, cw),
-            _ => cell(label, cw),
-        };
-        push(&mut spans, k, vec![Span::styled(text, head)]);
-    }
-    put(buf, inner, 0, &Line::from(spans));
+    put(
+        buf,
+        inner,
+        0,
+        &header(&s::TASK_COLS, &cols, &shown, &[3, 5], head),
+    );
     let rows = usize::from(inner.height.saturating_sub(1));
     let off = offset(sel, tasks.len(), rows);
     for (y, (i, j)) in tasks.iter().enumerate().skip(off).take(rows).enumerate() {
