@@ -76,14 +76,12 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     let (rep_notices, rep_rx) = mpsc::channel(256);
     let storage = &opts.config.storage;
     let rep = if storage.nas.is_some() || storage.s3.is_some() {
-        let r = super::replica::open(
-            &opts.config,
-            &opts.state_dir,
-            opts.ssh.clone(),
-            local.clone(),
-        )
-        .await?
-        .with_notices(rep_notices);
+        // Checkpoint bytes get their own SSH connections: a stream stalled on a slow
+        // store must never hold up the probes that share a connection with it.
+        let bulk = super::ssh_shell(&opts.config.fleet, &opts.config.policy);
+        let r = super::replica::open(&opts.config, &opts.state_dir, bulk, local.clone())
+            .await?
+            .with_notices(rep_notices);
         Some(Arc::new(r))
     } else {
         None
