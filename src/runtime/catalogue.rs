@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     step        INTEGER NOT NULL,
     created     INTEGER NOT NULL,
     bytes       INTEGER NOT NULL,
+    files       INTEGER NOT NULL,
     source_host TEXT NOT NULL,
     epoch       INTEGER NOT NULL,
     digest      TEXT NOT NULL,
@@ -58,6 +59,8 @@ CREATE TABLE IF NOT EXISTS catalogue_meta (
 pub struct Catalogue {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Bumped on every write, so readers can tell when to look again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Catalogue {
@@ -81,6 +84,7 @@ impl Catalogue {
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -89,6 +93,21 @@ impl Catalogue {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Changes whenever the catalogue is written.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, CatalogueError> {
+        let r = self.with(f);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        r
     }
 
     fn with<T>(
@@ -105,11 +124,11 @@ impl Catalogue {
     /// Records a checkpoint's manifest (once; a second record of the same id keeps the first).
     pub fn record(&self, m: &Manifest, now: Ts) -> Result<(), CatalogueError> {
         let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "INSERT OR IGNORE INTO checkpoints
-                 (job, id, step, created, bytes, source_host, epoch, digest, manifest, recorded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (job, id, step, created, bytes, files, source_host, epoch, digest, manifest, recorded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?11, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     m.job,
                     m.id,
@@ -120,7 +139,8 @@ impl Catalogue {
                     m.epoch as i64,
                     m.digest(),
                     text,
-                    now.0 as i64
+                    now.0 as i64,
+                    m.files.len() as i64
                 ],
             )
             .map(|_| ())
@@ -138,7 +158,7 @@ impl Catalogue {
         detail: &str,
     ) -> Result<(), CatalogueError> {
         let detail: String = detail.chars().take(500).collect();
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "INSERT INTO copies (job, id, store, state, checked, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -161,7 +181,7 @@ impl Catalogue {
 
     /// Forgets one copy (deleted from its store).
     pub fn drop_copy(&self, job: &str, id: &str, store: &str) -> Result<(), CatalogueError> {
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "DELETE FROM copies WHERE job = ?1 AND id = ?2 AND store = ?3",
                 params![job, id, store],
@@ -172,7 +192,7 @@ impl Catalogue {
 
     /// Forgets a checkpoint and all its copies.
     pub fn forget(&self, job: &str, id: &str) -> Result<(), CatalogueError> {
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "DELETE FROM copies WHERE job = ?1 AND id = ?2",
                 params![job, id],
@@ -211,13 +231,12 @@ impl Catalogue {
                 by_ck.entry((j, i)).or_default().push(v);
             }
             let mut stmt = c.prepare(
-                "SELECT job, id, step, created, bytes, source_host, epoch, digest, manifest
+                "SELECT job, id, step, created, bytes, source_host, epoch, digest, files
                  FROM checkpoints WHERE ?1 IS NULL OR job = ?1
                  ORDER BY job, step, created, id",
             )?;
             let rows = stmt.query_map(params![job], |r| {
-                let manifest: String = r.get(8)?;
-                let files = Manifest::parse(manifest.as_bytes()).map_or(0, |m| m.files.len());
+                let files = r.get::<_, i64>(8)?.max(0) as usize;
                 Ok(CheckpointEntry {
                     job: r.get(0)?,
                     id: r.get(1)?,
@@ -278,7 +297,7 @@ impl Catalogue {
     }
 
     pub fn set_counter(&self, name: &str, value: u64) -> Result<(), CatalogueError> {
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "INSERT INTO catalogue_meta (name, value) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",

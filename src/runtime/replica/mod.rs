@@ -210,6 +210,11 @@ impl Replicator {
         }
     }
 
+    /// Whether any checkpoint work is in flight.
+    pub fn busy(&self) -> bool {
+        !self.tasks.is_empty()
+    }
+
     /// The inventory now: stores, every catalogued checkpoint, and the work in flight.
     pub fn inventory(&self) -> Result<Inventory, ReplicaError> {
         let errors = self

@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch};
 pub const DISCOVER_EVERY: Duration = Duration::from_secs(5);
 /// How often the inventory is refreshed while work is in flight.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// How often it is refreshed anyway (store errors, the prune plan's calendar).
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 /// The checkpoint the core restores from: it lands at `<checkpoint_dir>/<id>` on the target.
 pub fn checkpoint_ref(rep: &Replicator, e: &CheckpointEntry) -> CheckpointRef {
@@ -56,11 +58,20 @@ pub fn spawn(
     let publisher = {
         let (rep, feed, mut stop) = (rep.clone(), feed.clone(), stop.clone());
         tokio::spawn(async move {
+            // Only when something changed, work is moving, or a while has passed.
+            let (mut seen, mut was_busy) = (None, false);
+            let mut at = tokio::time::Instant::now();
             loop {
-                if let Ok(inv) = rep.inventory() {
-                    if feed.send(Feed::Inventory(Arc::new(inv))).await.is_err() {
-                        break;
+                let generation = rep.catalogue.generation();
+                let busy = rep.busy();
+                let stale = at.elapsed() >= REFRESH_EVERY;
+                if seen != Some(generation) || busy || was_busy || stale {
+                    if let Ok(inv) = rep.inventory() {
+                        if feed.send(Feed::Inventory(Arc::new(inv))).await.is_err() {
+                            break;
+                        }
                     }
+                    (seen, was_busy, at) = (Some(generation), busy, tokio::time::Instant::now());
                 }
                 tokio::select! {
                     () = tokio::time::sleep(PROGRESS_EVERY) => {}

@@ -109,6 +109,10 @@ impl Tasks {
             .collect()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.live.lock().map_or(true, |m| m.is_empty())
+    }
+
     pub fn scrubbed(&self, at: Ts) {
         if let Ok(mut s) = self.scrubbed.lock() {
             *s = Some(at);
