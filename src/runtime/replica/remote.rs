@@ -21,15 +21,27 @@ find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%
     )
 }
 
-/// A one-line command for `write_stream`: makes the parent folder, then writes stdin.
+/// A one-line command for `write_stream`: makes the parent folder, writes stdin to
+/// `path` while hashing it on the host (openssl when there, it is several times faster
+/// than coreutils), then prints the SHA-256 and the size the file has on disk. See
+/// [`parse_written`].
 pub fn write_file(path: &str) -> String {
     let parent = path.rsplit_once('/').map_or(".", |(p, _)| p);
     let parent = if parent.is_empty() { "/" } else { parent };
+    let p = quote(path);
     format!(
-        "mkdir -p -- {} && exec cat > {}",
+        "mkdir -p -- {} && if command -v openssl >/dev/null 2>&1; then tee -- {p} | openssl dgst -sha256 -r; else tee -- {p} | sha256sum; fi && wc -c < {p}",
         quote(parent),
-        quote(path)
     )
+}
+
+/// What [`write_file`] printed: the SHA-256 of what reached the host and the size of the
+/// file it wrote (short when the disk filled up: `tee` goes on to the hasher).
+pub fn parse_written(out: &str) -> Option<(String, u64)> {
+    let mut lines = out.lines().map(str::trim).filter(|l| !l.is_empty());
+    let sha = lines.next()?.get(..64)?.to_ascii_lowercase();
+    let size = lines.next_back()?.parse().ok()?;
+    crate::core::manifest::is_sha256(&sha).then_some((sha, size))
 }
 
 /// The hashing command: openssl's SHA-256 is several times faster than coreutils'.
@@ -87,10 +99,25 @@ mod tests {
 
     #[test]
     fn write_file_quotes_and_makes_the_parent() {
+        let c = write_file("/a b/c'd");
+        assert!(c.starts_with("mkdir -p -- '/a b' && "), "{c}");
+        assert!(c.contains(r"tee -- '/a b/c'\''d' |"), "{c}");
+        assert!(c.ends_with(r"wc -c < '/a b/c'\''d'"), "{c}");
+        assert!(write_file("/x").starts_with("mkdir -p -- '/' && "));
+    }
+
+    #[test]
+    fn written_output_parses_from_openssl_and_coreutils() {
+        let h = "ab".repeat(32);
         assert_eq!(
-            write_file("/a b/c'd"),
-            r"mkdir -p -- '/a b' && exec cat > '/a b/c'\''d'"
+            parse_written(&format!("{h} *stdin\n42\n")),
+            Some((h.clone(), 42))
         );
-        assert_eq!(write_file("/x"), "mkdir -p -- '/' && exec cat > '/x'");
+        assert_eq!(
+            parse_written(&format!("{h}  -\n 7\n")),
+            Some((h.clone(), 7))
+        );
+        assert_eq!(parse_written("garbage\n1\n"), None);
+        assert_eq!(parse_written(&format!("{h} *stdin\n")), None);
     }
 }

@@ -208,8 +208,9 @@ impl Replicator {
                     id: &m.id,
                     path: &f.path,
                 };
-                let (n, sha) =
+                let landed =
                     store_to_host(from, shell, host, &remote::write_file(&target), &meter).await?;
+                let (n, sha) = (landed.bytes, landed.sha256);
                 if n != f.size || sha != f.sha256 {
                     let why = format!(
                         "{} read back {n} bytes hashing {sha}; the manifest says {} bytes, {}",
@@ -228,9 +229,24 @@ impl Replicator {
                         .await;
                     return Err(why);
                 }
+                // The host hashed what it wrote as it wrote it, and says how big the
+                // file is on its disk: the check there, without reading it back.
+                match remote::parse_written(&landed.remote) {
+                    Some((there, size)) if there == f.sha256 && size == f.size => {}
+                    other => {
+                        return Err(format!(
+                            "{}:{target}: the host wrote {}, the manifest says {} bytes, {}",
+                            host.id,
+                            other.map_or("nothing it could account for".into(), |(h, s)| format!(
+                                "{s} bytes hashing {h}"
+                            )),
+                            f.size,
+                            f.sha256
+                        ))
+                    }
+                }
                 bytes += n;
             }
-            self.check_on_host(host, &tmp, m).await?;
             let out = self
                 .run_marker(host, &remote::place(&tmp, dest, &aside))
                 .await?;

@@ -171,15 +171,23 @@ pub async fn hash_in_store(
     hashed.map_err(StoreError::Aborted)
 }
 
+/// What a copy onto a host read and sent, and what the host's command printed.
+pub struct Landed {
+    pub bytes: u64,
+    /// SHA-256 of the bytes read from the source.
+    pub sha256: String,
+    pub remote: String,
+}
+
 /// Streams `from` (a store's file) onto `host`, written by `write_cmd` (which reads
-/// stdin), hashing what was read. Returns `(bytes, sha256 of what was sent)`.
+/// stdin), hashing what was read.
 pub async fn store_to_host(
     from: Source<'_>,
     shell: &dyn Shell,
     host: &HostSpec,
     write_cmd: &str,
     meter: &Arc<Meter>,
-) -> Result<(u64, String), String> {
+) -> Result<Landed, String> {
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
     let (htx, hash_task) = hasher();
     let (wtx, wrx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
@@ -213,7 +221,12 @@ pub async fn store_to_host(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    hash_task
+    let (bytes, sha256) = hash_task
         .await
-        .map_err(|e| format!("hashing stopped: {e}"))?
+        .map_err(|e| format!("hashing stopped: {e}"))??;
+    Ok(Landed {
+        bytes,
+        sha256,
+        remote: String::from_utf8_lossy(&out.stdout).into_owned(),
+    })
 }
