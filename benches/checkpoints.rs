@@ -723,7 +723,7 @@ impl Bench {
         };
         let cases = vec![
             case(
-                "**Lifeboat** `restore` (SHA-256 while sending, re-hashed on the host, atomic move, sync)",
+                "**Lifeboat** `restore` (SHA-256 while sending, hashed on the host as it writes, atomic move, sync)",
                 Kind::Lifeboat,
                 move |b, i| {
                     // A fresh client over the same NAS and catalogue: its connection is timed too.

@@ -82,6 +82,11 @@ fn sha(b: &[u8]) -> String {
 
 /// Two hosts (h1 runs the job, h2 is its standby), a NAS folder (or `nas`) and S3.
 fn bed(nas: Option<PathBuf>, keep_last: u32) -> Bed {
+    bed_with(nas, keep_last, "")
+}
+
+/// [`bed`] with more `[storage]` lines.
+fn bed_with(nas: Option<PathBuf>, keep_last: u32, storage: &str) -> Bed {
     let h1 = sshd::Sshd::start("h1");
     let h2 = sshd::Sshd::start("h2");
     let s3 = s3::S3Server::start();
@@ -104,7 +109,7 @@ fn bed(nas: Option<PathBuf>, keep_last: u32) -> Bed {
         )
     };
     let text = format!(
-        "{}{}[[job]]\nname = \"{JOB}\"\nhost = \"h1\"\nworkdir = \"{w}\"\nlaunch = \"true\"\ncheckpoint_dir = \"{c}\"\ncheckpoint_marker = \"DONE\"\nstandby = [\"h2\"]\n\n[storage]\nnas = \"{n}\"\nkeep_last = {keep_last}\n\n[storage.s3]\nbucket = \"{b}\"\nregion = \"us-east-1\"\nendpoint = \"{e}\"\npath_style = true\nprefix = \"lb\"\n",
+        "{}{}[[job]]\nname = \"{JOB}\"\nhost = \"h1\"\nworkdir = \"{w}\"\nlaunch = \"true\"\ncheckpoint_dir = \"{c}\"\ncheckpoint_marker = \"DONE\"\nstandby = [\"h2\"]\n\n[storage]\nnas = \"{n}\"\nkeep_last = {keep_last}\n{storage}\n\n[storage.s3]\nbucket = \"{b}\"\nregion = \"us-east-1\"\nendpoint = \"{e}\"\npath_style = true\nprefix = \"lb\"\n",
         host(&h1, "primary"),
         host(&h2, "standby"),
         w = h1.path("host").display(),
@@ -529,4 +534,31 @@ fn s3_killed_in_the_middle_of_an_upload_loses_nothing() {
     );
     let report = rt.block_on(b.rep.scrub(1, None)).unwrap();
     assert!(report.bad.is_empty(), "{report:?}");
+}
+
+#[test]
+fn nas_then_s3_makes_the_nas_copy_restorable_first() {
+    let mut b = bed_with(None, 3, "order = \"nas-then-s3\"");
+    let rt = rt();
+    let data = one_checkpoint(&b, &rt, 20 << 20);
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+    assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Verified));
+    assert_eq!(
+        std::fs::read(b.s3_file("step-000010", "w.bin")).unwrap(),
+        data
+    );
+    assert!(b.s3_file("step-000010", "manifest.json").is_file());
+    // With S3 away the NAS copy is complete and restorable on its own.
+    b.s3.stop();
+    b.write_checkpoint("step-000011", &[("w.bin", bytes(8, 1 << 20))], true);
+    let got = rt.block_on(b.rep.discover(JOB, "h1", 1)).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(b.state("step-000011", "nas"), Some(CopyState::Verified));
+    assert_eq!(b.state("step-000011", "s3"), Some(CopyState::Pending));
+    assert_eq!(
+        b.rep.newest_restorable(JOB).unwrap().unwrap().id,
+        "step-000011"
+    );
+    b.s3.start_again();
+    repaired(&b, &rt, "step-000011");
 }

@@ -20,6 +20,8 @@ const LIST_CAP: usize = 8 << 20;
 enum Outcome {
     Ok,
     Err(StoreError),
+    /// `nas-then-s3`: filled from the NAS copy once that one is complete and recorded.
+    Deferred,
 }
 
 impl Replicator {
@@ -175,7 +177,7 @@ impl Replicator {
                 }
             }
         }
-        if outcome.iter().all(|o| matches!(o, Outcome::Err(_))) {
+        if !outcome.iter().any(|o| matches!(o, Outcome::Ok)) {
             let why = self.describe(&outcome);
             return Err(ReplicaError::Failed(format!(
                 "{jid}/{}: no store took it ({why}); it stays on {} and is tried again",
@@ -204,6 +206,11 @@ impl Replicator {
                     self.notify("copy_failed", jid, &m.id, Some(name), e.to_string())
                         .await;
                 }
+                Outcome::Deferred => {
+                    let why = "queued behind the NAS copy";
+                    self.catalogue
+                        .set_copy(jid, &m.id, name, CopyState::Pending, None, why)?;
+                }
             }
         }
         let detail = format!(
@@ -214,6 +221,45 @@ impl Replicator {
             host.id
         );
         self.notify("replicated", jid, &m.id, None, detail).await;
+        // NAS then S3: the checkpoint is restorable from the NAS already; S3 follows.
+        let from = self
+            .stores
+            .iter()
+            .zip(&outcome)
+            .find(|(_, o)| matches!(o, Outcome::Ok))
+            .map(|(s, _)| s.clone());
+        for (i, s) in self.stores.iter().enumerate() {
+            let (Outcome::Deferred, Some(from)) = (&outcome[i], &from) else {
+                continue;
+            };
+            let name = s.kind().as_str();
+            match self.copy_between(&m, from.as_ref(), s.as_ref()).await {
+                Ok(()) => {
+                    self.catalogue.set_copy(
+                        jid,
+                        &m.id,
+                        name,
+                        CopyState::Verified,
+                        Some(now()),
+                        "",
+                    )?;
+                    self.store_result(name, None);
+                }
+                Err(e) => {
+                    self.failed(jid, &m.id, name);
+                    let state = if e.is_transient() {
+                        CopyState::Pending
+                    } else {
+                        CopyState::Failed
+                    };
+                    self.catalogue
+                        .set_copy(jid, &m.id, name, state, None, &e.to_string())?;
+                    self.store_result(name, Some(e.to_string()));
+                    self.notify("copy_failed", jid, &m.id, Some(name), e.to_string())
+                        .await;
+                }
+            }
+        }
         Ok(m)
     }
 
@@ -223,7 +269,7 @@ impl Replicator {
             .zip(outcome)
             .filter_map(|(s, o)| match o {
                 Outcome::Err(e) => Some(format!("{}: {e}", s.kind())),
-                Outcome::Ok => None,
+                Outcome::Ok | Outcome::Deferred => None,
             })
             .collect::<Vec<_>>()
             .join("; ")
@@ -300,22 +346,19 @@ impl Replicator {
             .copied()
             .filter(|i| !first.contains(i) && matches!(outcome[*i], Outcome::Ok))
             .collect();
+        if let (true, Some(s)) = (nas_first, &sha) {
+            // The NAS took it: the rest is copied from there after the manifest.
+            for k in rest {
+                outcome[k] = Outcome::Deferred;
+            }
+            return Ok(s.clone());
+        }
         for k in rest {
-            // From the NAS copy just written when it worked, else from the host again.
-            let from_nas = sha.is_some();
-            let src = if from_nas {
-                Source::Store {
-                    store: self.stores[first[0]].as_ref(),
-                    job,
-                    id,
-                    path,
-                }
-            } else {
-                Source::Host {
-                    shell,
-                    host,
-                    path: src_path.to_string(),
-                }
+            // The NAS failed this file: the others read it from the host themselves.
+            let src = Source::Host {
+                shell,
+                host,
+                path: src_path.to_string(),
             };
             let meter = super::transfer::Meter::default();
             let fan = to_stores(src, &[self.stores[k].as_ref()], job, id, path, size, &meter).await;
