@@ -2,7 +2,7 @@
 //! store's, else `[storage]`'s), guard the last good copy of anything some store keeps,
 //! then delete what the plan removes — manifest first — and drop it from the catalogue.
 
-use super::{now, ReplicaError, Replicator};
+use super::{ReplicaError, Replicator};
 use crate::core::inventory::{CheckpointEntry, CopyState, PruneRow};
 use crate::core::io::CheckpointRef;
 use crate::core::retention::{plan, Decision};
@@ -116,7 +116,6 @@ impl Replicator {
                 Err(e) => errors.push(format!("{}/{} [{}]: {e}", r.job, r.id, r.store)),
             }
         }
-        let _ = now();
         if errors.is_empty() {
             Ok(deleted)
         } else {
