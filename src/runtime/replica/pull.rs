@@ -10,6 +10,7 @@ use crate::core::discovery::{parse_listing, Listing};
 use crate::core::fleet::{HostSpec, JobSpec};
 use crate::core::inventory::{CopyState, TaskKind};
 use crate::core::manifest::{Manifest, ManifestFile, FORMAT};
+use crate::core::time::Ts;
 use crate::runtime::store::{Store, StoreError};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -189,23 +190,8 @@ impl Replicator {
         for (i, s) in self.stores.iter().enumerate() {
             let name = s.kind().as_str();
             match &outcome[i] {
-                Outcome::Ok => {
-                    self.catalogue
-                        .set_copy(jid, &m.id, name, CopyState::Verified, Some(t), "")?;
-                    self.store_result(name, None);
-                }
-                Outcome::Err(e) => {
-                    let state = if e.is_transient() {
-                        CopyState::Pending
-                    } else {
-                        CopyState::Failed
-                    };
-                    self.catalogue
-                        .set_copy(jid, &m.id, name, state, None, &e.to_string())?;
-                    self.store_result(name, Some(e.to_string()));
-                    self.notify("copy_failed", jid, &m.id, Some(name), e.to_string())
-                        .await;
-                }
+                Outcome::Ok => self.copy_made(jid, &m.id, name, t)?,
+                Outcome::Err(e) => self.copy_failed(jid, &m.id, name, e).await?,
                 Outcome::Deferred => {
                     let why = "queued behind the NAS copy";
                     self.catalogue
@@ -234,33 +220,44 @@ impl Replicator {
             };
             let name = s.kind().as_str();
             match self.copy_between(&m, from.as_ref(), s.as_ref()).await {
-                Ok(()) => {
-                    self.catalogue.set_copy(
-                        jid,
-                        &m.id,
-                        name,
-                        CopyState::Verified,
-                        Some(now()),
-                        "",
-                    )?;
-                    self.store_result(name, None);
-                }
+                Ok(()) => self.copy_made(jid, &m.id, name, now())?,
                 Err(e) => {
                     self.failed(jid, &m.id, name);
-                    let state = if e.is_transient() {
-                        CopyState::Pending
-                    } else {
-                        CopyState::Failed
-                    };
-                    self.catalogue
-                        .set_copy(jid, &m.id, name, state, None, &e.to_string())?;
-                    self.store_result(name, Some(e.to_string()));
-                    self.notify("copy_failed", jid, &m.id, Some(name), e.to_string())
-                        .await;
+                    self.copy_failed(jid, &m.id, name, &e).await?;
                 }
             }
         }
         Ok(m)
+    }
+
+    /// Records a verified copy in `store`.
+    fn copy_made(&self, job: &str, id: &str, store: &str, at: Ts) -> Result<(), ReplicaError> {
+        self.catalogue
+            .set_copy(job, id, store, CopyState::Verified, Some(at), "")?;
+        self.store_result(store, None);
+        Ok(())
+    }
+
+    /// Records a copy `store` could not take: pending when the store was away (it is
+    /// retried), failed otherwise; and says so.
+    async fn copy_failed(
+        &self,
+        job: &str,
+        id: &str,
+        store: &str,
+        e: &StoreError,
+    ) -> Result<(), ReplicaError> {
+        let state = if e.is_transient() {
+            CopyState::Pending
+        } else {
+            CopyState::Failed
+        };
+        self.catalogue
+            .set_copy(job, id, store, state, None, &e.to_string())?;
+        self.store_result(store, Some(e.to_string()));
+        self.notify("copy_failed", job, id, Some(store), e.to_string())
+            .await;
+        Ok(())
     }
 
     fn describe(&self, outcome: &[Outcome]) -> String {
