@@ -24,7 +24,7 @@ impl Core {
         let now = self.now;
         let budget = self.policy.recovery.restart_budget;
         let window = self.policy.recovery.budget_window;
-        let chain = self
+        let mut chain = self
             .fleet
             .job(job)
             .map(|j| j.strategies.clone())
@@ -32,6 +32,12 @@ impl Core {
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;
         };
+        // A job never seen running and never moved is started where it was configured
+        // first: it did not fail, it was not started yet.
+        let never_ran = rec.progress_at.is_none() && rec.history.is_empty() && rec.epoch.0 == 1;
+        if never_ran && target.is_none() && chain.first() != Some(&StrategyKind::RestartInPlace) {
+            chain.insert(0, StrategyKind::RestartInPlace);
+        }
         rec.history.retain(|t| now.since(*t) < window);
         if !manual && rec.history.len() >= budget as usize {
             let why = format!(

@@ -1,6 +1,7 @@
 //! Interruption of one job: the incident opened by evidence, what holds automation back,
 //! reconnect with backoff, the job timers, and resolution when the job is seen again.
 
+use super::detector::Reach;
 use super::engine::{Core, GRACE};
 use super::event::EventKind;
 use super::ids::JobId;
@@ -60,10 +61,31 @@ impl Core {
                 "not failing over: automation paused for the whole fleet by {who}"
             ));
         }
-        match &self.frozen {
-            Some(why) if !hard => Some(format!("not failing over: {why}")),
-            _ => None,
+        if let Some(why) = self.frozen.as_ref().filter(|_| !hard) {
+            return Some(format!("not failing over: {why}"));
         }
+        // Choosing before every standby answered its first probe would pass over
+        // standbys that are fine (right after start, probes are still in flight).
+        let unprobed: Vec<String> = self
+            .fleet
+            .job(job)?
+            .standbys
+            .iter()
+            .filter(|t| {
+                self.hosts.get(&t.host).is_some_and(|w| {
+                    w.last_report_at.is_none()
+                        && w.detector.misses == 0
+                        && w.detector.state == Reach::Healthy
+                })
+            })
+            .map(|t| t.host.to_string())
+            .collect();
+        (!unprobed.is_empty()).then(|| {
+            format!(
+                "waiting for the first probe of {} before choosing where {job} goes",
+                unprobed.join(", ")
+            )
+        })
     }
 
     /// From INTERRUPTION_DETECTED: hold, reconnect, or fail over.
@@ -72,6 +94,10 @@ impl Core {
             return;
         };
         if let Some(why) = self.hold_reason(job, inc.hard) {
+            // Held jobs are looked at again after every probe: say so once.
+            if self.d.jobs.get(job).is_some_and(|r| r.reason == why) {
+                return;
+            }
             if let Some(rec) = self.d.jobs.get_mut(job) {
                 rec.reason = why.clone();
             }

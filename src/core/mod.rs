@@ -9,6 +9,7 @@ mod failover;
 pub mod fleet;
 pub mod gpu;
 pub mod gpu_parse;
+pub mod host_path;
 pub mod ids;
 mod interruption;
 pub mod inventory;

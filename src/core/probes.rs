@@ -67,6 +67,8 @@ impl Core {
         for job in reconnecting {
             self.reconnect_answered(&job, &result);
         }
+        // A job held until its standbys answered may go on now.
+        self.continue_held();
     }
 
     /// Records a probe's GPU and job facts; returns a transition if they are hard evidence.

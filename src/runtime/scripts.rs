@@ -13,6 +13,17 @@ pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Quotes a path on a host for `sh`, expanding a leading `~/` or `$NAME/` (`${NAME}/`)
+/// from the host's login environment (`$HOME`, `$SCRATCH` on a cluster …); the rest is
+/// quoted as usual, so nothing else in it is ever expanded.
+pub fn quote_path(s: &str) -> String {
+    match crate::core::host_path::split_var(s) {
+        Some((var, rest)) if rest.is_empty() => format!("\"${{{var}}}\""),
+        Some((var, rest)) => format!("\"${{{var}}}\"{}", quote(rest)),
+        None => quote(s),
+    }
+}
+
 const PRELUDE: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
 T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
 trap 'rm -f "$T"' EXIT
@@ -47,13 +58,13 @@ done
         let job = quote(j.id.as_str());
         match &j.heartbeat {
             HeartbeatSource::File { path } => {
-                let p = quote(&path.to_string_lossy());
+                let p = quote_path(&path.to_string_lossy());
                 s.push_str(&format!(
                     "if [ -f {p} ]; then echo \"@@hb \"{job}\" $(stat -c %Y {p} 2>/dev/null) $(head -c 64 {p} | head -n 1)\"; fi\n"
                 ));
             }
             HeartbeatSource::Mtime { path } => {
-                let p = quote(&path.to_string_lossy());
+                let p = quote_path(&path.to_string_lossy());
                 s.push_str(&format!("if [ -e {p} ]; then m=$(stat -c %Y {p} 2>/dev/null); echo \"@@hb \"{job}\" $m $m\"; fi\n"));
             }
             HeartbeatSource::None => {}
@@ -87,7 +98,7 @@ if kill -0 "$(head -c 20 "$pidf")" 2>/dev/null; then echo "@@started $(head -c 2
 "#,
         job = quote(job.id.as_str()),
         n = epoch.0,
-        workdir = quote(&job.workdir.to_string_lossy()),
+        workdir = quote_path(&job.workdir.to_string_lossy()),
         workdir_plain = job.workdir.to_string_lossy().replace(['"', '$', '`', '\\'], "_"),
         cmd = quote(command),
     ));
@@ -129,7 +140,7 @@ fn custom_stop(job: &JobSpec, grace_s: u32) -> String {
     match &job.stop {
         Some(cmd) => format!(
             "(cd {wd} && LIFEBOAT_JOB_PID=\"$pid\" LIFEBOAT_EPOCH=\"$n\" sh -c {cmd}) >/dev/null 2>&1; i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done",
-            wd = quote(&job.workdir.to_string_lossy()),
+            wd = quote_path(&job.workdir.to_string_lossy()),
             cmd = quote(cmd),
             ticks = grace_s * 10
         ),
@@ -159,7 +170,7 @@ pub fn check_file(path: &str, sha256: &str) -> String {
 h="$(sha256sum "$p" 2>/dev/null | cut -c1-64)"; s="$(wc -c <"$p")"
 if [ "$h" = {want} ]; then echo "@@ok $s"; else echo "@@mismatch $h"; exit 3; fi
 "#,
-        p = quote(path),
+        p = quote_path(path),
         want = quote(sha256),
     )
 }
@@ -173,5 +184,18 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+
+    #[test]
+    fn a_leading_variable_or_tilde_is_expanded_and_nothing_else() {
+        assert_eq!(quote_path("/a b"), "'/a b'");
+        assert_eq!(quote_path("~/w"), "\"${HOME}\"'/w'");
+        assert_eq!(quote_path("$HOST_DIR/w/$x"), "\"${HOST_DIR}\"'/w/$x'");
+        assert_eq!(quote_path("${S}/c"), "\"${S}\"'/c'");
+        assert_eq!(quote_path("$S"), "\"${S}\"");
+        assert_eq!(quote_path("$(id)/x"), "'$(id)/x'");
+        assert_eq!(quote_path("$9/x"), "'$9/x'");
+        assert_eq!(quote_path("$Sx y/z"), "'$Sx y/z'");
+        assert_eq!(quote_path("~root/x"), "'~root/x'");
     }
 }

@@ -23,6 +23,11 @@ const CONTROL_CAP: usize = 64 * 1024;
 const CONTROL_LIMIT: Duration = Duration::from_secs(120);
 /// SIGTERM, then this long before SIGKILL.
 const GRACE_S: u32 = 10;
+/// How long a host may take to answer before a fence calls it unreachable.
+const REACH_LIMIT: Duration = Duration::from_secs(4);
+/// The fence script: SIGTERM, up to `GRACE_S` of grace, SIGKILL. With `REACH_LIMIT` it
+/// stays inside the default 20 s fence step.
+const FENCE_LIMIT: Duration = Duration::from_secs(GRACE_S as u64 + 5);
 
 pub struct ShellTransport {
     pub ssh: Arc<dyn Shell>,
@@ -187,11 +192,18 @@ impl Transport for ShellTransport {
     }
 
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {
+        // A frozen host accepts TCP and then says nothing: ask it something trivial first,
+        // briefly, so its epoch is revoked in seconds instead of at the step's deadline.
+        match self.run(host, "echo @@up\n", REACH_LIMIT, 256).await {
+            Ok(_) => {}
+            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => return Ok(false),
+            Err(e) => return Err(format!("{}: {e}", host.id)),
+        }
         match self
             .run(
                 host,
                 &scripts::fence(job, epoch, GRACE_S),
-                CONTROL_LIMIT,
+                FENCE_LIMIT,
                 CONTROL_CAP,
             )
             .await
@@ -267,7 +279,7 @@ impl Transport for ShellTransport {
             &job.launch
         };
         let ck = checkpoint.map_or(String::new(), |c| c.location.clone());
-        let command = template.replace("{checkpoint}", &scripts::quote(&ck));
+        let command = template.replace("{checkpoint}", &scripts::quote_path(&ck));
         let out = self
             .control(host, &scripts::launch(job, epoch, gpu, &command))
             .await?;

@@ -34,6 +34,8 @@ pub struct Options {
     pub standins: Option<PathBuf>,
     /// Extra sshd_config lines.
     pub extra_config: String,
+    /// Extra session variables (sshd takes only its first `SetEnv` line, so they go there).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             client_passphrase: None,
             standins: None,
             extra_config: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -199,7 +202,7 @@ impl Sshd {
         };
         for _ in 0..5 {
             host.port = free_port();
-            host.write_config(&path, &opts.extra_config);
+            host.write_config(&path, &opts);
             if host.spawn() {
                 host.write_known_hosts();
                 return host;
@@ -212,15 +215,17 @@ impl Sshd {
         self.dir.path().join(file)
     }
 
-    fn write_config(&self, path: &str, extra: &str) {
+    fn write_config(&self, path: &str, opts: &Options) {
         let d = self.dir.path().display();
+        let extra = &opts.extra_config;
+        let env: String = opts.env.iter().map(|(k, v)| format!(" {k}={v}")).collect();
         let text = format!(
             "Port {port}\nListenAddress {addr}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nMaxSessions 20\n\
              MaxStartups 100:30:200\nLogLevel VERBOSE\n\
-             SetEnv HOST_NAME={name} HOST_DIR={d}/host PATH={path}\n\
+             SetEnv HOST_NAME={name} HOST_DIR={d}/host PATH={path}{env}\n\
              Subsystem sftp internal-sftp\n{extra}\n",
             port = self.port,
             addr = self.address,

@@ -97,7 +97,8 @@ pub fn local_abs_path(ctx: &mut Ctx<'_>, key: &KeyPath, s: &Str) -> PathBuf {
     path
 }
 
-/// A path on a remote (Linux) host; must start with `/`.
+/// A path on a remote (Linux) host; must start with `/`, `~/` or `$NAME/` (the host's own
+/// variable, expanded there: see `core::host_path`).
 pub fn remote_abs_path(ctx: &mut Ctx<'_>, key: &KeyPath, s: &Str) -> PathBuf {
     remote_abs_str(ctx, key, s.get_ref(), Some(s.span()))
 }
@@ -109,7 +110,7 @@ pub fn remote_abs_str(
     v: &str,
     span: Option<Range<usize>>,
 ) -> PathBuf {
-    if !v.starts_with('/') {
+    if !v.starts_with('/') && crate::core::host_path::split_var(v).is_none() {
         not_absolute(ctx, key, v, span);
     }
     PathBuf::from(v)

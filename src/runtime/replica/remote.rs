@@ -3,7 +3,7 @@
 //! into place. POSIX `sh`; every value quoted.
 
 use crate::core::manifest::Manifest;
-use crate::runtime::scripts::quote;
+use crate::runtime::scripts::{quote, quote_path};
 
 /// The first line of a listing; NUL-terminated records follow.
 pub const LIST_HEADER: &str = "@@ckpt-list 1";
@@ -16,7 +16,7 @@ pub fn list(dir: &str) -> String {
 echo {h}
 find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%y\t%s\t%T@\t%P\0' 2>/dev/null
 "#,
-        d = quote(dir),
+        d = quote_path(dir),
         h = quote(LIST_HEADER),
     )
 }
@@ -28,10 +28,10 @@ find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%
 pub fn write_file(path: &str) -> String {
     let parent = path.rsplit_once('/').map_or(".", |(p, _)| p);
     let parent = if parent.is_empty() { "/" } else { parent };
-    let p = quote(path);
+    let p = quote_path(path);
     format!(
         "mkdir -p -- {} && if command -v openssl >/dev/null 2>&1; then tee -- {p} | openssl dgst -sha256 -r; else tee -- {p} | sha256sum; fi && wc -c < {p}",
-        quote(parent),
+        quote_path(parent),
     )
 }
 
@@ -52,7 +52,7 @@ const HASHER: &str = r#"if command -v openssl >/dev/null 2>&1; then hs() { opens
 /// checkpoint): prints `@@ok` or `@@bad <why>`.
 pub fn verify(root: &str, m: &Manifest) -> String {
     let mut s = String::from(HASHER);
-    s.push_str(&format!("r={}\n", quote(root)));
+    s.push_str(&format!("r={}\n", quote_path(root)));
     for f in &m.files {
         let p = if m.single_file {
             "\"$r\"".to_string()
@@ -82,15 +82,15 @@ sync 2>/dev/null
 if [ -e "$d" ]; then rm -rf -- "$o"; mv -- "$d" "$o" || {{ echo "@@fail cannot move the old copy aside"; exit 3; }}; fi
 if mv -- "$t" "$d"; then rm -rf -- "$o"; echo "@@placed"; else [ -e "$o" ] && mv -- "$o" "$d"; echo "@@fail cannot move into place"; exit 4; fi
 "#,
-        t = quote(tmp),
-        d = quote(dest),
-        o = quote(aside),
+        t = quote_path(tmp),
+        d = quote_path(dest),
+        o = quote_path(aside),
     )
 }
 
 /// Removes a temporary restore.
 pub fn remove(path: &str) -> String {
-    format!("rm -rf -- {}\n", quote(path))
+    format!("rm -rf -- {}\n", quote_path(path))
 }
 
 #[cfg(test)]

@@ -1,0 +1,177 @@
+//! Real failovers on real sshd hosts: a job that advances a step counter and writes
+//! checkpoints dies (its process killed, its host's sshd killed, its host frozen), and
+//! each time Lifeboat fences the old copy, restores the newest verified checkpoint on a
+//! standby, relaunches there and proves it runs. The step counter goes on from the
+//! checkpoint, exactly one copy runs, and the journal holds the RTO breakdown.
+
+// A failed assumption here is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "support/sshd.rs"]
+mod sshd;
+
+#[path = "support/failover_bed.rs"]
+mod failover_bed;
+
+use failover_bed::{Bed, Console};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const CHAIN: &[&str] = &["warm-standby", "cpu-standby", "escalate"];
+
+/// Waits until the job runs on h1 and a checkpoint of it has been verified in the NAS;
+/// returns that checkpoint's step.
+fn primed(bed: &Bed, c: &mut Console) -> u64 {
+    c.wait(40, |v| {
+        v["kind"] == "recovery_state" && v["to"] == "RESOLVED"
+    });
+    let job = bed.job.clone();
+    let ck = c.wait(60, |v| {
+        v["kind"] == "checkpoint_recorded" && v["job"] == job
+    });
+    ck["step"].as_u64().unwrap()
+}
+
+/// Waits for the failover to finish well; returns its event.
+fn failed_over(c: &mut Console, secs: u64) -> Value {
+    let done = c.wait(secs, |v| v["kind"] == "failover_finished");
+    assert_eq!(done["ok"], true, "{done}\n{:#?}", c.seen);
+    done
+}
+
+/// The checkpoint step the run of `epoch` on host `n` resumed after (from its log).
+fn resumed_after(bed: &Bed, n: usize, epoch: u64) -> u64 {
+    let log = bed.log(n, epoch);
+    let line = log
+        .lines()
+        .find_map(|l| l.strip_prefix("toy job: resuming after step "))
+        .unwrap_or_else(|| panic!("run e{epoch} on h{n} logged: {log:?}"));
+    line.trim().parse().unwrap()
+}
+
+/// Polls `f` for up to `secs`.
+fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: still not so after {secs}s");
+}
+
+/// What must hold after a failover to host `n`: the new run resumed from a verified
+/// checkpoint at least as new as `floor`, it advances past it, it is the only copy, and
+/// the journal has the breakdown.
+fn check_resumed(bed: &Bed, done: &Value, n: usize, floor: u64) {
+    let epoch = done["epoch"].as_u64().unwrap();
+    let host = done["target"]["host"].as_str().unwrap();
+    assert!(
+        host.ends_with(&format!("h{n}")) || host == format!("h{n}"),
+        "{done}"
+    );
+    let from = resumed_after(bed, n, epoch);
+    assert!(
+        from >= floor && from > 0,
+        "resumed after {from}, want ≥ {floor}"
+    );
+    // The restored file is on the standby because Lifeboat put it there.
+    let restored = bed
+        .work(n)
+        .join("ckpt")
+        .join(format!("step-{from:08}.ckpt"));
+    assert!(restored.exists(), "{} missing", restored.display());
+    eventually(20, "the step counter goes on from the checkpoint", || {
+        bed.step(n).is_some_and(|s| s > from)
+    });
+    eventually(20, "exactly one copy runs", || {
+        let all = bed.all_alive();
+        all.len() == 1 && all[0].0 == n && all[0].1 == epoch
+    });
+    let finished = bed.journal("failover_finished");
+    let last = finished.last().expect("failover_finished in the journal");
+    let shares: Vec<&str> = last["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    for step in ["fence", "stage", "launch", "verify"] {
+        assert!(shares.contains(&step), "{step} missing from {last}");
+    }
+    assert!(last["rto_ms"].as_u64().unwrap() > 0, "{last}");
+}
+
+#[test]
+fn a_killed_job_resumes_on_the_warm_standby_from_its_newest_checkpoint() {
+    let bed = failover_bed::start("fo-kill", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+}
+
+#[test]
+fn a_dead_sshd_fails_the_job_over_and_the_copy_left_behind_is_fenced_when_it_returns() {
+    let mut bed = failover_bed::start("fo-sshd", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    // sshd dies; the job on it goes on, out of reach.
+    bed.host_mut(1).kill();
+    let done = failed_over(&mut c, 60);
+    let epoch = done["epoch"].as_u64().unwrap();
+    let fence = c
+        .seen
+        .iter()
+        .find(|v| v["kind"] == "failover_step" && v["step"] == "fence")
+        .cloned()
+        .unwrap();
+    assert!(
+        fence["detail"].as_str().unwrap().contains("revoked"),
+        "{fence}"
+    );
+    assert_eq!(bed.alive(1).len(), 1, "the unreachable copy still runs");
+    // The host comes back: its stale copy is stopped; only the new one runs.
+    bed.host_mut(1).restart();
+    eventually(30, "the stale copy on h1 is fenced", || {
+        bed.alive(1).is_empty()
+    });
+    check_resumed(&bed, &done, 2, floor);
+    assert!(bed.alive(2).iter().any(|(e, _)| *e == epoch));
+}
+
+#[test]
+fn a_frozen_host_fails_over_and_its_late_checkpoints_are_never_replicated() {
+    let bed = failover_bed::start("fo-stop", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    bed.host(1).pause();
+    bed.signal_runs(1, "STOP");
+    // Probes alone are soft evidence: detection, then the reconnect attempts, then failover.
+    let done = failed_over(&mut c, 90);
+    // While frozen, the old copy "writes" a checkpoint far ahead of the new one.
+    let late = bed.work(1).join("ckpt").join("step-00099950.ckpt");
+    std::fs::write(&late, vec![7u8; 4096]).unwrap();
+    bed.host(1).resume();
+    bed.signal_runs(1, "CONT");
+    eventually(30, "the thawed copy on h1 is fenced", || {
+        bed.alive(1).is_empty()
+    });
+    check_resumed(&bed, &done, 2, floor);
+    // Two discovery rounds later the late checkpoint is still nowhere in the stores.
+    std::thread::sleep(Duration::from_secs(12));
+    let nas = bed.nas.join(&bed.job);
+    let ids: Vec<String> = std::fs::read_dir(&nas)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(!ids.iter().any(|i| i.contains("99950")), "{ids:?}");
+    let recorded = bed.journal("checkpoint_recorded");
+    assert!(
+        recorded.iter().all(|v| v["step"].as_u64() != Some(99950)),
+        "{recorded:?}"
+    );
+}

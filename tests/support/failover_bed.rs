@@ -1,0 +1,299 @@
+//! Three real sshd "hosts" on loopback for failover tests: `h1` (primary, one GPU), `h2`
+//! (a warm GPU standby) and `h3` (a CPU standby, no GPU). Each host has its own work
+//! folder (`$HOST_DIR/work`) and run folder (`LIFEBOAT_RUN_DIR`), so a checkpoint on the
+//! standby is there only because Lifeboat restored it. `nvidia-smi` is a stand-in that
+//! replays the H100 fixture (there is no GPU here). The job is `assets/jobs/toy_job.sh`:
+//! a step counter that writes a checkpoint every 50 steps.
+
+#![allow(dead_code)]
+
+use super::sshd;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct Bed {
+    pub hosts: Vec<sshd::Sshd>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub state: PathBuf,
+    pub nas: PathBuf,
+    pub job: String,
+}
+
+/// `strategies` is the job's chain, e.g. `["warm-standby", "cpu-standby", "escalate"]`.
+pub fn start(name: &str, strategies: &[&str]) -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let gpu_tools = dir.path().join("gpu-standins");
+    let cpu_tools = dir.path().join("cpu-standins");
+    for d in [&gpu_tools, &cpu_tools] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/nvidia-smi/h100-idle.csv"
+    );
+    let tool = gpu_tools.join("nvidia-smi");
+    std::fs::write(
+        &tool,
+        format!("#!/bin/sh\n# STAND-IN for nvidia-smi (no GPU here)\ncase \"$*\" in *compute-apps*) exit 0 ;; esac\ncat {fixture}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let host = |n: &str, tools: &Path| {
+        let runs = dir.path().join(format!("runs-{n}"));
+        std::fs::create_dir_all(&runs).unwrap();
+        std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o777)).unwrap();
+        sshd::Sshd::with(
+            &format!("{name}-{n}"),
+            sshd::Options {
+                standins: Some(tools.to_path_buf()),
+                env: vec![("LIFEBOAT_RUN_DIR".into(), runs.display().to_string())],
+                ..sshd::Options::default()
+            },
+        )
+    };
+    let hosts = vec![
+        host("h1", &gpu_tools),
+        host("h2", &gpu_tools),
+        host("h3", &cpu_tools),
+    ];
+    let nas = dir.path().join("nas");
+    std::fs::create_dir_all(&nas).unwrap();
+    let job = format!("{name}-{}", std::process::id());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/jobs/toy_job.sh");
+    let mut text = String::from(
+        "[settings]\nprofile = \"lan\"\n\n[recovery]\nrestart_budget = 20\n\n[recovery.timeouts]\nverify = \"10s\"\n\n",
+    );
+    for (h, (role, gpus)) in hosts
+        .iter()
+        .zip([("primary", 1), ("standby", 1), ("cpu-standby", 0)])
+    {
+        let s = h.spec();
+        text.push_str(&format!(
+            "[[host]]\nname = \"{n}\"\naddress = \"{a}:{p}\"\nuser = \"{u}\"\nrole = \"{role}\"\n{g}ssh_key = \"{k}\"\nknown_hosts = \"{kh}\"\n\n",
+            n = &h.name[name.len() + 1..],
+            a = s.address,
+            p = s.port,
+            u = s.user.clone().unwrap(),
+            g = if gpus > 0 { format!("gpus = {gpus}\n") } else { String::new() },
+            k = s.ssh_key.clone().unwrap().display(),
+            kh = s.ssh.known_hosts.clone().unwrap().display(),
+        ));
+    }
+    let chain: Vec<String> = strategies.iter().map(|s| format!("\"{s}\"")).collect();
+    text.push_str(&format!(
+        r#"[[job]]
+name = "{job}"
+host = "h1"
+gpu = 0
+workdir = "$HOST_DIR/work"
+launch = "sh {script} --resume {{checkpoint}}"
+heartbeat = "$HOST_DIR/work/heartbeat"
+checkpoint_dir = "$HOST_DIR/work/ckpt"
+standby = ["h2:0", "h3"]
+strategies = [{chain}]
+
+[storage]
+nas = "{nas}"
+"#,
+        chain = chain.join(", "),
+        nas = nas.display(),
+    ));
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(&config, text).unwrap();
+    // The job starts in its work folder on the primary.
+    let work = hosts[0].path("host").join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).unwrap();
+    Bed {
+        state: dir.path().join("state"),
+        hosts,
+        dir,
+        config,
+        nas,
+        job,
+    }
+}
+
+impl Bed {
+    pub fn host(&self, n: usize) -> &sshd::Sshd {
+        &self.hosts[n - 1]
+    }
+
+    pub fn host_mut(&mut self, n: usize) -> &mut sshd::Sshd {
+        &mut self.hosts[n - 1]
+    }
+
+    /// The job's run folder on host `n` (pid, log and gpu files per epoch).
+    pub fn runs(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("runs-h{n}")).join(&self.job)
+    }
+
+    /// The job's work folder on host `n`.
+    pub fn work(&self, n: usize) -> PathBuf {
+        self.host(n).path("host").join("work")
+    }
+
+    /// `(epoch, pid)` of every run of the job on host `n` whose process is alive.
+    pub fn alive(&self, n: usize) -> Vec<(u64, u32)> {
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(self.runs(n)) else {
+            return out;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some(epoch) = name
+                .strip_prefix('e')
+                .and_then(|s| s.strip_suffix(".pid"))
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let pid = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let Ok(pid) = pid.trim().parse::<u32>() else {
+                continue;
+            };
+            if pid > 1 && alive(pid) {
+                out.push((epoch, pid));
+            }
+        }
+        out
+    }
+
+    /// Every live run of the job, on any host: `(host, epoch, pid)`.
+    pub fn all_alive(&self) -> Vec<(usize, u64, u32)> {
+        (1..=self.hosts.len())
+            .flat_map(|n| self.alive(n).into_iter().map(move |(e, p)| (n, e, p)))
+            .collect()
+    }
+
+    /// Signals the process group of every run of the job on host `n`.
+    pub fn signal_runs(&self, n: usize, sig: &str) {
+        for (_, pid) in self.alive(n) {
+            let _ = Command::new("kill")
+                .args([&format!("-{sig}"), "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+
+    /// The step in the job's heartbeat on host `n`.
+    pub fn step(&self, n: usize) -> Option<u64> {
+        let hb = std::fs::read_to_string(self.work(n).join("heartbeat")).ok()?;
+        hb.split_whitespace().next()?.parse().ok()
+    }
+
+    /// What the run of `epoch` on host `n` printed.
+    pub fn log(&self, n: usize, epoch: u64) -> String {
+        std::fs::read_to_string(self.runs(n).join(format!("e{epoch}.log"))).unwrap_or_default()
+    }
+
+    /// Starts `lifeboat --headless --json` on this bed.
+    pub fn console(&self, duration: &str) -> Console {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+            .args(["--headless", "--json", "--duration", duration, "--config"])
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&l) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Console {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Events of `kind` in the journal, oldest first.
+    pub fn journal(&self, kind: &str) -> Vec<Value> {
+        let db = rusqlite::Connection::open(self.state.join("journal.db")).unwrap();
+        let mut q = db
+            .prepare("SELECT body FROM events WHERE kind = ?1 ORDER BY seq")
+            .unwrap();
+        let rows = q
+            .query_map([kind], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+            .collect();
+        rows
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        for n in 1..=self.hosts.len() {
+            self.signal_runs(n, "CONT");
+            self.signal_runs(n, "KILL");
+        }
+    }
+}
+
+pub fn alive(pid: u32) -> bool {
+    // A zombie is not running; /proc/PID/stat's third field says which.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|state| state != "Z")
+}
+
+/// A running `lifeboat --headless --json` and the events it printed.
+pub struct Console {
+    pub child: Child,
+    lines: mpsc::Receiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+impl Console {
+    /// Waits up to `secs` for an event matching `want`; panics with what was seen.
+    pub fn wait(&mut self, secs: u64, want: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if let Ok(v) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(v.clone());
+                if want(&v) {
+                    return v;
+                }
+            }
+        }
+        panic!(
+            "not seen in {secs}s; saw:\n{}",
+            self.seen
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    /// Kills the console hard (SIGKILL), as a crash would.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
