@@ -1,5 +1,5 @@
 //! Three real sshd "hosts" on loopback for failover tests: `h1` (primary, one GPU), `h2`
-//! (a warm GPU standby) and `h3` (a CPU standby, no GPU). Each host has its own work
+//! (a warm GPU standby) and `h3` (a CPU standby, no GPU); `h1` and `h2` have two GPUs. Each host has its own work
 //! folder (`$HOST_DIR/work`) and run folder (`LIFEBOAT_RUN_DIR`), so a checkpoint on the
 //! standby is there only because Lifeboat restored it. `nvidia-smi` is a stand-in that
 //! replays the H100 fixture (there is no GPU here). The job is `assets/jobs/toy_job.sh`:
@@ -25,8 +25,14 @@ pub struct Bed {
     pub job: String,
 }
 
-/// `strategies` is the job's chain, e.g. `["warm-standby", "cpu-standby", "escalate"]`.
+/// `strategies` is the job's chain, e.g. `["warm-standby", "cpu-standby", "escalate"]`;
+/// the standbys are `h2:0` then `h3`.
 pub fn start(name: &str, strategies: &[&str]) -> Bed {
+    start_with(name, strategies, &["h2:0", "h3"])
+}
+
+/// [`start`] with the job's standby list, e.g. `["h2:0", "h1:0"]` to move back and forth.
+pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let gpu_tools = dir.path().join("gpu-standins");
@@ -42,7 +48,12 @@ pub fn start(name: &str, strategies: &[&str]) -> Bed {
     let tool = gpu_tools.join("nvidia-smi");
     std::fs::write(
         &tool,
-        format!("#!/bin/sh\n# STAND-IN for nvidia-smi (no GPU here)\ncase \"$*\" in *compute-apps*) exit 0 ;; esac\ncat {fixture}\n"),
+        format!(
+            "#!/bin/sh\n# STAND-IN for nvidia-smi (no GPU here): the H100 fixture as GPUs 0 and 1\n\
+             case \"$*\" in *compute-apps*) exit 0 ;; esac\n\
+             sed 's/, 1$/, 2/' {fixture}\n\
+             sed 's/, 1$/, 2/; s/^0, GPU-3a4bf3b5/1, GPU-3a4bf3b6/; s/00:06[.]0/00:07.0/' {fixture}\n"
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -73,7 +84,7 @@ pub fn start(name: &str, strategies: &[&str]) -> Bed {
     );
     for (h, (role, gpus)) in hosts
         .iter()
-        .zip([("primary", 1), ("standby", 1), ("cpu-standby", 0)])
+        .zip([("primary", 2), ("standby", 2), ("cpu-standby", 0)])
     {
         let s = h.spec();
         text.push_str(&format!(
@@ -97,13 +108,18 @@ workdir = "$HOST_DIR/work"
 launch = "sh {script} --resume {{checkpoint}}"
 heartbeat = "$HOST_DIR/work/heartbeat"
 checkpoint_dir = "$HOST_DIR/work/ckpt"
-standby = ["h2:0", "h3"]
+standby = [{standby}]
 strategies = [{chain}]
 
 [storage]
 nas = "{nas}"
 "#,
         chain = chain.join(", "),
+        standby = standby
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         nas = nas.display(),
     ));
     let config = dir.path().join("fleet.toml");
@@ -202,7 +218,7 @@ impl Bed {
             .arg("--state-dir")
             .arg(&self.state)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("console.err")).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -218,7 +234,22 @@ impl Bed {
             child,
             lines,
             seen: Vec::new(),
+            stderr: self.dir.path().join("console.err"),
         }
+    }
+
+    /// The effects journaled as started but not finished (what a crash interrupted).
+    pub fn open_intents(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.state.join("journal.db")).unwrap();
+        let mut q = db
+            .prepare("SELECT effect FROM intents WHERE done_ts IS NULL ORDER BY op")
+            .unwrap();
+        let rows = q
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
     }
 
     /// Events of `kind` in the journal, oldest first.
@@ -261,6 +292,7 @@ pub struct Console {
     pub child: Child,
     lines: mpsc::Receiver<Value>,
     pub seen: Vec<Value>,
+    stderr: PathBuf,
 }
 
 impl Console {
@@ -276,13 +308,19 @@ impl Console {
             }
         }
         panic!(
-            "not seen in {secs}s; saw:\n{}",
+            "not seen in {secs}s; stderr: {}\nsaw:\n{}",
+            std::fs::read_to_string(&self.stderr).unwrap_or_default(),
             self.seen
                 .iter()
                 .map(|v| v.to_string())
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+
+    /// Events seen so far that match `want`.
+    pub fn count(&self, want: impl Fn(&Value) -> bool) -> usize {
+        self.seen.iter().filter(|v| want(v)).count()
     }
 
     /// Kills the console hard (SIGKILL), as a crash would.
