@@ -71,6 +71,15 @@ enum Command {
         #[command(subcommand)]
         action: CheckpointsAction,
     },
+    /// With --dry-run: would a failover of JOB work now? Probes the hosts its strategy
+    /// chain could use and changes nothing. Exit 0 yes, 1 no, 2 usage or config error.
+    Failover {
+        job: String,
+        /// Check readiness only (the one mode this command has; a real failover is started
+        /// in the console).
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -147,6 +156,7 @@ fn main() -> ExitCode {
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
+        Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }
@@ -457,6 +467,32 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
     };
     let mut out = std::io::stdout();
     ExitCode::from(rt.block_on(cmd::run(action, opts, &mut out)))
+}
+
+fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
+    if !dry_run {
+        // No remote control of a running console: its supervisor owns the job.
+        eprintln!(
+            "error: a real failover is started from the console: select {job} in the jobs view and press f (or type :failover {job}).\n  To check whether it would work, run: lifeboat failover {job} --dry-run"
+        );
+        return ExitCode::from(2);
+    }
+    let (config, state_dir) = match live_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let opts = lifeboat::runtime::readiness_cmd::Options {
+        ssh: lifeboat::runtime::ssh_shell(&config.fleet, &config.policy),
+        local: std::sync::Arc::new(lifeboat::runtime::local::LocalShell),
+        config,
+        state_dir,
+        json: cli.json,
+    };
+    let mut out = std::io::stdout();
+    ExitCode::from(rt.block_on(lifeboat::runtime::readiness_cmd::run(job, opts, &mut out)))
 }
 
 fn live(cli: &Cli) -> ExitCode {

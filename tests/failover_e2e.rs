@@ -175,3 +175,53 @@ fn a_frozen_host_fails_over_and_its_late_checkpoints_are_never_replicated() {
         "{recorded:?}"
     );
 }
+
+#[test]
+fn with_the_warm_standby_down_the_cpu_standby_takes_the_job_and_gives_it_back() {
+    let mut bed = failover_bed::start_full(
+        "fo-cpu",
+        CHAIN,
+        &["h2:0", "h3"],
+        "workspace = { every = \"10s\" }",
+    );
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    // The GPU standby is gone first; the job's host dies next.
+    bed.host_mut(2).kill();
+    c.wait(20, |v| {
+        v["kind"] == "health_changed" && v["host"] == "h2" && v["to"] == "failed"
+    });
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    let picked = c
+        .seen
+        .iter()
+        .filter(|v| v["kind"] == "failover_step" && v["step"] == "select_target")
+        .map(|v| (v["strategy"].to_string(), v["ok"] == true))
+        .collect::<Vec<_>>();
+    assert!(
+        picked.contains(&("\"warm-standby\"".into(), false))
+            && picked.contains(&("\"cpu-standby\"".into(), true)),
+        "{picked:?}"
+    );
+    check_resumed(&bed, &done, 3, floor);
+    // Work done on the CPU standby's workspace goes back with the job.
+    std::fs::write(bed.work(3).join("notes.txt"), "written on the CPU standby").unwrap();
+    let on_cpu = done["epoch"].as_u64().unwrap();
+    let from_cpu = resumed_after(&bed, 3, on_cpu);
+    // h1 has been healthy all along: after `return_after` (15 s here) the job goes home.
+    let back = c.wait(90, |v| v["kind"] == "failover_finished");
+    assert_eq!(back["ok"], true, "{back}");
+    let sync = c
+        .seen
+        .iter()
+        .find(|v| v["kind"] == "failover_step" && v["step"] == "sync")
+        .cloned()
+        .unwrap();
+    assert_eq!(sync["ok"], true, "{sync}");
+    assert_eq!(
+        std::fs::read_to_string(bed.work(1).join("notes.txt")).unwrap(),
+        "written on the CPU standby"
+    );
+    check_resumed(&bed, &back, 1, from_cpu);
+}

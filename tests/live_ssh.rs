@@ -70,7 +70,7 @@ fn a_job_killed_on_its_ssh_host_is_detected_and_restarted() {
     let resolved = |v: &Value| v["kind"] == "recovery_state" && v["to"] == "RESOLVED";
     wait_for(&lines, &mut seen, 20, resolved);
     // Kill the job on its host, hard.
-    let pidfile = fleet.runs().join("e2.pid");
+    let pidfile = fleet.runs().join("e1.pid");
     let pid =
         std::fs::read_to_string(&pidfile).unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()));
     let pid = pid.trim();

@@ -61,6 +61,7 @@ fn job(dir: &Path) -> JobSpec {
         checkpoint_marker: None,
         prestage: false,
         retention: None,
+        workspace: None,
     }
 }
 

@@ -108,6 +108,7 @@ fn job(bed: &Bed) -> JobSpec {
         checkpoint_marker: None,
         prestage: false,
         retention: None,
+        workspace: None,
     }
 }
 

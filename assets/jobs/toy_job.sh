@@ -2,6 +2,9 @@
 # A tiny stand-in training job for trying Lifeboat on one machine: it advances a step
 # counter, writes its heartbeat ("<step> <unix-time>") and, every 50 steps, a checkpoint
 # file. With `--resume PATH` it starts from the step in the checkpoint's name.
+# TOY_CKPT_EVERY (steps, default 50) and TOY_CKPT_KIB (size, default 64) tune checkpoints.
+every=${TOY_CKPT_EVERY:-50}
+kib=${TOY_CKPT_KIB:-64}
 step=0
 case "$2" in *step-*) step=$(basename "$2" .ckpt | sed 's/.*step-0*//'); step=${step:-0} ;; esac
 mkdir -p ckpt
@@ -9,8 +12,8 @@ echo "toy job: resuming after step $step"
 while true; do
   step=$((step + 1))
   echo "$step $(date +%s)" > heartbeat.tmp && mv heartbeat.tmp heartbeat
-  if [ $((step % 50)) -eq 0 ]; then
-    head -c 65536 /dev/urandom > "ckpt/step-$(printf %08d "$step").ckpt"
+  if [ $((step % every)) -eq 0 ]; then
+    head -c $((kib * 1024)) /dev/urandom > "ckpt/step-$(printf %08d "$step").ckpt"
   fi
   sleep 0.1
 done

@@ -44,6 +44,8 @@ pub struct Config {
     pub storage: StorageConfig,
     pub notifiers: Vec<NotifierConfig>,
     pub providers: Vec<ProviderConfig>,
+    /// Each job's `[job.provision]`, by job name (jobs without one are absent).
+    pub provision: std::collections::BTreeMap<String, ProvisionSpec>,
     /// Overrides the platform data dir for the journal and logs.
     pub state_dir: Option<PathBuf>,
     /// The console's theme (a name or a path); `--theme` overrides it.
@@ -153,6 +155,10 @@ pub enum NotifierConfig {
     Telegram {
         bot_token_env: String,
         chat_id: String,
+        /// The Bot API's base URL when not `https://api.telegram.org` (a local Bot API
+        /// server, or a test's fake); no trailing '/'.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
     },
     /// HTTP POST of a JSON body; an optional bearer token from the named env var.
     Webhook {
@@ -169,6 +175,45 @@ pub struct ProviderConfig {
     pub api_key_env: String,
     /// How often the provider's API is asked about its instances.
     pub poll_every: std::time::Duration,
+}
+
+/// A job's `[job.provision]` table: what to rent when the job needs a new machine, and
+/// from which `[[provider]]`. Values are as the operator wrote them (checked, not
+/// converted); `runtime::provider::criteria` turns them into a search and a launch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProvisionSpec {
+    /// The `[[provider]]` name to rent from.
+    pub provider: String,
+    /// The GPU model as the provider names it ("RTX 4090"; "RTX_4090" means the same).
+    pub gpu_name: Option<String>,
+    /// Exactly this many GPUs per machine.
+    pub num_gpus: Option<u32>,
+    /// The most to pay, in dollars per hour (the provider's total, storage included).
+    pub max_price: Option<f64>,
+    /// The least system RAM, in GiB.
+    pub min_ram_gb: Option<u32>,
+    /// The least free disk on the machine, in GB.
+    pub min_disk_gb: Option<u32>,
+    /// The least reliability score the provider gives the machine, 0..=1.
+    pub min_reliability: Option<f64>,
+    /// Two-letter country codes the machine must be in; empty: anywhere.
+    pub regions: Vec<String>,
+    /// The container image to run.
+    pub image: String,
+    /// Disk to allocate to the instance, in GB.
+    pub disk_gb: u32,
+    /// A persistent volume (name or id) to attach; offers are then searched only in the
+    /// volume's region (the regional-volume strategy).
+    pub volume: Option<String>,
+    /// Where the volume is mounted in the instance.
+    pub mount_path: String,
+}
+
+impl ProvisionSpec {
+    /// Disk allocated when `disk_gb` is not given: room for an image and a few checkpoints.
+    pub const DEFAULT_DISK_GB: u32 = 32;
+    /// Where a volume is mounted when `mount_path` is not given.
+    pub const DEFAULT_MOUNT_PATH: &'static str = "/data";
 }
 
 /// Reads and validates the config file at `path`.

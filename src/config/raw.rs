@@ -21,6 +21,7 @@
 //! reconnect_backoff = ["1s", "2s", "4s", "8s", "16s"]
 //! restart_budget = 3              # failovers per job per budget_window (≥ 1)
 //! budget_window = "1h"
+//! return_after = "1m"              # back from a CPU standby once a GPU host is up this long ("off")
 //! [recovery.timeouts]             # fence, stage, launch, verify, notify, provision
 //!
 //! [[host]]                        # one per machine (at least one)
@@ -64,6 +65,27 @@
 //!                                 #   (needs a standby)
 //! retention = { keep_last = 5, keep_daily = 7 }  # optional: this job's own policy, used
 //!                                 #   for every store instead of theirs (keys as below)
+//! workspace = { path = "/workspace", every = "5m", exclude = ["data", "*.tmp"] }
+//!                                 # optional (needs a cpu-standby in standby): keep the
+//!                                 #   job's code and small state synced from where it runs
+//!                                 #   to its CPU standby. path defaults to workdir, every
+//!                                 #   to "1m" (≥ "10s"); exclude: names (any depth) or
+//!                                 #   paths from the workspace root, * and ? wildcards;
+//!                                 #   checkpoint_dir is always left out
+//! [job.provision]                 # optional: what to rent when the job needs a new
+//!                                 #   machine (strategies "provision", "regional-volume")
+//! provider = "vast"               # a [[provider]] name
+//! image = "pytorch/pytorch:latest"  # the container image to run
+//! gpu_name = "RTX 4090"           # optional search: GPU model ("RTX_4090" too),
+//! num_gpus = 1                    #   exactly this many GPUs (1..=64),
+//! max_price = 1.5                 #   at most this many dollars per hour, all in,
+//! min_ram_gb = 32                 #   at least this much RAM (GiB), free disk (GB)
+//! min_disk_gb = 100               #   and reliability score (0..=1),
+//! min_reliability = 0.98          #   in one of these two-letter country codes
+//! regions = ["SE", "NO"]
+//! disk_gb = 64                    # optional, default 32, ≥ 8: the instance's disk
+//! volume = "ckpt"                 # optional: a persistent volume (name or id) to attach;
+//! mount_path = "/data"            #   offers are then searched only in its region
 //!
 //! [storage]                       # required when there are jobs: nas and/or s3
 //! nas = "/mnt/nas/checkpoints"    # absolute
@@ -94,6 +116,7 @@
 //!
 //! [[notify]]
 //! kind = "telegram"; bot_token_env = "TELEGRAM_BOT_TOKEN"; chat_id = "-100…"
+//!                     api_url = "https://api.telegram.org" (optional; a local Bot API server)
 //! kind = "webhook";  url = "https://…"; token_env = "HOOK_TOKEN" (optional)
 //!
 //! [[provider]]
@@ -176,6 +199,7 @@ pub struct RawRecovery {
     pub reconnect_backoff: Option<Spanned<Vec<Str>>>,
     pub restart_budget: Option<Num>,
     pub budget_window: Option<Str>,
+    pub return_after: Option<Str>,
     pub timeouts: Option<RawTimeouts>,
 }
 
@@ -226,6 +250,35 @@ pub struct RawJob {
     pub checkpoint_marker: Option<Str>,
     pub prestage: Option<Spanned<bool>>,
     pub retention: Option<RawRetention>,
+    pub provision: Option<RawProvision>,
+    pub workspace: Option<RawWorkspace>,
+}
+
+/// A job's `workspace = { path, every, exclude }` (see `core::workspace::WorkspaceSync`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkspace {
+    pub path: Option<Str>,
+    pub every: Option<Str>,
+    pub exclude: Option<Spanned<Vec<Str>>>,
+}
+
+/// A job's `[job.provision]` table (see `ProvisionSpec`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvision {
+    pub provider: Str,
+    pub image: Str,
+    pub gpu_name: Option<Str>,
+    pub num_gpus: Option<Num>,
+    pub max_price: Option<Float>,
+    pub min_ram_gb: Option<Num>,
+    pub min_disk_gb: Option<Num>,
+    pub min_reliability: Option<Float>,
+    pub regions: Option<Spanned<Vec<Str>>>,
+    pub disk_gb: Option<Num>,
+    pub volume: Option<Str>,
+    pub mount_path: Option<Str>,
 }
 
 /// `heartbeat = "/abs"` (a step file), `{ file = "/abs" }` or `{ mtime = "/abs" }`.
@@ -331,6 +384,7 @@ pub struct RawNotify {
     pub chat_id: Option<Str>,
     pub url: Option<Str>,
     pub token_env: Option<Str>,
+    pub api_url: Option<Str>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -226,6 +226,7 @@ fn notifier(n: &NotifierConfig) -> String {
         NotifierConfig::Telegram {
             bot_token_env,
             chat_id,
+            ..
         } => {
             format!("telegram chat {chat_id} (token from ${bot_token_env})")
         }

@@ -139,10 +139,12 @@ impl Core {
             }
             Command::Cancel { job, .. } => {
                 let mut note = String::new();
+                let now = self.now;
                 if let Some(rec) = self.d.jobs.get_mut(&job) {
-                    if let Some(run) = rec.incident.as_ref().and_then(|i| i.failover.as_ref()) {
+                    let run = rec.incident.as_ref().and_then(|i| i.failover.clone());
+                    if let Some(run) = run {
                         // A copy may have been launched under the live epoch: revoke it.
-                        rec.epoch = rec.epoch.next();
+                        rec.revoke(now);
                         if let Some(t) = &run.target {
                             note = format!(
                                 "; any copy started on {t} is now stale and will be fenced"

@@ -48,6 +48,8 @@ pub(super) struct HostWatch {
     pub gpu_host_fatal: Option<String>,
     pub latency: Option<Duration>,
     pub last_report_at: Option<Ts>,
+    /// Since when every probe has answered (None after a miss).
+    pub up_since: Option<Ts>,
     pub boot_id: Option<String>,
     pub observations: Vec<JobObservation>,
     pub badge: String,
@@ -56,8 +58,17 @@ pub(super) struct HostWatch {
 /// Ops that answer to no job's recovery: fencing stale copies, notifications.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Chore {
-    StaleFence { job: JobId, host: HostId },
+    StaleFence {
+        job: JobId,
+        host: HostId,
+    },
     Notify,
+    /// A job's workspace going back to the GPU it returns to (see `return_gpu`).
+    ReturnSync {
+        job: JobId,
+        target: super::ids::Target,
+        started: Ts,
+    },
 }
 
 /// Extra time the core allows past an effect's own timeout before it gives up on the answer.

@@ -39,7 +39,7 @@ impl Core {
             chain.insert(0, StrategyKind::RestartInPlace);
         }
         rec.history.retain(|t| now.since(*t) < window);
-        if !manual && rec.history.len() >= budget as usize {
+        if !manual && !planned && rec.history.len() >= budget as usize {
             let why = format!(
                 "restart budget spent: {} failovers of {job} in the last {} (limit {budget}); a job that keeps dying needs a human",
                 rec.history.len(),
@@ -48,10 +48,14 @@ impl Core {
             self.escalate(job, why);
             return;
         }
-        if !planned {
-            rec.history.push(now);
+        if never_ran {
+            // The first start runs under e1: no copy of it ever ran, so none is revoked.
+        } else {
+            if !planned {
+                rec.history.push(now);
+            }
+            rec.revoke(now);
         }
-        rec.epoch = rec.epoch.next();
         let cause = reason.clone();
         let inc = rec.incident.get_or_insert(Incident {
             detected_at: now,
@@ -79,13 +83,15 @@ impl Core {
             fenced: false,
             checkpoint: None,
             steps: Vec::new(),
+            returning: planned && !manual,
         });
         let epoch = rec.epoch;
-        self.set_state(
-            job,
-            RecoveryState::FailingOver,
-            format!("{reason}; new epoch {epoch}"),
-        );
+        let why = if never_ran {
+            format!("{reason}; first start, under {epoch}")
+        } else {
+            format!("{reason}; new epoch {epoch}")
+        };
+        self.set_state(job, RecoveryState::FailingOver, why);
         self.advance(job);
     }
 
@@ -177,6 +183,9 @@ impl Core {
                 }
                 if run.target.is_none() {
                     let detail = match self.eligible(t) {
+                        Ok(()) if run.returning => {
+                            format!("back to {t}: its host has been healthy long enough")
+                        }
                         Ok(()) => format!("operator chose {t}"),
                         Err(e) => format!("operator chose {t} (warning: {e})"),
                     };
@@ -352,7 +361,8 @@ impl Core {
                     timeout: t.notify,
                 }
             }
-            (_, None) | (StepKind::SelectTarget, _) => return,
+            // A return's sync runs before its failover starts (see `return_gpu`).
+            (_, None) | (StepKind::SelectTarget | StepKind::Sync, _) => return,
         };
         let timeout = effect.timeout();
         if let Some(run) = self.run_mut(job) {

@@ -183,6 +183,9 @@ pub struct JobSpec {
     /// This job's retention policy, overriding the stores' (see `StorageConfig::policy_for`).
     #[serde(default)]
     pub retention: Option<super::retention::Retention>,
+    /// The workspace kept synced on the job's CPU standby (seed 003), if any.
+    #[serde(default)]
+    pub workspace: Option<super::workspace::WorkspaceSync>,
 }
 
 impl JobSpec {

@@ -87,6 +87,7 @@ pub fn job(
         checkpoint_marker: None,
         prestage: false,
         retention: None,
+        workspace: None,
     }
 }
 
@@ -260,6 +261,16 @@ impl Harness {
                 }
             }
             Effect::Provision { .. } => step(Err("no provider".into())),
+            Effect::SyncWorkspace { to, .. } => {
+                if self.fake(to.as_str()).up {
+                    step(Ok(StepOutput::Synced {
+                        files: 3,
+                        bytes: 300,
+                    }))
+                } else {
+                    step(Err(format!("{to}: unreachable")))
+                }
+            }
             Effect::Notify { .. } => step(Ok(StepOutput::Notified)),
         }
     }

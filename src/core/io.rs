@@ -107,6 +107,11 @@ pub enum StepOutput {
     Fenced,
     /// Fence: the old host did not answer; its epoch is revoked instead.
     FenceUnreachable,
+    /// Fence: as `FenceUnreachable`, and its instance was stopped through its provider (or
+    /// that failed); `note` says which.
+    FenceUnreachableNoted {
+        note: String,
+    },
     Staged {
         bytes: u64,
     },
@@ -117,6 +122,11 @@ pub enum StepOutput {
     NotRunning(String),
     Provisioned {
         target: Target,
+    },
+    /// A workspace was synced: what moved.
+    Synced {
+        files: u64,
+        bytes: u64,
     },
     Notified,
 }
@@ -176,6 +186,14 @@ pub enum Effect {
         epoch: Epoch,
         timeout: Duration,
     },
+    /// Copies `job`'s workspace from one host to another (before a return to a GPU).
+    SyncWorkspace {
+        op: OpId,
+        job: JobId,
+        from: HostId,
+        to: HostId,
+        timeout: Duration,
+    },
     Provision {
         op: OpId,
         job: JobId,
@@ -200,6 +218,7 @@ impl Effect {
             | Effect::Launch { op, .. }
             | Effect::Verify { op, .. }
             | Effect::Provision { op, .. }
+            | Effect::SyncWorkspace { op, .. }
             | Effect::Notify { op, .. } => *op,
         }
     }
@@ -212,6 +231,7 @@ impl Effect {
             | Effect::Launch { timeout, .. }
             | Effect::Verify { timeout, .. }
             | Effect::Provision { timeout, .. }
+            | Effect::SyncWorkspace { timeout, .. }
             | Effect::Notify { timeout, .. } => *timeout,
         }
     }

@@ -20,11 +20,17 @@ pub mod probe_parse;
 mod probes;
 pub mod progress;
 pub mod provider_verdict;
+pub mod readiness;
+mod readiness_checks;
+pub mod readiness_parse;
+pub mod readiness_snapshot;
 pub mod recovery;
 pub mod retention;
+mod return_gpu;
 pub mod snapshot;
 mod steps;
 pub mod time;
+pub mod workspace;
 pub mod xid;
 
 #[cfg(test)]

@@ -134,6 +134,10 @@ pub struct RecoveryPolicy {
     pub restart_budget: u32,
     pub budget_window: Duration,
     pub step_timeouts: StepTimeouts,
+    /// A job on a CPU standby returns to a GPU host once that host has answered every
+    /// probe for this long; `None` keeps it where it is until an operator moves it.
+    #[serde(default)]
+    pub return_after: Option<Duration>,
 }
 
 impl Default for RecoveryPolicy {
@@ -143,6 +147,7 @@ impl Default for RecoveryPolicy {
             restart_budget: 3,
             budget_window: Duration::from_secs(3600),
             step_timeouts: StepTimeouts::default(),
+            return_after: Some(Duration::from_secs(60)),
         }
     }
 }

@@ -45,6 +45,10 @@ impl Core {
         let p = self.policy.detection.clone();
         let transition = match &result {
             Ok(report) => {
+                let now = self.now;
+                if let Some(w) = self.hosts.get_mut(host) {
+                    w.up_since.get_or_insert(now);
+                }
                 let tr = self.absorb_report(host, report);
                 let w = self.hosts.get_mut(host);
                 let ok = w.map(|w| w.detector.on_success(self.now, &p));
@@ -52,6 +56,9 @@ impl Core {
             }
             Err(e) => {
                 let why = e.to_string();
+                if let Some(w) = self.hosts.get_mut(host) {
+                    w.up_since = None;
+                }
                 self.hosts
                     .get_mut(host)
                     .and_then(|w| w.detector.on_miss(self.now, &p, &why))
@@ -69,6 +76,7 @@ impl Core {
         }
         // A job held until its standbys answered may go on now.
         self.continue_held();
+        self.consider_returns();
     }
 
     /// Records a probe's GPU and job facts; returns a transition if they are hard evidence.

@@ -56,6 +56,8 @@ pub enum StepKind {
     Launch,
     Verify,
     Notify,
+    /// A workspace synced to the GPU a job returns to from a CPU standby.
+    Sync,
 }
 
 impl StepKind {
@@ -68,6 +70,7 @@ impl StepKind {
             StepKind::Launch => "launch",
             StepKind::Verify => "verify",
             StepKind::Notify => "notify",
+            StepKind::Sync => "sync",
         }
     }
 }
@@ -117,12 +120,22 @@ pub struct FailoverRun {
     pub fenced: bool,
     pub checkpoint: Option<CheckpointRef>,
     pub steps: Vec<StepRecord>,
+    /// Back from a CPU standby to a GPU (planned, not asked by an operator).
+    #[serde(default)]
+    pub returning: bool,
 }
 
 impl FailoverRun {
     pub fn strategy_name(&self) -> String {
         if self.manual_target.is_some() {
-            return if self.planned { "switchover" } else { "manual" }.to_string();
+            return if self.returning {
+                "return"
+            } else if self.planned {
+                "switchover"
+            } else {
+                "manual"
+            }
+            .to_string();
         }
         self.chain
             .get(self.strategy_idx)
@@ -165,6 +178,16 @@ pub struct JobRecovery {
     pub checkpoints: Vec<CheckpointRef>,
     pub last_step: Option<u64>,
     pub progress_at: Option<Ts>,
+    /// When each recent epoch was revoked: a checkpoint its copy made before then is
+    /// good, one made after is a fenced copy's and is never restored from.
+    #[serde(default)]
+    pub revoked: Vec<(Epoch, Ts)>,
+    /// A return from a CPU standby that failed waits until then before it is tried again.
+    #[serde(default)]
+    pub return_hold_until: Option<Ts>,
+    /// When the last failover put the job where it is.
+    #[serde(default)]
+    pub placed_at: Option<Ts>,
 }
 
 impl JobRecovery {
@@ -181,7 +204,26 @@ impl JobRecovery {
             checkpoints: Vec::new(),
             last_step: None,
             progress_at: None,
+            revoked: Vec::new(),
+            return_hold_until: None,
+            placed_at: None,
         }
+    }
+
+    /// Revokes the current epoch at `now` and moves to the next.
+    pub fn revoke(&mut self, now: Ts) {
+        self.revoked.push((self.epoch, now));
+        let excess = self.revoked.len().saturating_sub(32);
+        self.revoked.drain(..excess);
+        self.epoch = self.epoch.next();
+    }
+
+    /// When `epoch` stopped being current, if it is known.
+    pub fn revoked_at(&self, epoch: Epoch) -> Option<Ts> {
+        self.revoked
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map(|(_, t)| *t)
     }
 
     /// The newest checkpoint whose hash was checked.

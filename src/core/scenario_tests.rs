@@ -499,3 +499,159 @@ fn step_progress_shows_in_the_snapshot_and_late_reports_are_dropped() {
         .as_ref()
         .is_none_or(|t| t.progress.is_none()));
 }
+
+#[test]
+fn an_old_epochs_checkpoint_counts_only_if_made_before_its_epoch_was_revoked() {
+    let mut hs = fresh();
+    let old = hs.core.durable().jobs[&j("train")].epoch;
+    let seen = |id: &str, created: super::time::Ts| Input::CheckpointSeen {
+        job: j("train"),
+        epoch: old,
+        checkpoint: super::io::CheckpointRef {
+            id: id.into(),
+            step: 100,
+            created,
+            bytes: 1,
+            sha256: String::new(),
+            location: String::new(),
+            verified: true,
+        },
+    };
+    let before = super::time::Ts(hs.now.0 - 10_000);
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(3));
+    assert_eq!(hs.running_on("train"), ["b"]);
+    let revoked = hs.now;
+    // Made 10 s before the failover: pulled late, but good.
+    hs.input(seen("made-before", before));
+    // Made after the revocation by a copy that kept running: never restored from.
+    hs.input(seen("made-after", super::time::Ts(revoked.0 + 1_000)));
+    let ids: Vec<String> = hs.core.durable().jobs[&j("train")]
+        .checkpoints
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(ids, ["made-before"]);
+}
+
+/// The job driven onto the CPU standby: its host and the GPU standby both gone.
+fn on_cpu_standby(workspace: bool) -> Harness {
+    let mut fleet = small_fleet();
+    if workspace {
+        fleet.jobs[0].workspace = Some(super::workspace::WorkspaceSync {
+            path: "/w".into(),
+            every: secs(60),
+            exclude: Vec::new(),
+        });
+    }
+    let mut hs = Harness::new(fleet, Policy::default());
+    hs.run_for(secs(5));
+    hs.fake("b").lost_gpu = Some(0);
+    // Long enough apart that the partition guard does not take them for one event.
+    hs.run_for(secs(30));
+    hs.fake("a").up = false;
+    hs.fake("a").procs.clear();
+    hs.run_for(secs(120));
+    assert_eq!(
+        hs.running_on("train"),
+        ["cpu"],
+        "{:#?}",
+        hs.events
+            .iter()
+            .map(|e| format!("{:?}", e.kind))
+            .collect::<Vec<_>>()
+    );
+    hs
+}
+
+#[test]
+fn a_job_on_the_cpu_standby_returns_home_once_its_gpu_host_is_back_for_a_while() {
+    let mut hs = on_cpu_standby(true);
+    hs.fake("a").up = true;
+    // Not at the first good probe: the host must stay up for `return_after` (60 s).
+    hs.run_for(secs(30));
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+    hs.run_for(secs(60));
+    assert_eq!(hs.running_on("train"), ["a"]);
+    let place = &hs.core.durable().jobs[&j("train")].placement;
+    assert_eq!(place, &Target::new(h("a"), Some(0)));
+    let steps: Vec<(String, String)> = hs
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::FailoverStep {
+                strategy,
+                step,
+                ok: true,
+                ..
+            } if strategy == "return" => Some((strategy.clone(), step.clone())),
+            _ => None,
+        })
+        .map(|(_, s)| (String::new(), s))
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sync",
+            "select_target",
+            "fence",
+            "stage",
+            "launch",
+            "verify",
+            "notify"
+        ]
+    );
+}
+
+#[test]
+fn a_failed_workspace_sync_leaves_the_job_on_the_cpu_standby_and_tries_later() {
+    let mut hs = on_cpu_standby(true);
+    hs.fake("a").up = true;
+    // The sync is held, then answered with a failure (the target dropped out meanwhile).
+    hs.hold_steps = true;
+    hs.run_for(secs(65));
+    let held = hs.take_held();
+    hs.hold_steps = false;
+    let sync = held
+        .iter()
+        .find(|e| matches!(e, Effect::SyncWorkspace { .. }))
+        .expect("a sync was asked for");
+    hs.input(Input::StepFinished {
+        op: sync.op(),
+        result: Err("a: connection reset".into()),
+    });
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+    assert_eq!(hs.state("train"), S::Running);
+    assert!(hs.events.iter().any(|e| matches!(&e.kind,
+        EventKind::FailoverStep { step, ok: false, detail, .. }
+            if step == "sync" && detail.contains("stays on the CPU standby"))));
+    // It goes back once the hold is over.
+    hs.run_for(secs(120));
+    assert_eq!(hs.running_on("train"), ["a"]);
+}
+
+#[test]
+fn return_after_off_keeps_the_job_on_the_cpu_standby() {
+    let mut fleet = small_fleet();
+    fleet.jobs[0].workspace = None;
+    let policy = Policy {
+        recovery: super::policy::RecoveryPolicy {
+            return_after: None,
+            ..Default::default()
+        },
+        ..Policy::default()
+    };
+    let mut hs = Harness::new(fleet, policy);
+    hs.run_for(secs(5));
+    hs.fake("b").lost_gpu = Some(0);
+    // Long enough apart that the partition guard does not take them for one event.
+    hs.run_for(secs(30));
+    hs.fake("a").up = false;
+    hs.fake("a").procs.clear();
+    hs.run_for(secs(120));
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+    hs.fake("a").up = true;
+    hs.run_for(secs(300));
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+}

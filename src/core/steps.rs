@@ -9,6 +9,9 @@ use super::recovery::{PendingKind, RecoveryState, StepKind};
 use super::time::human;
 use std::time::Duration;
 
+/// How far before an epoch's revocation its checkpoints must be made to count.
+const REVOKE_MARGIN_MS: u64 = 2_000;
+
 impl Core {
     pub(super) fn handle_step(&mut self, op: OpId, result: Result<StepOutput, String>) {
         let owner = self
@@ -29,11 +32,14 @@ impl Core {
         let old = self.d.jobs.get(&job).map(|r| r.placement.host.clone());
         match (step, result) {
             (StepKind::Fence, Ok(out)) => {
+                let revoked = format!(
+                    "old host did not answer; copies older than {epoch} are revoked, their late writes ignored"
+                );
                 let detail = match out {
-                    StepOutput::FenceUnreachable => format!(
-                        "old host did not answer; {epoch} revoked, its writes will be ignored"
-                    ),
-                    _ => format!("old copy stopped; {epoch} revoked"),
+                    StepOutput::FenceUnreachable => revoked,
+                    // What the provider did about the old instance (or failed to).
+                    StepOutput::FenceUnreachableNoted { note } => format!("{revoked}; {note}"),
+                    _ => format!("old copy stopped; copies older than {epoch} are revoked"),
                 };
                 self.record(&job, step, true, detail, old.map(|h| Target::new(h, None)));
                 if let Some(r) = self.run_mut(&job) {
@@ -105,9 +111,10 @@ impl Core {
     /// The current target failed; never leave a copy that may run under the live epoch.
     fn candidate_failed(&mut self, job: &JobId, step: StepKind) {
         let target = self.run_mut(job).and_then(|r| r.target.clone());
+        let now = self.now;
         if matches!(step, StepKind::Launch | StepKind::Verify) {
             if let (Some(t), Some(rec)) = (target, self.d.jobs.get_mut(job)) {
-                rec.epoch = rec.epoch.next();
+                rec.revoke(now);
                 let (op, epoch) = (self.d.next_op, rec.epoch);
                 self.d.next_op += 1;
                 let op = OpId(op);
@@ -149,6 +156,11 @@ impl Core {
                     reason,
                 });
             }
+            Some(Chore::ReturnSync {
+                job,
+                target,
+                started,
+            }) => self.return_synced(job, target, started, result),
             Some(Chore::Notify) | None => {}
         }
     }
@@ -166,6 +178,7 @@ impl Core {
             return;
         };
         rec.placement = target.clone();
+        rec.placed_at = Some(now);
         rec.progress_at = Some(now);
         rec.last_step = None;
         let epoch = rec.epoch;
@@ -216,7 +229,13 @@ impl Core {
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;
         };
-        if epoch < rec.epoch {
+        // Made by an older epoch's copy before that epoch was revoked (the job died, or
+        // was being failed over, before it was pulled): good. The margin absorbs a host
+        // clock a little behind ours; a host clock ahead only makes this refuse more.
+        let before_revoked = rec
+            .revoked_at(epoch)
+            .is_some_and(|at| ck.created.0.saturating_add(REVOKE_MARGIN_MS) < at.0);
+        if epoch < rec.epoch && !before_revoked {
             // Written by a fenced copy: it must never be restored from.
             let reason = format!(
                 "ignored checkpoint {} from fenced {epoch} (current {})",
@@ -240,5 +259,68 @@ impl Core {
             id,
             step,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::EventKind;
+    use super::super::harness::{j, small_fleet, Harness};
+    use super::super::io::{Effect, Input, StepOutput};
+    use super::super::policy::Policy;
+    use std::time::Duration;
+
+    /// The fence step's detail, once recorded.
+    fn fence_detail(hs: &Harness) -> Option<String> {
+        hs.events.iter().find_map(|e| match &e.kind {
+            EventKind::FailoverStep { step, detail, .. } if step == "fence" => Some(detail.clone()),
+            _ => None,
+        })
+    }
+
+    fn answer_fence(out: StepOutput) -> Harness {
+        let mut hs = Harness::new(small_fleet(), Policy::default());
+        hs.run_for(Duration::from_secs(5));
+        hs.hold_steps = true;
+        hs.fake("a").lost_gpu = Some(0);
+        hs.run_for(Duration::from_secs(2));
+        let fence = hs
+            .take_held()
+            .into_iter()
+            .find(|e| matches!(e, Effect::Fence { .. }));
+        assert!(fence.is_some(), "no fence was asked for");
+        if let Some(f) = fence {
+            hs.input(Input::StepFinished {
+                op: f.op(),
+                result: Ok(out),
+            });
+        }
+        hs
+    }
+
+    #[test]
+    fn an_unanswered_fence_says_what_the_provider_did() {
+        let note = "instance 9876543 stopped through vast";
+        let hs = answer_fence(StepOutput::FenceUnreachableNoted { note: note.into() });
+        let detail = fence_detail(&hs).unwrap_or_default();
+        assert!(
+            detail.starts_with("old host did not answer; copies older than e2 are revoked"),
+            "{detail}"
+        );
+        assert!(detail.ends_with(&format!("; {note}")), "{detail}");
+        // Fenced all the same: the failover goes on.
+        let fenced = hs.core.durable().jobs[&j("train")]
+            .incident
+            .as_ref()
+            .and_then(|i| i.failover.as_ref())
+            .is_some_and(|f| f.fenced);
+        assert!(fenced);
+    }
+
+    #[test]
+    fn an_unanswered_fence_without_a_provider_has_no_note() {
+        let hs = answer_fence(StepOutput::FenceUnreachable);
+        let detail = fence_detail(&hs).unwrap_or_default();
+        assert!(detail.ends_with("their late writes ignored"), "{detail}");
     }
 }

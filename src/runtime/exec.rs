@@ -1,7 +1,7 @@
 //! Executes one effect through the transport and turns the outcome into the input that
 //! answers it. Deadlines are applied here, so a timeout is ordinary input to the core.
 
-use super::transport::{Notifier, Transport};
+use super::transport::{FenceOutcome, Notifier, Transport};
 use crate::core::fleet::Fleet;
 use crate::core::io::{Effect, Input, ProbeError, StepOutput};
 use crate::core::time::human;
@@ -70,13 +70,19 @@ impl Executor {
                 job: j,
                 host: h,
                 epoch,
+                timeout,
                 ..
             } => {
-                let answered = self.transport.fence(host(&h)?, job(&j)?, epoch).await?;
-                Ok(if answered {
-                    StepOutput::Fenced
-                } else {
-                    StepOutput::FenceUnreachable
+                let out = self
+                    .transport
+                    .fence_outcome(host(&h)?, job(&j)?, epoch, timeout)
+                    .await?;
+                Ok(match out {
+                    FenceOutcome::Stopped => StepOutput::Fenced,
+                    FenceOutcome::Unreachable { note: None } => StepOutput::FenceUnreachable,
+                    FenceOutcome::Unreachable { note: Some(note) } => {
+                        StepOutput::FenceUnreachableNoted { note }
+                    }
                 })
             }
             Effect::Stage {
@@ -124,6 +130,15 @@ impl Executor {
                 Ok(()) => Ok(StepOutput::Running),
                 Err(why) => Ok(StepOutput::NotRunning(why)),
             },
+            Effect::SyncWorkspace {
+                job: j, from, to, ..
+            } => {
+                let (files, bytes) = self
+                    .transport
+                    .sync_workspace(host(&from)?, host(&to)?, job(&j)?)
+                    .await?;
+                Ok(StepOutput::Synced { files, bytes })
+            }
             Effect::Provision { .. } => {
                 Err("no provider is configured to provision instances".into())
             }

@@ -7,7 +7,6 @@ use super::notice::Notice;
 use super::shell::Shell;
 use super::shell_transport::ShellTransport;
 use super::supervisor::{self, Feed, RuntimeParts, SupervisorHandle};
-use super::transport::LogNotifier;
 use crate::config::Config;
 use crate::core::engine::Capabilities;
 use crate::core::io::Input;
@@ -22,6 +21,8 @@ use tokio::sync::mpsc;
 pub enum LiveError {
     #[error(transparent)]
     Provider(#[from] super::provider::ProviderError),
+    #[error(transparent)]
+    Notify(#[from] super::notify::NotifyError),
     #[error("state dir {path}: {source}")]
     StateDir {
         path: PathBuf,
@@ -48,6 +49,8 @@ struct Running {
     /// The checkpoint replicator and its loop, when the config names a store.
     replicas: Option<(Arc<super::replica::Replicator>, tokio::task::JoinHandle<()>)>,
     poller: tokio::task::JoinHandle<()>,
+    /// The workspace syncer, when some job has a `workspace` (seed 003).
+    workspace: Option<tokio::task::JoinHandle<()>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
     _log: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
@@ -56,6 +59,9 @@ impl Running {
     async fn stop(self) -> Result<(), LiveError> {
         let _ = self.stop_poller.send(true);
         let _ = self.poller.await;
+        if let Some(join) = self.workspace {
+            let _ = join.await;
+        }
         if let Some((_, join)) = self.replicas {
             let _ = join.await;
         }
@@ -71,7 +77,16 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     })?;
     // Provider keys are read now: a missing one stops the start with its variable's name.
     let providers = super::provider::from_config(&opts.config.providers)?;
+    // The same providers' renting side: a fence stops the instance of a host that is gone.
+    let provisioners = opts
+        .config
+        .providers
+        .iter()
+        .map(|c| Ok((c.name.clone(), super::provider::provisioner_from_config(c)?)))
+        .collect::<Result<_, super::provider::ProviderError>>()?;
     let log = super::logging::init(&opts.state_dir);
+    // Notifier tokens too (after the log, so each destination's "ready" line lands there).
+    let notifier = super::notify::from_config(&opts.config.notifiers)?;
     let local: Arc<dyn Shell> = Arc::new(super::local::LocalShell);
     let (rep_notices, rep_rx) = mpsc::channel(256);
     let storage = &opts.config.storage;
@@ -86,7 +101,8 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     } else {
         None
     };
-    let mut transport = ShellTransport::new(opts.ssh.clone(), local);
+    let mut transport =
+        ShellTransport::new(opts.ssh.clone(), local.clone()).with_provisioners(provisioners);
     if let Some(r) = &rep {
         transport = transport.with_replicas(r.clone());
     }
@@ -95,7 +111,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         policy: opts.config.policy.clone(),
         caps: Capabilities::default(),
         transport: Arc::new(transport),
-        notifier: Arc::new(LogNotifier),
+        notifier,
         journal: opts.state_dir.join("journal.db"),
         concurrency: 64,
         readonly: opts.readonly,
@@ -128,10 +144,26 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         );
         (r, join)
     });
+    // Workspace bytes get their own SSH connections too; a read-only console syncs nothing.
+    let has_workspace = opts.config.fleet.jobs.iter().any(|j| j.workspace.is_some());
+    let workspace = (has_workspace && !opts.readonly).then(|| {
+        let shells = super::workspace::Shells {
+            ssh: super::ssh_shell(&opts.config.fleet, &opts.config.policy),
+            local,
+        };
+        super::workspace::service::spawn(
+            shells,
+            opts.config.fleet.clone(),
+            handle.snapshots.clone(),
+            handle.feed.clone(),
+            stop_poller.subscribe(),
+        )
+    });
     Ok(Running {
         handle,
         replicas,
         poller,
+        workspace,
         stop_poller,
         _log: log,
     })

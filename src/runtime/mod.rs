@@ -5,12 +5,15 @@ pub mod checkpoints_cmd;
 pub mod clock;
 pub mod console_files;
 pub mod exec;
+pub mod fence_provider;
 pub mod journal;
 pub mod live;
 pub mod local;
 pub mod logging;
 pub mod notice;
+pub mod notify;
 pub mod provider;
+pub mod readiness_cmd;
 pub mod replica;
 pub mod scripts;
 pub mod shell;
@@ -20,6 +23,7 @@ pub mod status;
 pub mod store;
 pub mod supervisor;
 pub mod transport;
+pub mod workspace;
 
 #[cfg(test)]
 mod supervisor_tests;

@@ -27,6 +27,16 @@ pub enum Notice {
         store: Option<String>,
         detail: String,
     },
+    /// A job's workspace synced to (or failed to sync to) a CPU standby: `what` is
+    /// `synced` or `sync_failed`.
+    Workspace {
+        ts: Ts,
+        what: &'static str,
+        job: String,
+        from: String,
+        to: String,
+        detail: String,
+    },
 }
 
 /// Every `what` a checkpoint notice may carry.
@@ -43,7 +53,9 @@ impl Notice {
     pub fn ts(&self) -> Ts {
         match self {
             Notice::Core(e) => e.ts,
-            Notice::FaultInjected { ts, .. } | Notice::Checkpoint { ts, .. } => *ts,
+            Notice::FaultInjected { ts, .. }
+            | Notice::Checkpoint { ts, .. }
+            | Notice::Workspace { ts, .. } => *ts,
         }
     }
 
@@ -52,6 +64,7 @@ impl Notice {
             Notice::Core(e) => e.kind.name(),
             Notice::FaultInjected { .. } => "fault_injected",
             Notice::Checkpoint { .. } => "checkpoint",
+            Notice::Workspace { .. } => "workspace",
         }
     }
 
@@ -59,7 +72,7 @@ impl Notice {
         match self {
             Notice::Core(e) => e.kind.job().map(|j| j.to_string()),
             Notice::FaultInjected { job, .. } => job.clone(),
-            Notice::Checkpoint { job, .. } => Some(job.clone()),
+            Notice::Checkpoint { job, .. } | Notice::Workspace { job, .. } => Some(job.clone()),
         }
     }
 
@@ -85,6 +98,16 @@ impl Notice {
                 ..
             } => {
                 json!({ "kind": "checkpoint", "what": what, "job": job, "id": id, "store": store, "detail": detail })
+            }
+            Notice::Workspace {
+                what,
+                job,
+                from,
+                to,
+                detail,
+                ..
+            } => {
+                json!({ "kind": "workspace", "what": what, "job": job, "from": from, "to": to, "detail": detail })
             }
         };
         let mut out = serde_json::Map::new();
@@ -133,6 +156,14 @@ impl Notice {
                     .unwrap_or_default();
                 format!("CKPT    {job}/{id}{at} {what}: {detail}")
             }
+            Notice::Workspace {
+                what,
+                job,
+                from,
+                to,
+                detail,
+                ..
+            } => format!("SYNC    {job}: workspace {from} → {to} {what}: {detail}"),
             Notice::Core(e) => match &e.kind {
                 EventKind::HealthChanged {
                     host,

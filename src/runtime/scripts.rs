@@ -18,7 +18,7 @@ pub fn quote(s: &str) -> String {
 /// quoted as usual, so nothing else in it is ever expanded.
 pub fn quote_path(s: &str) -> String {
     match crate::core::host_path::split_var(s) {
-        Some((var, rest)) if rest.is_empty() => format!("\"${{{var}}}\""),
+        Some((var, "")) => format!("\"${{{var}}}\""),
         Some((var, rest)) => format!("\"${{{var}}}\"{}", quote(rest)),
         None => quote(s),
     }

@@ -2,9 +2,10 @@
 //! `scripts`) run through a `Shell` — SSH for remote hosts, plain processes for the local
 //! machine — and parsed by the core's parsers.
 
+use super::fence_provider::{self, Provisioners};
 use super::scripts;
 use super::shell::{Shell, ShellError, ShellOutput};
-use super::transport::{Progress, Transport};
+use super::transport::{FenceOutcome, Progress, Transport};
 use crate::core::fleet::{Access, HostSpec, JobSpec};
 use crate::core::gpu::parse_xid_lines;
 use crate::core::ids::Epoch;
@@ -28,6 +29,10 @@ const REACH_LIMIT: Duration = Duration::from_secs(4);
 /// The fence script: SIGTERM, up to `GRACE_S` of grace, SIGKILL. With `REACH_LIMIT` it
 /// stays inside the default 20 s fence step.
 const FENCE_LIMIT: Duration = Duration::from_secs(GRACE_S as u64 + 5);
+/// The default fence step, for callers of `fence` that give no budget.
+const FENCE_BUDGET: Duration = Duration::from_secs(20);
+/// Left of the fence step's budget for the executor to hand the answer back.
+const FENCE_MARGIN: Duration = Duration::from_millis(500);
 
 pub struct ShellTransport {
     pub ssh: Arc<dyn Shell>,
@@ -38,6 +43,8 @@ pub struct ShellTransport {
     env: String,
     /// Restores catalogued checkpoints from the stores when staging.
     replicas: Option<Arc<super::replica::Replicator>>,
+    /// By `[[provider]]` name: they stop the instance of a host that does not answer a fence.
+    provisioners: Provisioners,
 }
 
 impl ShellTransport {
@@ -48,6 +55,21 @@ impl ShellTransport {
             seen_xids: Mutex::new(BTreeMap::new()),
             env: String::new(),
             replicas: None,
+            provisioners: Provisioners::new(),
+        }
+    }
+
+    /// Fencing a rented host that does not answer also stops its instance through the
+    /// provider of that name (`HostSpec.provider`).
+    pub fn with_provisioners(mut self, provisioners: Provisioners) -> Self {
+        self.provisioners = provisioners;
+        self
+    }
+
+    /// The host did not answer: its epoch is revoked, and its instance stopped if it has one.
+    async fn unreachable(&self, host: &HostSpec, deadline: tokio::time::Instant) -> FenceOutcome {
+        FenceOutcome::Unreachable {
+            note: fence_provider::stop_instance(&self.provisioners, host, deadline).await,
         }
     }
 
@@ -192,11 +214,27 @@ impl Transport for ShellTransport {
     }
 
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {
+        let out = self.fence_outcome(host, job, epoch, FENCE_BUDGET).await?;
+        Ok(out == FenceOutcome::Stopped)
+    }
+
+    async fn fence_outcome(
+        &self,
+        host: &HostSpec,
+        job: &JobSpec,
+        epoch: Epoch,
+        budget: Duration,
+    ) -> Result<FenceOutcome, String> {
+        // The provider is asked within the step's budget: a step that ran out would
+        // escalate a failover that revoking the epoch already made safe.
+        let deadline = tokio::time::Instant::now() + budget.saturating_sub(FENCE_MARGIN);
         // A frozen host accepts TCP and then says nothing: ask it something trivial first,
         // briefly, so its epoch is revoked in seconds instead of at the step's deadline.
         match self.run(host, "echo @@up\n", REACH_LIMIT, 256).await {
             Ok(_) => {}
-            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => return Ok(false),
+            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => {
+                return Ok(self.unreachable(host, deadline).await)
+            }
             Err(e) => return Err(format!("{}: {e}", host.id)),
         }
         match self
@@ -208,14 +246,16 @@ impl Transport for ShellTransport {
             )
             .await
         {
-            Ok(out) if text(&out).contains("@@fenced") => Ok(true),
+            Ok(out) if text(&out).contains("@@fenced") => Ok(FenceOutcome::Stopped),
             Ok(out) => Err(format!(
                 "{}: fence did not finish: {}",
                 host.id,
                 marker(&out).1
             )),
             // A host that cannot be reached cannot run the old copy's writes past its epoch.
-            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => Ok(false),
+            Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => {
+                Ok(self.unreachable(host, deadline).await)
+            }
             Err(e) => Err(format!("{}: {e}", host.id)),
         }
     }
@@ -305,5 +345,21 @@ impl Transport for ShellTransport {
                 job.id, host.id
             ))
         }
+    }
+
+    async fn sync_workspace(
+        &self,
+        from: &HostSpec,
+        to: &HostSpec,
+        job: &JobSpec,
+    ) -> Result<(u64, u64), String> {
+        let shells = super::workspace::Shells {
+            ssh: self.ssh.clone(),
+            local: self.local.clone(),
+        };
+        super::workspace::sync(&shells, from, to, job)
+            .await
+            .map(|r| (r.files as u64, r.bytes))
+            .map_err(|e| e.to_string())
     }
 }

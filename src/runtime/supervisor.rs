@@ -278,7 +278,8 @@ fn effect_job(effect: &Effect) -> Option<&str> {
         | Effect::Stage { job, .. }
         | Effect::Launch { job, .. }
         | Effect::Verify { job, .. }
-        | Effect::Provision { job, .. } => Some(job.as_str()),
+        | Effect::Provision { job, .. }
+        | Effect::SyncWorkspace { job, .. } => Some(job.as_str()),
         Effect::Notify { job, .. } => job.as_ref().map(|j| j.as_str()),
         Effect::Probe { .. } => None,
     }

@@ -5,6 +5,17 @@ use crate::core::fleet::{HostSpec, JobSpec};
 use crate::core::ids::Epoch;
 use crate::core::io::{CheckpointRef, ProbeError, ProbeReport, Severity};
 use async_trait::async_trait;
+use std::time::Duration;
+
+/// How a fence ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FenceOutcome {
+    /// Every older copy on the host was stopped.
+    Stopped,
+    /// The host did not answer, so its epoch is revoked; `note` says what was done about
+    /// its instance through its provider, when it has one.
+    Unreachable { note: Option<String> },
+}
 
 /// How the runtime reaches hosts. Every method may be cancelled at any await point
 /// (the runtime puts a deadline on each call).
@@ -16,6 +27,22 @@ pub trait Transport: Send + Sync {
     /// Stops every copy of `job` on `host` launched under an epoch older than `epoch`.
     /// `Ok(false)` means the host did not answer (its epoch is revoked instead).
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String>;
+
+    /// `fence`, finishing within `budget` (the step's deadline), with what else was done
+    /// about a host that did not answer. Transports that can do more override it.
+    async fn fence_outcome(
+        &self,
+        host: &HostSpec,
+        job: &JobSpec,
+        epoch: Epoch,
+        _budget: Duration,
+    ) -> Result<FenceOutcome, String> {
+        Ok(if self.fence(host, job, epoch).await? {
+            FenceOutcome::Stopped
+        } else {
+            FenceOutcome::Unreachable { note: None }
+        })
+    }
 
     /// Makes `checkpoint` readable on `host`, verifying its SHA-256 there; returns bytes
     /// moved. `progress(done, total)` is called as bytes move.
@@ -40,6 +67,17 @@ pub trait Transport: Send + Sync {
 
     /// Whether `job` runs on `host` under `epoch`; `Err` with the reason when it does not.
     async fn verify(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<(), String>;
+
+    /// Copies `job`'s workspace from `from` to `to`; returns (files, bytes) moved.
+    async fn sync_workspace(
+        &self,
+        from: &HostSpec,
+        to: &HostSpec,
+        job: &JobSpec,
+    ) -> Result<(u64, u64), String> {
+        let _ = (from, to);
+        Err(format!("{}: workspace sync is not available here", job.id))
+    }
 }
 
 /// A progress callback: `(bytes done, bytes total)`.

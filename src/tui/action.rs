@@ -89,6 +89,8 @@ pub enum Action {
     InjectFault,
     /// Delete what retention removes for the selected job's checkpoints (opens the dialog).
     Prune,
+    /// Show whether a failover of the selected job would work now (opens the panel).
+    Readiness,
     NextTheme,
     /// Typed text in the palette, the filter or a dialog.
     Char(char),

@@ -27,8 +27,10 @@ pub fn observe(ui: &mut UiState, snap: &Snapshot) {
             }
         }
     }
-    if let Overlay::Dialog(d) = &mut ui.overlay {
-        d.observe(snap);
+    match &mut ui.overlay {
+        Overlay::Dialog(d) => d.observe(snap),
+        Overlay::Readiness(p) => p.observe(snap),
+        _ => {}
     }
     if ui
         .message
@@ -51,6 +53,7 @@ pub fn note(ui: &mut UiState, n: &Notice) {
     let (host, operator) = match n {
         Notice::FaultInjected { host, .. } => (host.clone(), None),
         Notice::Checkpoint { .. } => (None, None),
+        Notice::Workspace { to, .. } => (Some(to.clone()), None),
         Notice::Core(e) => match &e.kind {
             EventKind::HealthChanged { host, .. } => (Some(host.to_string()), None),
             EventKind::CommandAccepted { operator, .. }

@@ -13,6 +13,7 @@ mod fold;
 pub mod keymap;
 pub mod overlay;
 pub mod palette;
+pub mod readiness;
 pub mod run;
 pub mod select;
 pub mod state;
@@ -31,5 +32,7 @@ pub(crate) mod fixture_inventory;
 mod overlay_tests;
 #[cfg(test)]
 mod prune_tests;
+#[cfg(test)]
+mod readiness_tests;
 #[cfg(test)]
 mod update_tests;

@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, ui: &UiState, theme: &Theme, help: &[(String, Str
         Overlay::Help => draw_help(frame, theme, help),
         Overlay::Palette(p) => draw_palette(frame, theme, p),
         Overlay::Dialog(d) => draw_dialog(frame, theme, d),
+        Overlay::Readiness(p) => super::views::readiness::draw(frame, theme, p),
     }
 }
 

@@ -14,6 +14,7 @@ pub enum PaletteCommand {
     Resume(Option<JobId>),
     Cancel(JobId),
     Prune(JobId),
+    Readiness(JobId),
     Inject { kind: FaultKind, target: String },
     View(View),
     Theme(String),
@@ -22,7 +23,7 @@ pub enum PaletteCommand {
 }
 
 /// Every command the palette knows, with its arguments, for help and completion.
-pub const COMMANDS: [(&str, &str); 12] = [
+pub const COMMANDS: [(&str, &str); 13] = [
     (
         "failover",
         "<job> [target]   fail a job over, down its chain or to a target",
@@ -40,6 +41,10 @@ pub const COMMANDS: [(&str, &str); 12] = [
     (
         "prune",
         "<job>            delete the checkpoints retention removes",
+    ),
+    (
+        "readiness",
+        "<job>            would a failover of the job work now?",
     ),
     (
         "inject",
@@ -109,6 +114,7 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
         )),
         "cancel" => Ok(PaletteCommand::Cancel(job(snap, need(0, "a job")?)?)),
         "prune" => Ok(PaletteCommand::Prune(job(snap, need(0, "a job")?)?)),
+        "readiness" | "ready" => Ok(PaletteCommand::Readiness(job(snap, need(0, "a job")?)?)),
         "inject" => {
             let kind_s = need(0, "a fault")?;
             let kind = FaultKind::ALL
@@ -191,7 +197,10 @@ pub fn complete(input: &str, snap: &Snapshot, themes: &[String]) -> Vec<String> 
         (0, _) => COMMANDS.iter().map(|(c, _)| c.to_string()).collect(),
         (
             1,
-            Some("failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel" | "prune"),
+            Some(
+                "failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel" | "prune"
+                | "readiness" | "ready",
+            ),
         ) => jobs(),
         (2, Some("failover" | "fo" | "switchover" | "so")) => targets(words.get(1).copied()),
         (1, Some("inject")) => FaultKind::ALL

@@ -43,6 +43,7 @@ pub enum Overlay {
     Help,
     Palette(Palette),
     Dialog(Box<super::dialog::Dialog>),
+    Readiness(Box<super::readiness::ReadinessPanel>),
 }
 
 /// The `:` command line.

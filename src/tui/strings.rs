@@ -5,6 +5,8 @@ use crate::core::recovery::RecoveryState;
 
 mod inventory;
 pub use inventory::*;
+mod readiness;
+pub use readiness::*;
 
 pub const APP: &str = "lifeboat";
 pub const READ_ONLY: &str = " READ-ONLY ";

@@ -31,6 +31,7 @@ pub fn update(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     match std::mem::take(&mut ui.overlay) {
         Overlay::Dialog(d) => dialog(ui, cx, d, action),
         Overlay::Palette(p) => palette_key(ui, cx, p, action),
+        Overlay::Readiness(p) => super::readiness::key(ui, p, action),
         Overlay::Help => {
             if !matches!(
                 action,
@@ -264,6 +265,7 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         Action::PauseAll => return open(ui, cx, Some(Dialog::pause(snap, None, false)), "pause"),
         Action::ResumeAll => return open(ui, cx, Some(Dialog::pause(snap, None, true)), "resume"),
         Action::Prune => return prune(ui, cx, job.as_ref()),
+        Action::Readiness => return super::readiness::open(ui, cx, job.as_ref()),
         Action::InjectFault => {
             if ui.settings.readonly {
                 return open(ui, cx, None, "fault injection");

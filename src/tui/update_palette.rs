@@ -117,6 +117,7 @@ fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Reques
             )
         }
         PaletteCommand::Prune(job) => prune(ui, cx, find(&job).as_ref()),
+        PaletteCommand::Readiness(job) => super::readiness::open(ui, cx, find(&job).as_ref()),
         PaletteCommand::Inject { kind, target } => {
             if !ui.settings.demo {
                 say(

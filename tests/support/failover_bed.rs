@@ -31,8 +31,13 @@ pub fn start(name: &str, strategies: &[&str]) -> Bed {
     start_with(name, strategies, &["h2:0", "h3"])
 }
 
-/// [`start`] with the job's standby list, e.g. `["h2:0", "h1:0"]` to move back and forth.
+/// [`start`] with the job's standby list, e.g. `["h2:0", "h1:1"]` to move back and forth.
 pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
+    start_full(name, strategies, standby, "")
+}
+
+/// [`start_with`] plus extra lines for the `[[job]]` table (`prestage = true`, `env = …`).
+pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: &str) -> Bed {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let gpu_tools = dir.path().join("gpu-standins");
@@ -80,7 +85,7 @@ pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
     let job = format!("{name}-{}", std::process::id());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/jobs/toy_job.sh");
     let mut text = String::from(
-        "[settings]\nprofile = \"lan\"\n\n[recovery]\nrestart_budget = 20\n\n[recovery.timeouts]\nverify = \"10s\"\n\n",
+        "[settings]\nprofile = \"lan\"\n\n[recovery]\nrestart_budget = 20\nreturn_after = \"15s\"\n\n[recovery.timeouts]\nverify = \"10s\"\n\n",
     );
     for (h, (role, gpus)) in hosts
         .iter()
@@ -110,6 +115,7 @@ heartbeat = "$HOST_DIR/work/heartbeat"
 checkpoint_dir = "$HOST_DIR/work/ckpt"
 standby = [{standby}]
 strategies = [{chain}]
+{job_extra}
 
 [storage]
 nas = "{nas}"
@@ -316,6 +322,14 @@ impl Console {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+
+    /// Like [`Console::wait`], but an event seen before counts too.
+    pub fn seen_or_wait(&mut self, secs: u64, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().find(|v| want(v)) {
+            return v.clone();
+        }
+        self.wait(secs, want)
     }
 
     /// Events seen so far that match `want`.

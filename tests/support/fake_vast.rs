@@ -1,16 +1,27 @@
-//! `FakeVast`: a fake of Vast.ai's instance listing for tests, not the real service. It is
-//! a real HTTP/1.1 server on 127.0.0.1 (a random port; hand-written, one request per
-//! connection) that checks the `Authorization: Bearer` token and answers in the shape Vast
-//! documents for `GET /api/v1/instances/` (keyset pages: `limit`, `after_token`,
-//! `next_token`) and the older one-piece `GET /api/v0/instances/`. Tests change instance
-//! states while it runs, make it answer garbage, an HTTP error or nothing, and stop it.
+//! `FakeVast`: a fake of Vast.ai's REST API for tests, not the real service. It is a real
+//! HTTP/1.1 server on 127.0.0.1 (a random port; hand-written, one request per connection)
+//! that checks the `Authorization: Bearer` token on every call, like the real API, and
+//! answers in the shapes Vast documents:
+//! - listing: `GET /api/v1/instances/` (keyset pages: `limit`, `after_token`, `next_token`)
+//!   and the older one-piece `GET /api/v0/instances/`;
+//! - search: `POST /api/v0/bundles/`, applying the query's operator filters (`eq`, `neq`,
+//!   `lt`, `lte`, `gt`, `gte`, `in`, `notin`), `order` and `limit` to a configurable list;
+//! - rent: `PUT /api/v0/asks/{id}/` → `{"success": true, "new_contract": ID}` (410 for an
+//!   offer scripted as gone); the instance is `loading` for a few polls, then `running`
+//!   with a configurable `ssh_host`/`ssh_port` (point them at a loopback sshd);
+//! - show `GET`, stop `PUT {"state": "stopped"}` and destroy `DELETE` on
+//!   `/api/v0/instances/{id}/` (404 for an unknown id); volumes `GET /api/v0/volumes`.
+//!
+//! Every request is recorded (method, target, body). Tests change instance states while
+//! it runs, script failures (an offer gone, an instance that never runs, filters ignored),
+//! make it answer garbage, an HTTP error or nothing, and stop it.
 //!
 //! Include it with `#[path = "support/fake_vast.rs"] mod fake_vast;`.
 
 #![allow(dead_code, clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,11 +31,72 @@ use tokio::task::JoinHandle;
 /// Vast serves at most this many instances a page.
 const VAST_MAX_PAGE: usize = 25;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Instance {
     actual: Option<String>,
     intended: String,
     message: String,
+    label: Option<String>,
+    /// Shown polls still to answer `loading` before `running` (rented instances only).
+    loading_polls: Option<u32>,
+    /// Never leaves `loading`.
+    stuck: bool,
+    ssh: Option<(String, u16)>,
+    /// The rent body that made it.
+    created_with: Option<Value>,
+}
+
+/// One request as the fake saw it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// The body, parsed as JSON (null when empty or not JSON).
+    pub body: Value,
+}
+
+/// An offer the fake's search can return (the fields Vast documents; units as its REST API:
+/// `cpu_ram` MB, `disk_space` GB).
+#[derive(Clone, Debug)]
+pub struct FakeOffer(pub Value);
+
+impl FakeOffer {
+    /// A verified, rentable 1-GPU offer with 64 GiB RAM, 500 GB disk, reliability 0.99, in Oslo.
+    pub fn new(id: u64, gpu: &str, price: f64) -> FakeOffer {
+        FakeOffer(json!({
+            "id": id, "ask_contract_id": id, "machine_id": 50_000 + id, "gpu_name": gpu,
+            "num_gpus": 1, "dph_total": price, "cpu_ram": 65536, "disk_space": 500.0,
+            "geolocation": "Oslo, NO", "reliability2": 0.99, "reliability": 0.99,
+            "verified": true, "rentable": true, "rented": false,
+        }))
+    }
+
+    fn with(mut self, key: &str, v: Value) -> FakeOffer {
+        self.0[key] = v;
+        self
+    }
+
+    pub fn region(self, geolocation: &str) -> FakeOffer {
+        self.with("geolocation", json!(geolocation))
+    }
+
+    pub fn gpus(self, n: u32) -> FakeOffer {
+        self.with("num_gpus", json!(n))
+    }
+
+    pub fn ram_gb(self, gb: u32) -> FakeOffer {
+        self.with("cpu_ram", json!(gb * 1024))
+    }
+
+    pub fn disk_gb(self, gb: f64) -> FakeOffer {
+        self.with("disk_space", json!(gb))
+    }
+
+    pub fn reliability(self, r: f64) -> FakeOffer {
+        self.with("reliability2", json!(r))
+            .with("reliability", json!(r))
+    }
 }
 
 #[derive(Default)]
@@ -39,8 +111,23 @@ struct State {
     status: Option<u16>,
     /// Accept connections but never answer.
     hang: bool,
-    /// Request targets seen (path and query), in order.
-    requests: Vec<String>,
+    /// Requests seen, in order.
+    calls: Vec<Call>,
+    offers: Vec<Value>,
+    /// Search answers every offer, whatever the query says (a misbehaving API).
+    ignore_filters: bool,
+    /// Offers that answer 410 when rented.
+    gone: BTreeSet<u64>,
+    /// Polls a rented instance answers `loading` before `running`.
+    ready_after: u32,
+    /// Rented instances never run.
+    never_running: bool,
+    /// The SSH address rented instances report.
+    ssh: Option<(String, u16)>,
+    next_contract: u64,
+    volumes: Vec<Value>,
+    /// Rents happen, but their answer never comes (a connection lost mid-call).
+    lose_rent_answers: bool,
 }
 
 /// A running fake; dropping it stops the server.
@@ -59,6 +146,8 @@ impl FakeVast {
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
+            ready_after: 2,
+            next_contract: 7001,
             ..State::default()
         }));
         let shared = state.clone();
@@ -82,14 +171,13 @@ impl FakeVast {
             Some("exited") => "Error: container exited with code 137".to_string(),
             _ => String::new(),
         };
-        self.state.lock().unwrap().instances.insert(
-            id,
-            Instance {
-                actual: actual.map(str::to_string),
-                intended: intended.to_string(),
-                message,
-            },
-        );
+        let mut s = self.state.lock().unwrap();
+        let i = s.instances.entry(id).or_default();
+        i.actual = actual.map(str::to_string);
+        i.intended = intended.to_string();
+        i.message = message;
+        i.loading_polls = None;
+        i.stuck = false;
     }
 
     pub fn remove(&self, id: u64) {
@@ -112,9 +200,91 @@ impl FakeVast {
         self.state.lock().unwrap().hang = on;
     }
 
+    /// The offers the search has.
+    pub fn set_offers(&self, offers: Vec<FakeOffer>) {
+        self.state.lock().unwrap().offers = offers.into_iter().map(|o| o.0).collect();
+    }
+
+    /// Makes the search answer every offer, ignoring the query's filters.
+    pub fn ignore_filters(&self, on: bool) {
+        self.state.lock().unwrap().ignore_filters = on;
+    }
+
+    /// Renting offer `id` answers 410: it is no longer available.
+    pub fn offer_gone(&self, id: u64) {
+        self.state.lock().unwrap().gone.insert(id);
+    }
+
+    /// Rented instances answer `loading` for `polls` shows, then `running`.
+    pub fn ready_after(&self, polls: u32) {
+        self.state.lock().unwrap().ready_after = polls;
+    }
+
+    /// Rented instances stay `loading` for ever.
+    pub fn never_running(&self, on: bool) {
+        self.state.lock().unwrap().never_running = on;
+    }
+
+    /// The SSH address rented instances report.
+    pub fn set_ssh(&self, host: &str, port: u16) {
+        self.state.lock().unwrap().ssh = Some((host.to_string(), port));
+    }
+
+    /// Rents go through, but the answer is never sent.
+    pub fn lose_rent_answers(&self, on: bool) {
+        self.state.lock().unwrap().lose_rent_answers = on;
+    }
+
+    /// A persistent volume the account holds.
+    pub fn add_volume(&self, id: u64, label: &str, geolocation: &str) {
+        self.state.lock().unwrap().volumes.push(json!({
+            "id": id, "label": label, "geolocation": geolocation, "machine_id": 60_000 + id,
+            "disk_space": 50.0, "status": "available", "type": "local_volume",
+            "start_date": 1_700_000_000.0,
+        }));
+    }
+
+    /// Whether the account holds instance `id` (destroyed ones are gone).
+    pub fn has_instance(&self, id: u64) -> bool {
+        self.state.lock().unwrap().instances.contains_key(&id)
+    }
+
+    /// Ids of instances rented through the fake and still held.
+    pub fn rented(&self) -> Vec<u64> {
+        let s = self.state.lock().unwrap();
+        s.instances
+            .iter()
+            .filter(|(_, i)| i.created_with.is_some())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The intended status of instance `id`.
+    pub fn intended(&self, id: u64) -> Option<String> {
+        let s = self.state.lock().unwrap();
+        s.instances.get(&id).map(|i| i.intended.clone())
+    }
+
     /// Request targets seen so far.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
+        let s = self.state.lock().unwrap();
+        s.calls.iter().map(|c| c.target.clone()).collect()
+    }
+
+    /// Requests seen so far, with method and body.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// `"METHOD path"` of each request (query left off), in order.
+    pub fn call_lines(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| {
+                let path = c.target.split('?').next().unwrap_or_default();
+                format!("{} {path}", c.method)
+            })
+            .collect()
     }
 
     /// Stops listening: later connections are refused.
@@ -134,7 +304,10 @@ impl Drop for FakeVast {
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -142,23 +315,47 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         if buf.len() > 64 * 1024 {
             return;
         }
-    }
-    let head = String::from_utf8_lossy(&buf).to_string();
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
-    let auth = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim().to_string());
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let length: usize = header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    while buf.len() < head_end + length {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body: Value =
+        serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+    let auth = header("authorization");
     let reply = {
         let mut s = state.lock().unwrap();
-        s.requests.push(target.clone());
-        (!s.hang).then(|| answer(&s, &method, &target, auth.as_deref()))
+        s.calls.push(Call {
+            method: method.clone(),
+            target: target.clone(),
+            body: body.clone(),
+        });
+        (!s.hang).then(|| answer(&mut s, &method, &target, auth.as_deref(), &body))
     };
-    let Some((status, body)) = reply else {
+    // Status 0: the call took effect, but its answer is lost.
+    let Some((status @ 100.., body)) = reply else {
         // Hold the connection open and never answer.
         std::future::pending::<()>().await;
         return;
@@ -167,6 +364,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         200 => "OK",
         401 => "Unauthorized",
         404 => "Not Found",
+        410 => "Gone",
         _ => "Error",
     };
     let response = format!(
@@ -178,15 +376,56 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let _ = stream.shutdown().await;
 }
 
-fn answer(s: &State, method: &str, target: &str, auth: Option<&str>) -> (u16, String) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let params: BTreeMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
-    if method != "GET" || !matches!(path, "/api/v1/instances/" | "/api/v0/instances/") {
-        return (
-            404,
-            json!({"success": false, "error": "not_found"}).to_string(),
-        );
+#[derive(Debug, PartialEq)]
+enum Route {
+    List,
+    ListV0,
+    Search,
+    Rent(u64),
+    Show(u64),
+    Manage(u64),
+    Destroy(u64),
+    Volumes,
+}
+
+fn route(method: &str, path: &str) -> Option<Route> {
+    let id_in = |prefix: &str| -> Option<u64> {
+        path.strip_prefix(prefix)?
+            .trim_end_matches('/')
+            .parse()
+            .ok()
+    };
+    match (method, path) {
+        ("GET", "/api/v1/instances/") => Some(Route::List),
+        ("GET", "/api/v0/instances/") => Some(Route::ListV0),
+        ("POST", "/api/v0/bundles/" | "/api/v0/bundles") => Some(Route::Search),
+        ("GET", "/api/v0/volumes" | "/api/v0/volumes/") => Some(Route::Volumes),
+        ("PUT", p) if p.starts_with("/api/v0/asks/") => id_in("/api/v0/asks/").map(Route::Rent),
+        ("GET", _) => id_in("/api/v0/instances/").map(Route::Show),
+        ("PUT", _) => id_in("/api/v0/instances/").map(Route::Manage),
+        ("DELETE", _) => id_in("/api/v0/instances/").map(Route::Destroy),
+        _ => None,
     }
+}
+
+fn not_found(what: &str) -> (u16, String) {
+    (
+        404,
+        json!({"success": false, "error": "not_found", "msg": what}).to_string(),
+    )
+}
+
+fn answer(
+    s: &mut State,
+    method: &str,
+    target: &str,
+    auth: Option<&str>,
+    body: &Value,
+) -> (u16, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let Some(route) = route(method, path) else {
+        return not_found("no such endpoint");
+    };
     if auth != Some(format!("Bearer {}", s.token).as_str()) {
         let body =
             json!({"success": false, "error": "invalid_user_key", "msg": "Invalid user key"});
@@ -201,13 +440,62 @@ fn answer(s: &State, method: &str, target: &str, auth: Option<&str>) -> (u16, St
     if let Some(garbage) = &s.garbage {
         return (200, garbage.clone());
     }
-    if path == "/api/v0/instances/" {
-        let all: Vec<Value> = s.instances.iter().map(|(id, i)| document(*id, i)).collect();
-        return (
-            200,
-            json!({"instances_found": all.len(), "instances": all}).to_string(),
-        );
+    match route {
+        Route::List => list_page(s, query),
+        Route::ListV0 => {
+            let all: Vec<Value> = s.instances.iter().map(|(id, i)| document(*id, i)).collect();
+            (
+                200,
+                json!({"instances_found": all.len(), "instances": all}).to_string(),
+            )
+        }
+        Route::Search => (200, json!({"offers": search(s, body)}).to_string()),
+        Route::Rent(ask) => {
+            let reply = rent(s, ask, body);
+            if s.lose_rent_answers {
+                return (0, String::new());
+            }
+            reply
+        }
+        Route::Show(id) => {
+            let Some(i) = s.instances.get_mut(&id) else {
+                return not_found("no such instance");
+            };
+            if let Some(left) = i.loading_polls {
+                if i.stuck || left > 0 {
+                    i.loading_polls = Some(left.saturating_sub(1));
+                    i.actual = Some("loading".into());
+                } else {
+                    i.actual = Some("running".into());
+                    i.message = "success, running image/ssh".into();
+                }
+            }
+            (200, json!({"instances": document(id, i)}).to_string())
+        }
+        Route::Manage(id) => {
+            let Some(i) = s.instances.get_mut(&id) else {
+                return not_found("no such instance");
+            };
+            match body.get("state").and_then(Value::as_str) {
+                Some("stopped") => {
+                    i.intended = "stopped".into();
+                    i.actual = Some("exited".into());
+                }
+                Some("running") => i.intended = "running".into(),
+                _ => {}
+            }
+            (200, json!({"success": true}).to_string())
+        }
+        Route::Destroy(id) => match s.instances.remove(&id) {
+            Some(_) => (200, json!({"success": true}).to_string()),
+            None => not_found("no such instance"),
+        },
+        Route::Volumes => (200, json!({"volumes": s.volumes}).to_string()),
     }
+}
+
+fn list_page(s: &State, query: &str) -> (u16, String) {
+    let params: BTreeMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
     let limit = params
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -251,8 +539,130 @@ fn answer(s: &State, method: &str, target: &str, auth: Option<&str>) -> (u16, St
     (200, body.to_string())
 }
 
+/// The offers that pass every operator filter in `query`, ordered and limited as it asks.
+fn search(s: &State, query: &Value) -> Vec<Value> {
+    let mut found: Vec<Value> = s
+        .offers
+        .iter()
+        .filter(|o| s.ignore_filters || passes(o, query))
+        .cloned()
+        .collect();
+    if !s.ignore_filters {
+        if let Some([field, dir]) = query["order"][0]
+            .as_array()
+            .and_then(|o| <&[Value; 2]>::try_from(o.as_slice()).ok())
+        {
+            let field = field.as_str().unwrap_or("dph_total");
+            found.sort_by(|a, b| {
+                let (x, y) = (
+                    a[field].as_f64().unwrap_or(0.0),
+                    b[field].as_f64().unwrap_or(0.0),
+                );
+                x.total_cmp(&y)
+            });
+            if dir.as_str() == Some("desc") {
+                found.reverse();
+            }
+        }
+        if let Some(limit) = query["limit"].as_u64() {
+            found.truncate(limit as usize);
+        }
+    }
+    found
+}
+
+fn passes(offer: &Value, query: &Value) -> bool {
+    let Some(filters) = query.as_object() else {
+        return true;
+    };
+    filters.iter().all(|(field, cond)| {
+        let Some(ops) = cond.as_object() else {
+            return true; // order, limit, type, allocated_storage …
+        };
+        let Some(have) = offer.get(field) else {
+            return true;
+        };
+        // Vast filters locations by country code: "Oslo, NO" is in "NO".
+        let have = match (field.as_str(), have.as_str()) {
+            ("geolocation", Some(g)) => json!(g.rsplit(',').next().unwrap_or(g).trim()),
+            _ => have.clone(),
+        };
+        ops.iter().all(|(op, want)| {
+            let num = |v: &Value| v.as_f64();
+            match op.as_str() {
+                "eq" => have == *want,
+                "neq" => have != *want,
+                "lt" => num(&have).zip(num(want)).is_some_and(|(h, w)| h < w),
+                "lte" => num(&have).zip(num(want)).is_some_and(|(h, w)| h <= w),
+                "gt" => num(&have).zip(num(want)).is_some_and(|(h, w)| h > w),
+                "gte" => num(&have).zip(num(want)).is_some_and(|(h, w)| h >= w),
+                "in" => want.as_array().is_some_and(|a| a.contains(&have)),
+                "notin" => want.as_array().is_some_and(|a| !a.contains(&have)),
+                _ => true,
+            }
+        })
+    })
+}
+
+fn rent(s: &mut State, ask: u64, body: &Value) -> (u16, String) {
+    let offer = s.offers.iter().find(|o| o["id"].as_u64() == Some(ask));
+    if offer.is_none() {
+        return (
+            404,
+            json!({"success": false, "error": "no_such_ask", "msg": "Offer not found", "ask_id": ask})
+                .to_string(),
+        );
+    }
+    if s.gone.contains(&ask) {
+        return (
+            410,
+            json!({"success": false, "error": "no_such_ask",
+                   "msg": format!("Instance type {ask} is no longer available."), "ask_id": ask})
+            .to_string(),
+        );
+    }
+    if body["client_id"] != "me" || !body["image"].is_string() {
+        return (
+            400,
+            json!({"success": false, "error": "invalid_args", "msg": "image and client_id required"})
+                .to_string(),
+        );
+    }
+    if let Some(v) = body.get("volume_info") {
+        let known = s.volumes.iter().any(|vol| vol["id"] == v["volume_id"]);
+        if !known {
+            return (
+                400,
+                json!({"success": false, "error": "invalid_args", "msg": "no such volume"})
+                    .to_string(),
+            );
+        }
+    }
+    let id = s.next_contract;
+    s.next_contract += 1;
+    let instance = Instance {
+        actual: None,
+        intended: "running".into(),
+        message: String::new(),
+        label: body["label"].as_str().map(str::to_string),
+        loading_polls: Some(s.ready_after),
+        stuck: s.never_running,
+        ssh: s.ssh.clone(),
+        created_with: Some(body.clone()),
+    };
+    s.instances.insert(id, instance);
+    (
+        200,
+        json!({"success": true, "new_contract": id}).to_string(),
+    )
+}
+
 /// One instance with the fields Vast documents (a subset; the client ignores the rest).
 fn document(id: u64, i: &Instance) -> Value {
+    let (ssh_host, ssh_port) = i
+        .ssh
+        .clone()
+        .unwrap_or_else(|| (format!("ssh{}.vast.ai", id % 10), (10000 + id) as u16));
     json!({
         "id": id,
         "actual_status": i.actual,
@@ -260,14 +670,15 @@ fn document(id: u64, i: &Instance) -> Value {
         "cur_state": if i.intended == "running" { "running" } else { "stopped" },
         "next_state": if i.intended == "running" { "running" } else { "stopped" },
         "status_msg": i.message,
-        "label": format!("lifeboat-test-{id}"),
+        "label": i.label.clone().unwrap_or_else(|| format!("lifeboat-test-{id}")),
         "machine_id": 1000 + id,
-        "ssh_host": format!("ssh{}.vast.ai", id % 10),
-        "ssh_port": 10000 + id,
+        "ssh_host": ssh_host,
+        "ssh_port": ssh_port,
         "public_ipaddr": "192.0.2.45",
+        "geolocation": "Oslo, NO",
         "gpu_name": "RTX 4090",
         "num_gpus": 1,
         "image_uuid": "pytorch/pytorch:latest",
-        "ports": {"22/tcp": [{"HostIp": "0.0.0.0", "HostPort": (10000 + id).to_string()}]},
+        "ports": {"22/tcp": [{"HostIp": "0.0.0.0", "HostPort": ssh_port.to_string()}]},
     })
 }

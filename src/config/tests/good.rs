@@ -45,7 +45,8 @@ fn gate0_example_is_seed_000() {
         c.notifiers,
         vec![NotifierConfig::Telegram {
             bot_token_env: "TELEGRAM_BOT_TOKEN".into(),
-            chat_id: "-5275672778".into()
+            chat_id: "-5275672778".into(),
+            api_url: None
         }]
     );
     assert_eq!(

@@ -9,6 +9,7 @@ mod good;
 mod schema;
 mod services;
 mod ssh;
+mod workspace;
 
 use super::{parse_str, Config, Problem};
 use std::path::Path;

@@ -224,6 +224,7 @@ fn every_schema_key_has_an_example() {
         "job",
         "job.heartbeat",
         "job.retention",
+        "job.workspace",
         "storage",
         "storage.s3",
         "storage.nas_retention",
@@ -235,6 +236,7 @@ fn every_schema_key_has_an_example() {
             "" => "zzzzzz = 1\n".to_string(),
             "job.heartbeat" => "[[job]]\nheartbeat = { zzzzzz = \"x\" }\n".to_string(),
             "job.retention" => "[[job]]\nretention = { zzzzzz = 1 }\n".to_string(),
+            "job.workspace" => "[[job]]\nworkspace = { zzzzzz = 1 }\n".to_string(),
             t if hints::is_table_array("", t) => format!("[[{t}]]\nzzzzzz = 1\n"),
             t => format!("[{t}]\nzzzzzz = 1\n"),
         };

@@ -1,7 +1,7 @@
 //! Policy, storage, notifiers, providers and secrets.
 
 use super::*;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, NotifierConfig};
 
 #[test]
 fn bad_durations_show_an_example() {
@@ -206,6 +206,40 @@ fn notifiers_are_checked_by_kind() {
 }
 
 #[test]
+fn telegram_api_url_is_optional_and_checked() {
+    let tg = "[[notify]]\nkind = \"telegram\"\nbot_token_env = \"T\"\nchat_id = \"-1\"\n";
+    let c = ok(&with(tg));
+    assert!(matches!(
+        &c.notifiers[0],
+        NotifierConfig::Telegram { api_url: None, .. }
+    ));
+    let c = ok(&with(&format!(
+        "{tg}api_url = \"http://127.0.0.1:8081/\"\n"
+    )));
+    assert!(
+        matches!(&c.notifiers[0], NotifierConfig::Telegram { api_url: Some(u), .. } if u == "http://127.0.0.1:8081"),
+        "{:?}",
+        c.notifiers
+    );
+    check(
+        &one(&with(&format!("{tg}api_url = \"api.telegram.org\"\n"))),
+        22,
+        "notify[0].api_url",
+        &["not an http:// or https:// URL"],
+        &["api_url = \"https://api.telegram.org\""],
+    );
+    check(
+        &one(&with(
+            "[[notify]]\nkind = \"webhook\"\nurl = \"https://h.example\"\napi_url = \"https://a.example\"\n",
+        )),
+        21,
+        "notify[0].api_url",
+        &["\"api_url\" is a telegram setting"],
+        &[],
+    );
+}
+
+#[test]
 fn providers_are_checked() {
     let p = one(&with(
         "[[provider]]\nname = \"vast\"\nkind = \"runpod\"\napi_key_env = \"K\"\n",
@@ -351,4 +385,185 @@ fn provider_poll_interval_is_a_checked_duration() {
     );
     let p = one(&with(&format!("{base}poll_every = \"30 sec\"\n")));
     assert!(p.key.ends_with("poll_every"), "{p:?}");
+}
+
+/// `BASE` with a vast `[[provider]]` and the train job's `[job.provision]` (its first
+/// key, `provider`, is on line 24), plus `extra` keys in that table from line 26.
+fn provision(extra: &str) -> String {
+    with(&format!(
+        "[[provider]]\nname = \"vast\"\nkind = \"vast\"\napi_key_env = \"VAST_API_KEY\"\n\n\
+         [job.provision]\nprovider = \"vast\"\nimage = \"pytorch/pytorch:latest\"\n{extra}"
+    ))
+}
+
+#[test]
+fn provision_tables_are_read_with_defaults() {
+    let c = ok(&provision(
+        "gpu_name = \"RTX_4090\"\nnum_gpus = 2\nmax_price = 2\nmin_ram_gb = 32\nmin_disk_gb = 100\n\
+         min_reliability = 0.98\nregions = [\"se\", \"NO\"]\ndisk_gb = 64\nvolume = \"ckpt-eu\"\n",
+    ));
+    let p = &c.provision["train"];
+    assert_eq!(p.provider, "vast");
+    assert_eq!(p.image, "pytorch/pytorch:latest");
+    assert_eq!(p.gpu_name.as_deref(), Some("RTX_4090"));
+    assert_eq!(p.num_gpus, Some(2));
+    assert_eq!(p.max_price, Some(2.0), "an integer price reads as dollars");
+    assert_eq!((p.min_ram_gb, p.min_disk_gb), (Some(32), Some(100)));
+    assert_eq!(p.min_reliability, Some(0.98));
+    assert_eq!(p.regions, ["SE", "NO"]);
+    assert_eq!(p.disk_gb, 64);
+    assert_eq!(p.volume.as_deref(), Some("ckpt-eu"));
+    assert_eq!(p.mount_path, "/data");
+
+    let c = ok(&provision(""));
+    let p = &c.provision["train"];
+    assert_eq!(p.disk_gb, crate::config::ProvisionSpec::DEFAULT_DISK_GB);
+    assert!(p.regions.is_empty() && p.volume.is_none() && p.max_price.is_none());
+    assert!(
+        ok(BASE).provision.is_empty(),
+        "a job without the table has none"
+    );
+}
+
+#[test]
+fn provision_values_are_checked_with_the_key_named() {
+    let k = "job \"train\".provision";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "max_price = 0",
+            "max_price",
+            "max_price = 0 is not a price",
+            "max_price = 1.5",
+        ),
+        (
+            "max_price = 5000.0",
+            "max_price",
+            "not a price in dollars per hour",
+            "at most 1000",
+        ),
+        (
+            "num_gpus = 0",
+            "num_gpus",
+            "num_gpus = 0 is outside 1..=64",
+            "num_gpus = 1",
+        ),
+        (
+            "disk_gb = 4",
+            "disk_gb",
+            "disk_gb = 4 is outside 8..=",
+            "disk_gb = 64",
+        ),
+        (
+            "min_ram_gb = 0",
+            "min_ram_gb",
+            "min_ram_gb = 0 is outside",
+            "min_ram_gb = 32",
+        ),
+        (
+            "min_reliability = 1.5",
+            "min_reliability",
+            "not a score from 0 to 1",
+            "0.98",
+        ),
+        (
+            "gpu_name = \"RTX/4090\"",
+            "gpu_name",
+            "\"RTX/4090\" is not a GPU model name",
+            "\"RTX 4090\"",
+        ),
+        (
+            "regions = []",
+            "regions",
+            "regions is empty",
+            "remove the key",
+        ),
+        (
+            "regions = [\"SE\", \"Europe\"]",
+            "regions[1]",
+            "\"Europe\" is not a two-letter country code",
+            "[\"SE\", \"NO\", \"DE\"]",
+        ),
+        (
+            "regions = [\"se\", \"SE\"]",
+            "regions[1]",
+            "\"SE\" is listed twice",
+            "",
+        ),
+        (
+            "volume = \"my volume\"",
+            "volume",
+            "not a valid volume name",
+            "",
+        ),
+        (
+            "volume = \"v\"\nmount_path = \"data\"",
+            "mount_path",
+            "\"data\" is not an absolute directory",
+            "\"/data\"",
+        ),
+        (
+            "mount_path = \"/data\"",
+            "mount_path",
+            "no volume to mount",
+            "add volume",
+        ),
+    ];
+    for (extra, key, message, fix) in cases {
+        let p = one(&provision(&format!("{extra}\n")));
+        let line = if *key == "mount_path" && extra.contains("volume") {
+            27
+        } else {
+            26
+        };
+        check(&p, line, &format!("{k}.{key}"), &[message], &[fix]);
+    }
+
+    let p = one(&provision("").replace("provider = \"vast\"\nimage", "provider = \"vats\"\nimage"));
+    check(
+        &p,
+        24,
+        &format!("{k}.provider"),
+        &["unknown provider \"vats\"", "did you mean \"vast\"?"],
+        &["\"vast\""],
+    );
+    let p = one(&with(
+        "[job.provision]\nprovider = \"vast\"\nimage = \"x\"\n",
+    ));
+    check(
+        &p,
+        19,
+        &format!("{k}.provider"),
+        &["there is no [[provider]] named \"vast\""],
+        &["kind = \"vast\"", "api_key_env = \"VAST_API_KEY\""],
+    );
+    let p =
+        one(&provision("").replace("image = \"pytorch/pytorch:latest\"", "image = \"my image\""));
+    check(
+        &p,
+        25,
+        &format!("{k}.image"),
+        &["\"my image\" is not a container image name"],
+        &[],
+    );
+}
+
+#[test]
+fn provision_schema_and_strategy_problems_are_named() {
+    let p = one(&provision("max_pric = 1.5\n"));
+    assert!(p.key.contains("provision"), "{p:#?}");
+    assert!(p.message.contains("max_pric"), "{p:#?}");
+    assert!(p.fix.contains("max_price"), "{p:#?}");
+    let p = one(&provision("").replace("image = \"pytorch/pytorch:latest\"\n", ""));
+    assert!(p.message.contains("image"), "{p:#?}");
+
+    let text = provision("").replace(
+        "standby = [\"pc1:1\"]",
+        "standby = [\"pc1:1\"]\nstrategies = [\"regional-volume\", \"escalate\"]",
+    );
+    let p = one(&text);
+    assert_eq!(p.key, "job \"train\".provision", "{p:#?}");
+    assert!(p.message.contains("names no volume"), "{p:#?}");
+    assert!(p.fix.contains("volume = "), "{p:#?}");
+    let c = ok(&text.replace("image = \"pytorch", "volume = \"ckpt\"\nimage = \"pytorch"));
+    assert_eq!(c.provision["train"].volume.as_deref(), Some("ckpt"));
 }

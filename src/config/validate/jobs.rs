@@ -3,7 +3,7 @@
 //! checkpoint keys are in `checkpoint.rs`).
 
 use super::values::{self, quote};
-use super::{checkpoint, strategies, Ctx};
+use super::{checkpoint, strategies, workspace, Ctx};
 use crate::config::keypath::KeyPath;
 use crate::config::raw::{RawHeartbeat, RawJob, Str};
 use crate::config::suggest;
@@ -99,6 +99,8 @@ fn job(
     let standbys = standbys(ctx, k, j, hosts, &home_target);
     let strategies = strategies::build(ctx, k, j, hosts, &standbys, has_providers);
     let ckpt = checkpoint::build(ctx, k, j, hosts);
+    let standbys: Vec<Target> = standbys.into_iter().flatten().collect();
+    let workspace = workspace::build(ctx, k, j, hosts, &standbys, &workdir, &checkpoint_dir);
     let mut env = std::collections::BTreeMap::new();
     for (name, value) in j.env.iter().flatten() {
         let key = k.clone().key("env").key(name);
@@ -132,12 +134,13 @@ fn job(
         stop,
         heartbeat,
         checkpoint_dir,
-        standbys: standbys.into_iter().flatten().collect(),
+        standbys,
         strategies,
         env,
         checkpoint_marker: ckpt.marker,
         prestage: ckpt.prestage,
         retention: ckpt.retention,
+        workspace,
     }
 }
 

@@ -8,10 +8,12 @@ mod jobs;
 mod notify;
 mod policy;
 mod providers;
+mod provision;
 mod retention;
 mod storage;
 mod strategies;
 mod values;
+mod workspace;
 
 pub use ctx::Ctx;
 
@@ -43,6 +45,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let jobs = jobs::build(ctx, &raw.job, &hosts, !providers.is_empty());
     let storage = storage::build(ctx, raw.storage.as_ref(), !raw.job.is_empty());
     let notifiers = notify::build(ctx, &raw.notify);
+    let provision = provision::build(ctx, &raw.job, &providers);
     let problems = ctx.take_problems();
     if !problems.is_empty() {
         return Err(problems);
@@ -54,6 +57,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         storage,
         notifiers,
         providers,
+        provision,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
     })

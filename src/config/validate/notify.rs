@@ -45,9 +45,19 @@ fn notifier(ctx: &mut Ctx<'_>, k: &KeyPath, n: &RawNotify) -> Option<NotifierCon
                 "chat_id = \"-5275672778\"",
             )
             .map(|s| chat_id(ctx, &k.clone().key("chat_id"), s));
+            let api_url = n.api_url.as_ref().map(|s| {
+                let v = values::url(
+                    ctx,
+                    &k.clone().key("api_url"),
+                    s,
+                    "api_url = \"https://api.telegram.org\"",
+                );
+                v.trim_end_matches('/').to_string()
+            });
             Some(NotifierConfig::Telegram {
                 bot_token_env: token.unwrap_or_default(),
                 chat_id: chat.unwrap_or_default(),
+                api_url,
             })
         }
         _ => {
@@ -59,6 +69,7 @@ fn notifier(ctx: &mut Ctx<'_>, k: &KeyPath, n: &RawNotify) -> Option<NotifierCon
                 "telegram",
             );
             foreign(ctx, k, "chat_id", n.chat_id.as_ref(), "telegram");
+            foreign(ctx, k, "api_url", n.api_url.as_ref(), "telegram");
             let url = required(
                 ctx,
                 k,

@@ -273,6 +273,9 @@ fn recovery_with(ctx: &mut Ctx<'_>, raw: RawRecovery) -> RecoveryPolicy {
         &raw.budget_window,
         &mut r.budget_window,
     );
+    if let Some(s) = &raw.return_after {
+        r.return_after = return_after(ctx, &k.clone().key("return_after"), s);
+    }
     if let Some(t) = raw.timeouts {
         let k = k.key("timeouts");
         let st = &mut r.step_timeouts;
@@ -284,4 +287,25 @@ fn recovery_with(ctx: &mut Ctx<'_>, raw: RawRecovery) -> RecoveryPolicy {
         dur(ctx, k.key("provision"), &t.provision, &mut st.provision);
     }
     r
+}
+
+/// `"off"` or a duration: how long a GPU host must answer before a job on a CPU standby
+/// returns to it.
+fn return_after(ctx: &mut Ctx<'_>, key: &KeyPath, s: &crate::config::raw::Str) -> Option<Duration> {
+    let v = s.get_ref();
+    if v == "off" {
+        return None;
+    }
+    match crate::config::duration::parse(v) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            ctx.report_at(
+                s,
+                key,
+                format!("{} is not a duration: {e}", values::quote(v)),
+                "give how long a GPU host must stay healthy, e.g. return_after = \"1m\", or \"off\" to move jobs back by hand",
+            );
+            None
+        }
+    }
 }

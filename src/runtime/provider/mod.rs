@@ -1,18 +1,27 @@
-//! The provider status channel: the `Provider` boundary (a rented-GPU provider's API, read
-//! as a second opinion on host health), its errors, and building providers from config.
+//! The provider boundary: `Provider` (a rented-GPU provider's API, read as a second
+//! opinion on host health), `Provisioner` (the same API renting, watching and giving back
+//! machines), their errors, and building both from config.
 //!
-//! A provider only lists instances; what that means for hosts is decided by the pure
-//! `core::provider_verdict`, and `poller` carries the verdicts to the supervisor. Errors
-//! never carry an API key: they name the environment variable it came from instead.
+//! For health, a provider only lists instances; what that means for hosts is decided by the
+//! pure `core::provider_verdict`, and `poller` carries the verdicts to the supervisor.
+//! Renting is driven by `provision`. Errors never carry an API key: they name the
+//! environment variable it came from instead.
 
+pub mod criteria;
 pub mod poller;
+pub mod provision;
+mod ready;
+mod regional;
 pub mod vast;
+mod vast_provision;
+mod vast_query;
 
 use crate::config::ProviderConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::core::provider_verdict::InstanceStatus;
+pub use criteria::{Criteria, InstanceId, InstanceInfo, LaunchSpec, Offer, Volume, VolumeAttach};
 pub use vast::{VastClient, VastOptions};
 
 /// A provider's API, as far as health evidence needs it.
@@ -23,6 +32,55 @@ pub trait Provider: Send + Sync {
 
     /// Every instance the account holds, with its current and intended status.
     async fn instances(&self) -> Result<Vec<InstanceStatus>, ProviderError>;
+}
+
+/// A provider's API as renting needs it: search offers, rent one, watch the instance come
+/// up, stop or destroy it. Object-safe (`Arc<dyn Provisioner>`); a `Provisioner` is also a
+/// `Provider`, so one client serves both channels.
+#[async_trait::async_trait]
+pub trait Provisioner: Provider {
+    /// Rentable machines that meet `criteria`, cheapest first. Implementations filter the
+    /// answer with `Criteria::select` too: a filter the API ignored must not let an offer
+    /// over budget through.
+    async fn offers(&self, criteria: &Criteria) -> Result<Vec<Offer>, ProviderError>;
+
+    /// Rents `offer` and starts `launch` on it. `OfferUnavailable` or `Refused` mean
+    /// nothing was rented; a `Timeout` or `Unreachable` leaves that unknown.
+    async fn create(&self, offer: &Offer, launch: &LaunchSpec)
+        -> Result<InstanceId, ProviderError>;
+
+    /// The instance as the provider reports it now (`NoSuchInstance` when it has none).
+    async fn instance(&self, id: &InstanceId) -> Result<InstanceInfo, ProviderError>;
+
+    /// Waits until the instance runs, reports an SSH address, and that address answers
+    /// with an SSH banner; gives up after `timeout`.
+    async fn wait_ssh(
+        &self,
+        id: &InstanceId,
+        timeout: Duration,
+    ) -> Result<InstanceInfo, ProviderError> {
+        provision::wait_ssh(self, id, timeout, &provision::ProvisionOptions::default()).await
+    }
+
+    /// Stops the instance (its disk is kept, and billed). `NoSuchInstance` if it is gone.
+    async fn stop(&self, id: &InstanceId) -> Result<(), ProviderError>;
+
+    /// Destroys the instance and its disk. Idempotent: an instance already gone is `Ok`.
+    async fn destroy(&self, id: &InstanceId) -> Result<(), ProviderError>;
+
+    /// The account's persistent volumes, with where each lives.
+    async fn volumes(&self) -> Result<Vec<Volume>, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.name().to_string(),
+            what: "list persistent volumes".into(),
+        })
+    }
+
+    /// Instances labelled exactly `label`: how a create whose answer was lost is found
+    /// (and destroyed) instead of left running. Empty where a provider cannot tell.
+    async fn labelled(&self, _label: &str) -> Result<Vec<InstanceId>, ProviderError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Why a provider could not be built or asked. No variant holds an API key.
@@ -81,6 +139,59 @@ pub enum ProviderError {
 
     #[error("provider \"{provider}\": {detail}")]
     Setup { provider: String, detail: String },
+
+    #[error("provider \"{provider}\": offer {offer} cannot be rented any more ({detail})")]
+    OfferUnavailable {
+        provider: String,
+        offer: String,
+        detail: String,
+    },
+
+    #[error("provider \"{provider}\": {what} was refused: {detail}")]
+    Refused {
+        provider: String,
+        what: String,
+        detail: String,
+    },
+
+    #[error("provider \"{provider}\": the account has no instance {instance}")]
+    NoSuchInstance { provider: String, instance: String },
+
+    #[error(
+        "provider \"{provider}\": instance {instance} was not reachable over SSH within {}; last seen: {last}",
+        humantime::format_duration(*.timeout)
+    )]
+    NotReady {
+        provider: String,
+        instance: String,
+        timeout: Duration,
+        last: String,
+    },
+
+    #[error(
+        "provider \"{provider}\": instance {instance} is {status} and will not come up: {detail}"
+    )]
+    InstanceFailed {
+        provider: String,
+        instance: String,
+        status: String,
+        detail: String,
+    },
+
+    #[error("provider \"{provider}\": cannot {what} with this provider")]
+    Unsupported { provider: String, what: String },
+}
+
+/// The provisioning side of a `[[provider]]` (the key is read from its variable now).
+pub fn provisioner_from_config(c: &ProviderConfig) -> Result<Arc<dyn Provisioner>, ProviderError> {
+    match c.kind.as_str() {
+        "vast" => VastClient::from_env(&c.name, &c.api_key_env, VastOptions::default())
+            .map(|v| Arc::new(v) as Arc<dyn Provisioner>),
+        other => Err(ProviderError::UnknownKind {
+            provider: c.name.clone(),
+            kind: other.to_string(),
+        }),
+    }
 }
 
 /// Builds one provider per `[[provider]]` section, reading each API key from its

@@ -23,7 +23,7 @@
 
 use super::{excerpt, InstanceStatus, Provider, ProviderError};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::{StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -70,6 +70,7 @@ pub struct VastClient {
     key_env: String,
     key: ApiKey,
     auth: HeaderValue,
+    base: Url,
     list_url: Url,
     opts: VastOptions,
     http: reqwest::Client,
@@ -157,6 +158,7 @@ impl VastClient {
             key_env: key_env.to_string(),
             key: ApiKey(key),
             auth,
+            base,
             list_url,
             opts,
             http,
@@ -173,7 +175,7 @@ impl VastClient {
     }
 
     /// Never lets the key through into an error text, whatever a server echoes.
-    fn scrub(&self, text: String) -> String {
+    pub(super) fn scrub(&self, text: String) -> String {
         if self.key.0.len() >= 4 && text.contains(&self.key.0) {
             text.replace(&self.key.0, "<redacted>")
         } else {
@@ -181,24 +183,46 @@ impl VastClient {
         }
     }
 
-    async fn page(&self, after: Option<&str>) -> Result<Page, ProviderError> {
-        let mut url = self.list_url.clone();
-        url.query_pairs_mut()
-            .append_pair("limit", &self.opts.page_limit.to_string());
-        if let Some(token) = after {
-            url.query_pairs_mut().append_pair("after_token", token);
-        }
-        let mut resp = self
+    pub(super) fn provider(&self) -> String {
+        self.name.clone()
+    }
+
+    /// `path` (with any query) under the base URL.
+    pub(super) fn url(&self, path: &str) -> Result<Url, ProviderError> {
+        self.base.join(path).map_err(|e| ProviderError::Setup {
+            provider: self.name.clone(),
+            detail: format!("path \"{path}\": {e}"),
+        })
+    }
+
+    /// One authorised request; `what` names it in errors ("PUT /api/v0/asks/1/"). A
+    /// refused key is an error here; every other status is the caller's to judge.
+    pub(super) async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, ProviderError> {
+        let mut req = self
             .http
-            .get(url)
+            .request(method, url)
             .header(AUTHORIZATION, self.auth.clone())
-            .header(ACCEPT, "application/json")
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let mut resp = req
             .send()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.transport_error(e, what))?;
         let status = resp.status();
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e, what))?
+        {
             let room = MAX_BODY.saturating_sub(body.len());
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if body.len() >= MAX_BODY {
@@ -212,27 +236,53 @@ impl VastClient {
                 status: status.as_u16(),
             });
         }
-        if !status.is_success() {
-            return Err(ProviderError::Http {
-                provider: self.name.clone(),
-                what: self.what(),
-                status: status.as_u16(),
-                excerpt: self.scrub(excerpt(&body, 160)),
-            });
-        }
-        serde_json::from_slice::<Page>(&body).map_err(|e| ProviderError::Malformed {
+        Ok(Reply { status, body })
+    }
+
+    /// The error for an answer that is not a success.
+    pub(super) fn http_error(&self, what: &str, reply: &Reply) -> ProviderError {
+        ProviderError::Http {
             provider: self.name.clone(),
-            what: self.what(),
+            what: what.to_string(),
+            status: reply.status.as_u16(),
+            excerpt: self.scrub(excerpt(&reply.body, 160)),
+        }
+    }
+
+    /// Parses a JSON answer, or says what came instead.
+    pub(super) fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        reply: &Reply,
+    ) -> Result<T, ProviderError> {
+        serde_json::from_slice::<T>(&reply.body).map_err(|e| ProviderError::Malformed {
+            provider: self.name.clone(),
+            what: what.to_string(),
             detail: self.scrub(e.to_string()),
-            excerpt: self.scrub(excerpt(&body, 80)),
+            excerpt: self.scrub(excerpt(&reply.body, 80)),
         })
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> ProviderError {
+    async fn page(&self, after: Option<&str>) -> Result<Page, ProviderError> {
+        let mut url = self.list_url.clone();
+        url.query_pairs_mut()
+            .append_pair("limit", &self.opts.page_limit.to_string());
+        if let Some(token) = after {
+            url.query_pairs_mut().append_pair("after_token", token);
+        }
+        let what = self.what();
+        let reply = self.call(Method::GET, url, None, &what).await?;
+        if !reply.status.is_success() {
+            return Err(self.http_error(&what, &reply));
+        }
+        self.parse(&what, &reply)
+    }
+
+    fn transport_error(&self, e: reqwest::Error, what: &str) -> ProviderError {
         if e.is_timeout() {
             return ProviderError::Timeout {
                 provider: self.name.clone(),
-                what: self.what(),
+                what: what.to_string(),
                 timeout: self.opts.timeout,
             };
         }
@@ -246,10 +296,16 @@ impl VastClient {
         }
         ProviderError::Unreachable {
             provider: self.name.clone(),
-            what: self.what(),
+            what: what.to_string(),
             detail: self.scrub(detail),
         }
     }
+}
+
+/// An answer's status and (capped) body.
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
 }
 
 #[async_trait::async_trait]

@@ -177,7 +177,9 @@ async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String,
         let Ok(Some(newest)) = rep.newest_restorable(spec.id.as_str()) else {
             continue;
         };
-        if done.get(spec.id.as_str()) == Some(&newest.id) {
+        // Keyed by host too: after a failover the standby to keep it on is another one.
+        let staged = format!("{}/{}", target.host, newest.id);
+        if done.get(spec.id.as_str()) == Some(&staged) {
             continue;
         }
         match rep
@@ -190,7 +192,7 @@ async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String,
             .await
         {
             Ok(_) => {
-                done.insert(spec.id.to_string(), newest.id.clone());
+                done.insert(spec.id.to_string(), staged);
             }
             Err(e) => tracing::warn!(job = %spec.id, "pre-stage on {}: {e}", target.host),
         }

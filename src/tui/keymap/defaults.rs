@@ -5,7 +5,7 @@ use super::{Binding, Context, Key, Keymap};
 use crate::tui::action::{Action, View};
 
 /// Every action a key can be bound to, by the name a keymap file uses.
-pub(super) const NAMES: [(&str, Action); 33] = [
+pub(super) const NAMES: [(&str, Action); 34] = [
     ("quit", Action::Quit),
     ("next_view", Action::NextView),
     ("prev_view", Action::PrevView),
@@ -36,6 +36,7 @@ pub(super) const NAMES: [(&str, Action); 33] = [
     ("cancel", Action::Cancel),
     ("inject_fault", Action::InjectFault),
     ("prune", Action::Prune),
+    ("readiness", Action::Readiness),
     ("next_theme", Action::NextTheme),
     ("backspace", Action::Backspace),
     ("complete", Action::Complete),
@@ -49,7 +50,7 @@ pub fn action_name(action: &Action) -> Option<&'static str> {
 /// One row of a default table: the action, its default keys, and what it does there.
 pub(super) type Row = (Action, &'static [&'static str], &'static str);
 
-pub(super) const NORMAL: [Row; 29] = [
+pub(super) const NORMAL: [Row; 30] = [
     (Action::Help, &["?"], "help: every key"),
     (Action::Palette, &[":"], "command palette"),
     (Action::Filter, &["/"], "filter the rows"),
@@ -73,6 +74,11 @@ pub(super) const NORMAL: [Row; 29] = [
     (Action::Select, &["enter"], "open the selected row"),
     (Action::Back, &["esc"], "close the detail, clear the filter"),
     (Action::Failover, &["f"], "fail the selected job over…"),
+    (
+        Action::Readiness,
+        &["w"],
+        "check: would a failover work now?",
+    ),
     (Action::Switchover, &["s"], "planned switchover of the job…"),
     (Action::PauseJob, &["p"], "pause automation for the job…"),
     (Action::ResumeJob, &["r"], "resume automation for the job…"),

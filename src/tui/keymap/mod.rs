@@ -67,7 +67,8 @@ impl Context {
     /// dialog's name field), a dialog's buttons and list, or the tables.
     pub fn of(ui: &UiState) -> Context {
         match &ui.overlay {
-            Overlay::Help => Context::Help,
+            // The readiness panel only scrolls and closes, like the help sheet.
+            Overlay::Help | Overlay::Readiness(_) => Context::Help,
             Overlay::Palette(_) => Context::Text,
             Overlay::Dialog(d) if d.focus == Focus::Typing => Context::Text,
             Overlay::Dialog(_) => Context::Dialog,

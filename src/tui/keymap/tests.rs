@@ -248,6 +248,7 @@ fn every_normal_action_has_a_non_f_key() {
             | Action::Cancel
             | Action::InjectFault
             | Action::Prune
+            | Action::Readiness
             | Action::NextTheme => true,
             // Dialogs and text fields, or the mouse (which has keys: Up, Down, GoView).
             Action::FocusNext

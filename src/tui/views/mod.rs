@@ -17,6 +17,7 @@ pub mod host_detail;
 mod inventory;
 mod inventory_table;
 pub mod jobs;
+pub mod readiness;
 pub mod recovery;
 mod recovery_parts;
 mod replica_tasks;

@@ -1,0 +1,216 @@
+//! Recovery time of real failovers on three loopback sshd hosts (the `lan` profile):
+//! the job (`assets/jobs/toy_job.sh`) is killed on its host and the time is taken from the
+//! kill to Lifeboat's "verified running" on the standby, with each step's share.
+//!
+//! (a) Warm standby with a pre-staged checkpoint (`prestage = true`): the checkpoint is
+//!     already on the standby and only re-verified there. Goal: ≤ 5 s.
+//! (b) A checkpoint to move: the standby does not have it, so the failover restores it
+//!     from the NAS over SSH. Goal: ≤ 1.3 × `scp` of the same bytes + 3 s.
+//!
+//! Both restore one 1 GiB checkpoint, 20 failovers each, back and forth between two
+//! hosts. Run with `cargo bench --bench failover` (writes its table into BENCHMARKS.md);
+//! under `cargo test` it runs two small failovers of each kind as a smoke check.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "../tests/support/sshd.rs"]
+mod sshd;
+
+#[path = "../tests/support/failover_bed.rs"]
+mod failover_bed;
+
+#[path = "failover/report.rs"]
+mod report;
+
+use failover_bed::Bed;
+use report::{Run, Scenario};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The seeded checkpoint's step (the job resumes after it).
+const SEED_STEP: u64 = 100;
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (size, rounds) = if full {
+        (1u64 << 30, 20)
+    } else {
+        (4u64 << 20, 2)
+    };
+    let started = report::now_utc();
+    let load = report::loadavg();
+    let warm = scenario("rto-warm", size, rounds, true);
+    let moved = scenario("rto-move", size, rounds, false);
+    let text = report::render(&started, &load, size, &[warm, moved]);
+    println!("{text}");
+    if full {
+        report::write(&text);
+    }
+}
+
+fn seed_name() -> String {
+    format!("step-{SEED_STEP:08}.ckpt")
+}
+
+/// One scenario: a fresh bed, the seeded checkpoint replicated, then `rounds` failovers.
+fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
+    let extra = format!(
+        "prestage = {prestage}\nenv = {{ TOY_CKPT_EVERY = \"100000000\" }}\ncheckpoint_marker = \"done\""
+    );
+    let bed = failover_bed::start_full(
+        name,
+        &["warm-standby", "escalate"],
+        &["h2:0", "h1:1"],
+        &extra,
+    );
+    // The checkpoint the job "wrote" before Lifeboat started: random bytes, marked done.
+    let ckpt = bed.work(1).join("ckpt");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    let file = ckpt.join(seed_name());
+    random_file(&file, size);
+    std::fs::write(ckpt.join(format!("{}.done", seed_name())), b"").unwrap();
+    chmod_tree(&bed.work(1));
+    let mut c = bed.console("3600s");
+    c.wait(60, |v| {
+        v["kind"] == "recovery_state" && v["to"] == "RESOLVED"
+    });
+    c.seen_or_wait(180, |v| {
+        v["kind"] == "checkpoint_recorded" && v["step"].as_u64() == Some(SEED_STEP)
+    });
+    let nas_copy = bed.nas.join(&bed.job).join(seed_name()).join(seed_name());
+    let scp = if prestage {
+        None
+    } else {
+        Some(scp_secs(&bed, &nas_copy))
+    };
+    let mut on = 1;
+    let mut runs = Vec::new();
+    for _ in 0..rounds {
+        let next = if on == 1 { 2 } else { 1 };
+        let there = bed.work(next).join("ckpt").join(seed_name());
+        if prestage {
+            // Pre-staging keeps it on the standby; wait until it has.
+            wait_until(180, "the checkpoint pre-staged on the standby", || {
+                std::fs::metadata(&there).is_ok_and(|m| m.len() == size)
+            });
+            std::thread::sleep(Duration::from_secs(2));
+        } else {
+            let _ = std::fs::remove_file(&there);
+        }
+        let t0 = Instant::now();
+        let killed_at = std::time::SystemTime::now();
+        bed.signal_runs(on, "KILL");
+        let seen = c.wait(60, |v| {
+            v["kind"] == "recovery_state" && v["to"] == "INTERRUPTION_DETECTED"
+        });
+        let done = c.wait(300, |v| v["kind"] == "failover_finished");
+        let wall = t0.elapsed().as_secs_f64();
+        assert_eq!(done["ok"], true, "{done}");
+        let seen_at = humantime::parse_rfc3339(seen["ts"].as_str().unwrap()).unwrap();
+        let noticed = seen_at
+            .duration_since(killed_at)
+            .map_or(0.0, |d| d.as_secs_f64());
+        runs.push(Run::from_event(wall, noticed, &done));
+        on = next;
+        wait_until(30, "the job running on the standby", || {
+            bed.alive(on).len() == 1
+        });
+    }
+    Scenario {
+        name: if prestage {
+            "(a) warm standby, checkpoint pre-staged"
+        } else {
+            "(b) warm standby, checkpoint moved from the NAS"
+        },
+        runs,
+        scp,
+    }
+}
+
+fn wait_until(secs: u64, what: &str, f: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not so after {secs}s");
+}
+
+fn random_file(path: &Path, size: u64) {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c {size} /dev/urandom > '{}'",
+            path.display()
+        ))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "writing {}", path.display());
+}
+
+fn chmod_tree(dir: &Path) {
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(dir)
+        .status();
+}
+
+/// Median of 3 `scp` copies of the NAS copy onto host 2, as the test user.
+fn scp_secs(bed: &Bed, from: &PathBuf) -> f64 {
+    let h = bed.host(2);
+    let dest = h.path("host").join("scp-copy");
+    let mut secs: Vec<f64> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = Command::new("scp")
+                .args(["-q", "-o", "BatchMode=yes", "-P"])
+                .arg(h.port.to_string())
+                .arg("-i")
+                .arg(h.path("client_key"))
+                .arg("-o")
+                .arg(format!(
+                    "UserKnownHostsFile={}",
+                    h.path("known_hosts").display()
+                ))
+                .arg(from)
+                .arg(format!("{}@{}:{}", sshd::USER, h.address, dest.display()))
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "scp failed");
+            let s = t.elapsed().as_secs_f64();
+            let _ = std::fs::remove_file(&dest);
+            s
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    secs[1]
+}
+
+impl Run {
+    fn from_event(wall: f64, noticed: f64, v: &Value) -> Self {
+        let shares = v["breakdown"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p[0].as_str().unwrap_or("?").to_string(),
+                            p[1].as_u64().unwrap_or(0) as f64 / 1000.0,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Run {
+            wall,
+            noticed,
+            shares,
+        }
+    }
+}
