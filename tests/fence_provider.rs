@@ -242,6 +242,7 @@ async fn the_executor_hands_the_note_to_the_core() {
     b.host.kill();
     let (spec, job) = (b.spec.clone(), b.job.clone());
     let exec = Executor {
+        renting: None,
         fleet: Fleet {
             hosts: vec![spec.clone()],
             jobs: vec![job.clone()],

@@ -294,6 +294,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("provider", "kind", "kind = \"vast\""),
     ("provider", "api_key_env", "api_key_env = \"VAST_API_KEY\""),
     ("provider", "poll_every", "poll_every = \"15s\""),
+    (
+        "provider",
+        "api_url",
+        "api_url = \"https://console.vast.ai\"",
+    ),
 ];
 
 /// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.

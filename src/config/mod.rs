@@ -175,6 +175,9 @@ pub struct ProviderConfig {
     pub api_key_env: String,
     /// How often the provider's API is asked about its instances.
     pub poll_every: std::time::Duration,
+    /// The API's base URL when not the provider's own (a proxy, a compatible endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
 }
 
 /// A job's `[job.provision]` table: what to rent when the job needs a new machine, and

@@ -394,4 +394,5 @@ pub struct RawProvider {
     pub kind: Str,
     pub api_key_env: Str,
     pub poll_every: Option<Str>,
+    pub api_url: Option<Str>,
 }

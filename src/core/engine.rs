@@ -6,7 +6,7 @@
 
 use super::detector::{HostDetector, Reach};
 use super::event::{Event, EventKind};
-use super::fleet::{Fleet, Role};
+use super::fleet::{Fleet, HostSpec, Role};
 use super::gpu::{self, GpuAssessment, GpuSample};
 use super::ids::{HostId, JobId, OpId, Target};
 use super::io::{Effect, Input, JobObservation, ProbeError};
@@ -32,6 +32,9 @@ pub struct Durable {
     pub next_op: u64,
     pub paused: Option<String>,
     pub jobs: BTreeMap<JobId, JobRecovery>,
+    /// Machines rented by failovers: not in the config, watched like its hosts.
+    #[serde(default)]
+    pub rented: Vec<HostSpec>,
 }
 
 /// What the core knows of one host right now (rebuilt from probes after a restart).
@@ -63,6 +66,10 @@ pub(super) enum Chore {
         host: HostId,
     },
     Notify,
+    /// The rented instance of a host a job was moved off by renting another.
+    Destroy {
+        host: HostId,
+    },
     /// A job's workspace going back to the GPU it returns to (see `return_gpu`).
     ReturnSync {
         job: JobId,
@@ -102,6 +109,7 @@ impl Core {
             next_op: 1,
             paused: None,
             jobs,
+            rented: Vec::new(),
         };
         Self::restore(fleet, policy, caps, durable, now)
     }
@@ -122,6 +130,12 @@ impl Core {
                 .or_insert_with(|| JobRecovery::new(j.home()));
         }
         d.jobs.retain(|id, _| fleet.job(id).is_some());
+        let mut fleet = fleet;
+        for h in &d.rented {
+            if fleet.host(&h.id).is_none() {
+                fleet.hosts.push(h.clone());
+            }
+        }
         let hosts = fleet
             .hosts
             .iter()

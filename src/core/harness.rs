@@ -261,6 +261,7 @@ impl Harness {
                 }
             }
             Effect::Provision { .. } => step(Err("no provider".into())),
+            Effect::DestroyInstance { .. } => step(Ok(StepOutput::Destroyed)),
             Effect::SyncWorkspace { to, .. } => {
                 if self.fake(to.as_str()).up {
                     step(Ok(StepOutput::Synced {

@@ -120,8 +120,10 @@ pub enum StepOutput {
     Running,
     /// Verify: it does not.
     NotRunning(String),
+    /// Provision: a rented machine answered SSH; it joins the fleet as `host`.
     Provisioned {
         target: Target,
+        host: Box<super::fleet::HostSpec>,
     },
     /// A workspace was synced: what moved.
     Synced {
@@ -129,6 +131,8 @@ pub enum StepOutput {
         bytes: u64,
     },
     Notified,
+    /// A provider instance was destroyed.
+    Destroyed,
 }
 
 /// A checkpoint the core may restore from.
@@ -186,6 +190,12 @@ pub enum Effect {
         epoch: Epoch,
         timeout: Duration,
     },
+    /// Destroys the provider instance behind `host` (a failed machine a rented one replaced).
+    DestroyInstance {
+        op: OpId,
+        host: HostId,
+        timeout: Duration,
+    },
     /// Copies `job`'s workspace from one host to another (before a return to a GPU).
     SyncWorkspace {
         op: OpId,
@@ -219,6 +229,7 @@ impl Effect {
             | Effect::Verify { op, .. }
             | Effect::Provision { op, .. }
             | Effect::SyncWorkspace { op, .. }
+            | Effect::DestroyInstance { op, .. }
             | Effect::Notify { op, .. } => *op,
         }
     }
@@ -232,6 +243,7 @@ impl Effect {
             | Effect::Verify { timeout, .. }
             | Effect::Provision { timeout, .. }
             | Effect::SyncWorkspace { timeout, .. }
+            | Effect::DestroyInstance { timeout, .. }
             | Effect::Notify { timeout, .. } => *timeout,
         }
     }

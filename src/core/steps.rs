@@ -3,6 +3,7 @@
 
 use super::engine::{Chore, Core};
 use super::event::EventKind;
+use super::fleet::StrategyKind;
 use super::ids::{JobId, OpId, Target};
 use super::io::{Effect, StepOutput};
 use super::recovery::{PendingKind, RecoveryState, StepKind};
@@ -54,7 +55,8 @@ impl Core {
                     format!("could not fence the old copy ({e}); refusing to start a second one"),
                 );
             }
-            (StepKind::Provision, Ok(StepOutput::Provisioned { target })) => {
+            (StepKind::Provision, Ok(StepOutput::Provisioned { target, host })) => {
+                self.adopt_rented(*host);
                 self.record(
                     &job,
                     step,
@@ -161,8 +163,33 @@ impl Core {
                 target,
                 started,
             }) => self.return_synced(job, target, started, result),
+            Some(Chore::Destroy { host }) => {
+                let reason = match result {
+                    Ok(_) => format!("the failed instance behind {host} was destroyed through its provider"),
+                    Err(e) => format!("could not destroy the failed instance behind {host} ({e}); it may still be billed: destroy it by hand"),
+                };
+                self.emit(EventKind::Decision { job: None, reason });
+            }
             Some(Chore::Notify) | None => {}
         }
+    }
+
+    /// A machine a failover rented joins the fleet (and stays in it across restarts).
+    fn adopt_rented(&mut self, host: super::fleet::HostSpec) {
+        if self.fleet.host(&host.id).is_none() {
+            self.fleet.hosts.push(host.clone());
+        }
+        self.hosts
+            .entry(host.id.clone())
+            .or_insert_with(|| super::engine::HostWatch {
+                detector: super::detector::HostDetector::new(),
+                next_probe_at: self.now,
+                badge: "unknown".into(),
+                ..Default::default()
+            });
+        self.d.rented.retain(|h| h.id != host.id);
+        self.d.rented.push(host);
+        self.dirty = true;
     }
 
     fn finish_failover(&mut self, job: &JobId) {
@@ -177,6 +204,7 @@ impl Core {
         let Some(target) = run.target.clone() else {
             return;
         };
+        let old_host = rec.placement.host.clone();
         rec.placement = target.clone();
         rec.placed_at = Some(now);
         rec.progress_at = Some(now);
@@ -218,6 +246,31 @@ impl Core {
         );
         self.set_state(job, RecoveryState::Resolved, reason);
         self.set_state(job, RecoveryState::Running, format!("running on {target}"));
+        // A rented machine took over from a rented one: the failed one is not coming back
+        // into service, so it stops costing money (its job's checkpoints are in the stores).
+        let rented_anew = matches!(
+            run.chain.get(run.strategy_idx),
+            Some(StrategyKind::Provision | StrategyKind::RegionalVolume)
+        ) && run.manual_target.is_none();
+        let old_is_rented = self
+            .fleet
+            .host(&old_host)
+            .is_some_and(|h| h.provider.is_some());
+        if rented_anew && old_is_rented && old_host != target.host {
+            let op = self.next_op();
+            let timeout = self.policy.recovery.step_timeouts.provision;
+            self.chores.insert(
+                op,
+                Chore::Destroy {
+                    host: old_host.clone(),
+                },
+            );
+            self.effects.push_back(Effect::DestroyInstance {
+                op,
+                host: old_host,
+                timeout,
+            });
+        }
     }
 
     pub(super) fn handle_checkpoint(

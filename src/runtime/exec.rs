@@ -11,6 +11,8 @@ pub struct Executor {
     pub fleet: Fleet,
     pub transport: Arc<dyn Transport>,
     pub notifier: Arc<dyn Notifier>,
+    /// Renting machines for `provision` steps; rented hosts are looked up in its book.
+    pub renting: Option<Arc<super::renting::Renting>>,
 }
 
 impl Executor {
@@ -20,13 +22,13 @@ impl Executor {
         let limit = effect.timeout();
         match effect {
             Effect::Probe { host, .. } => {
-                let result = match self.fleet.host(&host) {
+                let result = match self.find_host(&host) {
                     None => Err(ProbeError::Unreachable(format!(
                         "{host} is not in the fleet"
                     ))),
                     Some(spec) => match tokio::time::timeout(
                         limit,
-                        self.transport.probe(spec, &self.fleet.jobs),
+                        self.transport.probe(&spec, &self.fleet.jobs),
                     )
                     .await
                     {
@@ -49,14 +51,21 @@ impl Executor {
         }
     }
 
+    /// A host of the config, or one a failover rented.
+    fn find_host(&self, id: &crate::core::ids::HostId) -> Option<crate::core::fleet::HostSpec> {
+        self.fleet
+            .host(id)
+            .cloned()
+            .or_else(|| self.renting.as_ref().and_then(|r| r.book.get(id)))
+    }
+
     async fn step(
         &self,
         effect: Effect,
         progress: &super::transport::Progress<'_>,
     ) -> Result<StepOutput, String> {
         let host = |id: &crate::core::ids::HostId| {
-            self.fleet
-                .host(id)
+            self.find_host(id)
                 .ok_or_else(|| format!("{id} is not in the fleet"))
         };
         let job = |id: &crate::core::ids::JobId| {
@@ -75,7 +84,7 @@ impl Executor {
             } => {
                 let out = self
                     .transport
-                    .fence_outcome(host(&h)?, job(&j)?, epoch, timeout)
+                    .fence_outcome(&host(&h)?, job(&j)?, epoch, timeout)
                     .await?;
                 Ok(match out {
                     FenceOutcome::Stopped => StepOutput::Fenced,
@@ -93,7 +102,12 @@ impl Executor {
             } => {
                 let bytes = self
                     .transport
-                    .stage(host(&target.host)?, job(&j)?, checkpoint.as_ref(), progress)
+                    .stage(
+                        &host(&target.host)?,
+                        job(&j)?,
+                        checkpoint.as_ref(),
+                        progress,
+                    )
                     .await?;
                 Ok(StepOutput::Staged { bytes })
             }
@@ -107,7 +121,7 @@ impl Executor {
             } => {
                 self.transport
                     .launch(
-                        host(&target.host)?,
+                        &host(&target.host)?,
                         target.gpu,
                         job(&j)?,
                         epoch,
@@ -124,7 +138,7 @@ impl Executor {
                 ..
             } => match self
                 .transport
-                .verify(host(&target.host)?, job(&j)?, epoch)
+                .verify(&host(&target.host)?, job(&j)?, epoch)
                 .await
             {
                 Ok(()) => Ok(StepOutput::Running),
@@ -135,12 +149,32 @@ impl Executor {
             } => {
                 let (files, bytes) = self
                     .transport
-                    .sync_workspace(host(&from)?, host(&to)?, job(&j)?)
+                    .sync_workspace(&host(&from)?, &host(&to)?, job(&j)?)
                     .await?;
                 Ok(StepOutput::Synced { files, bytes })
             }
-            Effect::Provision { .. } => {
-                Err("no provider is configured to provision instances".into())
+            Effect::Provision {
+                job: j,
+                regional_volume,
+                ..
+            } => {
+                let renting = self
+                    .renting
+                    .as_ref()
+                    .ok_or("no provider is configured to provision instances")?;
+                let spec = job(&j)?;
+                let home = &host(&spec.host)?;
+                let rented = renting.rent(spec, home, regional_volume).await?;
+                let target = crate::core::ids::Target::new(rented.id.clone(), spec.gpu.map(|_| 0));
+                Ok(StepOutput::Provisioned {
+                    target,
+                    host: Box::new(rented),
+                })
+            }
+            Effect::DestroyInstance { host: h, .. } => {
+                let renting = self.renting.as_ref().ok_or("no provider is configured")?;
+                renting.destroy(&host(&h)?).await?;
+                Ok(StepOutput::Destroyed)
             }
             Effect::Notify {
                 severity, message, ..

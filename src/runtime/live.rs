@@ -78,7 +78,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     // Provider keys are read now: a missing one stops the start with its variable's name.
     let providers = super::provider::from_config(&opts.config.providers)?;
     // The same providers' renting side: a fence stops the instance of a host that is gone.
-    let provisioners = opts
+    let provisioners: super::fence_provider::Provisioners = opts
         .config
         .providers
         .iter()
@@ -90,16 +90,34 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     let local: Arc<dyn Shell> = Arc::new(super::local::LocalShell);
     let (rep_notices, rep_rx) = mpsc::channel(256);
     let storage = &opts.config.storage;
+    // Machines failovers rent: the executor and the replicator find them here.
+    let book = super::renting::HostBook::default();
     let rep = if storage.nas.is_some() || storage.s3.is_some() {
         // Checkpoint bytes get their own SSH connections: a stream stalled on a slow
         // store must never hold up the probes that share a connection with it.
         let bulk = super::ssh_shell(&opts.config.fleet, &opts.config.policy);
         let r = super::replica::open(&opts.config, &opts.state_dir, bulk, local.clone())
             .await?
-            .with_notices(rep_notices);
+            .with_notices(rep_notices)
+            .with_book(book.clone());
         Some(Arc::new(r))
     } else {
         None
+    };
+    // Jobs with a [job.provision] table may rent a machine as a failover step.
+    let specs = &opts.config.provision;
+    let renting = (!specs.is_empty()).then(|| {
+        Arc::new(super::renting::Renting {
+            provisioners: provisioners.clone(),
+            specs: specs.clone(),
+            book: book.clone(),
+            ssh_timeout: opts.config.policy.recovery.step_timeouts.provision,
+            options: super::provider::provision::ProvisionOptions::default(),
+        })
+    });
+    let caps = Capabilities {
+        provision: renting.is_some(),
+        regional_volume: specs.values().any(|s| s.volume.is_some()),
     };
     let mut transport =
         ShellTransport::new(opts.ssh.clone(), local.clone()).with_provisioners(provisioners);
@@ -109,12 +127,13 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     let parts = RuntimeParts {
         fleet: opts.config.fleet.clone(),
         policy: opts.config.policy.clone(),
-        caps: Capabilities::default(),
+        caps,
         transport: Arc::new(transport),
         notifier,
         journal: opts.state_dir.join("journal.db"),
         concurrency: 64,
         readonly: opts.readonly,
+        renting,
     };
     let handle = supervisor::spawn(parts)?;
     let (stop_poller, stop_rx) = tokio::sync::watch::channel(false);

@@ -14,6 +14,7 @@ pub mod notice;
 pub mod notify;
 pub mod provider;
 pub mod readiness_cmd;
+pub mod renting;
 pub mod replica;
 pub mod scripts;
 pub mod shell;

@@ -38,6 +38,8 @@ pub struct RuntimeParts {
     pub concurrency: usize,
     /// Refuse every operator command (the console was started with `--readonly`).
     pub readonly: bool,
+    /// Renting machines for `provision` / `regional-volume` steps, when configured.
+    pub renting: Option<Arc<super::renting::Renting>>,
 }
 
 pub struct SupervisorHandle {
@@ -103,10 +105,17 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
     let (notice_tx, notice_rx) = mpsc::channel(NOTICE_QUEUE);
     let (snap_tx, snap_rx) = watch::channel(Arc::new(core.snapshot()));
     let (shut_tx, shut_rx) = watch::channel(false);
+    // Machines rented before a restart are reached again like the config's hosts.
+    if let Some(r) = &parts.renting {
+        for h in &core.durable().rented {
+            r.book.add(h.clone());
+        }
+    }
     let exec = Arc::new(Executor {
         fleet: parts.fleet,
         transport: parts.transport,
         notifier: parts.notifier,
+        renting: parts.renting,
     });
     let sup = Supervisor {
         core,
@@ -281,6 +290,6 @@ fn effect_job(effect: &Effect) -> Option<&str> {
         | Effect::Provision { job, .. }
         | Effect::SyncWorkspace { job, .. } => Some(job.as_str()),
         Effect::Notify { job, .. } => job.as_ref().map(|j| j.as_str()),
-        Effect::Probe { .. } => None,
+        Effect::Probe { .. } | Effect::DestroyInstance { .. } => None,
     }
 }

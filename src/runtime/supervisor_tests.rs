@@ -28,6 +28,7 @@ fn parts(dir: &std::path::Path, shared: Arc<Shared>) -> RuntimeParts {
         journal: dir.join("journal.db"),
         concurrency: 8,
         readonly: false,
+        renting: None,
     }
 }
 

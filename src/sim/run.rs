@@ -103,6 +103,7 @@ impl DemoWorld {
             journal: opts.state_dir.join("journal.db"),
             concurrency: 64,
             readonly: opts.readonly,
+            renting: None,
         };
         let handle = supervisor::spawn(parts)?;
         let (stop, stop_rx) = watch::channel(false);

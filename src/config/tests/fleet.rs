@@ -380,6 +380,21 @@ fn strategy_chains_are_checked() {
         &["no [[provider]]"],
         &[],
     );
+    // With a provider but nothing saying what to rent.
+    let text = format!(
+        "{}\n[[provider]]\nname = \"vast\"\nkind = \"vast\"\napi_key_env = \"VAST_API_KEY\"\n",
+        edit(
+            "standby = [\"pc1:1\"]",
+            "standby = [\"pc1:1\"]\nstrategies = [\"provision\"]",
+        )
+    );
+    check(
+        &one(&text),
+        14,
+        "job \"train\".strategies[0]",
+        &["no [job.provision] table saying what to rent"],
+        &["provision = { provider = \"vast\""],
+    );
     let p = one(&edit(
         "standby = [\"pc1:1\"]",
         "strategies = [\"warm-standby\"]",

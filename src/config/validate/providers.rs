@@ -45,6 +45,16 @@ pub fn build(ctx: &mut Ctx<'_>, raw: &[RawProvider]) -> Vec<ProviderConfig> {
             .as_ref()
             .and_then(|d| values::duration(ctx, &k.clone().key("poll_every"), d))
             .unwrap_or(std::time::Duration::from_secs(15));
+        let api_url = p.api_url.as_ref().map(|u| {
+            values::url(
+                ctx,
+                &k.clone().key("api_url"),
+                u,
+                "api_url = \"https://console.vast.ai\"",
+            )
+            .trim_end_matches('/')
+            .to_string()
+        });
         let api_key_env =
             values::env_name(ctx, &k.key("api_key_env"), &p.api_key_env, "VAST_API_KEY");
         out.push(ProviderConfig {
@@ -52,6 +62,7 @@ pub fn build(ctx: &mut Ctx<'_>, raw: &[RawProvider]) -> Vec<ProviderConfig> {
             kind: kind.to_string(),
             api_key_env,
             poll_every,
+            api_url,
         });
     }
     out

@@ -30,7 +30,9 @@ pub fn build(
     let usable = |s: StrategyKind| match s {
         StrategyKind::WarmStandby => has_gpu_standby,
         StrategyKind::CpuStandby => has_cpu_standby,
-        StrategyKind::Provision | StrategyKind::RegionalVolume => has_providers,
+        StrategyKind::Provision | StrategyKind::RegionalVolume => {
+            has_providers && j.provision.is_some()
+        }
         StrategyKind::RestartInPlace | StrategyKind::Escalate => true,
     };
     let Some(list) = &j.strategies else {
@@ -79,11 +81,13 @@ pub fn build(
             let fix = match kind {
                 StrategyKind::WarmStandby => "add a GPU target to standby, e.g. standby = [\"pc1:1\"], or remove \"warm-standby\"",
                 StrategyKind::CpuStandby => "add a cpu-standby host to standby, e.g. standby = [\"cpu-vm\"], or remove \"cpu-standby\"",
+                _ if has_providers => "add a provision table saying what to rent, e.g. provision = { provider = \"vast\", gpu_name = \"RTX_4090\", max_price = 1.0, image = \"pytorch/pytorch\" }, or remove the strategy",
                 _ => "add a [[provider]] (name = \"vast\", kind = \"vast\", api_key_env = \"VAST_API_KEY\"), or remove the strategy",
             };
             let why = match kind {
                 StrategyKind::WarmStandby => "there is no GPU standby in standby",
                 StrategyKind::CpuStandby => "there is no cpu-standby host in standby",
+                _ if has_providers => "the job has no [job.provision] table saying what to rent",
                 _ => "there is no [[provider]] to rent an instance from",
             };
             ctx.report_at(

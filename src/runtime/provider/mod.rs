@@ -185,7 +185,7 @@ pub enum ProviderError {
 /// The provisioning side of a `[[provider]]` (the key is read from its variable now).
 pub fn provisioner_from_config(c: &ProviderConfig) -> Result<Arc<dyn Provisioner>, ProviderError> {
     match c.kind.as_str() {
-        "vast" => VastClient::from_env(&c.name, &c.api_key_env, VastOptions::default())
+        "vast" => VastClient::from_env(&c.name, &c.api_key_env, vast_options(c))
             .map(|v| Arc::new(v) as Arc<dyn Provisioner>),
         other => Err(ProviderError::UnknownKind {
             provider: c.name.clone(),
@@ -194,13 +194,22 @@ pub fn provisioner_from_config(c: &ProviderConfig) -> Result<Arc<dyn Provisioner
     }
 }
 
+/// The client options a `[[provider]]` section asks for.
+fn vast_options(c: &ProviderConfig) -> VastOptions {
+    let mut o = VastOptions::default();
+    if let Some(u) = &c.api_url {
+        o.base_url = u.clone();
+    }
+    o
+}
+
 /// Builds one provider per `[[provider]]` section, reading each API key from its
 /// environment variable now (so a missing key is a start-up error, not a silent channel).
 pub fn from_config(configs: &[ProviderConfig]) -> Result<Vec<Arc<dyn Provider>>, ProviderError> {
     configs
         .iter()
         .map(|c| match c.kind.as_str() {
-            "vast" => VastClient::from_env(&c.name, &c.api_key_env, VastOptions::default())
+            "vast" => VastClient::from_env(&c.name, &c.api_key_env, vast_options(c))
                 .map(|v| Arc::new(v) as Arc<dyn Provider>),
             other => Err(ProviderError::UnknownKind {
                 provider: c.name.clone(),
@@ -247,6 +256,7 @@ mod tests {
             name: "lambda".into(),
             kind: "lambda-labs".into(),
             poll_every: std::time::Duration::from_secs(15),
+            api_url: None,
             api_key_env: "LIFEBOAT_TEST_UNUSED".into(),
         };
         let err = from_config(&[cfg]).err().map(|e| e.to_string());
@@ -261,6 +271,7 @@ mod tests {
             name: "vast".into(),
             kind: "vast".into(),
             poll_every: std::time::Duration::from_secs(15),
+            api_url: None,
             api_key_env: "LIFEBOAT_TEST_SURELY_UNSET_KEY_VAR".into(),
         };
         let err = from_config(&[cfg]).err().map(|e| e.to_string());

@@ -55,6 +55,8 @@ pub struct Replicator {
     permits: tokio::sync::Semaphore,
     /// Failed work waits before it is tried again: `(job, id, what)` → (failures, not before).
     backoff: Mutex<std::collections::BTreeMap<WorkKey, (u32, Ts)>>,
+    /// Hosts not in the config (rented by failovers).
+    book: crate::runtime::renting::HostBook,
 }
 
 /// `(job, checkpoint, what)`: one piece of work that can fail and wait.
@@ -90,12 +92,19 @@ impl Replicator {
             store_errors: Mutex::new(Default::default()),
             permits: tokio::sync::Semaphore::new(storage.parallel.max(1)),
             backoff: Mutex::new(Default::default()),
+            book: Default::default(),
         }
     }
 
     /// Sends checkpoint notices (replicated, bad copy, repaired …) to `tx`.
     pub fn with_notices(mut self, tx: mpsc::Sender<Notice>) -> Self {
         self.notices = Some(tx);
+        self
+    }
+
+    /// Looks up hosts missing from the config (machines failovers rented) in `book`.
+    pub fn with_book(mut self, book: crate::runtime::renting::HostBook) -> Self {
+        self.book = book;
         self
     }
 
@@ -136,11 +145,13 @@ impl Replicator {
             })
     }
 
-    fn host(&self, name: &str) -> Result<&HostSpec, ReplicaError> {
+    fn host(&self, name: &str) -> Result<HostSpec, ReplicaError> {
         self.fleet
             .hosts
             .iter()
             .find(|h| h.id.as_str() == name)
+            .cloned()
+            .or_else(|| self.book.get(&crate::core::ids::HostId::new(name)))
             .ok_or_else(|| {
                 ReplicaError::NotFound(format!("no host named \"{name}\" in the config"))
             })

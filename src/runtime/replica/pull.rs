@@ -29,7 +29,7 @@ impl Replicator {
     /// Lists `job`'s checkpoint folder on `host` (complete or not).
     pub async fn list_host(&self, job: &str, host: &str) -> Result<Vec<Listing>, ReplicaError> {
         let job = self.job(job)?;
-        let host = self.host(host)?;
+        let host = &self.host(host)?;
         let dir = job.checkpoint_dir.to_string_lossy();
         let out = self
             .shell(host)
