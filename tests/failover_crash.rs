@@ -12,8 +12,9 @@ mod sshd;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
 
+use failover_bed::eventually;
+
 use serde_json::Value;
-use std::time::{Duration, Instant};
 
 /// The step whose end issues `step` (the crash comes right after it).
 fn before(step: &str) -> &'static str {
@@ -24,17 +25,6 @@ fn before(step: &str) -> &'static str {
         "verify" => "launch",
         _ => "verify",
     }
-}
-
-fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what}: still not so after {secs}s");
 }
 
 #[test]
@@ -82,6 +72,9 @@ fn a_console_killed_at_each_failover_step_finishes_the_failover_once() {
         );
         let target = done["target"]["host"].as_str().unwrap().to_string();
         on = if target == "h1" { 1 } else { 2 };
+        // h1's standby slot is its second GPU: the job is pinned to it.
+        let gpu = if on == 1 { "1" } else { "0" };
+        assert_eq!(done["target"]["gpu"].as_u64(), gpu.parse().ok(), "{done}");
         eventually(20, "exactly one copy runs, under the new epoch", || {
             let all = bed.all_alive();
             all.len() == 1 && all[0] == (on, epoch, all[0].2)
@@ -101,6 +94,10 @@ fn a_console_killed_at_each_failover_step_finishes_the_failover_once() {
             vec![on],
             "crash before {step}: epoch {epoch} started on {runs:?}"
         );
+        eventually(10, "the new run says which GPU it sees", || {
+            bed.log(on, epoch)
+                .contains(&format!("toy job: on GPU {gpu}"))
+        });
         let from = bed.step(on).unwrap_or(0);
         eventually(20, "the step counter goes on", || {
             bed.step(on).is_some_and(|s| s > from)

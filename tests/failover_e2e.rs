@@ -13,9 +13,9 @@ mod sshd;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
 
-use failover_bed::{Bed, Console};
+use failover_bed::{eventually, Bed, Console};
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHAIN: &[&str] = &["warm-standby", "cpu-standby", "escalate"];
 
@@ -47,18 +47,6 @@ fn resumed_after(bed: &Bed, n: usize, epoch: u64) -> u64 {
         .find_map(|l| l.strip_prefix("toy job: resuming after step "))
         .unwrap_or_else(|| panic!("run e{epoch} on h{n} logged: {log:?}"));
     line.trim().parse().unwrap()
-}
-
-/// Polls `f` for up to `secs`.
-fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what}: still not so after {secs}s");
 }
 
 /// What must hold after a failover to host `n`: the new run resumed from a verified

@@ -13,26 +13,16 @@ mod sshd;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
 
+use failover_bed::eventually;
+
 #[path = "support/fake_vast.rs"]
 mod fake_vast;
 
 use fake_vast::{FakeOffer, FakeVast};
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
 
 const KEY: &str = "fake-vast-key-e2e-0123456789";
 const KEY_ENV: &str = "LIFEBOAT_E2E_VAST_KEY";
-
-fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what}: still not so after {secs}s");
-}
 
 #[test]
 fn a_job_whose_rented_host_failed_moves_to_a_newly_rented_one() {

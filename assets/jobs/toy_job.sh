@@ -9,6 +9,7 @@ step=0
 case "$2" in *step-*) step=$(basename "$2" .ckpt | sed 's/.*step-0*//'); step=${step:-0} ;; esac
 mkdir -p ckpt
 echo "toy job: resuming after step $step"
+echo "toy job: on GPU ${CUDA_VISIBLE_DEVICES:-none}"
 while true; do
   step=$((step + 1))
   echo "$step $(date +%s)" > heartbeat.tmp && mv heartbeat.tmp heartbeat

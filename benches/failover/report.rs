@@ -46,7 +46,9 @@ fn share(r: &Run, step: &str) -> f64 {
         .iter()
         .filter(|(s, _)| s == step)
         .map(|(_, x)| x)
-        .sum()
+        .sum::<f64>()
+        // An empty sum is -0.0; the table should say 0.00.
+        + 0.0
 }
 
 pub fn render(started: &str, load: &str, size: u64, scenarios: &[Scenario]) -> String {

@@ -25,6 +25,7 @@ pub fn quote_path(s: &str) -> String {
 }
 
 const PRELUDE: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
+up() { kill -0 "$1" 2>/dev/null || return 1; lb_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null); [ "${lb_st%% *}" != Z ]; }
 T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
 trap 'rm -f "$T"' EXIT
 "#;
@@ -48,7 +49,7 @@ for f in "$LB"/*/e*.pid; do
   [ -f "$f" ] || continue
   d="${{f%/*}}"; job="${{d##*/}}"; n="${{f##*/e}}"; n="${{n%.pid}}"
   pid="$(head -c 20 "$f")"; alive=0
-  kill -0 "$pid" 2>/dev/null && alive=1
+  up "$pid" && alive=1
   gpu="$(head -c 8 "$d/e$n.gpu" 2>/dev/null)"
   echo "@@run $job $n $alive ${{gpu:--}}"
 done
@@ -89,12 +90,12 @@ pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> S
     s.push_str(&format!(
         r#"d="$LB"/{job}; mkdir -p "$d" || exit 3
 pidf="$d/e{n}.pid"
-if [ -f "$pidf" ] && kill -0 "$(head -c 20 "$pidf")" 2>/dev/null; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
+if [ -f "$pidf" ] && up "$(head -c 20 "$pidf")"; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
 cd {workdir} || {{ echo "@@error cannot enter the workdir {workdir_plain}"; exit 3; }}
 LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
 echo $! >"$pidf"; echo {gpu_s} >"$d/e{n}.gpu"
 sleep 0.2
-if kill -0 "$(head -c 20 "$pidf")" 2>/dev/null; then echo "@@started $(head -c 20 "$pidf")"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
+if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
 "#,
         job = quote(job.id.as_str()),
         n = epoch.0,
@@ -153,7 +154,7 @@ pub fn verify(job: &JobSpec, epoch: Epoch) -> String {
     let mut s = String::from(PRELUDE);
     s.push_str(&format!(
         r#"f="$LB"/{job}/e{n}.pid
-if [ -f "$f" ] && kill -0 "$(head -c 20 "$f")" 2>/dev/null; then echo "@@running $(head -c 20 "$f")"; exit 0; fi
+if [ -f "$f" ] && up "$(head -c 20 "$f")"; then echo "@@running $(head -c 20 "$f")"; exit 0; fi
 echo "@@not-running"; tail -c 1500 "$LB"/{job}/e{n}.log 2>/dev/null; exit 1
 "#,
         job = quote(job.id.as_str()),

@@ -282,6 +282,18 @@ impl Drop for Bed {
     }
 }
 
+/// Polls `f` for up to `secs`; panics naming `what` if it never holds.
+pub fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: still not so after {secs}s");
+}
+
 pub fn alive(pid: u32) -> bool {
     // A zombie is not running; /proc/PID/stat's third field says which.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
