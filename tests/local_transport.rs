@@ -82,8 +82,15 @@ fn pids(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Running: in /proc and not a zombie (dead, waiting to be reaped by its parent).
 fn alive(pid: &str) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|state| state != "Z")
 }
 
 #[tokio::test]

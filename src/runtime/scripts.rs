@@ -119,7 +119,7 @@ pub fn fence(job: &JobSpec, epoch: Epoch, grace_s: u32) -> String {
   if kill -0 "$pid" 2>/dev/null; then
     {custom}
     kill -0 "$pid" 2>/dev/null && {{ kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; }}
-    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
+    i=0; while up "$pid" && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
     kill -0 "$pid" 2>/dev/null && {{ kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }}
   fi
   mv "$f" "$f.stopped" 2>/dev/null
