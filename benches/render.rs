@@ -195,6 +195,7 @@ fn fleet() -> (Snapshot, UiState) {
         hosts: (0..HOSTS).map(host).collect(),
         jobs: (0..HOSTS).map(job).collect(),
         inventory: Default::default(),
+        caps: Default::default(),
     };
     let mut ui = UiState::default();
     for h in 0..HOSTS {

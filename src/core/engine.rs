@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// What the runtime can do beyond SSH (decides whether `provision` and
 /// `regional-volume` strategies are possible at all).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     pub provision: bool,
     pub regional_volume: bool,

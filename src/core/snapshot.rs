@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// Checkpoints in the stores and the replication work in flight (runtime-filled).
     #[serde(default)]
     pub inventory: super::inventory::Inventory,
+    /// What the runtime can do beyond SSH (renting machines), for readiness views.
+    #[serde(default)]
+    pub caps: super::engine::Capabilities,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -251,6 +254,7 @@ impl Core {
             hosts,
             jobs,
             inventory: Default::default(),
+            caps: self.caps,
         }
     }
 

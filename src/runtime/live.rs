@@ -8,7 +8,6 @@ use super::shell::Shell;
 use super::shell_transport::ShellTransport;
 use super::supervisor::{self, Feed, RuntimeParts, SupervisorHandle};
 use crate::config::Config;
-use crate::core::engine::Capabilities;
 use crate::core::io::Input;
 use crate::tui::action::Request;
 use std::io::Write;
@@ -115,10 +114,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
             options: super::provider::provision::ProvisionOptions::default(),
         })
     });
-    let caps = Capabilities {
-        provision: renting.is_some(),
-        regional_volume: specs.values().any(|s| s.volume.is_some()),
-    };
+    let caps = super::renting::capabilities(&opts.config);
     let mut transport =
         ShellTransport::new(opts.ssh.clone(), local.clone()).with_provisioners(provisioners);
     if let Some(r) = &rep {

@@ -10,7 +10,6 @@ use super::shell::Shell;
 use super::shell_transport::ShellTransport;
 use super::transport::Transport;
 use crate::config::Config;
-use crate::core::engine::Capabilities;
 use crate::core::fleet::{Access, HostSpec, JobSpec, StrategyKind};
 use crate::core::ids::{HostId, JobId, Target};
 use crate::core::inventory::{CheckpointEntry, CopyState};
@@ -80,8 +79,8 @@ pub async fn run(job: &str, opts: Options, out: &mut (dyn Write + Send)) -> u8 {
 /// Gathers the facts for `spec` and asks the core.
 pub async fn readiness(spec: &JobSpec, opts: &Options) -> Readiness {
     let placement = placement(&opts.state_dir, spec);
-    // What live::start gives the supervisor: no provider provisions yet.
-    let caps = Capabilities::default();
+    // What live::start gives the supervisor.
+    let caps = super::renting::capabilities(&opts.config);
     let subject = Subject::from_fleet(&opts.config.fleet, spec, placement, caps);
     let hosts = hosts_to_check(&subject, opts);
     let transport = ShellTransport::new(opts.ssh.clone(), opts.local.clone());

@@ -16,6 +16,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+/// What the config lets failovers rent: `provision` for jobs with a provision table,
+/// `regional-volume` for those whose table names a volume.
+pub fn capabilities(config: &crate::config::Config) -> crate::core::engine::Capabilities {
+    crate::core::engine::Capabilities {
+        provision: !config.provision.is_empty(),
+        regional_volume: config.provision.values().any(|s| s.volume.is_some()),
+    }
+}
+
 /// Hosts that are not in the config: machines failovers rented.
 #[derive(Clone, Default)]
 pub struct HostBook(Arc<RwLock<BTreeMap<HostId, HostSpec>>>);

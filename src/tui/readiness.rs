@@ -6,7 +6,6 @@
 use super::action::{Action, Request};
 use super::state::{Level, Overlay, UiState};
 use super::update::{say, Ctx};
-use crate::core::engine::Capabilities;
 use crate::core::ids::JobId;
 use crate::core::readiness::Readiness;
 use crate::core::readiness_snapshot::from_snapshot;
@@ -35,7 +34,7 @@ impl ReadinessPanel {
     /// A new snapshot: judge again from what is true now.
     pub fn observe(&mut self, snap: &Snapshot) {
         // What the live runtime gives its core: no provider provisions yet.
-        self.readiness = from_snapshot(snap, &self.job, Capabilities::default());
+        self.readiness = from_snapshot(snap, &self.job, snap.caps);
     }
 
     /// How many lines the panel's body has (a strategy row, then one per check).
