@@ -112,6 +112,13 @@ pub enum StepOutput {
     FenceUnreachableNoted {
         note: String,
     },
+    /// Fence: the host answered, but processes of an older copy outlived SIGKILL
+    /// (`alive`: pid, state, name each; `note`: what the provider did, if anything). Not
+    /// fenced: the epoch is revoked as for an unreachable host.
+    FenceSurvivors {
+        alive: Vec<String>,
+        note: Option<String>,
+    },
     Staged {
         bytes: u64,
     },
