@@ -77,6 +77,20 @@ fn check_resumed(bed: &Bed, done: &Value, n: usize, floor: u64) {
         let all = bed.all_alive();
         all.len() == 1 && all[0].0 == n && all[0].1 == epoch
     });
+    // Not one process of an older run is left, its workers included (one of them
+    // ignores SIGTERM), looked up in /proc rather than in Lifeboat's pid files.
+    eventually(20, "no process of an older run is left", || {
+        bed.run_processes().iter().all(|(e, _)| *e == epoch)
+    });
+    assert!(
+        bed.run_processes()
+            .iter()
+            .filter(|(e, _)| *e == epoch)
+            .count()
+            >= 3,
+        "the new run and its two workers: {:?}",
+        bed.run_processes()
+    );
     let finished = bed.journal("failover_finished");
     let last = finished.last().expect("failover_finished in the journal");
     let shares: Vec<&str> = last["breakdown"]

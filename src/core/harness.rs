@@ -25,6 +25,8 @@ pub struct FakeHost {
     pub procs: Vec<(JobId, Epoch, u64)>,
     /// Launches fail here.
     pub launch_fails: bool,
+    /// Fences here leave the old copy running and say so (a process that outlived SIGKILL).
+    pub unkillable: bool,
 }
 
 pub struct Harness {
@@ -112,6 +114,14 @@ pub fn small_fleet() -> Fleet {
 
 impl Harness {
     pub fn new(fleet: Fleet, policy: Policy) -> Self {
+        let mut hs = Self::new_unstarted(fleet, policy);
+        hs.input(Input::Tick);
+        hs
+    }
+
+    /// `new` before the core's first tick: no probe sent yet, so a test can set the
+    /// scene (copies already running elsewhere) before the core sees anything.
+    pub fn new_unstarted(fleet: Fleet, policy: Policy) -> Self {
         let now = Ts(1_700_000_000_000);
         let mut hosts = BTreeMap::new();
         for hs in &fleet.hosts {
@@ -130,7 +140,7 @@ impl Harness {
             }
         }
         let core = Core::new(fleet, policy, Capabilities::default(), now);
-        let mut hs = Self {
+        Self {
             core,
             now,
             hosts,
@@ -138,9 +148,7 @@ impl Harness {
             held: Vec::new(),
             hold_probes_of: None,
             hold_steps: false,
-        };
-        hs.input(Input::Tick);
-        hs
+        }
     }
 
     pub fn fake(&mut self, name: &str) -> &mut FakeHost {
@@ -233,6 +241,12 @@ impl Harness {
                 let fh = self.fake(host.as_str());
                 if !fh.up {
                     return step(Ok(StepOutput::FenceUnreachable));
+                }
+                if fh.unkillable && fh.procs.iter().any(|(j_, e, _)| j_ == job && e < epoch) {
+                    return step(Ok(StepOutput::FenceSurvivors {
+                        alive: vec!["pid 4242 (python, state D)".into()],
+                        note: None,
+                    }));
                 }
                 fh.procs.retain(|(j_, e, _)| !(j_ == job && e < epoch));
                 step(Ok(StepOutput::Fenced))

@@ -13,17 +13,35 @@ use std::time::Duration;
 impl Core {
     /// Evidence hit a job. Only a job that was running starts an incident.
     pub(super) fn interrupted(&mut self, job: &JobId, cause: String, hard: bool) {
+        self.interrupted_since(job, None, cause, hard);
+    }
+
+    /// `interrupted`, with when the fault was first observable if the caller knows better.
+    /// Otherwise it is the last moment the job was last seen well: the last probe that saw
+    /// its copy running (hard evidence about the job), or the host's last good probe (soft
+    /// evidence: the host went quiet after it). The recovery time counts from there.
+    pub(super) fn interrupted_since(
+        &mut self,
+        job: &JobId,
+        since: Option<super::time::Ts>,
+        cause: String,
+        hard: bool,
+    ) {
         let Some(rec) = self.d.jobs.get(job) else {
             return;
         };
         if !matches!(rec.state, RecoveryState::Running | RecoveryState::Resolved) {
             return;
         }
-        let evidence_at = self
-            .hosts
-            .get(&rec.placement.host)
-            .and_then(|w| w.detector.suspect_since)
-            .filter(|_| !hard)
+        let det = self.hosts.get(&rec.placement.host).map(|w| &w.detector);
+        let last_good = if hard {
+            rec.seen_at
+        } else {
+            det.and_then(|d| d.last_ok.or(d.suspect_since))
+        };
+        let evidence_at = since
+            .or(last_good)
+            .filter(|t| *t <= self.now)
             .unwrap_or(self.now);
         if let Some(rec) = self.d.jobs.get_mut(job) {
             rec.incident = Some(Incident {

@@ -15,6 +15,7 @@ mod interruption;
 pub mod inventory;
 pub mod io;
 pub mod manifest;
+mod newer_copy;
 pub mod policy;
 pub mod probe_parse;
 mod probes;
@@ -33,6 +34,8 @@ pub mod time;
 pub mod workspace;
 pub mod xid;
 
+#[cfg(test)]
+mod fence_tests;
 #[cfg(test)]
 pub(crate) mod harness;
 #[cfg(test)]

@@ -320,6 +320,7 @@ impl Core {
                 .iter()
                 .find(|o| o.job == job && o.epoch == rec.epoch && o.running);
             if let Some(o) = obs {
+                rec.seen_at = Some(now);
                 if o.step.is_some() && o.step != rec.last_step {
                     rec.last_step = o.step;
                     // Judged by our clock, not the host's: a skewed host clock must not fake a hang.
@@ -355,8 +356,10 @@ impl Core {
                         );
                     } else if progress_at.is_some_and(|t| now.since(t) > hang) {
                         let quiet = super::time::human(now.since(progress_at.unwrap_or(now)));
-                        self.interrupted(
+                        // The fault is as old as the last progress, not the detection.
+                        self.interrupted_since(
                             &job,
+                            progress_at,
                             format!(
                                 "job hung: no progress for {quiet} (hang timeout {})",
                                 super::time::human(hang)
@@ -387,11 +390,20 @@ impl Core {
                 _ => {}
             }
         }
+        // A copy under a newer epoch is followed, never fenced with an older one.
+        for o in report.jobs.iter().filter(|o| o.running) {
+            if self.d.jobs.get(&o.job).is_some_and(|r| o.epoch > r.epoch) {
+                self.newer_copy_seen(host, o);
+            }
+        }
         // Any copy under an older epoch, or of a job placed elsewhere, must not keep writing.
         for o in report.jobs.iter().filter(|o| o.running) {
             let Some(rec) = self.d.jobs.get(&o.job) else {
                 continue;
             };
+            if o.epoch > rec.epoch {
+                continue;
+            }
             let target_of_run = rec
                 .incident
                 .as_ref()
@@ -404,8 +416,8 @@ impl Core {
                 .as_ref()
                 .and_then(|i| i.failover.as_ref())
                 .is_some_and(|f| !f.fenced && &rec.placement.host == host);
-            let stale = !fence_pending
-                && (o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run));
+            let elsewhere = &rec.placement.host != host && !target_of_run;
+            let stale = !fence_pending && (o.epoch < rec.epoch || elsewhere);
             let fencing = self.chores.values().any(|c| {
                 c == &Chore::StaleFence {
                     job: o.job.clone(),
@@ -413,7 +425,10 @@ impl Core {
                 }
             });
             if stale && !fencing {
-                let epoch = rec.epoch;
+                // The fence stops runs older than the epoch it is given: on a host where the
+                // job does not belong, that must include one under the current epoch.
+                let current = rec.epoch;
+                let epoch = if elsewhere { current.next() } else { current };
                 let op = self.next_op();
                 let timeout = self.policy.recovery.step_timeouts.fence;
                 self.chores.insert(
@@ -426,7 +441,7 @@ impl Core {
                 self.emit(EventKind::Decision {
                     job: Some(o.job.clone()),
                     reason: format!(
-                        "stale copy of {} ({}) found on {host}; fencing it (current {epoch})",
+                        "stale copy of {} ({}) found on {host}; fencing it (current {current})",
                         o.job, o.epoch
                     ),
                 });

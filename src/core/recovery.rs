@@ -188,6 +188,10 @@ pub struct JobRecovery {
     /// When the last failover put the job where it is.
     #[serde(default)]
     pub placed_at: Option<Ts>,
+    /// The last probe that saw the current epoch's copy running where the job is placed:
+    /// a fault found later happened after it, so the recovery time is counted from it.
+    #[serde(default)]
+    pub seen_at: Option<Ts>,
 }
 
 impl JobRecovery {
@@ -207,6 +211,7 @@ impl JobRecovery {
             revoked: Vec::new(),
             return_hold_until: None,
             placed_at: None,
+            seen_at: None,
         }
     }
 

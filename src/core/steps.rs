@@ -52,7 +52,7 @@ impl Core {
                     ),
                     _ => (
                         true,
-                        format!("old copy stopped (a scan of the host finds no process of it left); copies older than {epoch} are revoked"),
+                        format!("old copy stopped, nothing of it left on the host; copies older than {epoch} are revoked"),
                     ),
                 };
                 self.record(&job, step, ok, detail, old.map(|h| Target::new(h, None)));
@@ -162,7 +162,7 @@ impl Core {
             Some(Chore::StaleFence { job, host }) => {
                 let reason = match result {
                     Ok(StepOutput::Fenced) => format!(
-                        "stale copy of {job} on {host} stopped: a scan of the host finds no process of it left"
+                        "stale copy of {job} on {host} stopped; nothing of it is left on the host"
                     ),
                     Ok(StepOutput::FenceSurvivors { alive, .. }) => format!(
                         "could not stop stale copy of {job} on {host}: still alive after SIGKILL: {}; will retry when seen",

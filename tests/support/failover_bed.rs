@@ -115,6 +115,7 @@ heartbeat = "$HOST_DIR/work/heartbeat"
 checkpoint_dir = "$HOST_DIR/work/ckpt"
 standby = [{standby}]
 strategies = [{chain}]
+env = {{ TOY_WORKERS = "2" }}
 {job_extra}
 
 [storage]
@@ -184,6 +185,33 @@ impl Bed {
             };
             if pid > 1 && alive(pid) {
                 out.push((epoch, pid));
+            }
+        }
+        out
+    }
+
+    /// `(epoch, pid)` of every live process, on any host, that belongs to a run of the
+    /// job (it carries the run's `LIFEBOAT_RUN` marker, workers included), found in /proc
+    /// independently of Lifeboat's pid files.
+    pub fn run_processes(&self) -> Vec<(u64, u32)> {
+        let prefix = format!("LIFEBOAT_RUN={}:", self.job);
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(env) = std::fs::read(e.path().join("environ")) else {
+                continue;
+            };
+            let epoch = env
+                .split(|b| *b == 0)
+                .filter_map(|v| std::str::from_utf8(v).ok())
+                .find_map(|v| v.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.trim_end_matches(':').parse::<u64>().ok());
+            if let Some(epoch) = epoch {
+                if alive(pid) {
+                    out.push((epoch, pid));
+                }
             }
         }
         out
@@ -279,6 +307,8 @@ impl Drop for Bed {
             self.signal_runs(n, "CONT");
             self.signal_runs(n, "KILL");
         }
+        // Whatever the job became (workers, orphans), wherever it went.
+        sshd::kill_processes_under(self.dir.path());
     }
 }
 
