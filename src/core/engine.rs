@@ -23,6 +23,10 @@ use std::time::Duration;
 pub struct Capabilities {
     pub provision: bool,
     pub regional_volume: bool,
+    /// Checkpoint stores are configured: a job's first start waits until they were read
+    /// once, so it resumes from what they hold instead of from step 0.
+    #[serde(default)]
+    pub stores: bool,
 }
 
 /// The durable part of the core, saved after every change and restored on start.
@@ -95,6 +99,11 @@ pub struct Core {
     pub(super) effects: VecDeque<Effect>,
     pub(super) events: VecDeque<Event>,
     pub(super) dirty: bool,
+    /// The stores were read once since start (see `Input::StoresRead`).
+    pub(super) stores_read: bool,
+    /// Per job, the newest step of checkpoints the stores hold that wait for an operator
+    /// to adopt them.
+    pub(super) unadopted: BTreeMap<JobId, u64>,
 }
 
 impl Core {
@@ -162,6 +171,8 @@ impl Core {
             effects: VecDeque::new(),
             events: VecDeque::new(),
             dirty: false,
+            stores_read: false,
+            unadopted: BTreeMap::new(),
         };
         core.resume_in_flight();
         core
@@ -214,6 +225,7 @@ impl Core {
                 checkpoint,
             } => self.handle_checkpoint(&job, epoch, checkpoint),
             Input::Command { operator, command } => self.handle_command(&operator, command),
+            Input::StoresRead { unadopted } => self.handle_stores_read(unadopted),
         }
         self.handle_timers();
     }

@@ -34,7 +34,7 @@ impl Core {
         };
         // A job never seen running and never moved is started where it was configured
         // first: it did not fail, it was not started yet.
-        let never_ran = rec.progress_at.is_none() && rec.history.is_empty() && rec.epoch.0 == 1;
+        let never_ran = rec.never_ran();
         if never_ran && target.is_none() && chain.first() != Some(&StrategyKind::RestartInPlace) {
             chain.insert(0, StrategyKind::RestartInPlace);
         }

@@ -1,6 +1,7 @@
-//! Scenario tests of what a fence proves and what a core learns from the copies it finds:
-//! an old copy that outlived SIGKILL is not "stopped", a copy under a newer epoch is
-//! followed rather than fenced, and the recovery time counts from the last good sight.
+//! Scenario tests of what a fence proves and what a core learns at start: an old copy
+//! that outlived SIGKILL is not "stopped", a copy under a newer epoch is followed rather
+//! than fenced, a first start resumes from what the stores hold, and the recovery time
+//! counts from the last good sight.
 
 use super::event::EventKind;
 use super::harness::*;
@@ -129,4 +130,61 @@ fn the_recovery_time_counts_from_the_last_probe_that_saw_the_job_running() {
     assert_eq!(detect, detected.since(seen).as_millis() as u64);
     assert!(detect > 0, "noticing took time and is shown");
     assert!(rto >= detect);
+}
+
+fn stores_configured() -> Harness {
+    let mut hs = Harness::new_unstarted(small_fleet(), Policy::default());
+    hs.core.caps.stores = true;
+    hs.fake("a").procs.clear();
+    hs.input(Input::Tick);
+    hs
+}
+
+fn checkpoint(step: u64) -> super::io::CheckpointRef {
+    super::io::CheckpointRef {
+        id: format!("step-{step}"),
+        step,
+        created: super::time::Ts(1_600_000_000_000),
+        bytes: 10,
+        sha256: "ab".repeat(32),
+        location: format!("/ckpt/step-{step}"),
+        verified: true,
+    }
+}
+
+#[test]
+fn a_first_start_waits_for_the_stores_and_resumes_from_what_they_hold() {
+    let mut hs = stores_configured();
+    hs.run_for(secs(5));
+    assert!(hs.running_on("train").is_empty(), "started before the stores were read");
+    let reason = hs.core.durable().jobs[&j("train")].reason.clone();
+    assert!(reason.contains("checkpoint stores"), "{reason}");
+    hs.input(Input::CheckpointSeen {
+        job: j("train"),
+        epoch: Epoch(3),
+        checkpoint: checkpoint(500),
+    });
+    hs.input(Input::StoresRead {
+        unadopted: Vec::new(),
+    });
+    hs.run_for(secs(3));
+    assert_eq!(hs.running_on("train"), ["a"]);
+    let staged = hs.events.iter().any(|e| {
+        matches!(&e.kind, EventKind::FailoverStep { step, detail, .. } if step == "stage" && detail.contains("step-500"))
+    });
+    assert!(staged, "the first start did not resume from step 500");
+}
+
+#[test]
+fn a_first_start_over_checkpoints_nobody_adopted_waits_for_a_human() {
+    let mut hs = stores_configured();
+    hs.run_for(secs(2));
+    hs.input(Input::StoresRead {
+        unadopted: vec![(j("train"), 900)],
+    });
+    hs.run_for(secs(5));
+    assert!(hs.running_on("train").is_empty(), "started from step 0 over step 900");
+    assert_eq!(hs.state("train"), S::Escalating);
+    let reason = hs.core.durable().jobs[&j("train")].reason.clone();
+    assert!(reason.contains("step 900") && reason.contains("adopt"), "{reason}");
 }

@@ -82,6 +82,9 @@ impl Core {
         if let Some(why) = self.frozen.as_ref().filter(|_| !hard) {
             return Some(format!("not failing over: {why}"));
         }
+        if let Some(why) = self.first_start_hold(job) {
+            return Some(why);
+        }
         // Choosing before every standby answered its first probe would pass over
         // standbys that are fine (right after start, probes are still in flight).
         let unprobed: Vec<String> = self
@@ -111,6 +114,10 @@ impl Core {
         let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
             return;
         };
+        if let Some(why) = self.unadopted_hold(job) {
+            self.escalate(job, why);
+            return;
+        }
         if let Some(why) = self.hold_reason(job, inc.hard) {
             // Held jobs are looked at again after every probe: say so once.
             if self.d.jobs.get(job).is_some_and(|r| r.reason == why) {

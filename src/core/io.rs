@@ -40,6 +40,11 @@ pub enum Input {
     },
     /// An operator asked for something.
     Command { operator: String, command: Command },
+    /// The checkpoint stores were read once since start: every checkpoint in them this
+    /// Lifeboat may restore from was reported (`CheckpointSeen`) before this. `unadopted`
+    /// is, per job, the newest step of checkpoints found there that it did not record
+    /// and cannot authenticate: they wait for an operator to adopt them.
+    StoresRead { unadopted: Vec<(JobId, u64)> },
 }
 
 /// What one probe round trip learned about a host.

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod engine;
 pub mod event;
 mod failover;
+mod first_start;
 pub mod fleet;
 pub mod gpu;
 pub mod gpu_parse;

@@ -215,6 +215,11 @@ impl JobRecovery {
         }
     }
 
+    /// Never seen running and never moved: its next start is its first.
+    pub fn never_ran(&self) -> bool {
+        self.progress_at.is_none() && self.history.is_empty() && self.epoch.0 == 1
+    }
+
     /// Revokes the current epoch at `now` and moves to the next.
     pub fn revoke(&mut self, now: Ts) {
         self.revoked.push((self.epoch, now));

@@ -84,6 +84,7 @@ pub fn spawn(
         let mut told: BTreeMap<(String, String), bool> = BTreeMap::new();
         let mut prestaged: BTreeMap<String, String> = BTreeMap::new();
         let mut last_scrub = now();
+        let mut stores_read = false;
         loop {
             if *stop.borrow() {
                 break;
@@ -95,6 +96,7 @@ pub fn spawn(
                 &mut told,
                 &mut prestaged,
                 &mut last_scrub,
+                &mut stores_read,
             );
             tokio::select! {
                 () = pass => {}
@@ -116,8 +118,18 @@ async fn one_pass(
     told: &mut BTreeMap<(String, String), bool>,
     prestaged: &mut BTreeMap<String, String>,
     last_scrub: &mut crate::core::time::Ts,
+    stores_read: &mut bool,
 ) {
     let snap = snapshots.borrow().clone();
+    // Before any job's first start the core waits for what the stores hold (a state
+    // folder that is new, or lost, must not start a job from step 0).
+    let first_read = !*stores_read;
+    if first_read {
+        if let Err(e) = rep.adopt(None).await {
+            tracing::warn!("reading the checkpoint stores: {e}");
+            return;
+        }
+    }
     // Only a job that runs where the core says it does is listed: a job mid-failover
     // may have a fenced copy still writing on its old host.
     let running: Vec<(String, String, u64)> = snap
@@ -160,6 +172,15 @@ async fn one_pass(
                 return;
             }
         }
+    }
+    if first_read {
+        let input = Input::StoresRead {
+            unadopted: Vec::new(),
+        };
+        if feed.send(Feed::Input(input)).await.is_err() {
+            return;
+        }
+        *stores_read = true;
     }
     prestage(rep, &snap, prestaged).await;
 }
