@@ -227,3 +227,48 @@ fn with_the_warm_standby_down_the_cpu_standby_takes_the_job_and_gives_it_back() 
     );
     check_resumed(&bed, &back, 1, from_cpu);
 }
+
+#[test]
+fn a_lifeboat_with_a_fresh_state_folder_follows_the_moved_job_and_never_restarts_it() {
+    let bed = failover_bed::start("fo-fresh", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+    let epoch = done["epoch"].as_u64().unwrap();
+    c.crash();
+    // Its state is lost: another Lifeboat starts from nothing on the same fleet.
+    let fresh = bed.dir.path().join("state-fresh");
+    let mut again = bed.console_in("60s", &fresh);
+    let learned = again.wait(40, |v| {
+        v["kind"] == "decision"
+            && v["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("learned e{epoch}")))
+    });
+    assert!(
+        learned["reason"].as_str().unwrap().contains("h2"),
+        "{learned}"
+    );
+    // A few probe rounds later: nothing was relaunched or fenced; the moved copy runs on.
+    std::thread::sleep(Duration::from_secs(8));
+    again.drain();
+    assert_eq!(
+        again.count(|v| v["kind"] == "failover_started" || v["kind"] == "failover_step"),
+        0,
+        "{:?}",
+        again.seen
+    );
+    assert!(
+        bed.alive(1).is_empty(),
+        "relaunched on h1: {:?}",
+        bed.alive(1)
+    );
+    let runs = bed.run_processes();
+    assert!(
+        !runs.is_empty() && runs.iter().all(|(e, _)| *e == epoch),
+        "{runs:?}"
+    );
+    assert!(bed.alive(2).iter().any(|(e, _)| *e == epoch));
+}

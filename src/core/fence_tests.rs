@@ -156,7 +156,10 @@ fn checkpoint(step: u64) -> super::io::CheckpointRef {
 fn a_first_start_waits_for_the_stores_and_resumes_from_what_they_hold() {
     let mut hs = stores_configured();
     hs.run_for(secs(5));
-    assert!(hs.running_on("train").is_empty(), "started before the stores were read");
+    assert!(
+        hs.running_on("train").is_empty(),
+        "started before the stores were read"
+    );
     let reason = hs.core.durable().jobs[&j("train")].reason.clone();
     assert!(reason.contains("checkpoint stores"), "{reason}");
     hs.input(Input::CheckpointSeen {
@@ -183,8 +186,14 @@ fn a_first_start_over_checkpoints_nobody_adopted_waits_for_a_human() {
         unadopted: vec![(j("train"), 900)],
     });
     hs.run_for(secs(5));
-    assert!(hs.running_on("train").is_empty(), "started from step 0 over step 900");
+    assert!(
+        hs.running_on("train").is_empty(),
+        "started from step 0 over step 900"
+    );
     assert_eq!(hs.state("train"), S::Escalating);
     let reason = hs.core.durable().jobs[&j("train")].reason.clone();
-    assert!(reason.contains("step 900") && reason.contains("adopt"), "{reason}");
+    assert!(
+        reason.contains("step 900") && reason.contains("adopt"),
+        "{reason}"
+    );
 }

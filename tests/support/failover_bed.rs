@@ -38,6 +38,14 @@ pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
 
 /// [`start_with`] plus extra lines for the `[[job]]` table (`prestage = true`, `env = …`).
 pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: &str) -> Bed {
+    // The hosts run Lifeboat's scripts with `sh -s`: the fence must hold under dash, whose
+    // `kill` differs from bash's, as on every Debian and Ubuntu host.
+    let sh = std::fs::canonicalize("/bin/sh").unwrap();
+    assert!(
+        sh.ends_with("dash"),
+        "these hosts' sh is {} — the failover tests are meant to run where sh is dash",
+        sh.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let gpu_tools = dir.path().join("gpu-standins");
@@ -246,11 +254,17 @@ impl Bed {
 
     /// Starts `lifeboat --headless --json` on this bed.
     pub fn console(&self, duration: &str) -> Console {
+        self.console_in(duration, &self.state)
+    }
+
+    /// [`console`] with a state folder of its own (a second Lifeboat, or one whose state
+    /// was lost).
+    pub fn console_in(&self, duration: &str, state: &Path) -> Console {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
             .args(["--headless", "--json", "--duration", duration, "--config"])
             .arg(&self.config)
             .arg("--state-dir")
-            .arg(&self.state)
+            .arg(state)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(self.dir.path().join("console.err")).unwrap())
             .spawn()
@@ -372,6 +386,13 @@ impl Console {
             return v.clone();
         }
         self.wait(secs, want)
+    }
+
+    /// Takes in every event the console printed so far.
+    pub fn drain(&mut self) {
+        while let Ok(v) = self.lines.try_recv() {
+            self.seen.push(v);
+        }
     }
 
     /// Events seen so far that match `want`.
