@@ -178,6 +178,11 @@ fn fence_stops_children_that_ignore_sigterm_or_left_the_session_under_dash_and_b
         );
         let v = run(shell, None, &runs, &scripts::verify(&j, Epoch(1)));
         assert!(v.contains("@@running"), "{shell:?}: {v}");
+        let p = run(shell, None, &runs, &scripts::probe(std::slice::from_ref(&j)));
+        assert!(
+            p.contains("@@run trainer 1 1 -") && p.contains("@@end"),
+            "{shell:?}: the probe does not see the run: {p}"
+        );
 
         let fenced = run(shell, None, &runs, &scripts::fence(&j, Epoch(2), 1));
         let left = marked("trainer:1:");
