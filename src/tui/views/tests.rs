@@ -124,6 +124,33 @@ fn tasks() {
 }
 
 #[test]
+fn a_tasks_share_is_of_its_bytes_never_of_its_timeout() {
+    use crate::core::progress::Progress;
+    let (mut snap, ui) = setup(View::Tasks);
+    let Some(task) = snap.jobs.iter_mut().find_map(|j| j.task.as_mut()) else {
+        panic!("the fixture has a task in flight");
+    };
+    // A 1.2 s stage under a 10m05s deadline, 3 MiB of 12 MiB moved.
+    task.what = "warm-standby stage".into();
+    task.deadline = task.started.plus(std::time::Duration::from_secs(605));
+    snap.now = task.started.plus(std::time::Duration::from_millis(1200));
+    let mut p = Progress::start(task.started, 12 << 20);
+    p.update(snap.now, 3 << 20, 12 << 20);
+    task.progress = Some(p);
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains(" 25%"), "{out}");
+    assert!(!out.contains("of 10m05s") && !out.contains(" 0%"), "{out}");
+    // The same step before any byte moved: no share at all, not "0% of 10m05s".
+    let Some(task) = snap.jobs.iter_mut().find_map(|j| j.task.as_mut()) else {
+        panic!("still there");
+    };
+    task.progress = None;
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains(crate::tui::strings::NOT_MEASURED), "{out}");
+    assert!(!out.contains('%'), "{out}");
+}
+
+#[test]
 fn events() {
     let (snap, mut ui) = setup(View::Events);
     let n = ui.events.len();
