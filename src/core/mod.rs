@@ -34,6 +34,8 @@ pub mod workspace;
 pub mod xid;
 
 #[cfg(test)]
+mod failover_reason_tests;
+#[cfg(test)]
 pub(crate) mod harness;
 #[cfg(test)]
 mod property_tests;
