@@ -27,6 +27,7 @@ pub mod readiness_snapshot;
 pub mod recovery;
 pub mod retention;
 mod return_gpu;
+pub mod safe_text;
 pub mod snapshot;
 mod steps;
 pub mod time;
