@@ -57,6 +57,19 @@ fn fleet() {
 }
 
 #[test]
+fn hosts_words_are_drawn_escaped_like_every_text_output() {
+    let (mut snap, ui) = setup(View::Fleet);
+    for h in &mut snap.hosts {
+        h.badge = "degraded".into();
+        h.fatal.clear();
+        h.reason = "smi \u{1b}]0;pwned\u{7} \u{202e}gnp".into();
+    }
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains("smi \\x1b]0;pwned\\x07 \\u{202e}gnp"), "{out}");
+    assert!(!out.contains('\u{202e}'), "{out}");
+}
+
+#[test]
 fn fleet_with_stale_host_detail() {
     let (snap, mut ui) = setup(View::Fleet);
     select(&mut ui, View::Fleet, 3);
