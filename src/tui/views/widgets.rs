@@ -18,21 +18,29 @@ pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line) {
     if row >= area.height || area.width == 0 {
         return;
     }
-    let unsafe_span = |s: &Span| matches!(escape_line(&s.content), Cow::Owned(_));
-    if line.spans.iter().any(unsafe_span) {
-        let spans = line
-            .spans
-            .iter()
-            .map(|s| Span::styled(escape_line(&s.content).into_owned(), s.style))
-            .collect();
-        let safe = Line {
-            spans,
-            ..line.clone()
-        };
-        buf.set_line(area.x, area.y + row, &safe, area.width);
+    if line.spans.iter().any(needs_escape) {
+        buf.set_line(area.x, area.y + row, &escaped(line.clone()), area.width);
         return;
     }
     buf.set_line(area.x, area.y + row, line, area.width);
+}
+
+fn needs_escape(s: &Span) -> bool {
+    matches!(escape_line(&s.content), Cow::Owned(_))
+}
+
+/// `line` with terminal controls in its text escaped (see `put`), for lines drawn by
+/// ratatui's own widgets.
+pub fn escaped(line: Line<'_>) -> Line<'_> {
+    if !line.spans.iter().any(needs_escape) {
+        return line;
+    }
+    let spans = line
+        .spans
+        .iter()
+        .map(|s| Span::styled(escape_line(&s.content).into_owned(), s.style))
+        .collect();
+    Line { spans, ..line }
 }
 
 /// Applies `style` over a whole row of `area` (the selection bar).
