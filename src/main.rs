@@ -10,6 +10,25 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `eprintln!` that never panics: stderr may be a pipe the reader already closed
+/// (`lifeboat … 2>&1 | head -1`), and that is no reason to die with exit 101.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        lifeboat::runtime::cli_out::err_line(&format!($($arg)*))
+    };
+}
+
+/// Prints `text` on stdout: 0, also when the reader left early; 1 on any other failure.
+fn emit(text: &str) -> ExitCode {
+    match lifeboat::runtime::cli_out::print(text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Keeps long GPU jobs alive: watch, detect, fail over, restore.
 #[derive(Parser, Debug)]
 #[command(name = "lifeboat", version, about, long_about = None)]
@@ -171,10 +190,7 @@ fn config_check(file: Option<PathBuf>) -> ExitCode {
         }
     };
     match lifeboat::config::load_file(&path) {
-        Ok(cfg) => {
-            println!("{}", lifeboat::config::summary(&cfg));
-            ExitCode::SUCCESS
-        }
+        Ok(cfg) => emit(&format!("{}\n", lifeboat::config::summary(&cfg))),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -289,16 +305,15 @@ fn status(cli: &Cli) -> ExitCode {
     };
     if cli.json {
         match serde_json::to_string_pretty(&snap) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => emit(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("error: cannot encode the snapshot: {e}");
-                return ExitCode::from(1);
+                ExitCode::from(1)
             }
         }
     } else {
-        print!("{}", lifeboat::runtime::status::render(&snap));
+        emit(&lifeboat::runtime::status::render(&snap))
     }
-    ExitCode::SUCCESS
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -312,91 +327,16 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 fn probe(raw: bool, json: bool) -> ExitCode {
-    use lifeboat::runtime::shell::Shell;
+    use lifeboat::runtime::probe_cmd::{self, Format};
     let Some(rt) = runtime() else {
         return ExitCode::from(1);
     };
-    let host = lifeboat::core::fleet::HostSpec {
-        id: lifeboat::core::ids::HostId::new("localhost"),
-        address: "localhost".into(),
-        port: 22,
-        user: None,
-        role: lifeboat::core::fleet::Role::Primary,
-        gpus: 0,
-        ssh_key: None,
-        ssh: Default::default(),
-        provider: None,
-        access: lifeboat::core::fleet::Access::Local,
+    let format = match (raw, json) {
+        (true, _) => Format::Raw,
+        (false, true) => Format::Json,
+        (false, false) => Format::Text,
     };
-    let script = lifeboat::runtime::scripts::probe(&[]);
-    let started = std::time::Instant::now();
-    let out = rt.block_on(lifeboat::runtime::local::LocalShell.run(
-        &host,
-        &script,
-        Duration::from_secs(30),
-        512 * 1024,
-    ));
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: probe failed: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    if raw {
-        print!("{text}");
-        return ExitCode::SUCCESS;
-    }
-    let now = lifeboat::core::time::Ts(lifeboat::sim::transport::now_ms());
-    match lifeboat::core::probe_parse::parse_probe(&text, now, started.elapsed()) {
-        Ok((report, extras)) => {
-            let gpus = match &report.gpu {
-                lifeboat::core::gpu::GpuReadout::Gpus(g) => g.len() as u32,
-                _ => 0,
-            };
-            let assessment = lifeboat::core::gpu::assess(&report.gpu, gpus, &[], &[], false);
-            if json {
-                let v = serde_json::json!({"report": report, "assessment": assessment, "xid_lines": extras.xid_lines, "compute_apps": extras.compute_apps});
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else {
-                println!(
-                    "boot id {}; probe took {} ms",
-                    report.boot_id.as_deref().unwrap_or("?"),
-                    report.latency.as_millis()
-                );
-                match &report.gpu {
-                    lifeboat::core::gpu::GpuReadout::Gpus(g) => {
-                        for s in g {
-                            println!(
-                                "GPU {}: {} util {}% mem {}/{} MiB temp {}°C power {}/{} W ecc uncorrected {} recovery {}",
-                                s.index.unwrap_or(0),
-                                s.name.as_deref().unwrap_or("?"),
-                                s.utilization_gpu.unwrap_or(0.0),
-                                s.memory_used_mib.unwrap_or(0.0),
-                                s.memory_total_mib.unwrap_or(0.0),
-                                s.temperature_gpu.unwrap_or(0.0),
-                                s.power_draw_w.unwrap_or(0.0),
-                                s.power_limit_w.unwrap_or(0.0),
-                                s.ecc_uncorrected_volatile.map_or("n/a".into(), |v| v.to_string()),
-                                s.gpu_recovery_action.as_deref().unwrap_or("n/a"),
-                            );
-                        }
-                    }
-                    other => println!("GPUs: {other:?}"),
-                }
-                println!(
-                    "verdict: fatal {:?}, degraded {:?}",
-                    assessment.fatal, assessment.degraded
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    ExitCode::from(rt.block_on(probe_cmd::run(format)))
 }
 
 /// The config and state dir of a live run, or the exit code that says why not.
@@ -465,7 +405,7 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
         readonly: cli.readonly,
         operator: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
     };
-    let mut out = std::io::stdout();
+    let mut out = lifeboat::runtime::cli_out::Stdout::default();
     ExitCode::from(rt.block_on(cmd::run(action, opts, &mut out)))
 }
 
@@ -491,7 +431,7 @@ fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
         state_dir,
         json: cli.json,
     };
-    let mut out = std::io::stdout();
+    let mut out = lifeboat::runtime::cli_out::Stdout::default();
     ExitCode::from(rt.block_on(lifeboat::runtime::readiness_cmd::run(job, opts, &mut out)))
 }
 

@@ -110,30 +110,33 @@ impl Core {
         let spec = self.fleet.job(job).ok_or("job not in fleet")?;
         let rec = self.d.jobs.get(job).ok_or("job not tracked")?;
         let pick = |want_cpu: bool| -> Result<Vec<Target>, String> {
-            let mut why = Vec::new();
-            let ok: Vec<Target> = spec
+            let kind = if want_cpu {
+                "CPU standby"
+            } else {
+                "warm standby"
+            };
+            let configured: Vec<&Target> = spec
                 .standbys
                 .iter()
                 .filter(|t| (self.role_of(&t.host) == Some(Role::CpuStandby)) == want_cpu)
-                .filter(|t| **t != rec.placement)
-                .filter(|t| match self.eligible(t) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        why.push(e);
-                        false
-                    }
-                })
-                .cloned()
                 .collect();
-            if ok.is_empty() {
-                let kind = if want_cpu {
-                    "CPU standby"
-                } else {
-                    "warm standby"
-                };
-                if why.is_empty() {
-                    return Err(format!("no {kind} configured"));
+            if configured.is_empty() {
+                return Err(format!("no {kind} configured"));
+            }
+            // Configured but unusable: say which and why, never "none configured".
+            let mut why = Vec::new();
+            let mut ok = Vec::new();
+            for t in configured {
+                if *t == rec.placement {
+                    why.push(format!("{t} is where the job was running when it failed"));
+                    continue;
                 }
+                match self.eligible(t) {
+                    Ok(()) => ok.push(t.clone()),
+                    Err(e) => why.push(e),
+                }
+            }
+            if ok.is_empty() {
                 return Err(format!("no {kind} fit: {}", why.join("; ")));
             }
             Ok(ok)

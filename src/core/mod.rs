@@ -29,12 +29,15 @@ pub mod readiness_snapshot;
 pub mod recovery;
 pub mod retention;
 mod return_gpu;
+pub mod safe_text;
 pub mod snapshot;
 mod steps;
 pub mod time;
 pub mod workspace;
 pub mod xid;
 
+#[cfg(test)]
+mod failover_reason_tests;
 #[cfg(test)]
 mod fence_tests;
 #[cfg(test)]

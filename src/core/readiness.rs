@@ -226,10 +226,20 @@ fn strategy_rows(s: &Subject, facts: &Facts, kind: StrategyKind) -> Vec<Strategy
             let cands = standbys(cpu);
             if cands.is_empty() {
                 let what = if cpu { "CPU standby" } else { "warm standby" };
-                let detail = format!(
-                    "no {what} configured for {}: add one to the job's standbys",
-                    s.job
-                );
+                // Configured, but it is where the job runs now: it cannot take over from itself.
+                let own = s.standbys.iter().find(|(t, role)| {
+                    (*role == Some(Role::CpuStandby)) == cpu && *t == s.placement
+                });
+                let detail = match own {
+                    Some((t, _)) => format!(
+                        "the only {what} of {}, {t}, is where it runs now: add another to the job's standbys",
+                        s.job
+                    ),
+                    None => format!(
+                        "no {what} configured for {}: add one to the job's standbys",
+                        s.job
+                    ),
+                };
                 return vec![row(None, vec![check("standby", CheckState::Fail, detail)])];
             }
             cands

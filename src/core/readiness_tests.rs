@@ -257,6 +257,15 @@ fn the_verdict_follows_the_first_ready_strategy() {
             "no warm standby configured for llm",
         ),
         (
+            "a CPU standby that is where the job runs is not called missing",
+            |s, _| {
+                s.placement = t("cpu", None);
+                s.chain = vec![CpuStandby, Escalate];
+            },
+            None,
+            "the only CPU standby of llm, cpu, is where it runs now",
+        ),
+        (
             "a job with no GPU on a host without GPUs restarts in place",
             |s, _| {
                 s.placement = t("cpu", None);

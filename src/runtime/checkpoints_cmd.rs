@@ -2,11 +2,13 @@
 //! from the command line, printing tables or JSON. Deleting is refused in `--readonly`,
 //! needs `--yes` (or a typed confirmation on a terminal), and is journaled.
 
+use super::cli_out::err_line;
 use super::journal::Journal;
 use super::notice::Notice;
 use super::replica::{self, PrunePlan, Replicator};
 use crate::config::Config;
 use crate::core::inventory::CheckpointEntry;
+use crate::core::safe_text::escape_line;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,10 +50,38 @@ pub struct Options {
 
 /// Exit status the caller should use: 0 ok, 1 failed, 2 usage.
 pub async fn run(action: Action, opts: Options, out: &mut (dyn Write + Send)) -> u8 {
+    if let Action::List { .. } = action {
+        // A read-only verb creates nothing: no state dir, no journal.
+        let journal = opts.state_dir.join("journal.db");
+        if !journal.exists() {
+            return no_state_yet(&journal, opts.json, out);
+        }
+    }
     match run_inner(action, &opts, out).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            err_line(&format!("error: {e}"));
+            1
+        }
+    }
+}
+
+/// `list` before any console or checkpoints command used this state dir: nothing is
+/// catalogued yet, and nothing is created to say so.
+fn no_state_yet(journal: &std::path::Path, json: bool, out: &mut (dyn Write + Send)) -> u8 {
+    let msg = format!(
+        "no state yet: there is no journal at {} (no console or checkpoints command has run with this state dir), so no checkpoint is catalogued. Pass --state-dir DIR (or set [settings].state_dir) if the state is elsewhere; `lifeboat checkpoints verify` adopts the checkpoints already in the stores.",
+        journal.display()
+    );
+    if json {
+        // stdout stays the (empty) list; the reason goes to stderr.
+        err_line(&format!("note: {msg}"));
+        return 0;
+    }
+    match writeln!(out, "({msg})") {
+        Ok(()) => 0,
+        Err(e) => {
+            err_line(&format!("error: cannot write the output: {e}"));
             1
         }
     }
@@ -88,7 +118,7 @@ async fn run_inner(
     while let Some(n) = rx.recv().await {
         let _ = journal.append_event(n.ts().0, n.kind(), n.job().as_deref(), &n.to_json());
         if !opts.json {
-            eprintln!("{}", n.to_text());
+            err_line(&n.to_text());
         }
     }
     code
@@ -142,8 +172,8 @@ async fn act(
                     write!(
                         out,
                         "{:<14} {:<24} {:>10} {:>10} {:>5}",
-                        r.job,
-                        r.id,
+                        escape_line(&r.job),
+                        escape_line(&r.id),
                         r.step,
                         human_bytes(r.bytes),
                         r.files
@@ -180,7 +210,7 @@ async fn act(
                 )
                 .map_err(w)?;
                 for b in &report.bad {
-                    writeln!(out, "  BAD {b}").map_err(w)?;
+                    writeln!(out, "  BAD {}", escape_line(&b.to_string())).map_err(w)?;
                 }
             }
             Ok(if report.bad.len() > report.repaired {
@@ -208,18 +238,23 @@ async fn act(
                 match &r.from {
                     Some(from) => writeln!(
                         out,
-                        "restored {}/{} (step {}) to {}:{} — {} from {from}, verified there",
-                        r.job,
-                        r.id,
+                        "restored {}/{} (step {}) to {}:{} — {} from {}, verified there",
+                        escape_line(&r.job),
+                        escape_line(&r.id),
                         r.step,
-                        r.host,
-                        r.path,
-                        human_bytes(r.bytes)
+                        escape_line(&r.host),
+                        escape_line(&r.path),
+                        human_bytes(r.bytes),
+                        escape_line(&from.to_string())
                     ),
                     None => writeln!(
                         out,
                         "{}/{} (step {}) is already at {}:{} and verified; nothing moved",
-                        r.job, r.id, r.step, r.host, r.path
+                        escape_line(&r.job),
+                        escape_line(&r.id),
+                        r.step,
+                        escape_line(&r.host),
+                        escape_line(&r.path)
                     ),
                 }
                 .map_err(w)?;
@@ -237,7 +272,7 @@ async fn act(
                 return Err("refused: prune deletes checkpoints, and this is --readonly".into());
             }
             if !yes && !confirm(n)? {
-                eprintln!("not confirmed; nothing deleted");
+                err_line("not confirmed; nothing deleted");
                 return Ok(1);
             }
             let deleted = rep
@@ -299,8 +334,8 @@ async fn act(
                         writeln!(
                             out,
                             "replicated {}/{} (step {}, {})",
-                            m.job,
-                            m.id,
+                            escape_line(&m.job),
+                            escape_line(&m.id),
                             m.step,
                             human_bytes(m.total_bytes())
                         )
@@ -331,10 +366,10 @@ fn print_plan(plan: &PrunePlan, json: bool, out: &mut (dyn Write + Send)) -> Res
             out,
             "{:<6} {:<14} {:<24} {:<4} {}",
             if r.keep { "keep" } else { "REMOVE" },
-            r.job,
-            r.id,
-            r.store,
-            r.reasons.join("; ")
+            escape_line(&r.job),
+            escape_line(&r.id),
+            escape_line(&r.store.to_string()),
+            escape_line(&r.reasons.join("; "))
         )
         .map_err(w)?;
     }
@@ -344,17 +379,19 @@ fn print_plan(plan: &PrunePlan, json: bool, out: &mut (dyn Write + Send)) -> Res
 /// Asks on the terminal; anything but the word `prune` declines. No terminal: declines.
 fn confirm(n: usize) -> Result<bool, String> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
+        err_line(&format!(
             "refused: deleting {n} cop{} needs --yes when stdin is not a terminal",
             if n == 1 { "y" } else { "ies" }
-        );
+        ));
         return Ok(false);
     }
-    eprint!(
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
         "Delete {n} checkpoint cop{}? Type prune to confirm: ",
         if n == 1 { "y" } else { "ies" }
     );
-    let _ = std::io::stderr().flush();
+    let _ = err.flush();
     let mut line = String::new();
     std::io::stdin()
         .lock()

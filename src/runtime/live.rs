@@ -2,6 +2,7 @@
 //! processes for `access = "local"` hosts) under the supervisor, streamed headless or
 //! shown in the console.
 
+use super::cli_out::written;
 use super::journal::JournalError;
 use super::notice::Notice;
 use super::shell::Shell;
@@ -203,17 +204,18 @@ pub async fn run_headless(
             .map_or("the config".to_string(), |p| p.display().to_string()),
         opts.state_dir.display()
     );
-    if json {
+    let first = if json {
         let ts = super::clock::rfc3339(handle.clock.now());
         writeln!(
             out,
             "{}",
             serde_json::json!({"ts": ts, "kind": "started", "detail": hello})
         )
-        .map_err(LiveError::Output)?;
     } else {
-        writeln!(out, "{hello}").map_err(LiveError::Output)?;
-    }
+        writeln!(out, "{hello}")
+    };
+    // A reader that went away (`| head -1`) ends the stream like the deadline does.
+    let mut open = written(first.and_then(|()| out.flush())).map_err(LiveError::Output)?;
     let deadline = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -221,14 +223,21 @@ pub async fn run_headless(
         }
     };
     tokio::pin!(deadline);
-    loop {
+    let mut failed = None;
+    while open {
         tokio::select! {
             _ = &mut deadline => break,
             _ = tokio::signal::ctrl_c() => break,
             n = handle.notices.recv() => match n {
-                Some(n) => n.write_line(json, out).map_err(LiveError::Output)?,
+                Some(n) => match written(n.write_line(json, out)) {
+                    Ok(still) => open = still,
+                    Err(e) => failed = Some(e),
+                },
                 None => break,
             },
+        }
+        if failed.is_some() {
+            break;
         }
     }
     let mut rest: Vec<Notice> = Vec::new();
@@ -236,9 +245,16 @@ pub async fn run_headless(
         rest.push(n);
     }
     for n in rest {
-        n.write_line(json, out).map_err(LiveError::Output)?;
+        if open && failed.is_none() {
+            match written(n.write_line(json, out)) {
+                Ok(still) => open = still,
+                Err(e) => failed = Some(e),
+            }
+        }
     }
-    running.stop().await
+    // The runtime stops cleanly whatever happened to the output.
+    running.stop().await?;
+    failed.map_or(Ok(()), |e| Err(LiveError::Output(e)))
 }
 
 /// Deletes what retention removes for `job` and the operator confirmed in the console

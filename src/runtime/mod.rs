@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 pub mod checkpoints_cmd;
+pub mod cli_out;
 pub mod clock;
 pub mod console_files;
 pub mod exec;
@@ -12,6 +13,7 @@ pub mod local;
 pub mod logging;
 pub mod notice;
 pub mod notify;
+pub mod probe_cmd;
 pub mod provider;
 pub mod readiness_cmd;
 pub mod renting;

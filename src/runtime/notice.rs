@@ -3,6 +3,7 @@
 
 use super::clock::rfc3339;
 use crate::core::event::{Event, EventKind};
+use crate::core::safe_text::escape_line;
 use crate::core::time::Ts;
 use serde_json::{json, Value};
 
@@ -226,6 +227,32 @@ impl Notice {
                 }
             },
         };
-        format!("{clock} {body}")
+        // Details carry hosts' own words (stderr, GPU names): never terminal controls.
+        format!("{clock} {}", escape_line(&body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_line_never_carries_terminal_controls() {
+        let n = Notice::Checkpoint {
+            ts: Ts(0),
+            what: "copy_failed",
+            job: "llm".into(),
+            id: "ck-1".into(),
+            store: Some("nas".into()),
+            detail: "rsync: \x1b]52;c;cm0gLXJm\x07 failed\nFAKE 00:00 ok".into(),
+        };
+        let line = n.to_text();
+        assert!(!line.contains('\x1b') && !line.contains('\x07') && !line.contains('\n'));
+        assert!(
+            line.ends_with("copy_failed: rsync: \\x1b]52;c;cm0gLXJm\\x07 failed\\nFAKE 00:00 ok")
+        );
+        let mut out = Vec::new();
+        n.write_line(false, &mut out).ok();
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
     }
 }

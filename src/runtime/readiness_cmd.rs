@@ -5,6 +5,7 @@
 //! Exit status: 0 a strategy before escalate is ready, 1 none is, 2 usage or config error.
 
 use super::catalogue::Catalogue;
+use super::cli_out::err_line;
 use super::journal::Journal;
 use super::shell::Shell;
 use super::shell_transport::ShellTransport;
@@ -15,6 +16,7 @@ use crate::core::ids::{HostId, JobId, Target};
 use crate::core::inventory::{CheckpointEntry, CopyState};
 use crate::core::readiness::{assess, CheckpointFact, Facts, HostFacts, Readiness, Subject};
 use crate::core::readiness_parse::{self as parse, host_facts};
+use crate::core::safe_text::escape_line;
 use crate::core::snapshot::Snapshot;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,10 +53,10 @@ pub async fn run(job: &str, opts: Options, out: &mut (dyn Write + Send)) -> u8 {
             .source
             .as_ref()
             .map_or("the config".to_string(), |p| p.display().to_string());
-        eprintln!(
+        err_line(&format!(
             "error: no job named \"{job}\" in {file} (jobs: {})",
             names.join(", ")
-        );
+        ));
         return 2;
     };
     let r = readiness(&spec, &opts).await;
@@ -66,7 +68,7 @@ pub async fn run(job: &str, opts: Options, out: &mut (dyn Write + Send)) -> u8 {
         write!(out, "{}", render(&r)).map_err(|e| e.to_string())
     };
     if let Err(e) = written {
-        eprintln!("error: cannot write the result: {e}");
+        err_line(&format!("error: cannot write the result: {e}"));
         return 2;
     }
     if r.would_succeed {
@@ -230,14 +232,19 @@ fn newest_verified(opts: &Options, job: &str) -> (Option<CheckpointFact>, Option
 }
 
 /// The human table: each strategy and target, each check, then the verdict line.
+/// The table for people; details quote hosts' own words, so they are escaped.
 pub fn render(r: &Readiness) -> String {
-    let mut s = format!("Failover dry run of {} (nothing was changed)\n\n", r.job);
+    let e = |v: &dyn std::fmt::Display| escape_line(&v.to_string()).into_owned();
+    let mut s = format!(
+        "Failover dry run of {} (nothing was changed)\n\n",
+        e(&r.job)
+    );
     s.push_str(&format!("{:<18} {:<24} READY\n", "STRATEGY", "TARGET"));
     for row in &r.strategies {
         let target = row
             .target
             .as_ref()
-            .map_or_else(|| "-".to_string(), |t| t.to_string());
+            .map_or_else(|| "-".to_string(), |t| e(t));
         let ready = match (row.strategy, row.ready) {
             (StrategyKind::Escalate, _) => "-",
             (_, true) => "yes",
@@ -251,13 +258,13 @@ pub fn render(r: &Readiness) -> String {
             s.push_str(&format!(
                 "    {:<4} {:<10} {}\n",
                 c.state.as_str(),
-                c.name,
-                c.detail
+                e(&c.name),
+                e(&c.detail)
             ));
         }
     }
     let verdict = if r.would_succeed { "yes" } else { "no" };
-    s.push_str(&format!("\nwould_succeed: {verdict} — {}\n", r.reason));
+    s.push_str(&format!("\nwould_succeed: {verdict} — {}\n", e(&r.reason)));
     s
 }
 
@@ -310,5 +317,34 @@ FAIL reachable  b did not answer\n\
 escalate           -                        -\n\n\
 would_succeed: no — nothing before escalate is ready — warm-standby: b did not answer\n";
         assert_eq!(text, want);
+    }
+
+    #[test]
+    fn hosts_words_reach_the_table_escaped() {
+        let r = Readiness {
+            job: JobId::new("llm"),
+            would_succeed: false,
+            first_ready: None,
+            first_target: None,
+            reason: "b: df: \x1b]0;title\x07".into(),
+            strategies: vec![StrategyReadiness {
+                strategy: StrategyKind::WarmStandby,
+                target: Some(Target::new(HostId::new("b"), Some(0))),
+                ready: false,
+                checks: vec![Check {
+                    name: "space".into(),
+                    ok: false,
+                    state: CheckState::Fail,
+                    detail: "df said \x1b]52;c;cm0gLXJm\x07\nFAKE ok".into(),
+                }],
+            }],
+        };
+        let text = render(&r);
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(
+            text.contains("FAIL space      df said \\x1b]52;c;cm0gLXJm\\x07\\nFAKE ok\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("— b: df: \\x1b]0;title\\x07\n"), "{text}");
     }
 }

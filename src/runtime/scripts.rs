@@ -77,14 +77,34 @@ anyup() { for p in $1; do up "$p" && return 0; done; return 1; }
 
 /// One probe: GPUs (exit code kept), compute apps, boot id, recent Xid lines, every run
 /// of every job found on the host, and the heartbeats of `jobs`.
+///
+/// nvidia-smi runs one at a time per host. A probe that hit its deadline leaves its query
+/// behind: GNU `timeout` leads its own process group, so neither the kill of a local
+/// script's group nor a closed SSH channel reaches it, and a wedged driver can hold
+/// nvidia-smi past any signal. So the query in flight is noted (`$LB/.nvidia-smi.HOST.pid`):
+/// a probe waits for a young one, reports one older than 5 s (longer than any probe's
+/// deadline) as hung without starting another, and skips the compute-apps query (which
+/// would hang too) after a timeout.
 pub fn probe(jobs: &[JobSpec]) -> String {
     let mut s = String::from(PRELUDE);
     s.push_str(&format!("echo {}\n", quote(MAGIC)));
     s.push_str("echo \"@@boot $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\"\n");
     s.push_str(&format!(
         r#"if command -v nvidia-smi >/dev/null 2>&1; then
-  timeout -k 2 10 nvidia-smi --query-gpu={QUERY_FIELDS} --format=csv,noheader,nounits >"$T" 2>&1; echo "@@nvsmi $?"; head -c 262144 "$T"; echo
-  timeout -k 2 10 nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv,noheader,nounits >"$T" 2>&1; echo "@@apps $?"; head -c 65536 "$T"; echo
+  NV="$LB/.nvidia-smi.$(cat /proc/sys/kernel/hostname 2>/dev/null).pid"
+  nv_busy() {{ p="$(head -c 20 "$NV" 2>/dev/null)" && [ -n "$p" ] && up "$p" && grep -qa nvidia-smi "/proc/$p/cmdline" 2>/dev/null; }}
+  nv_age() {{ echo $(( $(date +%s) - $(stat -c %Y "$NV" 2>/dev/null || date +%s) )); }}
+  nv_run() {{ timeout -k 2 10 nvidia-smi "$@" >"$T" 2>&1 & p=$!; echo "$p" >"$NV"; wait "$p"; nv=$?; [ "$(head -c 20 "$NV" 2>/dev/null)" = "$p" ] && rm -f "$NV"; }}
+  while nv_busy && [ "$(nv_age)" -lt 5 ]; do sleep 0.1; done
+  if nv_busy; then
+    echo "@@nvsmi 124"; echo "nvidia-smi of an earlier probe (pid $p) has run for $(nv_age)s: hung"
+  else
+    mkdir -p "$LB" 2>/dev/null
+    nv_run --query-gpu={QUERY_FIELDS} --format=csv,noheader,nounits; echo "@@nvsmi $nv"; head -c 262144 "$T"; echo
+    if [ "$nv" != 124 ] && [ "$nv" != 137 ]; then
+      nv_run --query-compute-apps=pid,process_name,used_memory --format=csv,noheader,nounits; echo "@@apps $nv"; head -c 65536 "$T"; echo
+    fi
+  fi
 else
   echo "@@nvsmi 127"; echo "nvidia-smi: command not found"
 fi

@@ -1,34 +1,37 @@
 //! Plain-text rendering of a snapshot for `lifeboat status`.
 
 use super::clock::rfc3339;
+use crate::core::safe_text::escape_line;
 use crate::core::snapshot::Snapshot;
 use std::fmt::Write;
 
+/// Every field that came from a host (or an operator) is escaped: see `core::safe_text`.
 pub fn render(s: &Snapshot) -> String {
+    let e = |v: &dyn std::fmt::Display| escape_line(&v.to_string()).into_owned();
     let mut out = String::new();
     let _ = writeln!(
         out,
         "as of {} (epoch {}, profile {})",
         rfc3339(s.now),
         s.epoch,
-        s.profile
+        e(&s.profile)
     );
     if let Some(who) = &s.automation.paused_by {
-        let _ = writeln!(out, "automation PAUSED by {who}");
+        let _ = writeln!(out, "automation PAUSED by {}", e(who));
     }
     if let Some(why) = &s.automation.frozen {
-        let _ = writeln!(out, "{why}");
+        let _ = writeln!(out, "{}", e(why));
     }
     let _ = writeln!(out, "\nHOST           ROLE         STATE      GPUS  WHY");
     for h in &s.hosts {
         let _ = writeln!(
             out,
             "{:<14} {:<12} {:<10} {:<5} {}",
-            h.id,
+            e(&h.id),
             h.role.as_str(),
-            h.badge,
+            e(&h.badge),
             h.gpus.len(),
-            h.reason
+            e(&h.reason)
         );
     }
     let _ = writeln!(
@@ -39,11 +42,11 @@ pub fn render(s: &Snapshot) -> String {
         let _ = writeln!(
             out,
             "{:<16} {:<22} {:<14} {:<6} {}",
-            j.id,
+            e(&j.id),
             j.state.as_str(),
-            j.placement.to_string(),
+            e(&j.placement),
             j.epoch.to_string(),
-            j.why
+            e(&j.why)
         );
     }
     out

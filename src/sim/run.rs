@@ -8,6 +8,7 @@ use super::transport::{now_ms, Shared, SimTiming, SimTransport};
 use super::world::SimWorld;
 use crate::core::engine::Capabilities;
 use crate::core::fleet::Fleet;
+use crate::runtime::cli_out::written;
 use crate::runtime::notice::Notice;
 use crate::runtime::supervisor::{self, RuntimeParts, SupervisorHandle};
 use crate::runtime::transport::LogNotifier;
@@ -157,14 +158,15 @@ pub async fn run_headless(
 ) -> Result<(), DemoError> {
     let mut world = DemoWorld::start(&opts)?;
     let hello = world.hello(&opts);
-    if opts.json {
+    let first = if opts.json {
         let ts = crate::runtime::clock::rfc3339(world.handle.clock.now());
         let v = serde_json::json!({"ts": ts, "kind": "demo_started", "detail": hello, "resumed": world.resumed, "seed": opts.seed});
-        writeln!(out, "{v}").map_err(DemoError::Output)?;
+        writeln!(out, "{v}")
     } else {
-        writeln!(out, "{hello}").map_err(DemoError::Output)?;
-    }
-    out.flush().map_err(DemoError::Output)?;
+        writeln!(out, "{hello}")
+    };
+    // A reader that went away (`| head -1`) ends the stream like the deadline does.
+    let mut open = written(first.and_then(|()| out.flush())).map_err(DemoError::Output)?;
     let deadline = async {
         match opts.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -172,39 +174,42 @@ pub async fn run_headless(
         }
     };
     tokio::pin!(deadline);
-    loop {
+    while open {
         tokio::select! {
             _ = &mut deadline => break,
             _ = tokio::signal::ctrl_c() => break,
             n = world.handle.notices.recv() => match n {
-                Some(n) => print_notice(&n, opts.json, out)?,
+                Some(n) => open = print_notice(&n, opts.json, out)?,
                 None => break,
             },
         }
     }
     let snap = world.handle.snapshots.borrow().clone();
     for n in world.stop().await? {
-        print_notice(&n, opts.json, out)?;
+        if open {
+            open = print_notice(&n, opts.json, out)?;
+        }
     }
-    if !opts.json {
-        writeln!(out, "— after the run —").map_err(DemoError::Output)?;
+    if open && !opts.json {
+        let mut after = String::from("— after the run —\n");
         for j in &snap.jobs {
-            writeln!(
-                out,
-                "{:<16} {:<22} on {:<14} {}",
+            after.push_str(&format!(
+                "{:<16} {:<22} on {:<14} {}\n",
                 j.id,
                 j.state.as_str(),
                 j.placement.to_string(),
                 j.epoch
-            )
-            .map_err(DemoError::Output)?;
+            ));
         }
+        written(out.write_all(after.as_bytes()).and_then(|()| out.flush()))
+            .map_err(DemoError::Output)?;
     }
     Ok(())
 }
 
-fn print_notice(n: &Notice, json: bool, out: &mut (dyn Write + Send)) -> Result<(), DemoError> {
-    n.write_line(json, out).map_err(DemoError::Output)
+/// `Ok(false)` once the reader is gone.
+fn print_notice(n: &Notice, json: bool, out: &mut (dyn Write + Send)) -> Result<bool, DemoError> {
+    written(n.write_line(json, out)).map_err(DemoError::Output)
 }
 
 /// The demo console: the full-screen TUI on the simulated world.

@@ -139,3 +139,21 @@ fn the_panel_at_both_sizes() {
     insta::assert_snapshot!("readiness_80x24", render(&snap, &ui, 80, 24));
     insta::assert_snapshot!("readiness_160x48", render(&snap, &ui, 160, 48));
 }
+
+#[test]
+fn hosts_words_in_the_panel_are_drawn_escaped() {
+    let (snap, mut ui) = setup("rl-selfplay");
+    act(&mut ui, &snap, &[Action::Readiness]);
+    if let Overlay::Readiness(p) = &mut ui.overlay {
+        let Some(r) = p.readiness.as_mut() else {
+            panic!("judged")
+        };
+        for row in &mut r.strategies {
+            for c in &mut row.checks {
+                c.detail = "df: \u{1b}]0;pwned\u{7}".into();
+            }
+        }
+    }
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains("df: \\x1b]0;pwned\\x07"), "{out}");
+}

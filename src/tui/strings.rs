@@ -282,6 +282,8 @@ pub fn times_out_in(t: &str) -> String {
 }
 
 pub const OVERDUE: &str = "overdue";
+/// The progress of a step that moves no bytes: nothing to take a share of.
+pub const NOT_MEASURED: &str = "running · no bytes";
 
 // Events.
 pub const NO_EVENTS_LOG: &str = "No events yet.";

@@ -11,6 +11,7 @@ mod sshd;
 mod auth;
 mod faults;
 mod host_keys;
+mod nvidia_hang;
 mod stream;
 
 use lifeboat::core::fleet::HostSpec;

@@ -1,6 +1,7 @@
 //! Draws the failover readiness panel: the verdict first (what a 3 a.m. operator needs),
 //! then each strategy and target of the chain with its checks, scrollable.
 
+use super::widgets::escaped;
 use crate::core::fleet::StrategyKind;
 use crate::core::readiness::CheckState;
 use crate::tui::readiness::ReadinessPanel;
@@ -96,7 +97,8 @@ pub fn draw(frame: &mut Frame, theme: &Theme, p: &ReadinessPanel) {
     }
     head.push(Line::from(Span::styled(s::READINESS_INTRO, theme.dim)));
     head.push(Line::default());
-    let lines = body(p, theme);
+    // The facts quote hosts' own words: drawn escaped, like every other line.
+    let lines: Vec<Line> = body(p, theme).into_iter().map(escaped).collect();
     let head_h = rows(&head, inner_w);
     let body_h = rows(&lines, inner_w);
     let area = centered(screen, width, head_h + body_h + 3);

@@ -1,6 +1,7 @@
 //! The Tasks view: work in flight per job (a reconnect probe or a failover step): what,
-//! when it started, how long it has run, and how much of its deadline it has used; under
-//! it, when there is any, the checkpoint work (`replica_tasks`).
+//! when it started, how long it has run, how much of its bytes it has moved (when it moves
+//! bytes) and when it times out; under it, when there is any, the checkpoint work
+//! (`replica_tasks`).
 
 use super::format as f;
 use super::table::{header, push_col};
@@ -116,13 +117,6 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
         let Some(t) = &j.task else { continue };
         let y = y as u16 + 1;
         let elapsed = snap.now.since(t.started);
-        let limit = t.deadline.since(t.started);
-        // Bytes when the work moves bytes; otherwise how much of its deadline it has used.
-        let frac = match &t.progress {
-            Some(p) => p.fraction(),
-            None if limit.is_zero() => 1.0,
-            None => elapsed.as_secs_f64() / limit.as_secs_f64(),
-        };
         let left = t.deadline.since(snap.now);
         let mut spans = Vec::new();
         let marker = if i == sel { "▶ " } else { "  " };
@@ -152,25 +146,26 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
             3,
             vec![Span::styled(rcell(&f::dur(elapsed), 7), theme.base)],
         );
-        let bar_w = usize::from(gauge_w).saturating_sub(15);
-        let style = if frac >= 0.8 {
-            theme.degraded
-        } else {
-            theme.accent
+        // A share of the work's own total (bytes); work with no total shows none: its
+        // deadline is not its size (a 1.2 s stage is not "0% of 10m05s").
+        let g = match &t.progress {
+            Some(p) if p.total > 0 => {
+                let frac = p.fraction();
+                let bar_w = usize::from(gauge_w).saturating_sub(15);
+                let mut g = bar_spans(frac, bar_w, theme.accent, theme).to_vec();
+                g.push(Span::styled(
+                    format!(" {}", rcell(&format!("{:.0}%", frac * 100.0), 4)),
+                    theme.base,
+                ));
+                let of = s::bytes_of(&f::bytes_short(p.done), &f::bytes_short(p.total));
+                g.push(Span::styled(cell(&of, 10), theme.dim));
+                g
+            }
+            _ => vec![Span::styled(
+                cell(s::NOT_MEASURED, usize::from(gauge_w)),
+                theme.dim,
+            )],
         };
-        let mut g = bar_spans(frac, bar_w, style, theme).to_vec();
-        g.push(Span::styled(
-            format!(
-                " {}",
-                rcell(&format!("{:.0}%", (frac * 100.0).min(999.0)), 4)
-            ),
-            theme.base,
-        ));
-        let of = match &t.progress {
-            Some(p) => s::bytes_of(&f::bytes_short(p.done), &f::bytes_short(p.total)),
-            None => format!(" of {}", f::dur(limit)),
-        };
-        g.push(Span::styled(cell(&of, 10), theme.dim));
         push(&mut spans, 4, g);
         let out = match (&t.progress, t.eta_ms) {
             (Some(p), Some(eta)) => s::rate_eta(

@@ -57,6 +57,19 @@ fn fleet() {
 }
 
 #[test]
+fn hosts_words_are_drawn_escaped_like_every_text_output() {
+    let (mut snap, ui) = setup(View::Fleet);
+    for h in &mut snap.hosts {
+        h.badge = "degraded".into();
+        h.fatal.clear();
+        h.reason = "smi \u{1b}]0;pwned\u{7} \u{202e}gnp".into();
+    }
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains("smi \\x1b]0;pwned\\x07 \\u{202e}gnp"), "{out}");
+    assert!(!out.contains('\u{202e}'), "{out}");
+}
+
+#[test]
 fn fleet_with_stale_host_detail() {
     let (snap, mut ui) = setup(View::Fleet);
     select(&mut ui, View::Fleet, 3);
@@ -121,6 +134,33 @@ fn checkpoints() {
 fn tasks() {
     let (snap, ui) = setup(View::Tasks);
     both("tasks", &snap, &ui);
+}
+
+#[test]
+fn a_tasks_share_is_of_its_bytes_never_of_its_timeout() {
+    use crate::core::progress::Progress;
+    let (mut snap, ui) = setup(View::Tasks);
+    let Some(task) = snap.jobs.iter_mut().find_map(|j| j.task.as_mut()) else {
+        panic!("the fixture has a task in flight");
+    };
+    // A 1.2 s stage under a 10m05s deadline, 3 MiB of 12 MiB moved.
+    task.what = "warm-standby stage".into();
+    task.deadline = task.started.plus(std::time::Duration::from_secs(605));
+    snap.now = task.started.plus(std::time::Duration::from_millis(1200));
+    let mut p = Progress::start(task.started, 12 << 20);
+    p.update(snap.now, 3 << 20, 12 << 20);
+    task.progress = Some(p);
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains(" 25%"), "{out}");
+    assert!(!out.contains("of 10m05s") && !out.contains(" 0%"), "{out}");
+    // The same step before any byte moved: no share at all, not "0% of 10m05s".
+    let Some(task) = snap.jobs.iter_mut().find_map(|j| j.task.as_mut()) else {
+        panic!("still there");
+    };
+    task.progress = None;
+    let out = render(&snap, &ui, 160, 48);
+    assert!(out.contains(crate::tui::strings::NOT_MEASURED), "{out}");
+    assert!(!out.contains('%'), "{out}");
 }
 
 #[test]

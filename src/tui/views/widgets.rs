@@ -1,20 +1,46 @@
 //! Small drawing pieces the views share: clipped lines, fixed-width cells, bars, sparklines,
 //! word wrap, panels and a column chooser that drops the least useful columns first.
 
+use crate::core::safe_text::escape_line;
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Widget};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
-/// Draws `line` on row `row` of `area`, clipped to it; rows outside are ignored.
+/// Draws `line` on row `row` of `area`, clipped to it; rows outside are ignored. Text
+/// with terminal controls (hosts' own words) is drawn escaped, as every CLI output
+/// prints it (`core::safe_text`), rather than silently dropped.
 pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line) {
     if row >= area.height || area.width == 0 {
         return;
     }
+    if line.spans.iter().any(needs_escape) {
+        buf.set_line(area.x, area.y + row, &escaped(line.clone()), area.width);
+        return;
+    }
     buf.set_line(area.x, area.y + row, line, area.width);
+}
+
+fn needs_escape(s: &Span) -> bool {
+    matches!(escape_line(&s.content), Cow::Owned(_))
+}
+
+/// `line` with terminal controls in its text escaped (see `put`), for lines drawn by
+/// ratatui's own widgets.
+pub fn escaped(line: Line<'_>) -> Line<'_> {
+    if !line.spans.iter().any(needs_escape) {
+        return line;
+    }
+    let spans = line
+        .spans
+        .iter()
+        .map(|s| Span::styled(escape_line(&s.content).into_owned(), s.style))
+        .collect();
+    Line { spans, ..line }
 }
 
 /// Applies `style` over a whole row of `area` (the selection bar).
