@@ -87,7 +87,7 @@ fn run(shell: &[&str], user: Option<&str>, runs: &Path, script: &str) -> String 
     text
 }
 
-/// Processes whose environment carries `LIFEBOAT_RUN=<marker>`, looked up in /proc
+/// Processes whose environment carries `LIFEBOAT_RUN=<marker>…`, looked up in /proc
 /// independently of the scripts; zombies are not running.
 fn marked(marker: &str) -> Vec<u32> {
     let want = format!("LIFEBOAT_RUN={marker}");
@@ -99,11 +99,25 @@ fn marked(marker: &str) -> Vec<u32> {
         let Ok(env) = std::fs::read(e.path().join("environ")) else {
             continue;
         };
-        if env.split(|b| *b == 0).any(|v| v == want.as_bytes()) && !zombie(pid) {
+        if env
+            .split(|b| *b == 0)
+            .any(|v| v.starts_with(want.as_bytes()))
+            && !zombie(pid)
+        {
             out.push(pid);
         }
     }
     out
+}
+
+/// The run folder's key in run markers, as the host scripts compute it.
+fn run_key(runs: &Path) -> String {
+    let out = Command::new("sh")
+        .args(["-c", "printf %s \"$1\" | cksum | cut -d' ' -f1", "sh"])
+        .arg(runs)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn stat_fields(pid: u32) -> Option<Vec<String>> {
@@ -178,7 +192,12 @@ fn fence_stops_children_that_ignore_sigterm_or_left_the_session_under_dash_and_b
         );
         let v = run(shell, None, &runs, &scripts::verify(&j, Epoch(1)));
         assert!(v.contains("@@running"), "{shell:?}: {v}");
-        let p = run(shell, None, &runs, &scripts::probe(std::slice::from_ref(&j)));
+        let p = run(
+            shell,
+            None,
+            &runs,
+            &scripts::probe(std::slice::from_ref(&j)),
+        );
         assert!(
             p.contains("@@run trainer 1 1 -") && p.contains("@@end"),
             "{shell:?}: the probe does not see the run: {p}"
@@ -222,7 +241,7 @@ fn fence_names_what_it_could_not_stop_and_never_says_fenced() {
                 "-c",
                 &format!("setpriv --reuid={user} --regid={user} --init-groups sleep 1000 & exec sleep 1000"),
             ])
-            .env("LIFEBOAT_RUN", "survivor:1:")
+            .env("LIFEBOAT_RUN", format!("survivor:1:{}:", run_key(&runs)))
             .stdin(Stdio::null())
             .spawn()
             .unwrap();

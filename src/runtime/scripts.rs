@@ -31,9 +31,14 @@ trap 'rm -f "$T"' EXIT
 "#;
 
 /// The environment variable that marks every process of a run, children included (they
-/// inherit it), even one that left the run's session: `LIFEBOAT_RUN=<job>:<epoch>:`.
-/// The trailing `:` keeps `e1` from matching `e12` when environments are searched.
+/// inherit it), even one that left the run's session: `LIFEBOAT_RUN=<job>:<epoch>:<key>:`
+/// where `<key>` is the `cksum` of the run folder, so runs kept in another run folder on
+/// the same machine (another Lifeboat, or test hosts sharing one machine) are never
+/// taken for these. The trailing `:` keeps `e1` from matching `e12`.
 pub const RUN_MARKER: &str = "LIFEBOAT_RUN";
+
+/// Sets `$LBK`, the run folder's key in run markers.
+const RUN_KEY: &str = "LBK=$(printf %s \"$LB\" | cksum | cut -d' ' -f1)\n";
 
 /// Finds what is left of runs. `$J` is the job, `$TG` the runs as `N:PID:START` words
 /// (epoch, session leader, the leader's start time in clock ticks or `-`). `scan` prints
@@ -49,7 +54,7 @@ scan() {
   lb_pat=""; lb_ld=" "
   for t in $TG; do
     lb_r=${t#*:}; lb_p=${lb_r%%:*}; lb_s=${lb_r#*:}
-    lb_pat="$lb_pat -e LIFEBOAT_RUN=$J:${t%%:*}:"; lb_ld="$lb_ld$lb_p "
+    lb_pat="$lb_pat -e LIFEBOAT_RUN=$J:${t%%:*}:$LBK:"; lb_ld="$lb_ld$lb_p "
     { read -r lb_l <"/proc/$lb_p/stat"; } 2>/dev/null || continue
     set -- ${lb_l##*) }
     [ "${20}" = "$lb_s" ] && lb_ok="$lb_ok$lb_p "
@@ -144,6 +149,7 @@ done
 /// is already alive. `command` has its `{checkpoint}` already filled in.
 pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> String {
     let mut s = String::from(PRELUDE);
+    s.push_str(RUN_KEY);
     let gpu_s = gpu.map_or("-".to_string(), |g| g.to_string());
     let mut cuda = gpu.map_or(String::new(), |g| format!("CUDA_VISIBLE_DEVICES={g} "));
     for (k, v) in &job.env {
@@ -157,7 +163,7 @@ pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> S
 pidf="$d/e{n}.pid"
 if [ -f "$pidf" ] && up "$(head -c 20 "$pidf")"; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
 cd {workdir} || {{ echo "@@error cannot enter the workdir {workdir_plain}"; exit 3; }}
-LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {marker}={job}:{n}: {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
+LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {marker}={job}:{n}:$LBK: {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
 echo $! >"$pidf"; echo {gpu_s} >"$d/e{n}.gpu"
 {{ read -r lb_l <"/proc/$!/stat"; }} 2>/dev/null && {{ set -- ${{lb_l##*) }}; echo "${{20}}" >"$d/e{n}.start"; }}
 sleep 0.2
@@ -182,6 +188,7 @@ if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else
 /// `kill` gets plain pids: dash's `kill` takes no `--`.
 pub fn fence(job: &JobSpec, epoch: Epoch, grace_s: u32) -> String {
     let mut s = String::from(PRELUDE);
+    s.push_str(RUN_KEY);
     s.push_str(RUN_SCAN);
     s.push_str(&format!(
         r#"J={job}; R="$LB"/$J; TG=""

@@ -215,7 +215,8 @@ impl Bed {
                 .split(|b| *b == 0)
                 .filter_map(|v| std::str::from_utf8(v).ok())
                 .find_map(|v| v.strip_prefix(prefix.as_str()))
-                .and_then(|v| v.trim_end_matches(':').parse::<u64>().ok());
+                .and_then(|v| v.split(':').next())
+                .and_then(|v| v.parse::<u64>().ok());
             if let Some(epoch) = epoch {
                 if alive(pid) {
                     out.push((epoch, pid));
