@@ -47,6 +47,9 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "repaired",
     "restored",
     "pruned",
+    "found",
+    "refused",
+    "adopted",
 ];
 
 impl Notice {
