@@ -648,7 +648,10 @@ fn a_planted_checkpoint_is_found_never_restored_until_adopted() {
     let p = e.iter().find(|e| e.id == "step-000900").unwrap();
     assert_eq!(p.provenance, Provenance::Found);
     assert!(!p.restorable() && p.needs_adoption());
-    // Neither a restore nor a failover's stage picks it.
+    // The core is told it is not verified, so no failover chooses it.
+    let told = lifeboat::runtime::replica::service::checkpoint_ref(&b.rep, p);
+    assert!(!told.verified);
+    // Nor does a restore.
     assert_eq!(
         b.rep.newest_restorable(JOB).unwrap().unwrap().id,
         "step-000010"

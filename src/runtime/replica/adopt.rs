@@ -52,6 +52,12 @@ impl Replicator {
                 let entries = self.catalogue.entries(Some(&j))?;
                 let listed = match s.list(&j).await {
                     Ok(l) => l,
+                    Err(StoreError::Unavailable(e)) => {
+                        self.store_result(name, Some(e));
+                        continue;
+                    }
+                    Err(StoreError::NotFound(_)) => continue,
+                    // A linked job folder, say: named, never read.
                     Err(e) => {
                         self.refuse(report, &j, "", name, e.to_string()).await;
                         continue;

@@ -77,10 +77,13 @@ impl Replicator {
             .lock()
             .map(|mut d| d.complete(job, &listing, spec.checkpoint_marker.is_some()))
             .unwrap_or_default();
+        // A found checkpoint (someone else's, same name) does not stop ours: ours is
+        // replicated and recorded over it.
         let known: BTreeSet<String> = self
             .catalogue
             .entries(Some(job))?
             .into_iter()
+            .filter(|e| !e.needs_adoption())
             .map(|e| e.id)
             .collect();
         let mut todo: Vec<Listing> = complete
