@@ -3,6 +3,9 @@
 //! needs `--yes` (or a typed confirmation on a terminal), and is journaled; so is adopting
 //! a checkpoint found in a store, with every file's size and hash that was checked.
 
+#[path = "checkpoints_adopt.rs"]
+mod adopt;
+
 use super::journal::Journal;
 use super::notice::Notice;
 use super::replica::{self, PrunePlan, Replicator};
@@ -114,46 +117,7 @@ async fn act(
 ) -> Result<u8, String> {
     let w = |e: std::io::Error| e.to_string();
     match action {
-        Action::Adopt { job, id } => {
-            if opts.readonly {
-                return Err(
-                    "refused: adopt makes a checkpoint restorable, and this is --readonly".into(),
-                );
-            }
-            let a = rep
-                .adopt_checkpoint(&job, &id)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !a.already {
-                let body = serde_json::json!({
-                    "operator": opts.operator, "job": a.job, "id": a.id, "step": a.step,
-                    "digest": a.digest, "stores": a.stores, "files": a.files,
-                });
-                journal
-                    .append_event(replica::now().0, "checkpoint_adopted", Some(&job), &body)
-                    .map_err(|e| format!("not recorded in the journal: {e}"))?;
-            }
-            if opts.json {
-                emit(out, &a)?;
-            } else if a.already {
-                writeln!(
-                    out,
-                    "{job}/{id} is already trusted (restorable); nothing changed"
-                )
-                .map_err(w)?;
-            } else {
-                writeln!(
-                    out,
-                    "adopted {job}/{id} (step {}): {} file(s), {}, hashed in {}; it may now be restored",
-                    a.step,
-                    a.files.len(),
-                    human_bytes(a.files.iter().map(|f| f.size).sum()),
-                    a.stores.join(", ")
-                )
-                .map_err(w)?;
-            }
-            Ok(0)
-        }
+        Action::Adopt { job, id } => adopt::run(rep, &job, &id, opts, journal, out).await,
         Action::List { job } => {
             let inv = rep.inventory().map_err(|e| e.to_string())?;
             let rows: Vec<&CheckpointEntry> = inv
