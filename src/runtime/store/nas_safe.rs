@@ -31,17 +31,18 @@ pub(super) fn refusal(path: &Path) -> Option<String> {
     }
 }
 
-fn refused_or(path: &Path, what: &str, e: &io::Error) -> StoreError {
-    match first_refusal(path) {
+fn refused_or(root: &Path, rel: &Path, what: &str, e: &io::Error) -> StoreError {
+    match first_refusal(root, rel) {
         Some(why) => StoreError::Corrupt(why),
-        None => io_error(what, path, e),
+        None => io_error(what, &root.join(rel), e),
     }
 }
 
-/// The first refusable component of `path` (a link or special file), checked from the top.
-fn first_refusal(path: &Path) -> Option<String> {
-    let mut at = std::path::PathBuf::new();
-    for c in path.components() {
+/// The first refusable component of `rel` under `root` (a link or special file), from the
+/// top; the root itself may be a link (an operator's mount point).
+fn first_refusal(root: &Path, rel: &Path) -> Option<String> {
+    let mut at = root.to_path_buf();
+    for c in rel.components() {
         at.push(c);
         if let Some(why) = refusal(&at) {
             return Some(why);
@@ -74,11 +75,11 @@ pub(super) fn open_beneath(root: &Path, rel: &Path) -> Result<File, StoreError> 
         .map_err(|e| io_error("open", root, &e.into()))?;
     for d in dirs {
         dir = rustix::fs::openat(&dir, *d, dir_flags | OFlags::NOFOLLOW, Mode::empty())
-            .map_err(|e| refused_or(&target, "open", &e.into()))?;
+            .map_err(|e| refused_or(root, rel, "open", &e.into()))?;
     }
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
     let fd = rustix::fs::openat(&dir, *name, flags | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| refused_or(&target, "read", &e.into()))?;
+        .map_err(|e| refused_or(root, rel, "read", &e.into()))?;
     let file = File::from(fd);
     let meta = file.metadata().map_err(|e| io_error("read", &target, &e))?;
     if !meta.file_type().is_file() {
@@ -197,6 +198,15 @@ mod tests {
         }
         let e = open_beneath(&root, Path::new("j/a/link.bin")).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
+        // The root itself may be a link (a mount point): followed, and never blamed.
+        let mnt = dir.path().join("mnt");
+        symlink(&root, &mnt).unwrap();
+        assert!(open_beneath(&mnt, Path::new("j/a/ok.bin")).is_ok());
+        let e = open_beneath(&mnt, Path::new("j/a/up/secret")).unwrap_err();
+        assert!(
+            e.to_string().contains("j/a/up: it is a symbolic link"),
+            "{e}"
+        );
         assert!(real_dirs(&root, Path::new("j/a/new/deeper")).is_ok());
         assert!(real_dirs(&root, Path::new("j/a/up/x")).is_err());
     }
