@@ -146,6 +146,9 @@ enum CheckpointsAction {
         #[arg(long)]
         job: Option<String>,
     },
+    /// Trust a checkpoint found in a store that this Lifeboat did not write, after
+    /// hashing every file of it (journaled); until then it is never restored.
+    Adopt { job: String, id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -394,6 +397,7 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
         },
         CheckpointsAction::Prune { job, dry_run, yes } => Action::Prune { job, dry_run, yes },
         CheckpointsAction::Replicate { job } => Action::Replicate { job },
+        CheckpointsAction::Adopt { job, id } => Action::Adopt { job, id },
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(1);

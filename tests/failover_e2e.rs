@@ -272,3 +272,72 @@ fn a_lifeboat_with_a_fresh_state_folder_follows_the_moved_job_and_never_restarts
     );
     assert!(bed.alive(2).iter().any(|(e, _)| *e == epoch));
 }
+
+#[test]
+fn a_checkpoint_planted_in_the_nas_is_never_a_failovers_restore_source() {
+    use lifeboat::core::manifest::{hex, Manifest, ManifestFile, FORMAT};
+    use sha2::Digest;
+    let bed = failover_bed::start("fo-plant", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    // Someone else's checkpoint, a far higher step, with a valid manifest.
+    let id = "step-99999999.ckpt";
+    let data = b"not this job's".to_vec();
+    let m = Manifest {
+        format: FORMAT,
+        job: bed.job.clone(),
+        id: id.into(),
+        step: 99_999_999,
+        created: 1_700_000_000_000,
+        source_host: "h1".into(),
+        epoch: 1,
+        single_file: true,
+        files: vec![ManifestFile {
+            path: id.into(),
+            size: data.len() as u64,
+            sha256: hex(&sha2::Sha256::digest(&data)),
+            mode: None,
+        }],
+        mac: None,
+    };
+    let d = bed.nas.join(&bed.job).join(id);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join(id), &data).unwrap();
+    std::fs::write(d.join("manifest.json"), m.to_bytes()).unwrap();
+    // `checkpoints verify` catalogues it, as found and not restorable.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .arg("--config")
+        .arg(&bed.config)
+        .arg("--state-dir")
+        .arg(&bed.state)
+        .args(["checkpoints", "verify"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("FOUND {}/{id} [nas]", bed.job)),
+        "{said}"
+    );
+    // A checkpoint recorded after that means the console has told the core about the
+    // catalogue, planted one included, since.
+    let newest = bed
+        .journal("checkpoint_recorded")
+        .iter()
+        .filter_map(|v| v["step"].as_u64())
+        .max()
+        .unwrap_or(floor);
+    let job = bed.job.clone();
+    c.wait(60, |v| {
+        v["kind"] == "checkpoint_recorded"
+            && v["job"] == job
+            && v["step"]
+                .as_u64()
+                .is_some_and(|s| s > newest && s < 99_999_999)
+    });
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+    let epoch = done["epoch"].as_u64().unwrap();
+    assert!(resumed_after(&bed, 2, epoch) < 99_999_999);
+}

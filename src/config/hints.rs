@@ -242,6 +242,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("storage", "scrub_fraction", "scrub_fraction = 12"),
     (
         "storage",
+        "manifest_key_env",
+        "manifest_key_env = \"LIFEBOAT_MANIFEST_KEY\"",
+    ),
+    (
+        "storage",
         "nas_retention",
         "[storage.nas_retention] with keep_last = 5",
     ),

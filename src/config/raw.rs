@@ -102,6 +102,10 @@
 //!                                 #   "off" never does
 //! scrub_fraction = 12             # each scrub re-hashes ~1/N of the copies, rotating;
 //!                                 #   1 = all of them; 1..=1000 (default 12)
+//! manifest_key_env = "LIFEBOAT_MANIFEST_KEY"  # optional: the env var holding the team's
+//!                                 #   key; manifests are signed with it, and checkpoints
+//!                                 #   found in a store restore without adoption only
+//!                                 #   when their manifest's mac verifies
 //! [storage.s3]
 //! bucket = "b"; region = "me-south-1"; endpoint = "https://…" (optional)
 //! prefix = "lifeboat" (default); path_style = false; profile = "name" (optional)
@@ -342,6 +346,7 @@ pub struct RawStorage {
     pub order: Option<Str>,
     pub scrub_every: Option<Str>,
     pub scrub_fraction: Option<Num>,
+    pub manifest_key_env: Option<Str>,
     pub s3: Option<RawS3>,
     pub nas_retention: Option<RawRetention>,
 }

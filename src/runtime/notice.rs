@@ -48,6 +48,9 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "repaired",
     "restored",
     "pruned",
+    "found",
+    "refused",
+    "adopted",
 ];
 
 impl Notice {

@@ -4,6 +4,7 @@
 //! repairs copies that are missing or bad from a good one, scrubs, prunes by retention
 //! and restores onto any host. Used by the live runtime and by `lifeboat checkpoints`.
 
+mod adopt;
 mod prune;
 mod pull;
 pub mod remote;
@@ -14,6 +15,7 @@ mod tasks;
 pub mod transfer;
 
 pub use crate::core::inventory::PruneRow;
+pub use adopt::Adoption;
 pub use prune::PrunePlan;
 pub use restore::Restored;
 pub use scrub::ScrubReport;
@@ -57,6 +59,11 @@ pub struct Replicator {
     backoff: Mutex<std::collections::BTreeMap<WorkKey, (u32, Ts)>>,
     /// Hosts not in the config (rented by failovers).
     book: crate::runtime::renting::HostBook,
+    /// The team's key (`[storage] manifest_key_env`): signs the manifests written here
+    /// and authenticates those found in the stores.
+    manifest_key: Option<Vec<u8>>,
+    /// Refusals already told (a planted link is named once, not on every pass).
+    told_refused: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// `(job, checkpoint, what)`: one piece of work that can fail and wait.
@@ -93,7 +100,23 @@ impl Replicator {
             permits: tokio::sync::Semaphore::new(storage.parallel.max(1)),
             backoff: Mutex::new(Default::default()),
             book: Default::default(),
+            manifest_key: None,
+            told_refused: Mutex::new(Default::default()),
         }
+    }
+
+    /// Signs manifests with `key` and trusts found ones whose mac verifies under it.
+    pub fn with_manifest_key(mut self, key: Option<Vec<u8>>) -> Self {
+        self.manifest_key = key;
+        self
+    }
+
+    /// Whether `what` is told for the first time (so a refusal is noticed once).
+    fn first_time(&self, what: &str) -> bool {
+        self.told_refused
+            .lock()
+            .map(|mut s| s.insert(what.to_string()))
+            .unwrap_or(true)
     }
 
     /// Sends checkpoint notices (replicated, bad copy, repaired …) to `tx`.
@@ -166,7 +189,7 @@ impl Replicator {
         detail: String,
     ) {
         match what {
-            "copy_failed" | "copy_bad" => {
+            "copy_failed" | "copy_bad" | "refused" => {
                 tracing::warn!(job, id, store, "checkpoint {what}: {detail}")
             }
             _ => tracing::info!(job, id, store, "checkpoint {what}: {detail}"),
@@ -276,6 +299,7 @@ pub async fn open(
         ));
     }
     let catalogue = Arc::new(Catalogue::open(&state_dir.join("journal.db"))?);
+    let key = manifest_key(config.storage.manifest_key_env.as_deref())?;
     Ok(Replicator::new(
         stores,
         catalogue,
@@ -283,5 +307,20 @@ pub async fn open(
         local,
         config.fleet.clone(),
         config.storage.clone(),
-    ))
+    )
+    .with_manifest_key(key))
+}
+
+/// The team's manifest key from the environment variable `[storage] manifest_key_env`
+/// names; a named but unset variable is an error (not a silent downgrade to no key).
+fn manifest_key(env: Option<&str>) -> Result<Option<Vec<u8>>, ReplicaError> {
+    use std::os::unix::ffi::OsStringExt;
+    let Some(name) = env else { return Ok(None) };
+    match std::env::var_os(name) {
+        Some(v) if !v.is_empty() => Ok(Some(v.into_vec())),
+        _ => Err(ReplicaError::Failed(format!(
+            "[storage] manifest_key_env names {name}, which is not set (or empty) in lifeboat's \
+             environment; fix: export {name}=<the team's manifest key>, or remove manifest_key_env"
+        ))),
+    }
 }

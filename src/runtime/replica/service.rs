@@ -125,7 +125,8 @@ async fn one_pass(
     // folder that is new, or lost, must not start a job from step 0).
     let first_read = !*stores_read;
     if first_read {
-        if let Err(e) = rep.adopt(None).await {
+        let mut report = super::scrub::ScrubReport::default();
+        if let Err(e) = rep.adopt(None, &mut report).await {
             tracing::warn!("reading the checkpoint stores: {e}");
             return;
         }
@@ -174,8 +175,19 @@ async fn one_pass(
         }
     }
     if first_read {
+        // Checkpoints nobody vouched for: a first start must not start below them.
+        let mut unadopted: BTreeMap<String, u64> = BTreeMap::new();
+        for e in rep.catalogue.entries(None).unwrap_or_default() {
+            if e.provenance == crate::core::inventory::Provenance::Found {
+                let top = unadopted.entry(e.job.clone()).or_default();
+                *top = (*top).max(e.step);
+            }
+        }
         let input = Input::StoresRead {
-            unadopted: Vec::new(),
+            unadopted: unadopted
+                .into_iter()
+                .map(|(j, s)| (JobId::new(&j), s))
+                .collect(),
         };
         if feed.send(Feed::Input(input)).await.is_err() {
             return;

@@ -19,6 +19,8 @@ pub const INV_SHA: &str = "SHA-256";
 pub const INV_PRUNE: &str = "PRUNE PLAN";
 pub const YES: &str = "yes";
 pub const NO: &str = "no";
+/// Restorable column of a checkpoint found in a store, waiting for `checkpoints adopt`.
+pub const ADOPT: &str = "adopt?";
 pub const NO_COPY: &str = "—";
 pub const NOT_PLANNED: &str = "—";
 pub const KEEP: &str = "keep";

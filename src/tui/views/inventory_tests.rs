@@ -69,6 +69,28 @@ fn copy_states_are_coloured() {
 }
 
 #[test]
+fn a_found_checkpoint_asks_for_adoption_instead_of_restoring() {
+    let (mut snap, ui) = live(View::Checkpoints);
+    for c in &mut snap.inventory.checkpoints {
+        if c.id == "ck-0003" {
+            c.provenance = crate::core::inventory::Provenance::Found;
+        }
+    }
+    let theme = Theme::default();
+    let mut buf = Buffer::empty(Rect::new(0, 0, 160, 48));
+    let area = buf.area;
+    draw_buffer(&mut buf, area, &snap, &ui, &theme);
+    let row = (0..48u16).find_map(|y| {
+        let text: String = (0..160u16)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        let at = text.contains(" ck-0003 ").then(|| text.find(s::ADOPT))??;
+        Some(buf[(text[..at].chars().count() as u16, y)].fg)
+    });
+    assert_eq!(row, theme.degraded.fg, "no {:?} on ck-0003's row", s::ADOPT);
+}
+
+#[test]
 fn tasks_with_checkpoint_work() {
     let (snap, ui) = live(View::Tasks);
     both("tasks_replication", &snap, &ui);
