@@ -15,7 +15,8 @@
 //! recover_after = 3               # good probes before healthy again
 //! heartbeat_hang_timeout = "2m"   # no step progress for this long = hung
 //! [detection.flap]                # penalty, half_life, suppress, reuse
-//! [detection.partition]           # share (0..1], window, min_hosts
+//! [detection.partition]           # share (0..1]: freeze when that share or more goes suspect
+//!                                 # within window (0.4 trips at 2 of 5); min_hosts
 //!
 //! [recovery]                      # optional
 //! reconnect_backoff = ["1s", "2s", "4s", "8s", "16s"]

@@ -36,6 +36,8 @@ pub mod xid;
 #[cfg(test)]
 pub(crate) mod harness;
 #[cfg(test)]
+mod partition_tests;
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod scenario_tests;

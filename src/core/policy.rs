@@ -13,8 +13,9 @@ pub struct FlapDamping {
     pub reuse: f64,
 }
 
-/// When more than `share` of the hosts (and at least `min_hosts`) turn suspect within
-/// `window`, the console blames its own network and freezes automatic failover.
+/// When `share` or more of the hosts (with at least `min_hosts` in the fleet) turn suspect
+/// within `window`, the console blames its own network and freezes automatic failover
+/// (0.4 trips at exactly 2 of 5); it thaws when fewer than `share` are down.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartitionGuard {
     pub share: f64,

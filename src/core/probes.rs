@@ -251,8 +251,8 @@ impl Core {
         }
     }
 
-    /// Freezes automatic failover when too much of the fleet turns suspect at once, and
-    /// thaws it when most of the fleet answers again.
+    /// Freezes automatic failover when `share` or more of the fleet turns suspect at once,
+    /// and thaws it when fewer than that are down again.
     fn partition_guard(&mut self) {
         let g = self.policy.detection.partition.clone();
         let total = self.hosts.len();
@@ -268,12 +268,13 @@ impl Core {
         let recent = down
             .filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since))
             .count();
-        let share = |n: usize| n as f64 / total as f64;
-        if self.frozen.is_none() && share(recent) > g.share {
+        if self.frozen.is_none() && at_share(recent, total, g.share) {
             let reason = format!(
-                "automatic failover frozen: {recent} of {total} hosts went suspect within {}s; \
+                "automatic failover frozen: {down_now} of {total} hosts are down, {recent} of them \
+                 went suspect within {}s (the partition guard trips at {}% of the fleet); \
                  this console's own network is the likelier fault (resume to override)",
-                g.window.as_secs()
+                g.window.as_secs(),
+                percent(g.share)
             );
             self.frozen = Some(reason.clone());
             self.bump();
@@ -282,7 +283,7 @@ impl Core {
                 active: false,
                 reason,
             });
-        } else if self.frozen.is_some() && share(down_now) <= g.share {
+        } else if self.frozen.is_some() && !at_share(down_now, total, g.share) {
             self.thaw(format!(
                 "{down_now} of {total} hosts down now; automatic failover resumes"
             ));
@@ -439,5 +440,21 @@ impl Core {
                 });
             }
         }
+    }
+}
+
+/// Whether `n` of `total` hosts is `share` of the fleet or more: "40 %" trips at exactly
+/// 2 of 5 (compared without float rounding getting a say).
+pub(super) fn at_share(n: usize, total: usize, share: f64) -> bool {
+    total > 0 && n as f64 + 1e-9 >= share * total as f64
+}
+
+/// `0.4` as `40`, for reasons people read.
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}", p.round() as i64)
+    } else {
+        format!("{p:.1}")
     }
 }
