@@ -3,6 +3,8 @@
 
 use crate::core::recovery::RecoveryState;
 
+mod dialogs;
+pub use dialogs::*;
 mod inventory;
 pub use inventory::*;
 mod readiness;
