@@ -103,6 +103,9 @@
 //!                                 #   "off" never does
 //! scrub_fraction = 12             # each scrub re-hashes ~1/N of the copies, rotating;
 //!                                 #   1 = all of them; 1..=1000 (default 12)
+//! auto_prune = true               # default true: after each verified replication, delete
+//!                                 #   what the retention policy removes (journaled, with
+//!                                 #   the manual prune's guarantees); false: only by hand
 //! [storage.s3]
 //! bucket = "b"; region = "me-south-1"; endpoint = "https://…" (optional)
 //! prefix = "lifeboat" (default); path_style = false; profile = "name" (optional)
@@ -343,6 +346,7 @@ pub struct RawStorage {
     pub order: Option<Str>,
     pub scrub_every: Option<Str>,
     pub scrub_fraction: Option<Num>,
+    pub auto_prune: Option<Spanned<bool>>,
     pub s3: Option<RawS3>,
     pub nas_retention: Option<RawRetention>,
 }

@@ -181,6 +181,9 @@ fn storage(cfg: &Config) -> String {
     if st.order == ReplicaOrder::NasThenS3 {
         how.push("NAS then S3".to_string());
     }
+    if !st.auto_prune {
+        how.push("pruned only by hand".to_string());
+    }
     match st.scrub_every {
         None => how.push("no scrub".to_string()),
         Some(every)

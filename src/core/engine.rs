@@ -92,6 +92,8 @@ pub struct Core {
     pub(super) chores: BTreeMap<OpId, Chore>,
     /// Progress of running steps (not durable: a restarted step reports afresh).
     pub(super) progress: BTreeMap<OpId, super::progress::Progress>,
+    /// Checkpoint stores' health (not durable: the replicator reports afresh).
+    pub(super) stores: super::store_health::StoreBook,
     pub(super) effects: VecDeque<Effect>,
     pub(super) events: VecDeque<Event>,
     pub(super) dirty: bool,
@@ -159,6 +161,7 @@ impl Core {
             hosts,
             chores: BTreeMap::new(),
             progress: BTreeMap::new(),
+            stores: Default::default(),
             effects: VecDeque::new(),
             events: VecDeque::new(),
             dirty: false,
@@ -214,6 +217,7 @@ impl Core {
                 checkpoint,
             } => self.handle_checkpoint(&job, epoch, checkpoint),
             Input::Command { operator, command } => self.handle_command(&operator, command),
+            Input::StoreReported(report) => self.handle_store(report),
         }
         self.handle_timers();
     }
@@ -236,6 +240,17 @@ impl Core {
             .entry(op)
             .or_insert_with(|| super::progress::Progress::start(started, total))
             .update(now, done, total);
+    }
+
+    fn handle_store(&mut self, report: super::store_health::StoreReport) {
+        let (changed, event) = self.stores.reduce(report);
+        if changed {
+            // Not durable, but every screen must see it: a new epoch publishes it.
+            self.d.epoch += 1;
+        }
+        if let Some(kind) = event {
+            self.emit(kind);
+        }
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {

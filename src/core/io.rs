@@ -40,6 +40,8 @@ pub enum Input {
     },
     /// An operator asked for something.
     Command { operator: String, command: Command },
+    /// What a checkpoint store did lately (the replicator's results, reduced per store).
+    StoreReported(super::store_health::StoreReport),
 }
 
 /// What one probe round trip learned about a host.

@@ -29,6 +29,7 @@ pub mod retention;
 mod return_gpu;
 pub mod snapshot;
 mod steps;
+pub mod store_health;
 pub mod time;
 pub mod workspace;
 pub mod xid;

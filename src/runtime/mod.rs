@@ -16,6 +16,7 @@ pub mod provider;
 pub mod readiness_cmd;
 pub mod renting;
 pub mod replica;
+pub mod replicate_cmd;
 pub mod scripts;
 pub mod shell;
 pub mod shell_transport;

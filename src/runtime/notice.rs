@@ -47,6 +47,7 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "repaired",
     "restored",
     "pruned",
+    "prune_finished",
 ];
 
 impl Notice {
@@ -154,7 +155,8 @@ impl Notice {
                     .as_ref()
                     .map(|s| format!(" [{s}]"))
                     .unwrap_or_default();
-                format!("CKPT    {job}/{id}{at} {what}: {detail}")
+                let slash = if id.is_empty() { "" } else { "/" };
+                format!("CKPT    {job}{slash}{id}{at} {what}: {detail}")
             }
             Notice::Workspace {
                 what,
@@ -223,6 +225,15 @@ impl Notice {
                 } => format!("CMD     {operator}: {command} REJECTED — {reason}"),
                 EventKind::CheckpointRecorded { job, id, step } => {
                     format!("CKPT    {job}: {id} (step {step}) verified")
+                }
+                EventKind::StoreHealthChanged {
+                    store,
+                    fault: Some(f),
+                    detail,
+                    ..
+                } => format!("STORE   {store} ✖ {f}: {detail}"),
+                EventKind::StoreHealthChanged { store, detail, .. } => {
+                    format!("STORE   {store} ok: {detail}")
                 }
             },
         };

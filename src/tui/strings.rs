@@ -9,6 +9,8 @@ mod inventory;
 pub use inventory::*;
 mod readiness;
 pub use readiness::*;
+mod stores;
+pub use stores::*;
 
 pub const APP: &str = "lifeboat";
 pub const READ_ONLY: &str = " READ-ONLY ";

@@ -79,7 +79,11 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
                 return None;
             }
             Pressed::Confirmed(req) => {
-                say(ui, cx.snap, Level::Info, format!("{}: sent", d.title));
+                let text = match &req {
+                    Request::Prune { copies, .. } => s::prune_started(&d.title, copies.len()),
+                    _ => format!("{}: sent", d.title),
+                };
+                say(ui, cx.snap, Level::Info, text);
                 return Some(req);
             }
             Pressed::Stay => {}

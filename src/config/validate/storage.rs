@@ -102,6 +102,7 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
         order,
         scrub_every,
         scrub_fraction,
+        auto_prune: raw.auto_prune.as_ref().is_none_or(|b| *b.get_ref()),
     }
 }
 
