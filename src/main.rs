@@ -131,8 +131,15 @@ enum CheckpointsAction {
 
 #[derive(Subcommand, Debug)]
 enum ConfigAction {
-    /// Validate FILE (or the located config) and print a summary; exit 2 on error.
-    Check { file: Option<PathBuf> },
+    /// Validate FILE (or the located config), print a summary and check what can be
+    /// checked here without acting (NAS folder, env vars, theme, no tokens in URLs); exit
+    /// 2 on a config error, 1 when a check failed.
+    Check {
+        file: Option<PathBuf>,
+        /// Also reach S3 and every host once, each with a deadline.
+        #[arg(long)]
+        probe: bool,
+    },
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -151,8 +158,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Config {
-            action: ConfigAction::Check { file },
-        }) => config_check(file.clone().or(cli.config.clone())),
+            action: ConfigAction::Check { file, probe },
+        }) => config_check(file.clone().or(cli.config.clone()), *probe, cli.json),
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
@@ -162,22 +169,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn config_check(file: Option<PathBuf>) -> ExitCode {
+fn config_check(file: Option<PathBuf>, probe: bool, json: bool) -> ExitCode {
+    use lifeboat::runtime::{config_check, config_probe};
+    let fail = |e: String| {
+        if json {
+            println!("{}", serde_json::json!({"ok": false, "error": e}));
+        } else {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(2)
+    };
     let path = match lifeboat::config::locate(file) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e.to_string()),
     };
-    match lifeboat::config::load_file(&path) {
-        Ok(cfg) => {
-            println!("{}", lifeboat::config::summary(&cfg));
-            ExitCode::SUCCESS
-        }
+    let cfg = match lifeboat::config::load_file(&path) {
+        Ok(cfg) => cfg,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut findings = config_check::local(&cfg, &|k| std::env::var(k).ok());
+    if probe {
+        let Some(rt) = runtime() else {
+            return ExitCode::from(1);
+        };
+        findings.extend(rt.block_on(config_probe::probe(&cfg, config_probe::DEADLINE)));
+    }
+    match config_check::report(&cfg, &findings, json, &mut std::io::stdout()) {
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }

@@ -204,6 +204,14 @@ fn storage(cfg: &Config) -> String {
     out
 }
 
+/// `url` without its query string, which may hold a token (`config check` says so).
+fn no_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
 /// `keep last 3, 7 daily, 4 weekly`.
 fn keeps(r: &Retention) -> String {
     let mut parts = Vec::new();
@@ -234,8 +242,8 @@ fn notifier(n: &NotifierConfig) -> String {
             format!("telegram chat {chat_id} (token from ${bot_token_env})")
         }
         NotifierConfig::Webhook { url, token_env } => match token_env {
-            Some(t) => format!("webhook {url} (token from ${t})"),
-            None => format!("webhook {url} (no token)"),
+            Some(t) => format!("webhook {} (token from ${t})", no_query(url)),
+            None => format!("webhook {} (no token)", no_query(url)),
         },
     }
 }

@@ -3,6 +3,8 @@
 pub mod catalogue;
 pub mod checkpoints_cmd;
 pub mod clock;
+pub mod config_check;
+pub mod config_probe;
 pub mod console_files;
 pub mod exec;
 pub mod fence_provider;
