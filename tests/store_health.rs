@@ -71,6 +71,14 @@ fn a_missing_nas_shows_in_the_headless_stream_and_in_status() {
             seen.push(v.to_string());
         }
     };
+    // The snapshot with it is saved right after the event goes out.
+    let end = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&cli(&fleet.config, &state, &["status"]).stdout)
+        .contains("not mounted")
+    {
+        assert!(Instant::now() < end, "status never showed the NAS");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(event["ok"], false, "{event}");

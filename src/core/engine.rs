@@ -245,8 +245,8 @@ impl Core {
     fn handle_store(&mut self, report: super::store_health::StoreReport) {
         let (changed, event) = self.stores.reduce(report);
         if changed {
-            // Not durable, but every screen must see it: a new epoch publishes it.
-            self.d.epoch += 1;
+            // Every screen must see it: a new epoch publishes it.
+            self.bump();
         }
         if let Some(kind) = event {
             self.emit(kind);

@@ -8,6 +8,9 @@ use crate::core::inventory::CopyState;
 use crate::core::store_health::{StoreFailure, StoreReport};
 use crate::core::time::Ts;
 
+/// How long a look at a store may take.
+const LOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One store's recent results.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Marks {
@@ -55,16 +58,26 @@ impl Replicator {
         m.get(store)?.error().map(|f| f.detail.clone())
     }
 
-    /// Looks at every store once (lists its jobs): a store nobody wrote to lately still
-    /// shows whether it can be reached.
+    /// Looks at every store once, at once (lists its jobs): a store nobody wrote to
+    /// lately still shows whether it can be reached. A store that does not answer within
+    /// [`LOOK_DEADLINE`] counts as unreachable, so a hung one never holds up a pass.
     pub async fn look_at_stores(&self) {
-        for s in &self.stores {
-            let got = s.jobs().await;
+        let looks = self.stores.iter().map(|s| async move {
+            let got = match tokio::time::timeout(LOOK_DEADLINE, s.jobs()).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!(
+                    "{} did not answer a listing within {}s (timed out)",
+                    s.locate("", "").trim_end_matches('/'),
+                    LOOK_DEADLINE.as_secs()
+                )),
+            };
+            (s.kind().as_str(), got)
+        });
+        for (name, got) in futures::future::join_all(looks).await {
             if let Ok(mut m) = self.marks.lock() {
-                let e = m.entry(s.kind().as_str().to_string()).or_default();
-                e.look = got
-                    .err()
-                    .map(|err| failure(e.look.as_ref(), &err.to_string()));
+                let e = m.entry(name.to_string()).or_default();
+                e.look = got.map(|why| failure(e.look.as_ref(), &why));
             }
         }
     }
