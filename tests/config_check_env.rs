@@ -264,3 +264,71 @@ fn probe_reaches_every_host_once_and_says_which_did_not_answer() {
     );
     assert_eq!(code, Some(1), "{v}");
 }
+
+#[path = "support/s3.rs"]
+mod s3;
+
+/// `config check --probe --json` with these AWS credentials; the S3 finding.
+fn s3_finding(c: &Case, key: &str, secret: &str) -> Value {
+    let out = Command::cargo_bin("lifeboat")
+        .unwrap()
+        .env_remove("LIFEBOAT_CONFIG")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_CONFIG_FILE", c.dir.path().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            c.dir.path().join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", c.dir.path())
+        .args(["config", "check"])
+        .arg(&c.path)
+        .args(["--probe", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"].as_str().unwrap().starts_with("s3 "))
+        .cloned()
+        .unwrap_or_else(|| panic!("no S3 probe: {v}"))
+}
+
+#[test]
+fn probe_reaches_s3_and_names_what_is_wrong() {
+    let srv = s3::S3Server::start();
+    let s3 = |bucket: &str| {
+        format!(
+            "\n[storage.s3]\nbucket = \"{bucket}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\npath_style = true\n",
+            srv.endpoint()
+        )
+    };
+    let good = case(None, &s3(s3::BUCKET));
+    let f = s3_finding(&good, s3::ACCESS_KEY, s3::SECRET_KEY);
+    assert_eq!(f["ok"], true, "{f}");
+    let f = s3_finding(&good, s3::ACCESS_KEY, "not-the-secret");
+    assert_eq!(f["ok"], false, "{f}");
+    assert!(
+        f["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("credentials refused: "),
+        "{f}"
+    );
+    let missing = case(None, &s3("no-such-bucket"));
+    let f = s3_finding(&missing, s3::ACCESS_KEY, s3::SECRET_KEY);
+    assert_eq!(f["ok"], false, "{f}");
+    assert!(
+        f["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("no such bucket: "),
+        "{f}"
+    );
+}

@@ -2,12 +2,16 @@
 //! itself after a verified replication and keeps exactly the policy, journaled like a
 //! manual prune; `auto_prune = false` opts out; and a prune confirmed in a dialog deletes
 //! exactly the copies it listed while the job keeps writing new checkpoints, with one
-//! `pruned` notice (what the journal records) per listed copy.
+//! `pruned` notice (what the journal records) per listed copy. Through the binary,
+//! `checkpoints replicate` prunes by itself and the journal says so.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 #[path = "support/sshd.rs"]
 mod sshd;
+
+#[path = "support/loopback_fleet.rs"]
+mod loopback_fleet;
 
 use lifeboat::runtime::catalogue::Catalogue;
 use lifeboat::runtime::notice::Notice;
@@ -278,4 +282,78 @@ fn a_listed_copy_the_plan_keeps_now_stays_and_the_outcome_says_so() {
         .summary()
         .starts_with("deleted 1 of 2 listed copies of train; kept "));
     assert_eq!(b.on_nas(), ids(&[200, 300]));
+}
+
+#[test]
+fn checkpoints_replicate_prunes_by_itself_and_the_journal_says_so() {
+    let fleet = loopback_fleet::start("rta");
+    let text = std::fs::read_to_string(&fleet.config).unwrap();
+    assert!(text.contains("auto_prune = false"));
+    std::fs::write(
+        &fleet.config,
+        text.replace("auto_prune = false", "keep_last = 2"),
+    )
+    .unwrap();
+    let work = fleet.dir.path().join("work");
+    let ckpt = work.join("ckpt");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    std::fs::create_dir_all(work.join("nas")).unwrap();
+    for step in [100, 200, 300, 400, 500] {
+        std::fs::write(
+            ckpt.join(format!("step-{step:08}.ckpt")),
+            vec![step as u8; 1024],
+        )
+        .unwrap();
+    }
+    let state = fleet.dir.path().join("state");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .arg("--config")
+        .arg(&fleet.config)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["checkpoints", "replicate"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "auto prune: deleted 3 of 3 listed copies of {}",
+            fleet.job
+        )),
+        "{stdout}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(work.join("nas").join(&fleet.job))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["step-00000400.ckpt", "step-00000500.ckpt"]);
+    // Journaled like a manual prune: one `pruned` per copy, by retention, and the outcome.
+    let db = rusqlite::Connection::open(state.join("journal.db")).unwrap();
+    let mut q = db
+        .prepare("SELECT body FROM events WHERE kind = 'checkpoint' ORDER BY seq")
+        .unwrap();
+    let bodies: Vec<serde_json::Value> = q
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+        .collect();
+    let pruned: Vec<&serde_json::Value> = bodies.iter().filter(|b| b["what"] == "pruned").collect();
+    assert_eq!(pruned.len(), 3, "{bodies:?}");
+    assert!(pruned.iter().all(|b| b["detail"]
+        .as_str()
+        .unwrap()
+        .contains("retention (auto_prune)")));
+    assert!(
+        bodies.iter().any(|b| b["what"] == "prune_finished"),
+        "{bodies:?}"
+    );
 }
