@@ -159,47 +159,17 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Config {
             action: ConfigAction::Check { file, probe },
-        }) => config_check(file.clone().or(cli.config.clone()), *probe, cli.json),
+        }) => ExitCode::from(lifeboat::runtime::config_check::run(
+            file.clone().or(cli.config.clone()),
+            *probe,
+            cli.json,
+        )),
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
         None if cli.demo => demo(&cli),
         None => live(&cli),
-    }
-}
-
-fn config_check(file: Option<PathBuf>, probe: bool, json: bool) -> ExitCode {
-    use lifeboat::runtime::{config_check, config_probe};
-    let fail = |e: String| {
-        if json {
-            println!("{}", serde_json::json!({"ok": false, "error": e}));
-        } else {
-            eprintln!("error: {e}");
-        }
-        ExitCode::from(2)
-    };
-    let path = match lifeboat::config::locate(file) {
-        Ok(p) => p,
-        Err(e) => return fail(e.to_string()),
-    };
-    let cfg = match lifeboat::config::load_file(&path) {
-        Ok(cfg) => cfg,
-        Err(e) => return fail(e.to_string()),
-    };
-    let mut findings = config_check::local(&cfg, &|k| std::env::var(k).ok());
-    if probe {
-        let Some(rt) = runtime() else {
-            return ExitCode::from(1);
-        };
-        findings.extend(rt.block_on(config_probe::probe(&cfg, config_probe::DEADLINE)));
-    }
-    match config_check::report(&cfg, &findings, json, &mut std::io::stdout()) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
     }
 }
 

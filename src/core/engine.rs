@@ -242,17 +242,6 @@ impl Core {
             .update(now, done, total);
     }
 
-    fn handle_store(&mut self, report: super::store_health::StoreReport) {
-        let (changed, event) = self.stores.reduce(report);
-        if changed {
-            // Every screen must see it: a new epoch publishes it.
-            self.bump();
-        }
-        if let Some(kind) = event {
-            self.emit(kind);
-        }
-    }
-
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
     }

@@ -3,8 +3,8 @@
 
 use super::fleet::{Fleet, Role, StrategyKind};
 use super::harness::*;
+use super::policy::PartitionGuard;
 use super::policy::Policy;
-use super::probes::at_share;
 use std::time::Duration;
 
 fn five_hosts() -> Harness {
@@ -56,10 +56,19 @@ fn one_of_five_is_below_forty_percent() {
 
 #[test]
 fn the_share_is_compared_without_rounding_in_the_way() {
-    assert!(at_share(2, 5, 0.4));
-    assert!(!at_share(1, 5, 0.4));
-    assert!(at_share(3, 10, 0.3));
-    assert!(!at_share(2, 10, 0.3));
-    assert!(at_share(1, 3, 1.0 / 3.0));
-    assert!(!at_share(0, 0, 0.4));
+    let g = |share: f64| PartitionGuard {
+        share,
+        window: Duration::from_secs(10),
+        min_hosts: 3,
+    };
+    assert!(g(0.4).reached(2, 5));
+    assert!(!g(0.4).reached(1, 5));
+    assert!(g(0.3).reached(3, 10));
+    assert!(!g(0.3).reached(2, 10));
+    assert!(g(1.0 / 3.0).reached(1, 3));
+    assert!(!g(0.4).reached(0, 0));
+    assert_eq!(
+        (g(0.4).percent(), g(0.125).percent()),
+        ("40".into(), "12.5".into())
+    );
 }

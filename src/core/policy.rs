@@ -23,6 +23,24 @@ pub struct PartitionGuard {
     pub min_hosts: u32,
 }
 
+impl PartitionGuard {
+    /// Whether `n` of `total` hosts is `share` of the fleet or more: "40 %" trips at
+    /// exactly 2 of 5 (compared without float rounding getting a say).
+    pub fn reached(&self, n: usize, total: usize) -> bool {
+        total > 0 && n as f64 + 1e-9 >= self.share * total as f64
+    }
+
+    /// `0.4` as `40`, for reasons people read.
+    pub fn percent(&self) -> String {
+        let p = self.share * 100.0;
+        if (p - p.round()).abs() < 1e-9 {
+            format!("{}", p.round() as i64)
+        } else {
+            format!("{p:.1}")
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DetectionProfile {
     pub name: String,

@@ -268,13 +268,13 @@ impl Core {
         let recent = down
             .filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since))
             .count();
-        if self.frozen.is_none() && at_share(recent, total, g.share) {
+        if self.frozen.is_none() && g.reached(recent, total) {
             let reason = format!(
                 "automatic failover frozen: {down_now} of {total} hosts are down, {recent} of them \
                  went suspect within {}s (the partition guard trips at {}% of the fleet); \
                  this console's own network is the likelier fault (resume to override)",
                 g.window.as_secs(),
-                percent(g.share)
+                g.percent()
             );
             self.frozen = Some(reason.clone());
             self.bump();
@@ -283,7 +283,7 @@ impl Core {
                 active: false,
                 reason,
             });
-        } else if self.frozen.is_some() && !at_share(down_now, total, g.share) {
+        } else if self.frozen.is_some() && !g.reached(down_now, total) {
             self.thaw(format!(
                 "{down_now} of {total} hosts down now; automatic failover resumes"
             ));
@@ -440,21 +440,5 @@ impl Core {
                 });
             }
         }
-    }
-}
-
-/// Whether `n` of `total` hosts is `share` of the fleet or more: "40 %" trips at exactly
-/// 2 of 5 (compared without float rounding getting a say).
-pub(super) fn at_share(n: usize, total: usize, share: f64) -> bool {
-    total > 0 && n as f64 + 1e-9 >= share * total as f64
-}
-
-/// `0.4` as `40`, for reasons people read.
-fn percent(share: f64) -> String {
-    let p = share * 100.0;
-    if (p - p.round()).abs() < 1e-9 {
-        format!("{}", p.round() as i64)
-    } else {
-        format!("{p:.1}")
     }
 }

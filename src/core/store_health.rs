@@ -187,6 +187,19 @@ impl StoreBook {
     }
 }
 
+impl super::engine::Core {
+    pub(super) fn handle_store(&mut self, report: StoreReport) {
+        let (changed, event) = self.stores.reduce(report);
+        if changed {
+            // Every screen must see it: a new epoch publishes it.
+            self.bump();
+        }
+        if let Some(kind) = event {
+            self.emit(kind);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

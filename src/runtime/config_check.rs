@@ -76,6 +76,48 @@ pub fn local(cfg: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<Finding>
     out
 }
 
+/// `config check [FILE] [--probe] [--json]` whole: locates and loads the config, runs the
+/// checks (and the probes), prints them; the exit status: 0 every check passed, 1 one
+/// failed, 2 the config itself is wrong.
+pub fn run(file: Option<std::path::PathBuf>, probe: bool, json: bool) -> u8 {
+    let fail = |e: String| {
+        if json {
+            println!("{}", serde_json::json!({"ok": false, "error": e}));
+        } else {
+            eprintln!("error: {e}");
+        }
+        2
+    };
+    let path = match crate::config::locate(file) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()),
+    };
+    let cfg = match crate::config::load_file(&path) {
+        Ok(cfg) => cfg,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut findings = local(&cfg, &|k| std::env::var(k).ok());
+    if probe {
+        match tokio::runtime::Runtime::new() {
+            Ok(rt) => findings.extend(rt.block_on(super::config_probe::probe(
+                &cfg,
+                super::config_probe::DEADLINE,
+            ))),
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return 1;
+            }
+        }
+    }
+    match report(&cfg, &findings, json, &mut std::io::stdout()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
 /// Prints the summary (or, with `json`, one JSON object) and every finding; returns the
 /// exit status: 0 when every check passed, 1 when one failed.
 pub fn report(

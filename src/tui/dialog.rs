@@ -331,33 +331,6 @@ impl Dialog {
         self.error = self.refusal();
     }
 
-    /// The focus order, from Cancel (where every dialog starts) forward: the target list
-    /// (if choosing), the name (if one must be typed), then Confirm.
-    fn order(&self) -> Vec<Focus> {
-        let mut v = vec![Focus::Cancel];
-        if self.choices.len() > 1 {
-            v.push(Focus::Pick);
-        }
-        if self.require.is_some() {
-            v.push(Focus::Typing);
-        }
-        v.push(Focus::Confirm);
-        v
-    }
-
-    /// Moves the focus; an unfit target keeps it off the name and Confirm.
-    pub fn move_focus(&mut self, delta: i32) {
-        let order = self.order();
-        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
-        let n = order.len() as i32;
-        let to = order[((at + delta).rem_euclid(n)) as usize];
-        if let (Focus::Typing | Focus::Confirm, Some(why)) = (to, self.refusal()) {
-            self.error = Some(why);
-            return;
-        }
-        self.focus = to;
-    }
-
     /// Whether Confirm would go through now.
     pub fn ready(&self) -> bool {
         self.refusal().is_none() && self.require.as_ref().is_none_or(|r| &self.typed == r)

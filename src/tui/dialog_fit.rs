@@ -1,6 +1,7 @@
 //! A move dialog keeps its facts live: each target's fitness and the checkpoint it would
 //! restore follow every snapshot, and an unfit target (busy, failed, suspect) is refused
-//! before the operator types the job's name, not after. Also where typed characters go.
+//! before the operator types the job's name, not after. Also where the focus and typed
+//! characters go.
 
 use super::dialog::{Dialog, Focus, Intent};
 use super::dialog_text::fitness;
@@ -59,6 +60,33 @@ impl Dialog {
             }
             None => {}
         }
+    }
+
+    /// The focus order, from Cancel (where every dialog starts) forward: the target list
+    /// (if choosing), the name (if one must be typed), then Confirm.
+    fn order(&self) -> Vec<Focus> {
+        let mut v = vec![Focus::Cancel];
+        if self.choices.len() > 1 {
+            v.push(Focus::Pick);
+        }
+        if self.require.is_some() {
+            v.push(Focus::Typing);
+        }
+        v.push(Focus::Confirm);
+        v
+    }
+
+    /// Moves the focus; an unfit target keeps it off the name and Confirm.
+    pub fn move_focus(&mut self, delta: i32) {
+        let order = self.order();
+        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
+        let n = order.len() as i32;
+        let to = order[((at + delta).rem_euclid(n)) as usize];
+        if let (Focus::Typing | Focus::Confirm, Some(why)) = (to, self.refusal()) {
+            self.error = Some(why);
+            return;
+        }
+        self.focus = to;
     }
 
     /// A typed character: it goes to the name field, from Cancel too (a name typed at
