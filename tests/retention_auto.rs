@@ -357,3 +357,86 @@ fn checkpoints_replicate_prunes_by_itself_and_the_journal_says_so() {
         "{bodies:?}"
     );
 }
+
+#[test]
+fn the_live_console_prunes_by_itself_after_it_replicates() {
+    use std::io::BufRead;
+    let fleet = loopback_fleet::start("rtl");
+    let text = std::fs::read_to_string(&fleet.config).unwrap();
+    std::fs::write(
+        &fleet.config,
+        text.replace("auto_prune = false", "keep_last = 2"),
+    )
+    .unwrap();
+    let work = fleet.dir.path().join("work");
+    let ckpt = work.join("ckpt");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    std::fs::create_dir_all(work.join("nas")).unwrap();
+    for step in [10, 20, 30, 40] {
+        std::fs::write(
+            ckpt.join(format!("step-{step:08}.ckpt")),
+            vec![step as u8; 1024],
+        )
+        .unwrap();
+    }
+    let state = fleet.dir.path().join("state");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .arg("--config")
+        .arg(&fleet.config)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["--headless", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut pruned = Vec::new();
+    let done = loop {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no prune_finished; pruned so far: {pruned:?}");
+        }
+        let Ok(v) = rx.recv_timeout(std::time::Duration::from_millis(200)) else {
+            continue;
+        };
+        if v["kind"] == "checkpoint" && v["what"] == "pruned" {
+            pruned.push(v.clone());
+        }
+        if v["kind"] == "checkpoint" && v["what"] == "prune_finished" {
+            break v;
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let detail = done["detail"].as_str().unwrap().to_string();
+    assert!(detail.starts_with("deleted "), "{detail}");
+    let n = pruned.len();
+    assert!(n >= 2, "four checkpoints, keep_last = 2: {pruned:?}");
+    assert!(
+        detail.starts_with(&format!("deleted {n} of {n} listed copies")),
+        "{detail} after {pruned:?}"
+    );
+    assert!(pruned.iter().all(|v| v["detail"]
+        .as_str()
+        .unwrap()
+        .contains("retention (auto_prune)")));
+    // The oldest went first: step 10 is gone from the NAS.
+    let nas = work.join("nas").join(&fleet.job);
+    assert!(!nas
+        .join("step-00000010.ckpt")
+        .join("manifest.json")
+        .exists());
+}
