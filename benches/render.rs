@@ -196,6 +196,7 @@ fn fleet() -> (Snapshot, UiState) {
         jobs: (0..HOSTS).map(job).collect(),
         inventory: Default::default(),
         caps: Default::default(),
+        stores: Vec::new(),
     };
     let mut ui = UiState::default();
     for h in 0..HOSTS {

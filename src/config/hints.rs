@@ -231,6 +231,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("storage", "parallel", "parallel = 2"),
     (
         "storage",
+        "auto_prune",
+        "auto_prune = true (or false: prune only by hand)",
+    ),
+    (
+        "storage",
         "order",
         "order = \"parallel\" (or \"nas-then-s3\")",
     ),

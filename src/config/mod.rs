@@ -76,6 +76,8 @@ pub struct StorageConfig {
     /// The environment variable holding the key that signs manifests (the key itself
     /// never lives in the config, logs or journal).
     pub manifest_key_env: Option<String>,
+    /// Prune by the retention policy after each verified replication (`auto_prune`).
+    pub auto_prune: bool,
 }
 
 impl StorageConfig {
@@ -113,6 +115,7 @@ impl Default for StorageConfig {
             scrub_every: Some(Self::DEFAULT_SCRUB_EVERY),
             scrub_fraction: Self::DEFAULT_SCRUB_FRACTION,
             manifest_key_env: None,
+            auto_prune: true,
         }
     }
 }

@@ -96,6 +96,8 @@ pub struct Core {
     pub(super) chores: BTreeMap<OpId, Chore>,
     /// Progress of running steps (not durable: a restarted step reports afresh).
     pub(super) progress: BTreeMap<OpId, super::progress::Progress>,
+    /// Checkpoint stores' health (not durable: the replicator reports afresh).
+    pub(super) stores: super::store_health::StoreBook,
     pub(super) effects: VecDeque<Effect>,
     pub(super) events: VecDeque<Event>,
     pub(super) dirty: bool,
@@ -168,6 +170,7 @@ impl Core {
             hosts,
             chores: BTreeMap::new(),
             progress: BTreeMap::new(),
+            stores: Default::default(),
             effects: VecDeque::new(),
             events: VecDeque::new(),
             dirty: false,
@@ -226,6 +229,7 @@ impl Core {
             } => self.handle_checkpoint(&job, epoch, checkpoint),
             Input::Command { operator, command } => self.handle_command(&operator, command),
             Input::StoresRead { unadopted } => self.handle_stores_read(unadopted),
+            Input::StoreReported(report) => self.handle_store(report),
         }
         self.handle_timers();
     }

@@ -45,6 +45,8 @@ pub enum Input {
     /// is, per job, the newest step of checkpoints found there that it did not record
     /// and cannot authenticate: they wait for an operator to adopt them.
     StoresRead { unadopted: Vec<(JobId, u64)> },
+    /// What a checkpoint store did lately (the replicator's results, reduced per store).
+    StoreReported(super::store_health::StoreReport),
 }
 
 /// What one probe round trip learned about a host.

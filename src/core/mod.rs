@@ -32,6 +32,7 @@ mod return_gpu;
 pub mod safe_text;
 pub mod snapshot;
 mod steps;
+pub mod store_health;
 pub mod time;
 pub mod workspace;
 pub mod xid;
@@ -42,6 +43,8 @@ mod failover_reason_tests;
 mod fence_tests;
 #[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod partition_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]

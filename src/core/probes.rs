@@ -251,8 +251,8 @@ impl Core {
         }
     }
 
-    /// Freezes automatic failover when too much of the fleet turns suspect at once, and
-    /// thaws it when most of the fleet answers again.
+    /// Freezes automatic failover when `share` or more of the fleet turns suspect at once,
+    /// and thaws it when fewer than that are down again.
     fn partition_guard(&mut self) {
         let g = self.policy.detection.partition.clone();
         let total = self.hosts.len();
@@ -268,12 +268,13 @@ impl Core {
         let recent = down
             .filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since))
             .count();
-        let share = |n: usize| n as f64 / total as f64;
-        if self.frozen.is_none() && share(recent) > g.share {
+        if self.frozen.is_none() && g.reached(recent, total) {
             let reason = format!(
-                "automatic failover frozen: {recent} of {total} hosts went suspect within {}s; \
+                "automatic failover frozen: {down_now} of {total} hosts are down, {recent} of them \
+                 went suspect within {}s (the partition guard trips at {}% of the fleet); \
                  this console's own network is the likelier fault (resume to override)",
-                g.window.as_secs()
+                g.window.as_secs(),
+                g.percent()
             );
             self.frozen = Some(reason.clone());
             self.bump();
@@ -282,7 +283,7 @@ impl Core {
                 active: false,
                 reason,
             });
-        } else if self.frozen.is_some() && share(down_now) <= g.share {
+        } else if self.frozen.is_some() && !g.reached(down_now, total) {
             self.thaw(format!(
                 "{down_now} of {total} hosts down now; automatic failover resumes"
             ));

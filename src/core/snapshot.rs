@@ -26,6 +26,10 @@ pub struct Snapshot {
     /// What the runtime can do beyond SSH (renting machines), for readiness views.
     #[serde(default)]
     pub caps: super::engine::Capabilities,
+    /// Each checkpoint store's health: last good write, last error and its kind, copies
+    /// waiting for it.
+    #[serde(default)]
+    pub stores: Vec<super::store_health::StoreHealth>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -255,6 +259,7 @@ impl Core {
             jobs,
             inventory: Default::default(),
             caps: self.caps,
+            stores: self.stores.all().to_vec(),
         }
     }
 

@@ -316,64 +316,12 @@ async fn act(
             Ok(0)
         }
         Action::Replicate { job } => {
-            let jobs: Vec<_> = opts
-                .config
-                .fleet
-                .jobs
-                .iter()
-                .filter(|j| job.as_ref().is_none_or(|n| j.id.as_str() == n))
-                .collect();
-            if jobs.is_empty() {
-                return Err(format!(
-                    "no job named \"{}\" in the config",
-                    job.unwrap_or_default()
-                ));
-            }
-            let mut total = 0;
-            for j in jobs {
-                // Where the job runs now (its home before any console has run).
-                let (host, epoch) = placements
-                    .get(j.id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| (j.host.to_string(), 1));
-                // Two passes: without a marker a checkpoint is complete once it held still.
-                let mut got = rep
-                    .discover(j.id.as_str(), &host, epoch)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if j.checkpoint_marker.is_none() {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    got.extend(
-                        rep.discover(j.id.as_str(), &host, epoch)
-                            .await
-                            .map_err(|e| e.to_string())?,
-                    );
-                }
-                for m in &got {
-                    if opts.json {
-                        emit(
-                            out,
-                            &serde_json::json!({"job": m.job, "id": m.id, "step": m.step, "bytes": m.total_bytes(), "digest": m.digest()}),
-                        )?;
-                    } else {
-                        writeln!(
-                            out,
-                            "replicated {}/{} (step {}, {})",
-                            escape_line(&m.job),
-                            escape_line(&m.id),
-                            m.step,
-                            human_bytes(m.total_bytes())
-                        )
-                        .map_err(w)?;
-                    }
-                }
-                total += got.len();
-            }
-            rep.repair().await.map_err(|e| e.to_string())?;
-            if !opts.json {
-                writeln!(out, "{total} new checkpoint(s) replicated").map_err(w)?;
-            }
-            Ok(0)
+            let rep_opts = super::replicate_cmd::Options {
+                fleet: &opts.config.fleet,
+                json: opts.json,
+                readonly: opts.readonly,
+            };
+            super::replicate_cmd::replicate(rep, job, &rep_opts, placements, out).await
         }
     }
 }

@@ -51,6 +51,7 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "found",
     "refused",
     "adopted",
+    "prune_finished",
 ];
 
 impl Notice {
@@ -158,7 +159,8 @@ impl Notice {
                     .as_ref()
                     .map(|s| format!(" [{s}]"))
                     .unwrap_or_default();
-                format!("CKPT    {job}/{id}{at} {what}: {detail}")
+                let slash = if id.is_empty() { "" } else { "/" };
+                format!("CKPT    {job}{slash}{id}{at} {what}: {detail}")
             }
             Notice::Workspace {
                 what,
@@ -227,6 +229,15 @@ impl Notice {
                 } => format!("CMD     {operator}: {command} REJECTED — {reason}"),
                 EventKind::CheckpointRecorded { job, id, step } => {
                     format!("CKPT    {job}: {id} (step {step}) verified")
+                }
+                EventKind::StoreHealthChanged {
+                    store,
+                    fault: Some(f),
+                    detail,
+                    ..
+                } => format!("STORE   {store} ✖ {f}: {detail}"),
+                EventKind::StoreHealthChanged { store, detail, .. } => {
+                    format!("STORE   {store} ok: {detail}")
                 }
             },
         };

@@ -49,5 +49,31 @@ pub fn render(s: &Snapshot) -> String {
             e(&j.why)
         );
     }
+    stores(&mut out, s);
     out
+}
+
+/// `STORE  STATE  LAST GOOD WRITE  PENDING  ERROR`: every checkpoint store's health.
+fn stores(out: &mut String, s: &Snapshot) {
+    if s.stores.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "
+STORE  STATE            LAST GOOD WRITE       PENDING  ERROR"
+    );
+    for st in &s.stores {
+        let state = st
+            .error
+            .as_ref()
+            .map_or_else(|| "ok".to_string(), |e| format!("✖ {}", e.kind));
+        let last = st.last_ok.map_or_else(|| "never".to_string(), rfc3339);
+        let error = st.error.as_ref().map_or("", |e| e.detail.as_str());
+        let _ = writeln!(
+            out,
+            "{:<6} {:<16} {:<21} {:<8} {}",
+            st.store, state, last, st.pending, error
+        );
+    }
 }

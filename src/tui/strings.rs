@@ -3,10 +3,14 @@
 
 use crate::core::recovery::RecoveryState;
 
+mod dialogs;
+pub use dialogs::*;
 mod inventory;
 pub use inventory::*;
 mod readiness;
 pub use readiness::*;
+mod stores;
+pub use stores::*;
 
 pub const APP: &str = "lifeboat";
 pub const READ_ONLY: &str = " READ-ONLY ";

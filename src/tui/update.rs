@@ -64,10 +64,7 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
         Action::FocusPrev => d.move_focus(-1),
         Action::Up if d.focus == Focus::Pick => d.choose(cx.snap, -1),
         Action::Down if d.focus == Focus::Pick => d.choose(cx.snap, 1),
-        Action::Char(c) if d.focus == Focus::Typing => {
-            d.typed.push(c);
-            d.error = None;
-        }
+        Action::Char(c) => d.type_char(c),
         Action::Backspace if d.focus == Focus::Typing => {
             d.typed.pop();
         }
@@ -82,7 +79,11 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
                 return None;
             }
             Pressed::Confirmed(req) => {
-                say(ui, cx.snap, Level::Info, format!("{}: sent", d.title));
+                let text = match &req {
+                    Request::Prune { copies, .. } => s::prune_started(&d.title, copies.len()),
+                    _ => format!("{}: sent", d.title),
+                };
+                say(ui, cx.snap, Level::Info, text);
                 return Some(req);
             }
             Pressed::Stay => {}

@@ -107,6 +107,7 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
         scrub_every,
         scrub_fraction,
         manifest_key_env,
+        auto_prune: raw.auto_prune.as_ref().is_none_or(|b| *b.get_ref()),
     }
 }
 

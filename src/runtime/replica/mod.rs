@@ -5,6 +5,7 @@
 //! and restores onto any host. Used by the live runtime and by `lifeboat checkpoints`.
 
 mod adopt;
+mod health;
 mod prune;
 mod pull;
 pub mod remote;
@@ -16,7 +17,7 @@ pub mod transfer;
 
 pub use crate::core::inventory::PruneRow;
 pub use adopt::Adoption;
-pub use prune::PrunePlan;
+pub use prune::{PruneOutcome, PrunePlan};
 pub use restore::Restored;
 pub use scrub::ScrubReport;
 pub use tasks::TaskHandle;
@@ -52,7 +53,8 @@ pub struct Replicator {
     tasks: tasks::Tasks,
     discovery: Mutex<crate::core::discovery::Discovery>,
     notices: Option<mpsc::Sender<Notice>>,
-    store_errors: Mutex<std::collections::BTreeMap<String, String>>,
+    /// What each store did lately (see `health`).
+    marks: Mutex<std::collections::BTreeMap<String, health::Marks>>,
     /// Checkpoints being moved at once (`[storage] parallel`).
     permits: tokio::sync::Semaphore,
     /// Failed work waits before it is tried again: `(job, id, what)` → (failures, not before).
@@ -96,7 +98,7 @@ impl Replicator {
             tasks: tasks::Tasks::default(),
             discovery: Mutex::new(Default::default()),
             notices: None,
-            store_errors: Mutex::new(Default::default()),
+            marks: Mutex::new(Default::default()),
             permits: tokio::sync::Semaphore::new(storage.parallel.max(1)),
             backoff: Mutex::new(Default::default()),
             book: Default::default(),
@@ -122,6 +124,12 @@ impl Replicator {
     /// Sends checkpoint notices (replicated, bad copy, repaired …) to `tx`.
     pub fn with_notices(mut self, tx: mpsc::Sender<Notice>) -> Self {
         self.notices = Some(tx);
+        self
+    }
+
+    /// Never prunes by itself (a `--readonly` console deletes nothing).
+    pub fn without_auto_prune(mut self) -> Self {
+        self.storage.auto_prune = false;
         self
     }
 
@@ -207,15 +215,6 @@ impl Replicator {
         }
     }
 
-    fn store_result(&self, store: &str, error: Option<String>) {
-        if let Ok(mut m) = self.store_errors.lock() {
-            match error {
-                Some(e) => m.insert(store.to_string(), e),
-                None => m.remove(store),
-            };
-        }
-    }
-
     /// Whether work on `(job, id, what)` may be tried now.
     fn due(&self, job: &str, id: &str, what: &str) -> bool {
         let key = (job.to_string(), id.to_string(), what.to_string());
@@ -251,18 +250,13 @@ impl Replicator {
 
     /// The inventory now: stores, every catalogued checkpoint, and the work in flight.
     pub fn inventory(&self) -> Result<Inventory, ReplicaError> {
-        let errors = self
-            .store_errors
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
         let stores = self
             .stores
             .iter()
             .map(|s| StoreView {
                 name: s.kind().as_str().into(),
                 location: s.locate("", "").trim_end_matches('/').to_string(),
-                error: errors.get(s.kind().as_str()).cloned(),
+                error: self.store_error(s.kind().as_str()),
             })
             .collect();
         Ok(Inventory {

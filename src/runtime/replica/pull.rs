@@ -197,6 +197,12 @@ impl Replicator {
             }
         }
         if !outcome.iter().any(|o| matches!(o, Outcome::Ok)) {
+            // No copy to record, but every store's failure counts for its health.
+            for (s, o) in self.stores.iter().zip(&outcome) {
+                if let Outcome::Err(e) = o {
+                    self.store_result(s.kind().as_str(), Some(e.to_string()));
+                }
+            }
             let why = self.describe(&outcome);
             return Err(ReplicaError::Failed(format!(
                 "{jid}/{}: no store took it ({why}); it stays on {} and is tried again",

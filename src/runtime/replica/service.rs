@@ -140,8 +140,17 @@ async fn one_pass(
         .map(|j| (j.id.to_string(), j.placement.host.to_string(), j.epoch.0))
         .collect();
     for (job, host, epoch) in &running {
-        if let Err(e) = rep.discover(job, host, *epoch).await {
-            tracing::debug!(job, host, "checkpoint discovery: {e}");
+        match rep.discover(job, host, *epoch).await {
+            Ok(got) if !got.is_empty() => {
+                let ids: Vec<String> = got.into_iter().map(|m| m.id).collect();
+                match rep.prune_after_replication(job, &ids).await {
+                    Ok(Some(out)) => tracing::info!(job, "auto prune: {}", out.summary()),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(job, "auto prune: {e}"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(job, host, "checkpoint discovery: {e}"),
         }
     }
     if let Err(e) = rep.repair().await {
@@ -195,6 +204,17 @@ async fn one_pass(
         *stores_read = true;
     }
     prestage(rep, &snap, prestaged).await;
+    // Every store's health, including one nobody wrote to lately, for the core.
+    rep.look_at_stores().await;
+    for r in rep.store_reports().unwrap_or_default() {
+        if feed
+            .send(Feed::Input(Input::StoreReported(r)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 /// Keeps each `prestage = true` job's newest verified checkpoint on its first standby.

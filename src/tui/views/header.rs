@@ -141,6 +141,7 @@ fn draw_totals(buf: &mut Buffer, area: Rect, snap: &Snapshot, theme: &Theme) {
         (Some(who), None) => Some(s::paused_by(who)),
         (None, None) => None,
     };
+    let alarm = with_store_alarm(alarm, snap);
     let Some(alarm) = alarm else {
         // The most detailed form that fits.
         let spans = (0..3)
@@ -247,4 +248,18 @@ fn totals_spans(t: &Totals, theme: &Theme, level: u8, auto_on: bool) -> Vec<Span
         ));
     }
     v
+}
+
+/// Adds the failing stores (`NAS ✖ not mounted`) to the header's loud line: a store that
+/// fails must never leave the header green.
+fn with_store_alarm(alarm: Option<String>, snap: &Snapshot) -> Option<String> {
+    let stores: Vec<String> = snap.stores.iter().filter_map(|st| st.badge()).collect();
+    if stores.is_empty() {
+        return alarm;
+    }
+    let stores = stores.join(" · ");
+    Some(match alarm {
+        Some(a) => format!("{stores} · {a}"),
+        None => stores,
+    })
 }

@@ -118,3 +118,56 @@ fn clicks_in_the_tasks_view_land_above_the_checkpoint_work() {
     assert_eq!(row_at(&snap, &ui, area, 5), None);
     assert_eq!(row_at(&snap, &ui, area, 9), None);
 }
+
+/// The NAS is not mounted (since 12 minutes, 3 copies waiting); S3 works.
+fn nas_not_mounted(snap: &mut Snapshot) {
+    use crate::core::store_health::{StoreFailure, StoreHealth};
+    use crate::core::time::Ts;
+    let ago = |m: u64| Ts(snap.now.0.saturating_sub(m * 60_000));
+    let mut failure = StoreFailure::new(
+        ago(12),
+        "NAS folder /mnt/ckpt is missing: is the NAS mounted?",
+    );
+    failure.at = ago(12);
+    snap.stores = vec![
+        StoreHealth {
+            store: "nas".into(),
+            last_ok: Some(ago(47)),
+            error: Some(failure),
+            pending: 3,
+        },
+        StoreHealth {
+            store: "s3".into(),
+            last_ok: Some(ago(2)),
+            error: None,
+            pending: 0,
+        },
+    ];
+}
+
+#[test]
+fn a_failing_store_shows_in_the_header_and_the_checkpoints_view() {
+    let (mut snap, ui) = live(View::Checkpoints);
+    nas_not_mounted(&mut snap);
+    let screen = render(&snap, &ui, 160, 48);
+    let header = screen.lines().nth(1).unwrap_or_default();
+    assert!(header.contains("NAS ✖ not mounted"), "{header}");
+    assert!(screen.contains("last good write 47m00s ago"), "{screen}");
+    assert!(screen.contains("3 copies pending"), "{screen}");
+    both("checkpoints_store_failing", &snap, &ui);
+}
+
+#[test]
+fn a_failing_store_shows_in_the_header_of_every_view() {
+    let (mut snap, ui) = setup(View::Fleet);
+    nas_not_mounted(&mut snap);
+    let screen = render(&snap, &ui, 80, 24);
+    let header = screen.lines().nth(1).unwrap_or_default();
+    assert!(header.contains("NAS ✖ not mounted"), "{header}");
+    // Healthy stores leave the header as it was.
+    let (mut calm, ui) = setup(View::Fleet);
+    let before = render(&calm, &ui, 80, 24);
+    calm.stores = snap.stores.clone();
+    calm.stores.retain(|s| s.error.is_none());
+    assert_eq!(render(&calm, &ui, 80, 24), before);
+}
