@@ -6,7 +6,7 @@ use super::event::{Event, EventKind};
 use super::fleet::{Fleet, HeartbeatSource, HostSpec, JobSpec, Role, StrategyKind};
 use super::gpu::{self, GpuReadout};
 use super::ids::{Epoch, HostId, JobId, OpId, Target};
-use super::io::{Effect, Input, JobObservation, ProbeError, ProbeReport, StepOutput};
+use super::io::{Effect, Input, JobObservation, ProbeError, ProbeReport, Severity, StepOutput};
 use super::policy::Policy;
 use super::recovery::RecoveryState;
 use super::time::Ts;
@@ -37,6 +37,8 @@ pub struct Harness {
     pub hold_probes_of: Option<HostId>,
     /// Hold every non-probe effect instead of answering it.
     pub hold_steps: bool,
+    /// Every notification asked for: when, how loud, what.
+    pub notified: Vec<(Ts, Severity, String)>,
 }
 
 pub fn h(s: &str) -> HostId {
@@ -112,6 +114,15 @@ pub fn small_fleet() -> Fleet {
 
 impl Harness {
     pub fn new(fleet: Fleet, policy: Policy) -> Self {
+        Self::build(fleet, policy, true)
+    }
+
+    /// A fleet whose jobs are not running yet: their first start is up to the core.
+    pub fn unstarted(fleet: Fleet, policy: Policy) -> Self {
+        Self::build(fleet, policy, false)
+    }
+
+    fn build(fleet: Fleet, policy: Policy, started: bool) -> Self {
         let now = Ts(1_700_000_000_000);
         let mut hosts = BTreeMap::new();
         for hs in &fleet.hosts {
@@ -124,7 +135,7 @@ impl Harness {
                 },
             );
         }
-        for js in &fleet.jobs {
+        for js in fleet.jobs.iter().filter(|_| started) {
             if let Some(fh) = hosts.get_mut(&js.host) {
                 fh.procs.push((js.id.clone(), Epoch(1), 0));
             }
@@ -138,6 +149,7 @@ impl Harness {
             held: Vec::new(),
             hold_probes_of: None,
             hold_steps: false,
+            notified: Vec::new(),
         };
         hs.input(Input::Tick);
         hs
@@ -160,6 +172,12 @@ impl Harness {
             let Some(effect) = self.core.poll_effect() else {
                 break;
             };
+            if let Effect::Notify {
+                severity, message, ..
+            } = &effect
+            {
+                self.notified.push((self.now, *severity, message.clone()));
+            }
             let hold = match &effect {
                 Effect::Probe { host, .. } => self.hold_probes_of.as_ref() == Some(host),
                 _ => self.hold_steps,

@@ -4,10 +4,12 @@ pub mod commands;
 pub mod detector;
 pub mod discovery;
 pub mod engine;
+mod escalation;
 pub mod event;
 mod failover;
 pub mod fleet;
 pub mod gpu;
+mod gpu_fields;
 pub mod gpu_parse;
 pub mod host_path;
 pub mod ids;
@@ -15,6 +17,7 @@ mod interruption;
 pub mod inventory;
 pub mod io;
 pub mod manifest;
+pub mod outlook;
 pub mod policy;
 pub mod probe_parse;
 mod probes;
@@ -33,6 +36,8 @@ pub mod time;
 pub mod workspace;
 pub mod xid;
 
+#[cfg(test)]
+mod escalation_tests;
 #[cfg(test)]
 pub(crate) mod harness;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Plain-text rendering of a snapshot for `lifeboat status`.
 
 use super::clock::rfc3339;
+use crate::core::outlook::{needs_human, needs_human_line, next_step};
 use crate::core::snapshot::Snapshot;
 use std::fmt::Write;
 
@@ -19,6 +20,7 @@ pub fn render(s: &Snapshot) -> String {
     if let Some(why) = &s.automation.frozen {
         let _ = writeln!(out, "{why}");
     }
+    write_attention(&mut out, s);
     let _ = writeln!(out, "\nHOST           ROLE         STATE      GPUS  WHY");
     for h in &s.hosts {
         let _ = writeln!(
@@ -47,4 +49,14 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     out
+}
+
+/// The jobs that wait for a human, then what is failing and what happens next.
+fn write_attention(out: &mut String, s: &Snapshot) {
+    for j in needs_human(s) {
+        let _ = writeln!(out, "NEEDS A HUMAN {}", needs_human_line(j, s.now));
+    }
+    if let Some(next) = next_step(s) {
+        let _ = writeln!(out, "next: {next}");
+    }
 }

@@ -188,6 +188,10 @@ pub async fn run_headless(
     }
     if !opts.json {
         writeln!(out, "— after the run —").map_err(DemoError::Output)?;
+        for j in crate::core::outlook::needs_human(&snap) {
+            let line = crate::core::outlook::needs_human_line(j, snap.now);
+            writeln!(out, "NEEDS A HUMAN {line}").map_err(DemoError::Output)?;
+        }
         for j in &snap.jobs {
             writeln!(
                 out,

@@ -29,6 +29,8 @@ pub(crate) mod fixture;
 pub(crate) mod fixture_inventory;
 
 #[cfg(test)]
+mod attention_tests;
+#[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]
 mod prune_tests;
