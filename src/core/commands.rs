@@ -124,11 +124,12 @@ impl Core {
                     .get(job)
                     .and_then(|r| r.incident.as_ref())
                     .and_then(|i| i.escalation.as_ref());
-                match esc {
-                    Some(e) if state == S::Escalating => match &e.acknowledged {
-                        Some((who, _)) => Err(format!("{job} was already acknowledged by {who}")),
-                        None => Ok(()),
-                    },
+                let who = esc.and_then(|e| e.acknowledged.as_ref()).map(|a| &a.0);
+                match (state, who) {
+                    (S::Escalating, None) => Ok(()),
+                    (S::Escalating, Some(who)) => {
+                        Err(format!("{job} was already acknowledged by {who}"))
+                    }
                     _ => Err(format!(
                         "{job} is {}: only an ESCALATING job waits for a human",
                         state.as_str()

@@ -136,13 +136,26 @@ impl Core {
     /// otherwise it stays ESCALATING, owned, until failed over, resumed or cancelled.
     pub(super) fn acknowledge(&mut self, operator: &str, job: &JobId) {
         let now = self.now;
-        if let Some(esc) = self
-            .d
-            .jobs
-            .get_mut(job)
-            .and_then(|r| r.incident.as_mut())
-            .and_then(|i| i.escalation.as_mut())
-        {
+        if let Some(rec) = self.d.jobs.get_mut(job) {
+            // An escalation journaled before incidents kept their record gets one now.
+            let reason = rec.reason.clone();
+            let inc = rec.incident.get_or_insert_with(|| Incident {
+                detected_at: now,
+                evidence_at: now,
+                cause: reason.clone(),
+                hard: true,
+                attempt: 0,
+                next_attempt_at: None,
+                pending: None,
+                failover: None,
+                escalation: None,
+            });
+            let esc = inc.escalation.get_or_insert_with(|| Escalation {
+                at: now,
+                reason,
+                acknowledged: None,
+                evidence: Vec::new(),
+            });
             esc.acknowledged = Some((operator.to_string(), now));
         }
         self.bump();

@@ -198,7 +198,7 @@ pub(super) fn acknowledge(ui: &mut UiState, cx: &Ctx, job: Option<&JobView>) -> 
         j.state == RecoveryState::Escalating
             && j.escalation
                 .as_ref()
-                .is_some_and(|e| e.acknowledged.is_none())
+                .is_none_or(|e| e.acknowledged.is_none())
     };
     let pick = job
         .filter(waiting)
