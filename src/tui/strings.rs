@@ -200,6 +200,21 @@ pub fn state_short(s: RecoveryState) -> &'static str {
     }
 }
 
+pub const INCIDENT: &str = "incident";
+pub const NOT_ACKNOWLEDGED: &str = "  nobody has acknowledged it: press a";
+
+pub fn paged_ago(age: &str) -> String {
+    format!("paged once, {age} ago")
+}
+
+pub fn acknowledged_by(who: &str, age: &str) -> String {
+    format!("  acknowledged by {who} {age} ago")
+}
+
+pub fn latest_finding(age: &str, what: &str, n: usize) -> String {
+    format!("latest of {n} finding(s), {age} ago: {what}")
+}
+
 pub const NOTHING_TO_ACK: &str = "nothing to acknowledge: no escalated job waits for a human";
 
 pub fn acknowledging(job: &str) -> String {
