@@ -1,6 +1,6 @@
 //! One incident, one page, through the binary: the demo with its restart budget spent and
-//! a GPU that stays dead under a live job escalates once and stays escalated, and the
-//! headless stream and `lifeboat status` say a human is needed.
+//! a GPU that stays dead under a live job escalates once, pages once and stays escalated,
+//! and the headless stream and `lifeboat status` say a human is needed.
 
 // Helpers outside #[test] fns may fail loudly too: this whole file is a test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -65,6 +65,19 @@ fn a_spent_restart_budget_escalates_once_and_waits_for_a_human() {
             .any(|l| l.starts_with("NEEDS A HUMAN llm-pretrain: restart budget spent")),
         "the summary after the run names it: {text}"
     );
+
+    // The notifications themselves (the demo's notifier writes them to its log): one
+    // critical page for the incident.
+    let mut log = String::new();
+    for f in std::fs::read_dir(dir.path().join("logs")).expect("logs dir") {
+        log.push_str(&std::fs::read_to_string(f.expect("entry").path()).unwrap_or_default());
+    }
+    let pages: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("notify: ") && l.contains("severity=Critical"))
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:#?}");
+    assert!(pages[0].contains("llm-pretrain needs a human: restart budget spent"));
 
     let st = lifeboat()
         .args(["status", "--state-dir"])
