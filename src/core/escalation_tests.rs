@@ -195,3 +195,41 @@ fn a_first_start_is_a_launch_not_an_incident() {
     // No failover counted against the restart budget.
     assert_eq!(hs.core.snapshot().jobs[0].failovers_in_window, 0);
 }
+
+#[test]
+fn a_standby_gpu_with_unknown_readings_is_passed_over() {
+    let mut hs = Harness::new(small_fleet(), Policy::default());
+    hs.fake("b").unreadable_gpu = Some(0);
+    hs.run_for(secs(5));
+    let b = hs
+        .core
+        .snapshot()
+        .hosts
+        .into_iter()
+        .find(|v| v.id == h("b"));
+    let b = b.expect("host b");
+    assert_eq!(b.badge, "degraded");
+    assert!(
+        matches!(&b.gpus[0].health, super::gpu::GpuHealth::Unknown(r)
+            if r[0].contains("temperature.gpu read [Unknown Error]")),
+        "{:?}",
+        b.gpus[0].health
+    );
+    // The readiness check agrees with what the core would do.
+    let snap = hs.core.snapshot();
+    let ready = super::readiness_snapshot::from_snapshot(&snap, &j("train"), Default::default());
+    let row = ready
+        .iter()
+        .flat_map(|r| r.strategies.iter())
+        .find(|r| r.target == Some(Target::new(h("b"), Some(0))))
+        .cloned()
+        .expect("a row for b:gpu0");
+    assert!(!row.ready, "{row:?}");
+    hs.fake("a").lost_gpu = Some(0);
+    hs.run_for(secs(3));
+    // Not b:gpu0, whose GPU cannot be read: the CPU standby takes the job.
+    assert_eq!(hs.running_on("train"), ["cpu"]);
+    assert!(hs.events.iter().any(|e| matches!(&e.kind,
+        EventKind::FailoverStep { strategy, ok: false, detail, .. }
+            if strategy == "warm-standby" && detail.contains("readings are unknown"))));
+}

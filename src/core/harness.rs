@@ -25,6 +25,8 @@ pub struct FakeHost {
     pub procs: Vec<(JobId, Epoch, u64)>,
     /// Launches fail here.
     pub launch_fails: bool,
+    /// nvidia-smi reads `[Unknown Error]` for this GPU's temperature.
+    pub unreadable_gpu: Option<u32>,
 }
 
 pub struct Harness {
@@ -205,7 +207,12 @@ impl Harness {
                     "Unable to determine the device handle for GPU0000:0{i}:00.0: Unknown Error"
                 ));
             } else {
-                lines.push(FIXTURE_LINE.replacen("0, ", &format!("{i}, "), 1));
+                let line = FIXTURE_LINE.replacen("0, ", &format!("{i}, "), 1);
+                lines.push(if fh.unreadable_gpu == Some(i) {
+                    line.replacen(", 33, 33,", ", [Unknown Error], 33,", 1)
+                } else {
+                    line
+                });
             }
         }
         let gpu = if fh.gpus == 0 {
