@@ -9,6 +9,7 @@ pub mod event;
 mod failover;
 pub mod fleet;
 pub mod gpu;
+mod gpu_failure;
 mod gpu_fields;
 pub mod gpu_parse;
 pub mod host_path;
