@@ -363,6 +363,10 @@ impl Core {
             if w.fatal_gpus.contains(&g) {
                 return Err(format!("{t} has a fatal GPU fault"));
             }
+            // A GPU whose readings are missing or nonsense is not known to be fit.
+            if let Some(gpu::GpuHealth::Unknown(why)) = w.gpu_health.get(&g) {
+                return Err(format!("{t}'s readings are unknown ({})", why.join("; ")));
+            }
         }
         // Busy: another job runs there, or a failover in flight is moving one there.
         let busy = self.d.jobs.iter().find(|(_, r)| {

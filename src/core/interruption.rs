@@ -30,8 +30,41 @@ impl Core {
         let Some(rec) = self.d.jobs.get(job) else {
             return;
         };
+        if rec.state == RecoveryState::Escalating {
+            // Humans have it: what we learn goes into their incident, not a new one.
+            self.add_evidence(job, cause);
+            return;
+        }
         if !matches!(rec.state, RecoveryState::Running | RecoveryState::Resolved) {
             return;
+        }
+        if hard && rec.never_ran() {
+            // Checkpoints in the stores nobody vouched for: a human decides, never step 0.
+            if let Some(why) = self.unadopted_hold(job) {
+                self.escalate(job, why);
+                return;
+            }
+            // Not started yet: its first start is a launch, not an incident.
+            let paused = rec.paused.is_some() || self.d.paused.is_some() || self.frozen.is_some();
+            match self.hold_reason(job, hard) {
+                None => {
+                    let place = rec.placement.to_string();
+                    let why = format!("starting on {place} ({cause})");
+                    self.start_failover(job, None, false, false, why);
+                    return;
+                }
+                // Standbys not probed yet, or the stores not read: look again at the next
+                // probe, still a launch.
+                Some(why) if !paused => {
+                    if let Some(rec) = self.d.jobs.get_mut(job).filter(|r| r.reason != why) {
+                        rec.reason = why;
+                        self.bump();
+                    }
+                    return;
+                }
+                // Paused: held like any incident, so the pause shows.
+                Some(_) => {}
+            }
         }
         let det = self.hosts.get(&rec.placement.host).map(|w| &w.detector);
         let last_good = if hard {
@@ -53,6 +86,7 @@ impl Core {
                 next_attempt_at: None,
                 pending: None,
                 failover: None,
+                escalation: None,
             });
         }
         let kind = if hard {
@@ -284,9 +318,13 @@ impl Core {
 
     pub(super) fn resolved(&mut self, job: &JobId, reason: String) {
         let now = self.now;
+        let mut paged = false;
         if let Some(rec) = self.d.jobs.get_mut(job) {
-            rec.incident = None;
+            paged = rec.incident.take().is_some_and(|i| i.escalation.is_some());
             rec.progress_at = Some(now);
+        }
+        if paged {
+            self.page_closed(job, &reason);
         }
         let place = self
             .d

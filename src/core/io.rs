@@ -302,4 +302,8 @@ pub enum Command {
         job: JobId,
         seen: u64,
     },
+    /// An operator takes an escalated incident (it stays ESCALATING unless the job runs).
+    Acknowledge {
+        job: JobId,
+    },
 }

@@ -4,11 +4,14 @@ pub mod commands;
 pub mod detector;
 pub mod discovery;
 pub mod engine;
+mod escalation;
 pub mod event;
 mod failover;
 mod first_start;
 pub mod fleet;
 pub mod gpu;
+mod gpu_failure;
+mod gpu_fields;
 pub mod gpu_parse;
 pub mod host_path;
 pub mod ids;
@@ -17,6 +20,7 @@ pub mod inventory;
 pub mod io;
 pub mod manifest;
 mod newer_copy;
+pub mod outlook;
 pub mod policy;
 pub mod probe_parse;
 mod probes;
@@ -37,6 +41,8 @@ pub mod time;
 pub mod workspace;
 pub mod xid;
 
+#[cfg(test)]
+mod escalation_tests;
 #[cfg(test)]
 mod failover_reason_tests;
 #[cfg(test)]

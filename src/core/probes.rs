@@ -371,9 +371,8 @@ impl Core {
                         rec.reason = format!("running on {}", rec.placement);
                     }
                 }
-                RecoveryState::Escalating | RecoveryState::InterruptionDetected
-                    if obs.is_some() =>
-                {
+                RecoveryState::Escalating => self.escalated_seen(&job, host, obs.is_some()),
+                RecoveryState::InterruptionDetected if obs.is_some() => {
                     let healthy = self
                         .hosts
                         .get(host)

@@ -7,7 +7,7 @@ use super::gpu::{GpuHealth, GpuSample};
 use super::ids::{Epoch, HostId, JobId, Target};
 use super::io::{ChannelStatus, CheckpointRef};
 use super::progress::Progress;
-use super::recovery::{PendingKind, RecoveryState, StepKind, StepRecord};
+use super::recovery::{Escalation, PendingKind, RecoveryState, StepKind, StepRecord};
 use super::time::{human, Ts};
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +120,12 @@ pub struct JobView {
     pub home: Target,
     pub standbys: Vec<Target>,
     pub strategies: Vec<String>,
+    /// The incident handed to humans, while it is open.
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
+    /// Where a failover would go first if it started now (for jobs in trouble only).
+    #[serde(default)]
+    pub next_target: Option<Target>,
 }
 
 impl Core {
@@ -244,6 +250,13 @@ impl Core {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    escalation: inc.and_then(|i| i.escalation.clone()),
+                    next_target: matches!(
+                        r.state,
+                        RecoveryState::Reconnecting | RecoveryState::InterruptionDetected
+                    )
+                    .then(|| self.would_pick(id))
+                    .flatten(),
                 }
             })
             .collect();

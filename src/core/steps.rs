@@ -214,7 +214,7 @@ impl Core {
         self.dirty = true;
     }
 
-    fn finish_failover(&mut self, job: &JobId) {
+    pub(super) fn finish_failover(&mut self, job: &JobId) {
         let now = self.now;
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;

@@ -213,7 +213,9 @@ impl Notice {
                     let to = target.as_ref().map(|t| t.to_string()).unwrap_or_default();
                     format!("RTO     {job} → {to}: {rto_ms} ms ({})", parts.join(", "))
                 }
-                EventKind::Escalated { job, reason } => format!("ESCALATE {job}: {reason}"),
+                EventKind::Escalated { job, reason } => {
+                    format!("ESCALATE {job} NEEDS A HUMAN: {reason} (acknowledge: key a or :ack {job} in the console)")
+                }
                 EventKind::Decision { job, reason } => match job {
                     Some(j) => format!("WHY     {j}: {reason}"),
                     None => format!("WHY     {reason}"),

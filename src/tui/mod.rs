@@ -30,6 +30,8 @@ pub(crate) mod fixture;
 pub(crate) mod fixture_inventory;
 
 #[cfg(test)]
+mod attention_tests;
+#[cfg(test)]
 mod dialog_fit_tests;
 #[cfg(test)]
 mod overlay_tests;

@@ -54,6 +54,7 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         ));
         right.push(Span::raw(" "));
     }
+    right.extend(demo_label(ui, theme));
     let brand = if snap.profile.is_empty() {
         format!("{} ", s::APP)
     } else {
@@ -84,6 +85,16 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         return;
     }
     put(buf, area, 0, &Line::from(spans));
+}
+
+/// DEMO, on the simulated fleet: nothing on this screen is a real machine.
+fn demo_label(ui: &UiState, theme: &Theme) -> Option<Span<'static>> {
+    ui.settings.demo.then(|| {
+        Span::styled(
+            format!("{} ", s::DEMO),
+            theme.accent.add_modifier(Modifier::BOLD),
+        )
+    })
 }
 
 /// Fleet counts for the header (and anything else that wants them).

@@ -113,10 +113,12 @@ fn clicks_in_the_tasks_view_land_above_the_checkpoint_work() {
     let (snap, mut ui) = live(View::Tasks);
     ui.view = View::Tasks;
     let area = Rect::new(0, 0, 80, 24);
-    // Header 2 lines, box top, column titles: the one job task is on line 4.
-    assert_eq!(row_at(&snap, &ui, area, 4), Some(0));
-    assert_eq!(row_at(&snap, &ui, area, 5), None);
-    assert_eq!(row_at(&snap, &ui, area, 9), None);
+    // Header 2 lines, the attention lines, box top, column titles: the one job task is
+    // on line 4 below the attention lines.
+    let att = super::attention::height(&snap);
+    assert_eq!(row_at(&snap, &ui, area, 4 + att), Some(0));
+    assert_eq!(row_at(&snap, &ui, area, 5 + att), None);
+    assert_eq!(row_at(&snap, &ui, area, 9 + att), None);
 }
 
 /// The NAS is not mounted (since 12 minutes, 3 copies waiting); S3 works.
