@@ -21,7 +21,8 @@ procs() {
     if [ "$who" = "$user" ] || grep -qa 'LIFEBOAT_RUN=' "$d/environ" 2>/dev/null \
       || [ "${cwd#"$scratch"}" != "$cwd" ] || [ "${cmd#*"$scratch"}" != "$cmd" ] \
       || [ "${cmd#*lifeboat-test-}" != "$cmd" ]; then
-      echo "$p [$who] $cmd"
+      mark=$({ tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -a '^LIFEBOAT_RUN=' | head -1)
+      echo "$p [$who] $cmd (cwd $cwd${mark:+, $mark})"
     fi
   done
 }

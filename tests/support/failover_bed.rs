@@ -322,8 +322,22 @@ impl Drop for Bed {
             self.signal_runs(n, "CONT");
             self.signal_runs(n, "KILL");
         }
-        // Whatever the job became (workers, orphans), wherever it went.
+        // Whatever the job became (workers, orphans), wherever it went: by its folders,
+        // and by the run marker every process of the job carries.
         sshd::kill_processes_under(self.dir.path());
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left: Vec<u32> = self.run_processes().iter().map(|(_, p)| *p).collect();
+            if left.is_empty() || Instant::now() > end {
+                break;
+            }
+            for p in left {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &p.to_string()])
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
