@@ -63,6 +63,7 @@ fn sample(h: usize, g: u32) -> GpuSample {
         pcie_width_max: Some(16),
         gpu_recovery_action: Some("None".into()),
         count: Some(GPUS),
+        unreadable: Vec::new(),
     }
 }
 
@@ -183,6 +184,8 @@ fn job(h: usize) -> JobView {
             "warm-standby".into(),
             "escalate".into(),
         ],
+        escalation: None,
+        next_target: None,
     }
 }
 
@@ -196,6 +199,7 @@ fn fleet() -> (Snapshot, UiState) {
         jobs: (0..HOSTS).map(job).collect(),
         inventory: Default::default(),
         caps: Default::default(),
+        stores: Vec::new(),
     };
     let mut ui = UiState::default();
     for h in 0..HOSTS {

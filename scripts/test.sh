@@ -10,6 +10,9 @@ say() { printf '\n== %s\n' "$*"; }
 need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+# Host scripts are tested under Debian's sh (dash) and busybox ash.
+command -v dash >/dev/null 2>&1 || need_apt+=(dash)
+command -v busybox >/dev/null 2>&1 || need_apt+=(busybox)
 # Real sshd hosts on loopback (tests/support/sshd.rs); ssh-keygen and ssh-agent come with it.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
@@ -35,5 +38,18 @@ cargo fmt --all -- --check
 say "lint"
 cargo clippy --all-targets --quiet -- -D warnings
 
+say "build"
+cargo test --all-targets --no-run
+
+# The tests run with a temp folder of their own, so what they leave there is seen.
 say "tests"
-cargo test --all-targets
+scratch=$(mktemp -d /tmp/lifeboat-tests.XXXXXX)
+chmod 1777 "$scratch"
+set +e
+TMPDIR="$scratch" cargo test --all-targets
+tests=$?
+set -e
+
+say "left behind"
+scripts/leftovers.sh "$scratch" || tests=1
+exit $tests

@@ -146,12 +146,22 @@ enum CheckpointsAction {
         #[arg(long)]
         job: Option<String>,
     },
+    /// Trust a checkpoint found in a store that this Lifeboat did not write, after
+    /// hashing every file of it (journaled); until then it is never restored.
+    Adopt { job: String, id: String },
 }
 
 #[derive(Subcommand, Debug)]
 enum ConfigAction {
-    /// Validate FILE (or the located config) and print a summary; exit 2 on error.
-    Check { file: Option<PathBuf> },
+    /// Validate FILE (or the located config), print a summary and check what can be
+    /// checked here without acting (NAS folder, env vars, theme, no tokens in URLs); exit
+    /// 2 on a config error, 1 when a check failed.
+    Check {
+        file: Option<PathBuf>,
+        /// Also reach S3 and every host once, each with a deadline.
+        #[arg(long)]
+        probe: bool,
+    },
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -170,31 +180,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Config {
-            action: ConfigAction::Check { file },
-        }) => config_check(file.clone().or(cli.config.clone())),
+            action: ConfigAction::Check { file, probe },
+        }) => ExitCode::from(lifeboat::runtime::config_check::run(
+            file.clone().or(cli.config.clone()),
+            *probe,
+            cli.json,
+        )),
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
         None if cli.demo => demo(&cli),
         None => live(&cli),
-    }
-}
-
-fn config_check(file: Option<PathBuf>) -> ExitCode {
-    let path = match lifeboat::config::locate(file) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match lifeboat::config::load_file(&path) {
-        Ok(cfg) => emit(&format!("{}\n", lifeboat::config::summary(&cfg))),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
     }
 }
 
@@ -394,6 +391,7 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
         },
         CheckpointsAction::Prune { job, dry_run, yes } => Action::Prune { job, dry_run, yes },
         CheckpointsAction::Replicate { job } => Action::Replicate { job },
+        CheckpointsAction::Adopt { job, id } => Action::Adopt { job, id },
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(1);

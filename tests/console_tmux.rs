@@ -238,3 +238,43 @@ fn the_console_shows_a_live_ssh_host() {
     assert!(s.contains(&fleet.job[..8]), "job not shown:\n{s}");
     t.keys(&["q"]);
 }
+
+#[test]
+fn an_escalated_job_is_acknowledged_from_the_console() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_lifeboat");
+    // Three crashes spend the restart budget; then the job's GPU dies: it escalates.
+    let cmd = format!(
+        "{bin} --demo --chaos off --inject job-crash:llm-pretrain@2s \
+         --inject job-crash:llm-pretrain@8s --inject job-crash:llm-pretrain@14s \
+         --inject gpu-lost:llm-pretrain@20s --state-dir {}",
+        dir.path().display()
+    );
+    let t = Tmux::start(&cmd, 120, 40);
+    t.wait_for("Fleet", 20);
+    let s = t.wait_for("NEEDS A HUMAN", 60);
+    assert!(s.contains("llm-pretrain: restart budget spent"), "{s}");
+    t.wait_for("a acknowledge", 5);
+    t.keys(&["a"]);
+    let s = t.wait_for("acknowledged by", 10);
+    assert!(
+        !s.contains("a acknowledge"),
+        "the key is still offered:\n{s}"
+    );
+    let snap = status(dir.path());
+    let job = snap["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == "llm-pretrain")
+        .cloned()
+        .unwrap();
+    assert_eq!(job["state"], "ESCALATING", "its GPU is still dead");
+    assert!(
+        job["escalation"]["acknowledged"][0]
+            .as_str()
+            .is_some_and(|who| !who.is_empty()),
+        "{job}"
+    );
+    t.keys(&["q"]);
+}

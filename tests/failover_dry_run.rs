@@ -160,7 +160,9 @@ fn seed_checkpoint(state: &Path, job: &str) {
             path: "model.pt".into(),
             size: 1_000_000,
             sha256: "ab".repeat(32),
+            mode: None,
         }],
+        mac: None,
     };
     cat.record(&m, Ts(1_700_000_000_500)).unwrap();
     cat.set_copy(

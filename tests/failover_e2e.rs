@@ -77,6 +77,20 @@ fn check_resumed(bed: &Bed, done: &Value, n: usize, floor: u64) {
         let all = bed.all_alive();
         all.len() == 1 && all[0].0 == n && all[0].1 == epoch
     });
+    // Not one process of an older run is left, its workers included (one of them
+    // ignores SIGTERM), looked up in /proc rather than in Lifeboat's pid files.
+    eventually(20, "no process of an older run is left", || {
+        bed.run_processes().iter().all(|(e, _)| *e == epoch)
+    });
+    assert!(
+        bed.run_processes()
+            .iter()
+            .filter(|(e, _)| *e == epoch)
+            .count()
+            >= 3,
+        "the new run and its two workers: {:?}",
+        bed.run_processes()
+    );
     let finished = bed.journal("failover_finished");
     let last = finished.last().expect("failover_finished in the journal");
     let shares: Vec<&str> = last["breakdown"]
@@ -212,4 +226,118 @@ fn with_the_warm_standby_down_the_cpu_standby_takes_the_job_and_gives_it_back() 
         "written on the CPU standby"
     );
     check_resumed(&bed, &back, 1, from_cpu);
+}
+
+#[test]
+fn a_lifeboat_with_a_fresh_state_folder_follows_the_moved_job_and_never_restarts_it() {
+    let bed = failover_bed::start("fo-fresh", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+    let epoch = done["epoch"].as_u64().unwrap();
+    c.crash();
+    // Its state is lost: another Lifeboat starts from nothing on the same fleet.
+    let fresh = bed.dir.path().join("state-fresh");
+    let mut again = bed.console_in("60s", &fresh);
+    let learned = again.wait(40, |v| {
+        v["kind"] == "decision"
+            && v["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("learned e{epoch}")))
+    });
+    assert!(
+        learned["reason"].as_str().unwrap().contains("h2"),
+        "{learned}"
+    );
+    // A few probe rounds later: nothing was relaunched or fenced; the moved copy runs on.
+    std::thread::sleep(Duration::from_secs(8));
+    again.drain();
+    assert_eq!(
+        again.count(|v| v["kind"] == "failover_started" || v["kind"] == "failover_step"),
+        0,
+        "{:?}",
+        again.seen
+    );
+    assert!(
+        bed.alive(1).is_empty(),
+        "relaunched on h1: {:?}",
+        bed.alive(1)
+    );
+    let runs = bed.run_processes();
+    assert!(
+        !runs.is_empty() && runs.iter().all(|(e, _)| *e == epoch),
+        "{runs:?}"
+    );
+    assert!(bed.alive(2).iter().any(|(e, _)| *e == epoch));
+}
+
+#[test]
+fn a_checkpoint_planted_in_the_nas_is_never_a_failovers_restore_source() {
+    use lifeboat::core::manifest::{hex, Manifest, ManifestFile, FORMAT};
+    use sha2::Digest;
+    let bed = failover_bed::start("fo-plant", CHAIN);
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    // Someone else's checkpoint, a far higher step, with a valid manifest.
+    let id = "step-99999999.ckpt";
+    let data = b"not this job's".to_vec();
+    let m = Manifest {
+        format: FORMAT,
+        job: bed.job.clone(),
+        id: id.into(),
+        step: 99_999_999,
+        created: 1_700_000_000_000,
+        source_host: "h1".into(),
+        epoch: 1,
+        single_file: true,
+        files: vec![ManifestFile {
+            path: id.into(),
+            size: data.len() as u64,
+            sha256: hex(&sha2::Sha256::digest(&data)),
+            mode: None,
+        }],
+        mac: None,
+    };
+    let d = bed.nas.join(&bed.job).join(id);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join(id), &data).unwrap();
+    std::fs::write(d.join("manifest.json"), m.to_bytes()).unwrap();
+    // `checkpoints verify` catalogues it, as found and not restorable.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .arg("--config")
+        .arg(&bed.config)
+        .arg("--state-dir")
+        .arg(&bed.state)
+        .args(["checkpoints", "verify"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("FOUND {}/{id} [nas]", bed.job)),
+        "{said}"
+    );
+    // A checkpoint recorded after that means the console has told the core about the
+    // catalogue, planted one included, since.
+    let newest = bed
+        .journal("checkpoint_recorded")
+        .iter()
+        .filter_map(|v| v["step"].as_u64())
+        .max()
+        .unwrap_or(floor);
+    let job = bed.job.clone();
+    c.wait(60, |v| {
+        v["kind"] == "checkpoint_recorded"
+            && v["job"] == job
+            && v["step"]
+                .as_u64()
+                .is_some_and(|s| s > newest && s < 99_999_999)
+    });
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+    let epoch = done["epoch"].as_u64().unwrap();
+    assert!(resumed_after(&bed, 2, epoch) < 99_999_999);
 }

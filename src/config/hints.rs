@@ -231,6 +231,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("storage", "parallel", "parallel = 2"),
     (
         "storage",
+        "auto_prune",
+        "auto_prune = true (or false: prune only by hand)",
+    ),
+    (
+        "storage",
         "order",
         "order = \"parallel\" (or \"nas-then-s3\")",
     ),
@@ -240,6 +245,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "scrub_every = \"6h\" (or \"off\")",
     ),
     ("storage", "scrub_fraction", "scrub_fraction = 12"),
+    (
+        "storage",
+        "manifest_key_env",
+        "manifest_key_env = \"LIFEBOAT_MANIFEST_KEY\"",
+    ),
     (
         "storage",
         "nas_retention",

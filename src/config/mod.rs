@@ -73,6 +73,11 @@ pub struct StorageConfig {
     pub scrub_every: Option<Duration>,
     /// Each scrub run re-hashes about 1/N of the copies, rotating (1 = all of them).
     pub scrub_fraction: u32,
+    /// The environment variable holding the key that signs manifests (the key itself
+    /// never lives in the config, logs or journal).
+    pub manifest_key_env: Option<String>,
+    /// Prune by the retention policy after each verified replication (`auto_prune`).
+    pub auto_prune: bool,
 }
 
 impl StorageConfig {
@@ -109,6 +114,8 @@ impl Default for StorageConfig {
             order: ReplicaOrder::default(),
             scrub_every: Some(Self::DEFAULT_SCRUB_EVERY),
             scrub_fraction: Self::DEFAULT_SCRUB_FRACTION,
+            manifest_key_env: None,
+            auto_prune: true,
         }
     }
 }

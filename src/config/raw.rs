@@ -15,7 +15,8 @@
 //! recover_after = 3               # good probes before healthy again
 //! heartbeat_hang_timeout = "2m"   # no step progress for this long = hung
 //! [detection.flap]                # penalty, half_life, suppress, reuse
-//! [detection.partition]           # share (0..1], window, min_hosts
+//! [detection.partition]           # share (0..1]: freeze when that share or more goes suspect
+//!                                 # within window (0.4 trips at 2 of 5); min_hosts
 //!
 //! [recovery]                      # optional
 //! reconnect_backoff = ["1s", "2s", "4s", "8s", "16s"]
@@ -102,6 +103,13 @@
 //!                                 #   "off" never does
 //! scrub_fraction = 12             # each scrub re-hashes ~1/N of the copies, rotating;
 //!                                 #   1 = all of them; 1..=1000 (default 12)
+//! manifest_key_env = "LIFEBOAT_MANIFEST_KEY"  # optional: the env var holding the team's
+//!                                 #   key; manifests are signed with it, and checkpoints
+//!                                 #   found in a store restore without adoption only
+//!                                 #   when their manifest's mac verifies
+//! auto_prune = true               # default true: after each verified replication, delete
+//!                                 #   what the retention policy removes (journaled, with
+//!                                 #   the manual prune's guarantees); false: only by hand
 //! [storage.s3]
 //! bucket = "b"; region = "me-south-1"; endpoint = "https://…" (optional)
 //! prefix = "lifeboat" (default); path_style = false; profile = "name" (optional)
@@ -342,6 +350,8 @@ pub struct RawStorage {
     pub order: Option<Str>,
     pub scrub_every: Option<Str>,
     pub scrub_fraction: Option<Num>,
+    pub manifest_key_env: Option<Str>,
+    pub auto_prune: Option<Spanned<bool>>,
     pub s3: Option<RawS3>,
     pub nas_retention: Option<RawRetention>,
 }

@@ -181,6 +181,9 @@ fn storage(cfg: &Config) -> String {
     if st.order == ReplicaOrder::NasThenS3 {
         how.push("NAS then S3".to_string());
     }
+    if !st.auto_prune {
+        how.push("pruned only by hand".to_string());
+    }
     match st.scrub_every {
         None => how.push("no scrub".to_string()),
         Some(every)
@@ -199,6 +202,14 @@ fn storage(cfg: &Config) -> String {
         out.push_str(&format!("; {}", how.join(", ")));
     }
     out
+}
+
+/// `url` without its query string, which may hold a token (`config check` says so).
+fn no_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
 }
 
 /// `keep last 3, 7 daily, 4 weekly`.
@@ -231,8 +242,8 @@ fn notifier(n: &NotifierConfig) -> String {
             format!("telegram chat {chat_id} (token from ${bot_token_env})")
         }
         NotifierConfig::Webhook { url, token_env } => match token_env {
-            Some(t) => format!("webhook {url} (token from ${t})"),
-            None => format!("webhook {url} (no token)"),
+            Some(t) => format!("webhook {} (token from ${t})", no_query(url)),
+            None => format!("webhook {} (no token)", no_query(url)),
         },
     }
 }

@@ -116,6 +116,26 @@ impl Core {
                 self.check_job(job, None).map(|_| ())
             }
             Command::Pause { job: None } | Command::Resume { job: None } => Ok(()),
+            Command::Acknowledge { job } => {
+                let state = self.check_job(job, None)?;
+                let esc = self
+                    .d
+                    .jobs
+                    .get(job)
+                    .and_then(|r| r.incident.as_ref())
+                    .and_then(|i| i.escalation.as_ref());
+                let who = esc.and_then(|e| e.acknowledged.as_ref()).map(|a| &a.0);
+                match (state, who) {
+                    (S::Escalating, None) => Ok(()),
+                    (S::Escalating, Some(who)) => {
+                        Err(format!("{job} was already acknowledged by {who}"))
+                    }
+                    _ => Err(format!(
+                        "{job} is {}: only an ESCALATING job waits for a human",
+                        state.as_str()
+                    )),
+                }
+            }
         }
     }
 
@@ -137,9 +157,16 @@ impl Core {
                 let reason = format!("planned switchover to {target} by {operator}");
                 self.start_failover(&job, Some(target), true, true, reason);
             }
+            Command::Acknowledge { job } => self.acknowledge(operator, &job),
             Command::Cancel { job, .. } => {
                 let mut note = String::new();
                 let now = self.now;
+                let paged = self
+                    .d
+                    .jobs
+                    .get(&job)
+                    .and_then(|r| r.incident.as_ref())
+                    .is_some_and(|i| i.escalation.is_some());
                 if let Some(rec) = self.d.jobs.get_mut(&job) {
                     let run = rec.incident.as_ref().and_then(|i| i.failover.clone());
                     if let Some(run) = run {
@@ -153,11 +180,11 @@ impl Core {
                     }
                     rec.incident = None;
                 }
-                self.set_state(
-                    &job,
-                    RecoveryState::Failed,
-                    format!("recovery cancelled by {operator}{note}"),
-                );
+                let reason = format!("recovery cancelled by {operator}{note}");
+                self.set_state(&job, RecoveryState::Failed, reason.clone());
+                if paged {
+                    self.page_closed(&job, &format!("closed, job FAILED: {reason}"));
+                }
             }
             Command::Pause { job: None } => {
                 self.d.paused = Some(operator.to_string());
@@ -197,16 +224,20 @@ impl Core {
                 }
             }
             Command::Resume { job: Some(job) } => {
-                if let Some(rec) = self.d.jobs.get_mut(&job) {
+                let escalated = self.d.jobs.get_mut(&job).is_some_and(|rec| {
                     rec.paused = None;
-                }
+                    rec.state == RecoveryState::Escalating
+                });
                 self.bump();
                 let reason = format!("automation resumed for {job} by {operator}");
                 self.emit(EventKind::AutomationChanged {
-                    job: Some(job),
+                    job: Some(job.clone()),
                     active: true,
                     reason,
                 });
+                if escalated {
+                    self.resume_escalated(operator, &job);
+                }
                 self.continue_held();
             }
         }
@@ -230,5 +261,6 @@ pub fn describe(command: &Command) -> String {
         Command::Resume { job: Some(j) } => format!("resume {j}"),
         Command::Resume { job: None } => "resume all".into(),
         Command::Cancel { job, .. } => format!("cancel {job}"),
+        Command::Acknowledge { job } => format!("acknowledge {job}"),
     }
 }

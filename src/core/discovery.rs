@@ -3,7 +3,7 @@
 //! decides completeness by the job's marker file or by a size and mtime that held still
 //! across two listings. Pure: the previous listing is the only memory.
 
-use super::manifest::{check_name, check_path, MANIFEST_NAME};
+use super::manifest::{check_name, check_path, MANIFEST_NAME, MAX_FILES};
 use std::collections::BTreeMap;
 
 /// One checkpoint as listed on its host.
@@ -13,6 +13,8 @@ pub struct Listing {
     pub single_file: bool,
     /// Relative paths inside the checkpoint (for a single file: its own name) and sizes.
     pub files: Vec<(String, u64)>,
+    /// Each file's permission bits on the host, by path (a restore gives them back).
+    pub modes: BTreeMap<String, u32>,
     /// Newest modification time of any file, unix milliseconds.
     pub mtime: u64,
     /// The job's completion marker is there.
@@ -62,14 +64,19 @@ fn looks_temporary(name: &str) -> bool {
 pub struct Parsed {
     pub checkpoints: Vec<Listing>,
     pub skipped: Vec<String>,
+    /// Checkpoints refused whole, and why: a symlink or special file in them (or as
+    /// them), or more files than a manifest may list. Never replicated.
+    pub refused: Vec<(String, String)>,
 }
 
-/// Parses NUL-terminated records `<type>\t<size>\t<mtime secs[.frac]>\t<relative path>`
-/// (`find -printf '%y\t%s\t%T@\t%P\0'`), type `f` or `d`; others (links …) are skipped.
+/// Parses NUL-terminated records `<type>\t<size>\t<mtime secs[.frac]>\t<mode, octal>\t<relative path>`
+/// (`find -printf '%y\t%s\t%T@\t%m\t%P\0'`): type `f` or `d`. Anything else (a link,
+/// FIFO, socket, device) refuses the checkpoint it is in: its bytes are never followed.
 pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
     let mut groups: BTreeMap<String, Listing> = BTreeMap::new();
     let mut markers: Vec<String> = Vec::new();
     let mut skipped = Vec::new();
+    let mut refused: BTreeMap<String, String> = BTreeMap::new();
     for rec in out.split(|b| *b == 0) {
         let Ok(rec) = std::str::from_utf8(rec) else {
             skipped.push("a name that is not UTF-8".into());
@@ -79,14 +86,22 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
         if rec.is_empty() {
             continue;
         }
-        let mut parts = rec.splitn(4, '\t');
-        let (Some(kind), Some(size), Some(mtime), Some(path)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let mut parts = rec.splitn(5, '\t');
+        let (Some(kind), Some(size), Some(mtime), Some(mode), Some(path)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             skipped.push(format!("unreadable record {:?}", clip(rec)));
             continue;
         };
-        let (Ok(size), Some(mtime)) = (size.parse::<u64>(), parse_mtime(mtime)) else {
+        let (Ok(size), Some(mtime), Ok(mode)) = (
+            size.parse::<u64>(),
+            parse_mtime(mtime),
+            u32::from_str_radix(mode, 8),
+        ) else {
             skipped.push(format!("unreadable record {:?}", clip(rec)));
             continue;
         };
@@ -101,12 +116,27 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
         if looks_temporary(top) {
             continue;
         }
+        if kind != "f" && kind != "d" {
+            let what = if kind == "l" {
+                "a symbolic link"
+            } else {
+                "not a regular file (a FIFO, socket or device)"
+            };
+            refused.entry(top.to_string()).or_insert_with(|| {
+                format!(
+                    "{} is {what}; Lifeboat never follows or reads it",
+                    clip(path)
+                )
+            });
+            continue;
+        }
         match (kind, rest) {
             ("d", None) => {
                 groups.entry(top.to_string()).or_insert_with(|| Listing {
                     id: top.to_string(),
                     single_file: false,
                     files: Vec::new(),
+                    modes: BTreeMap::new(),
                     mtime,
                     marked: false,
                 });
@@ -129,6 +159,7 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
                         id: top.to_string(),
                         single_file: true,
                         files: vec![(top.to_string(), size)],
+                        modes: BTreeMap::from([(top.to_string(), mode)]),
                         mtime,
                         marked: false,
                     },
@@ -139,6 +170,7 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
                     id: top.to_string(),
                     single_file: false,
                     files: Vec::new(),
+                    modes: BTreeMap::new(),
                     mtime,
                     marked: false,
                 });
@@ -152,7 +184,16 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
                     skipped.push(format!("{top}/{MANIFEST_NAME} (name reserved)"));
                     continue;
                 }
+                if g.files.len() >= MAX_FILES {
+                    refused.entry(top.to_string()).or_insert_with(|| {
+                        format!(
+                            "{top} has more than {MAX_FILES} files, more than a manifest may list"
+                        )
+                    });
+                    continue;
+                }
                 g.files.push((rel.to_string(), size));
+                g.modes.insert(rel.to_string(), mode);
                 g.mtime = g.mtime.max(mtime);
             }
             _ => skipped.push(format!("{path:?} is not a file or folder")),
@@ -165,7 +206,9 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
     }
     let mut checkpoints: Vec<Listing> = groups
         .into_values()
-        .filter(|g| !g.files.is_empty() && check_name("id", &g.id).is_ok())
+        .filter(|g| {
+            !g.files.is_empty() && check_name("id", &g.id).is_ok() && !refused.contains_key(&g.id)
+        })
         .collect();
     for c in &mut checkpoints {
         c.files.sort();
@@ -173,6 +216,7 @@ pub fn parse_listing(out: &[u8], marker: Option<&str>) -> Parsed {
     Parsed {
         checkpoints,
         skipped,
+        refused: refused.into_iter().collect(),
     }
 }
 
@@ -219,112 +263,5 @@ impl Discovery {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(kind: &str, size: u64, mtime: &str, path: &str) -> Vec<u8> {
-        format!("{kind}\t{size}\t{mtime}\t{path}\0").into_bytes()
-    }
-
-    fn listing(recs: &[Vec<u8>], marker: Option<&str>) -> Parsed {
-        parse_listing(&recs.concat(), marker)
-    }
-
-    #[test]
-    fn groups_folders_and_single_files() {
-        let p = listing(
-            &[
-                rec("d", 4096, "100.5", "step-000100"),
-                rec("f", 10, "101.0", "step-000100/model.bin"),
-                rec("f", 5, "102.0", "step-000100/opt/state.bin"),
-                rec("f", 7, "90.0", "ckpt_s50.pt"),
-                rec("f", 3, "90.0", ".hidden"),
-                rec("f", 3, "90.0", "step-200.tmp"),
-                rec("l", 3, "90.0", "link"),
-            ],
-            None,
-        );
-        assert_eq!(p.checkpoints.len(), 2);
-        let pt = &p.checkpoints[0];
-        assert_eq!(
-            (pt.id.as_str(), pt.single_file, pt.step()),
-            ("ckpt_s50.pt", true, 50)
-        );
-        let d = &p.checkpoints[1];
-        assert_eq!(d.step(), 100);
-        assert_eq!(d.bytes(), 15);
-        assert_eq!(d.mtime, 102_000);
-        assert_eq!(d.files[1].0, "opt/state.bin");
-        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
-    }
-
-    #[test]
-    fn markers_mark_folders_and_files() {
-        let p = listing(
-            &[
-                rec("f", 10, "1", "a-1/w.bin"),
-                rec("f", 0, "1", "a-1/DONE"),
-                rec("f", 10, "1", "a-2/w.bin"),
-                rec("f", 10, "1", "b-3.pt"),
-                rec("f", 0, "1", "b-3.pt.DONE"),
-            ],
-            Some("DONE"),
-        );
-        let marked: Vec<_> = p
-            .checkpoints
-            .iter()
-            .map(|c| (c.id.as_str(), c.marked))
-            .collect();
-        assert_eq!(marked, [("a-1", true), ("a-2", false), ("b-3.pt", true)]);
-        // The marker itself is not a file of the checkpoint.
-        assert_eq!(p.checkpoints[0].files.len(), 1);
-    }
-
-    #[test]
-    fn hostile_and_garbled_records_are_skipped() {
-        let mut raw = rec("f", 1, "1", "../../etc/passwd");
-        raw.extend(b"garbage\0");
-        raw.extend(rec("f", 1, "nan", "x"));
-        raw.extend(rec("f", 1, "1", "ok/manifest.json"));
-        raw.extend(rec("f", 1, "1", "ok/a"));
-        let p = parse_listing(&raw, None);
-        assert_eq!(p.checkpoints.len(), 1);
-        assert_eq!(p.checkpoints[0].files, vec![("a".to_string(), 1)]);
-        assert_eq!(p.skipped.len(), 4, "{:?}", p.skipped);
-    }
-
-    #[test]
-    fn a_folder_without_files_is_not_a_checkpoint() {
-        let p = listing(&[rec("d", 4096, "1", "empty")], None);
-        assert!(p.checkpoints.is_empty());
-    }
-
-    #[test]
-    fn stable_twice_or_marked_is_complete() {
-        let mut d = Discovery::default();
-        let growing = |n| Listing {
-            id: "s-1".into(),
-            single_file: true,
-            files: vec![("s-1".into(), n)],
-            mtime: n,
-            marked: false,
-        };
-        assert!(d.complete("j", &[growing(10)], false).is_empty());
-        assert!(d.complete("j", &[growing(20)], false).is_empty());
-        assert_eq!(d.complete("j", &[growing(20)], false).len(), 1);
-        // Another job's history is its own.
-        assert!(d.complete("k", &[growing(20)], false).is_empty());
-        let mut m = growing(5);
-        assert!(d.complete("m", &[m.clone()], true).is_empty());
-        m.marked = true;
-        assert_eq!(d.complete("m", &[m], true).len(), 1);
-    }
-
-    #[test]
-    fn steps_from_names() {
-        assert_eq!(step_of("step-000120"), 120);
-        assert_eq!(step_of("ckpt_e3_s4500.pt"), 4500);
-        assert_eq!(step_of("latest"), 0);
-        assert_eq!(step_of("99999999999999999999999"), 0);
-    }
-}
+#[path = "discovery_tests.rs"]
+mod tests;

@@ -23,6 +23,10 @@ use std::time::Duration;
 pub struct Capabilities {
     pub provision: bool,
     pub regional_volume: bool,
+    /// Checkpoint stores are configured: a job's first start waits until they were read
+    /// once, so it resumes from what they hold instead of from step 0.
+    #[serde(default)]
+    pub stores: bool,
 }
 
 /// The durable part of the core, saved after every change and restored on start.
@@ -92,9 +96,16 @@ pub struct Core {
     pub(super) chores: BTreeMap<OpId, Chore>,
     /// Progress of running steps (not durable: a restarted step reports afresh).
     pub(super) progress: BTreeMap<OpId, super::progress::Progress>,
+    /// Checkpoint stores' health (not durable: the replicator reports afresh).
+    pub(super) stores: super::store_health::StoreBook,
     pub(super) effects: VecDeque<Effect>,
     pub(super) events: VecDeque<Event>,
     pub(super) dirty: bool,
+    /// The stores were read once since start (see `Input::StoresRead`).
+    pub(super) stores_read: bool,
+    /// Per job, the newest step of checkpoints the stores hold that wait for an operator
+    /// to adopt them.
+    pub(super) unadopted: BTreeMap<JobId, u64>,
 }
 
 impl Core {
@@ -159,9 +170,12 @@ impl Core {
             hosts,
             chores: BTreeMap::new(),
             progress: BTreeMap::new(),
+            stores: Default::default(),
             effects: VecDeque::new(),
             events: VecDeque::new(),
             dirty: false,
+            stores_read: false,
+            unadopted: BTreeMap::new(),
         };
         core.resume_in_flight();
         core
@@ -214,6 +228,8 @@ impl Core {
                 checkpoint,
             } => self.handle_checkpoint(&job, epoch, checkpoint),
             Input::Command { operator, command } => self.handle_command(&operator, command),
+            Input::StoresRead { unadopted } => self.handle_stores_read(unadopted),
+            Input::StoreReported(report) => self.handle_store(report),
         }
         self.handle_timers();
     }
@@ -346,6 +362,10 @@ impl Core {
         if let Some(g) = t.gpu {
             if w.fatal_gpus.contains(&g) {
                 return Err(format!("{t} has a fatal GPU fault"));
+            }
+            // A GPU whose readings are missing or nonsense is not known to be fit.
+            if let Some(gpu::GpuHealth::Unknown(why)) = w.gpu_health.get(&g) {
+                return Err(format!("{t}'s readings are unknown ({})", why.join("; ")));
             }
         }
         // Busy: another job runs there, or a failover in flight is moving one there.

@@ -79,6 +79,13 @@ pub enum EventKind {
         id: String,
         step: u64,
     },
+    /// A checkpoint store started failing (`ok: false`, with the kind) or works again.
+    StoreHealthChanged {
+        store: String,
+        ok: bool,
+        fault: Option<super::store_health::StoreFault>,
+        detail: String,
+    },
 }
 
 impl EventKind {
@@ -95,6 +102,7 @@ impl EventKind {
             EventKind::CommandAccepted { .. } => "command_accepted",
             EventKind::CommandRejected { .. } => "command_rejected",
             EventKind::CheckpointRecorded { .. } => "checkpoint_recorded",
+            EventKind::StoreHealthChanged { .. } => "store_health_changed",
         }
     }
 

@@ -1,7 +1,7 @@
 //! The failover of one job: the strategy chain walked step by step, candidates per
 //! strategy, each step issued and recorded, the restart budget and escalation.
 
-use super::engine::{Chore, Core, GRACE};
+use super::engine::{Core, GRACE};
 use super::event::EventKind;
 use super::fleet::{Role, StrategyKind};
 use super::ids::{JobId, Target};
@@ -34,7 +34,7 @@ impl Core {
         };
         // A job never seen running and never moved is started where it was configured
         // first: it did not fail, it was not started yet.
-        let never_ran = rec.progress_at.is_none() && rec.history.is_empty() && rec.epoch.0 == 1;
+        let never_ran = rec.never_ran();
         if never_ran && target.is_none() && chain.first() != Some(&StrategyKind::RestartInPlace) {
             chain.insert(0, StrategyKind::RestartInPlace);
         }
@@ -66,6 +66,7 @@ impl Core {
             next_attempt_at: None,
             pending: None,
             failover: None,
+            escalation: None,
         });
         inc.next_attempt_at = None;
         inc.pending = None;
@@ -84,6 +85,7 @@ impl Core {
             checkpoint: None,
             steps: Vec::new(),
             returning: planned && !manual,
+            first_start: never_ran,
         });
         let epoch = rec.epoch;
         let why = if never_ran {
@@ -293,11 +295,22 @@ impl Core {
     /// Asks for the effect of `step` and records it as pending.
     pub(super) fn issue_step(&mut self, job: &JobId, step: StepKind) {
         let now = self.now;
+        if step == StepKind::Notify && self.run_mut(job).is_some_and(|r| r.first_start) {
+            // A first start is a launch, not an incident: nobody is told it "failed over".
+            let detail = "first start: a launch, nothing to tell".to_string();
+            self.record(job, StepKind::Notify, true, detail, None);
+            self.finish_failover(job);
+            return;
+        }
         let t = self.policy.recovery.step_timeouts.clone();
         let op = self.next_op();
         let Some(rec) = self.d.jobs.get(job) else {
             return;
         };
+        let paged = rec
+            .incident
+            .as_ref()
+            .is_some_and(|i| i.escalation.is_some());
         let epoch = rec.epoch;
         let old_host = rec.placement.host.clone();
         let newest = rec.newest_verified().cloned();
@@ -356,11 +369,19 @@ impl Core {
                     .map_or("no checkpoint (fresh start)".to_string(), |c| {
                         format!("checkpoint step {}", c.step)
                     });
+                let moved =
+                    format!("failed over to {to} by {strategy}, restored from {from}, now {epoch}");
+                // An incident that paged closes with its one resolution message.
+                let (severity, message) = if paged {
+                    (Severity::Info, format!("{job} resolved: {moved}"))
+                } else {
+                    (Severity::Warning, format!("{job}: {moved}"))
+                };
                 Effect::Notify {
                     op,
                     job: Some(job_id),
-                    severity: Severity::Warning,
-                    message: format!("{job}: failed over to {to} by {strategy}, restored from {from}, now {epoch}"),
+                    severity,
+                    message,
                     timeout: t.notify,
                 }
             }
@@ -434,27 +455,13 @@ impl Core {
         });
     }
 
-    pub(super) fn escalate(&mut self, job: &JobId, reason: String) {
-        if let Some(inc) = self.d.jobs.get_mut(job).and_then(|r| r.incident.as_mut()) {
-            inc.pending = None;
-            inc.next_attempt_at = None;
-            inc.failover = None;
-        }
-        self.set_state(job, RecoveryState::Escalating, reason.clone());
-        self.emit(EventKind::Escalated {
-            job: job.clone(),
-            reason: reason.clone(),
-        });
-        let op = self.next_op();
-        self.chores.insert(op, Chore::Notify);
-        let timeout = self.policy.recovery.step_timeouts.notify;
-        self.effects.push_back(Effect::Notify {
-            op,
-            job: Some(job.clone()),
-            severity: Severity::Critical,
-            message: format!("{job} needs a human: {reason}"),
-            timeout,
-        });
+    /// Where a failover of `job` would go first if it started now, if anywhere.
+    pub(super) fn would_pick(&self, job: &JobId) -> Option<Target> {
+        let chain = &self.fleet.job(job)?.strategies;
+        chain.iter().find_map(|s| match s {
+            StrategyKind::Escalate | StrategyKind::Provision | StrategyKind::RegionalVolume => None,
+            s => self.candidates(job, *s).ok()?.into_iter().next(),
+        })
     }
 
     /// The time of the next reconnect attempt, for views.

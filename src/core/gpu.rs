@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::gpu_failure::{FailureClass, GpuFailure};
 pub use super::gpu_parse::{parse_compute_apps, parse_query_gpu, ComputeApp};
 pub use super::xid::{describe_xid, is_application_xid, is_fatal_xid, parse_xid_lines, FATAL_XIDS};
 
@@ -77,6 +78,10 @@ pub struct GpuSample {
     pub pcie_width_max: Option<u32>,
     pub gpu_recovery_action: Option<String>,
     pub count: Option<u32>,
+    /// Readings that were missing or nonsense (`memory.used read [Unknown Error]`,
+    /// `power.draw read NaN (impossible)`): such a GPU is unknown, never healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
 }
 
 /// What one `nvidia-smi --query-gpu=QUERY_FIELDS --format=csv,noheader,nounits` run said,
@@ -96,28 +101,6 @@ pub enum GpuReadout {
     },
 }
 
-/// Why an nvidia-smi run failed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GpuFailure {
-    /// Exit 15, or "Unable to determine the device handle … Unknown Error" / "GPU is lost".
-    GpuLost,
-    /// Exit 16, or "GPU requires reset".
-    ResetRequired,
-    /// Exit 9 (or 12, NVML library missing), "couldn't communicate with the NVIDIA driver".
-    DriverNotLoaded,
-    /// Exit 18: driver/library version mismatch.
-    VersionMismatch,
-    /// Exit 14: corrupted infoROM.
-    CorruptInfoRom,
-    /// Exit 2, e.g. a field this driver does not know.
-    InvalidArgument,
-    /// Exit 124 or 137 from `timeout -k 2 10`.
-    Timeout,
-    /// Exit 0 but unparsable.
-    Garbage,
-    Other,
-}
-
 /// One GPU's verdict. The strings are short human reasons such as
 /// "GPU 0: thermal slowdown active".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,6 +108,8 @@ pub enum GpuHealth {
     Healthy,
     Degraded(Vec<String>),
     Fatal(Vec<String>),
+    /// Its readings were missing or nonsense: nothing can be said, so it is not healthy.
+    Unknown(Vec<String>),
 }
 
 /// Verdict for a whole host's probe.
@@ -188,6 +173,10 @@ pub fn classify_sample(
     }
     if !fatal.is_empty() {
         return GpuHealth::Fatal(fatal);
+    }
+    if !sample.unreadable.is_empty() {
+        let why = sample.unreadable.iter().map(|w| format!("{name}: {w}"));
+        return GpuHealth::Unknown(why.collect());
     }
 
     let mut degraded = Vec::new();
@@ -266,17 +255,12 @@ pub fn classify_sample(
     }
 }
 
-/// The fatal reason for a failed run, or `None` when the failure only makes the probe
-/// unreadable (degraded).
+/// The fatal reason for a failed run, or `None` when the failure only leaves the GPUs
+/// unknown (our query is wrong, or it may pass next time).
 fn failure_reason(failure: GpuFailure) -> Option<&'static str> {
-    match failure {
-        GpuFailure::GpuLost => Some("GPU lost (fallen off the bus)"),
-        GpuFailure::ResetRequired => Some("GPU requires a reset"),
-        GpuFailure::DriverNotLoaded => Some("NVIDIA driver not loaded"),
-        GpuFailure::VersionMismatch => Some("NVIDIA driver/library version mismatch"),
-        GpuFailure::CorruptInfoRom => Some("GPU infoROM is corrupted"),
-        GpuFailure::Timeout => Some("nvidia-smi hung (timed out): driver likely wedged"),
-        GpuFailure::Garbage | GpuFailure::InvalidArgument | GpuFailure::Other => None,
+    match failure.class() {
+        FailureClass::GpuEvidence | FailureClass::HostSetup => Some(failure.describe()),
+        FailureClass::OurQuery | FailureClass::Transient => None,
     }
 }
 
@@ -310,7 +294,9 @@ pub fn assess(
                 let health = classify_sample(sample, prev, under_load);
                 match &health {
                     GpuHealth::Healthy => {}
-                    GpuHealth::Degraded(r) => out.degraded.extend(r.iter().cloned()),
+                    GpuHealth::Degraded(r) | GpuHealth::Unknown(r) => {
+                        out.degraded.extend(r.iter().cloned())
+                    }
                     GpuHealth::Fatal(r) => out.fatal.extend(r.iter().cloned()),
                 }
                 out.per_gpu.push(health);
@@ -359,11 +345,9 @@ pub fn assess(
             message,
         } => match failure_reason(*failure) {
             Some(reason) => out.fatal.push(with_detail(reason, *exit_code, message)),
-            None => out.degraded.push(with_detail(
-                "GPU probe output was unreadable",
-                *exit_code,
-                message,
-            )),
+            None => out
+                .degraded
+                .push(with_detail(failure.describe(), *exit_code, message)),
         },
     }
     let mut seen_xids: Vec<u32> = Vec::new();
@@ -385,3 +369,7 @@ pub fn assess(
 #[cfg(test)]
 #[path = "gpu_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "gpu_unknown_tests.rs"]
+mod unknown_tests;

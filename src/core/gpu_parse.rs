@@ -2,6 +2,7 @@
 //! so hostile or runaway output costs little and never panics.
 
 use super::gpu::{GpuFailure, GpuReadout, GpuSample, QUERY_FIELD_COUNT};
+use super::gpu_fields::{parse_sample, strip_unit, ValueError};
 use serde::{Deserialize, Serialize};
 
 /// Output beyond this many bytes is not looked at (hundreds of GPUs fit well inside).
@@ -52,20 +53,9 @@ pub(crate) fn brief(text: &str) -> String {
     }
 }
 
-fn failure_from_exit(exit_code: i32) -> Option<GpuFailure> {
-    match exit_code {
-        2 => Some(GpuFailure::InvalidArgument),
-        9 | 12 => Some(GpuFailure::DriverNotLoaded),
-        14 => Some(GpuFailure::CorruptInfoRom),
-        15 => Some(GpuFailure::GpuLost),
-        16 => Some(GpuFailure::ResetRequired),
-        18 => Some(GpuFailure::VersionMismatch),
-        124 | 137 => Some(GpuFailure::Timeout),
-        _ => None,
-    }
-}
-
-/// What nvidia-smi's words say went wrong, if they say anything known.
+/// What one line of an exit-0 run says went wrong, if it says anything known: the only
+/// place nvidia-smi puts a per-GPU NVML error is such a line (a failed run is judged by
+/// its exit code instead).
 fn failure_from_text(text: &str) -> Option<GpuFailure> {
     let t = prefix(text, MAX_OUTPUT_BYTES).to_ascii_lowercase();
     if t.contains("requires reset") || t.contains("reset required") {
@@ -107,28 +97,17 @@ fn failed(exit_code: i32, failure: GpuFailure, text: &str) -> GpuReadout {
 
 /// What one `nvidia-smi --query-gpu=QUERY_FIELDS --format=csv,noheader,nounits` run said,
 /// given its combined stdout+stderr and exit code. Also accepts `--format=csv` (a header
-/// line and units). Never panics; looks at no more than [`MAX_OUTPUT_BYTES`].
+/// line and units). A failed run is classified by its exit code alone (NVML's documented
+/// return codes); its words are kept as the message. Never panics; looks at no more than
+/// [`MAX_OUTPUT_BYTES`].
 pub fn parse_query_gpu(output: &str, exit_code: i32) -> GpuReadout {
     let head = prefix(output, MAX_OUTPUT_BYTES);
     match exit_code {
-        127 => return GpuReadout::NotInstalled,
-        6 => return GpuReadout::NoDevices,
-        124 | 137 => return failed(exit_code, GpuFailure::Timeout, head),
-        0 => return parse_csv(output),
-        _ => {}
+        0 => parse_csv(output),
+        127 => GpuReadout::NotInstalled,
+        6 => GpuReadout::NoDevices,
+        code => failed(code, GpuFailure::from_exit(code), head),
     }
-    if let Some(failure) = failure_from_exit(exit_code) {
-        return failed(exit_code, failure, head);
-    }
-    let lower = head.to_ascii_lowercase();
-    if lower.contains("command not found") {
-        return GpuReadout::NotInstalled;
-    }
-    if says_no_devices(head) {
-        return GpuReadout::NoDevices;
-    }
-    let failure = failure_from_text(head).unwrap_or(GpuFailure::Other);
-    failed(exit_code, failure, head)
 }
 
 /// One line of an exit-0 run.
@@ -222,129 +201,16 @@ fn parse_line(line: &str) -> Line {
     }
 }
 
-enum ValueError {
-    /// Not what this field holds: the line is garbage.
-    Bad,
-    /// A bracketed NVML error that means the GPU is gone.
-    Failure(GpuFailure),
-}
-
-/// The value, or `None` when absent (empty, `N/A`, or any bracketed text).
-fn present(raw: &str) -> Result<Option<&str>, ValueError> {
+/// A compute app's memory: absent when bracketed or `N/A`, `Err` when not a sane number.
+fn app_memory(raw: &str) -> Result<Option<f64>, ()> {
     let v = raw.trim();
-    if v.is_empty() || v.eq_ignore_ascii_case("n/a") {
+    if v.is_empty() || v.eq_ignore_ascii_case("n/a") || v.starts_with('[') {
         return Ok(None);
     }
-    if v.starts_with('[') && v.ends_with(']') {
-        let lower = v.to_ascii_lowercase();
-        if lower.contains("gpu is lost") {
-            return Err(ValueError::Failure(GpuFailure::GpuLost));
-        }
-        if lower.contains("requires reset") {
-            return Err(ValueError::Failure(GpuFailure::ResetRequired));
-        }
-        return Ok(None);
+    match strip_unit(v).parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(Some(x)),
+        _ => Err(()),
     }
-    Ok(Some(v))
-}
-
-/// "81559 MiB" → "81559"; "0 %" → "0"; anything else unchanged.
-fn strip_unit(v: &str) -> &str {
-    match v.split_once(' ') {
-        Some((num, unit))
-            if !unit.is_empty()
-                && unit.len() <= 8
-                && unit.chars().all(|c| c.is_ascii_alphabetic() || c == '%') =>
-        {
-            num
-        }
-        _ => v,
-    }
-}
-
-fn text(raw: &str) -> Result<Option<String>, ValueError> {
-    Ok(present(raw)?.map(str::to_string))
-}
-
-fn float(raw: &str) -> Result<Option<f64>, ValueError> {
-    present(raw)?
-        .map(|v| {
-            strip_unit(v)
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or(ValueError::Bad)
-        })
-        .transpose()
-}
-
-fn int<T: std::str::FromStr>(raw: &str) -> Result<Option<T>, ValueError> {
-    present(raw)?
-        .map(|v| strip_unit(v).parse::<T>().map_err(|_| ValueError::Bad))
-        .transpose()
-}
-
-fn hex(raw: &str) -> Result<Option<u64>, ValueError> {
-    present(raw)?
-        .map(|v| {
-            v.strip_prefix("0x")
-                .or_else(|| v.strip_prefix("0X"))
-                .and_then(|digits| u64::from_str_radix(digits, 16).ok())
-                .ok_or(ValueError::Bad)
-        })
-        .transpose()
-}
-
-fn flag(raw: &str) -> Result<Option<bool>, ValueError> {
-    present(raw)?
-        .map(|v| match v.to_ascii_lowercase().as_str() {
-            "active" | "yes" | "enabled" | "true" => Ok(true),
-            "not active" | "no" | "disabled" | "false" => Ok(false),
-            _ => Err(ValueError::Bad),
-        })
-        .transpose()
-}
-
-/// Parse the [`QUERY_FIELD_COUNT`] values of one data line, in [`QUERY_FIELDS`] order.
-///
-/// [`QUERY_FIELDS`]: super::gpu::QUERY_FIELDS
-fn parse_sample(f: &[&str]) -> Result<GpuSample, ValueError> {
-    let at = |i: usize| f.get(i).copied().unwrap_or_default();
-    Ok(GpuSample {
-        index: int(at(0))?,
-        uuid: text(at(1))?,
-        pci_bus_id: text(at(2))?,
-        name: text(at(3))?,
-        pstate: text(at(4))?,
-        utilization_gpu: float(at(5))?,
-        utilization_memory: float(at(6))?,
-        memory_used_mib: float(at(7))?,
-        memory_total_mib: float(at(8))?,
-        temperature_gpu: float(at(9))?,
-        temperature_memory: float(at(10))?,
-        power_draw_w: float(at(11))?,
-        power_limit_w: float(at(12))?,
-        clocks_sm_mhz: float(at(13))?,
-        clocks_event_reasons_active: hex(at(14))?,
-        hw_slowdown: flag(at(15))?,
-        hw_thermal_slowdown: flag(at(16))?,
-        sw_thermal_slowdown: flag(at(17))?,
-        hw_power_brake_slowdown: flag(at(18))?,
-        sw_power_cap: flag(at(19))?,
-        ecc_mode_enabled: flag(at(20))?,
-        ecc_corrected_volatile: int(at(21))?,
-        ecc_uncorrected_volatile: int(at(22))?,
-        ecc_uncorrected_aggregate: int(at(23))?,
-        retired_pages_pending: flag(at(24))?,
-        remapped_rows_pending: flag(at(25))?,
-        remapped_rows_failure: flag(at(26))?,
-        pcie_gen_current: int(at(27))?,
-        pcie_gen_max: int(at(28))?,
-        pcie_width_current: int(at(29))?,
-        pcie_width_max: int(at(30))?,
-        gpu_recovery_action: text(at(31))?,
-        count: int(at(32))?,
-    })
 }
 
 /// Parse `--query-compute-apps=pid,process_name,used_memory --format=csv,noheader,nounits`
@@ -366,7 +232,7 @@ pub fn parse_compute_apps(output: &str) -> Vec<ComputeApp> {
         let Some((name, memory)) = rest.rsplit_once(',') else {
             continue;
         };
-        let (Ok(pid), Ok(used_memory_mib)) = (pid.trim().parse::<u32>(), float(memory)) else {
+        let (Ok(pid), Ok(used_memory_mib)) = (pid.trim().parse::<u32>(), app_memory(memory)) else {
             continue;
         };
         apps.push(ComputeApp {

@@ -76,6 +76,7 @@ fn expected_idle_sample() -> GpuSample {
         pcie_width_max: Some(16),
         gpu_recovery_action: Some("None".into()),
         count: Some(1),
+        unreadable: Vec::new(),
     }
 }
 
@@ -138,9 +139,9 @@ fn header_fixture_skips_header_and_strips_units() {
 fn no_devices_fixture() {
     let text = fixture("h100-no-devices.txt");
     assert_eq!(parse_query_gpu(&text, 6), GpuReadout::NoDevices);
-    // The words alone are enough, whatever the exit code.
+    // In an exit-0 run the line says so; otherwise the exit code decides, not the words.
     assert_eq!(parse_query_gpu(&text, 0), GpuReadout::NoDevices);
-    assert_eq!(parse_query_gpu(&text, 255), GpuReadout::NoDevices);
+    assert_eq!(failure(&parse_query_gpu(&text, 255)).1, GpuFailure::Other);
 }
 
 #[test]
@@ -149,11 +150,6 @@ fn bad_field_fixture_is_invalid_argument() {
     let (code, failure, message) = failure(&r);
     assert_eq!((code, failure), (2, GpuFailure::InvalidArgument));
     assert!(message.contains("bogus.field"), "{message}");
-    // Recognised from its words too.
-    assert_eq!(
-        failure_from_text(&fixture("h100-bad-field.txt")),
-        Some(GpuFailure::InvalidArgument)
-    );
 }
 
 #[test]
@@ -209,10 +205,8 @@ fn wrong_field_count_or_bad_value_is_garbage() {
         format!("{line}, extra"),
         format!("{line}\n{short}"),
         line.replacen("81559", "lots", 1),
-        line.replacen("123.98", "inf", 1),
         line.replacen("0x0000000000000001", "0xZZ", 1),
         line.replacen("Not Active", "Maybe", 1),
-        line.replacen("0, GPU-", "-1, GPU-", 1),
         "hello world".to_string(),
         String::new(),
         "   \n\n".to_string(),
@@ -249,9 +243,9 @@ fn exit_15_device_handle_is_gpu_lost() {
     assert_eq!(message, HANDLE_LOST);
     let (_, f, _) = failure(&parse_query_gpu("GPU is lost", 15));
     assert_eq!(f, GpuFailure::GpuLost);
-    // Words alone, under an exit code nvidia-smi does not document.
-    let (_, f, _) = failure(&parse_query_gpu(HANDLE_LOST, 255));
-    assert_eq!(f, GpuFailure::GpuLost);
+    // Words alone decide nothing: under exit 255 it is "other error", words kept.
+    let (_, f, message) = failure(&parse_query_gpu(HANDLE_LOST, 255));
+    assert_eq!((f, message.as_str()), (GpuFailure::Other, HANDLE_LOST));
 }
 
 #[test]
@@ -287,7 +281,8 @@ fn exit_codes_map_to_failures() {
                   Make sure that the latest NVIDIA driver is installed and running.";
     let cases: [(&str, i32, GpuFailure); 10] = [
         (driver, 9, GpuFailure::DriverNotLoaded),
-        (driver, 1, GpuFailure::DriverNotLoaded),
+        // The exit code decides, not the words.
+        (driver, 1, GpuFailure::Other),
         ("", 124, GpuFailure::Timeout),
         ("", 137, GpuFailure::Timeout),
         ("GPU requires reset", 16, GpuFailure::ResetRequired),
@@ -320,9 +315,10 @@ fn command_not_found_is_not_installed() {
         parse_query_gpu("bash: nvidia-smi: command not found", 127),
         GpuReadout::NotInstalled
     );
+    // Only the shell's 127 says so; words under another code are an ordinary failure.
     assert_eq!(
-        parse_query_gpu("nvidia-smi: command not found", 1),
-        GpuReadout::NotInstalled
+        failure(&parse_query_gpu("nvidia-smi: command not found", 1)).1,
+        GpuFailure::Other
     );
     assert_eq!(parse_query_gpu("", 127), GpuReadout::NotInstalled);
 }
@@ -354,7 +350,10 @@ fn ten_megabyte_line_is_garbage_with_a_short_message() {
     // Multi-byte text at the cut points must not split a character.
     let wide = "é".repeat(5 * 1024 * 1024);
     assert_eq!(failure(&parse_query_gpu(&wide, 0)).1, GpuFailure::Garbage);
-    assert_eq!(failure(&parse_query_gpu(&wide, 3)).1, GpuFailure::Other);
+    assert_eq!(
+        failure(&parse_query_gpu(&wide, 3)).1,
+        GpuFailure::NotSupported
+    );
     assert!(parse_compute_apps(&huge).is_empty());
 }
 

@@ -351,7 +351,7 @@ fn failures_map_to_fatal_or_unreadable() {
         assert!(a.fatal.is_empty(), "{failure:?}");
         assert_eq!(
             a.degraded,
-            vec!["GPU probe output was unreadable (exit 0: junk)".to_string()]
+            vec![format!("{} (exit 0: junk)", failure.describe())]
         );
     }
     let hung = failed(124, GpuFailure::Timeout, "");

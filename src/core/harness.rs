@@ -6,7 +6,7 @@ use super::event::{Event, EventKind};
 use super::fleet::{Fleet, HeartbeatSource, HostSpec, JobSpec, Role, StrategyKind};
 use super::gpu::{self, GpuReadout};
 use super::ids::{Epoch, HostId, JobId, OpId, Target};
-use super::io::{Effect, Input, JobObservation, ProbeError, ProbeReport, StepOutput};
+use super::io::{Effect, Input, JobObservation, ProbeError, ProbeReport, Severity, StepOutput};
 use super::policy::Policy;
 use super::recovery::RecoveryState;
 use super::time::Ts;
@@ -25,6 +25,10 @@ pub struct FakeHost {
     pub procs: Vec<(JobId, Epoch, u64)>,
     /// Launches fail here.
     pub launch_fails: bool,
+    /// Fences here leave the old copy running and say so (a process that outlived SIGKILL).
+    pub unkillable: bool,
+    /// nvidia-smi reads `[Unknown Error]` for this GPU's temperature.
+    pub unreadable_gpu: Option<u32>,
 }
 
 pub struct Harness {
@@ -37,6 +41,8 @@ pub struct Harness {
     pub hold_probes_of: Option<HostId>,
     /// Hold every non-probe effect instead of answering it.
     pub hold_steps: bool,
+    /// Every notification asked for: when, how loud, what.
+    pub notified: Vec<(Ts, Severity, String)>,
 }
 
 pub fn h(s: &str) -> HostId {
@@ -112,6 +118,25 @@ pub fn small_fleet() -> Fleet {
 
 impl Harness {
     pub fn new(fleet: Fleet, policy: Policy) -> Self {
+        let mut hs = Self::build(fleet, policy, true);
+        hs.input(Input::Tick);
+        hs
+    }
+
+    /// A fleet whose jobs are not running yet: their first start is up to the core.
+    pub fn unstarted(fleet: Fleet, policy: Policy) -> Self {
+        let mut hs = Self::build(fleet, policy, false);
+        hs.input(Input::Tick);
+        hs
+    }
+
+    /// `new` before the core's first tick: no probe sent yet, so a test can set the
+    /// scene (copies already running elsewhere) before the core sees anything.
+    pub fn new_unstarted(fleet: Fleet, policy: Policy) -> Self {
+        Self::build(fleet, policy, true)
+    }
+
+    fn build(fleet: Fleet, policy: Policy, started: bool) -> Self {
         let now = Ts(1_700_000_000_000);
         let mut hosts = BTreeMap::new();
         for hs in &fleet.hosts {
@@ -124,13 +149,13 @@ impl Harness {
                 },
             );
         }
-        for js in &fleet.jobs {
+        for js in fleet.jobs.iter().filter(|_| started) {
             if let Some(fh) = hosts.get_mut(&js.host) {
                 fh.procs.push((js.id.clone(), Epoch(1), 0));
             }
         }
         let core = Core::new(fleet, policy, Capabilities::default(), now);
-        let mut hs = Self {
+        Self {
             core,
             now,
             hosts,
@@ -138,9 +163,8 @@ impl Harness {
             held: Vec::new(),
             hold_probes_of: None,
             hold_steps: false,
-        };
-        hs.input(Input::Tick);
-        hs
+            notified: Vec::new(),
+        }
     }
 
     pub fn fake(&mut self, name: &str) -> &mut FakeHost {
@@ -160,6 +184,12 @@ impl Harness {
             let Some(effect) = self.core.poll_effect() else {
                 break;
             };
+            if let Effect::Notify {
+                severity, message, ..
+            } = &effect
+            {
+                self.notified.push((self.now, *severity, message.clone()));
+            }
             let hold = match &effect {
                 Effect::Probe { host, .. } => self.hold_probes_of.as_ref() == Some(host),
                 _ => self.hold_steps,
@@ -187,7 +217,12 @@ impl Harness {
                     "Unable to determine the device handle for GPU0000:0{i}:00.0: Unknown Error"
                 ));
             } else {
-                lines.push(FIXTURE_LINE.replacen("0, ", &format!("{i}, "), 1));
+                let line = FIXTURE_LINE.replacen("0, ", &format!("{i}, "), 1);
+                lines.push(if fh.unreadable_gpu == Some(i) {
+                    line.replacen(", 33, 33,", ", [Unknown Error], 33,", 1)
+                } else {
+                    line
+                });
             }
         }
         let gpu = if fh.gpus == 0 {
@@ -233,6 +268,12 @@ impl Harness {
                 let fh = self.fake(host.as_str());
                 if !fh.up {
                     return step(Ok(StepOutput::FenceUnreachable));
+                }
+                if fh.unkillable && fh.procs.iter().any(|(j_, e, _)| j_ == job && e < epoch) {
+                    return step(Ok(StepOutput::FenceSurvivors {
+                        alive: vec!["pid 4242 (python, state D)".into()],
+                        note: None,
+                    }));
                 }
                 fh.procs.retain(|(j_, e, _)| !(j_ == job && e < epoch));
                 step(Ok(StepOutput::Fenced))

@@ -13,17 +13,68 @@ use std::time::Duration;
 impl Core {
     /// Evidence hit a job. Only a job that was running starts an incident.
     pub(super) fn interrupted(&mut self, job: &JobId, cause: String, hard: bool) {
+        self.interrupted_since(job, None, cause, hard);
+    }
+
+    /// `interrupted`, with when the fault was first observable if the caller knows better.
+    /// Otherwise it is the last moment the job was last seen well: the last probe that saw
+    /// its copy running (hard evidence about the job), or the host's last good probe (soft
+    /// evidence: the host went quiet after it). The recovery time counts from there.
+    pub(super) fn interrupted_since(
+        &mut self,
+        job: &JobId,
+        since: Option<super::time::Ts>,
+        cause: String,
+        hard: bool,
+    ) {
         let Some(rec) = self.d.jobs.get(job) else {
             return;
         };
+        if rec.state == RecoveryState::Escalating {
+            // Humans have it: what we learn goes into their incident, not a new one.
+            self.add_evidence(job, cause);
+            return;
+        }
         if !matches!(rec.state, RecoveryState::Running | RecoveryState::Resolved) {
             return;
         }
-        let evidence_at = self
-            .hosts
-            .get(&rec.placement.host)
-            .and_then(|w| w.detector.suspect_since)
-            .filter(|_| !hard)
+        if hard && rec.never_ran() {
+            // Checkpoints in the stores nobody vouched for: a human decides, never step 0.
+            if let Some(why) = self.unadopted_hold(job) {
+                self.escalate(job, why);
+                return;
+            }
+            // Not started yet: its first start is a launch, not an incident.
+            let paused = rec.paused.is_some() || self.d.paused.is_some() || self.frozen.is_some();
+            match self.hold_reason(job, hard) {
+                None => {
+                    let place = rec.placement.to_string();
+                    let why = format!("starting on {place} ({cause})");
+                    self.start_failover(job, None, false, false, why);
+                    return;
+                }
+                // Standbys not probed yet, or the stores not read: look again at the next
+                // probe, still a launch.
+                Some(why) if !paused => {
+                    if let Some(rec) = self.d.jobs.get_mut(job).filter(|r| r.reason != why) {
+                        rec.reason = why;
+                        self.bump();
+                    }
+                    return;
+                }
+                // Paused: held like any incident, so the pause shows.
+                Some(_) => {}
+            }
+        }
+        let det = self.hosts.get(&rec.placement.host).map(|w| &w.detector);
+        let last_good = if hard {
+            rec.seen_at
+        } else {
+            det.and_then(|d| d.last_ok.or(d.suspect_since))
+        };
+        let evidence_at = since
+            .or(last_good)
+            .filter(|t| *t <= self.now)
             .unwrap_or(self.now);
         if let Some(rec) = self.d.jobs.get_mut(job) {
             rec.incident = Some(Incident {
@@ -35,6 +86,7 @@ impl Core {
                 next_attempt_at: None,
                 pending: None,
                 failover: None,
+                escalation: None,
             });
         }
         let kind = if hard {
@@ -63,6 +115,9 @@ impl Core {
         }
         if let Some(why) = self.frozen.as_ref().filter(|_| !hard) {
             return Some(format!("not failing over: {why}"));
+        }
+        if let Some(why) = self.first_start_hold(job) {
+            return Some(why);
         }
         // Choosing before every standby answered its first probe would pass over
         // standbys that are fine (right after start, probes are still in flight).
@@ -93,6 +148,10 @@ impl Core {
         let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
             return;
         };
+        if let Some(why) = self.unadopted_hold(job) {
+            self.escalate(job, why);
+            return;
+        }
         if let Some(why) = self.hold_reason(job, inc.hard) {
             // Held jobs are looked at again after every probe: say so once.
             if self.d.jobs.get(job).is_some_and(|r| r.reason == why) {
@@ -259,9 +318,13 @@ impl Core {
 
     pub(super) fn resolved(&mut self, job: &JobId, reason: String) {
         let now = self.now;
+        let mut paged = false;
         if let Some(rec) = self.d.jobs.get_mut(job) {
-            rec.incident = None;
+            paged = rec.incident.take().is_some_and(|i| i.escalation.is_some());
             rec.progress_at = Some(now);
+        }
+        if paged {
+            self.page_closed(job, &reason);
         }
         let place = self
             .d

@@ -2,6 +2,7 @@
 //! copies with their verification state, and the replication work in flight. Filled by
 //! the runtime's replicator from the catalogue; pure data here.
 
+use super::manifest::MacCheck;
 use super::progress::Progress;
 use super::time::Ts;
 use serde::{Deserialize, Serialize};
@@ -98,12 +99,77 @@ pub struct CheckpointEntry {
     /// SHA-256 of the manifest: one hash for the whole checkpoint.
     pub digest: String,
     pub copies: Vec<CopyView>,
+    /// Who vouches for it: only a checkpoint Lifeboat wrote, or one an operator adopted,
+    /// is ever restored.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Where a catalogued checkpoint came from, which decides whether it may be restored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// Lifeboat pulled it from the job's host and wrote it to the stores itself.
+    #[default]
+    Recorded,
+    /// Found in a store; its manifest's mac verifies under the team's key.
+    Authenticated,
+    /// Found in a store with a valid manifest but nothing proving who wrote it: never
+    /// restored until an operator adopts it (`lifeboat checkpoints adopt`).
+    Found,
+    /// Found, then adopted by an operator after every file was hashed.
+    Adopted,
+}
+
+impl Provenance {
+    /// Whether checkpoints of this provenance may be restored (and chosen by a failover).
+    pub fn trusted(self) -> bool {
+        !matches!(self, Provenance::Found)
+    }
+
+    /// What a checkpoint found in a store becomes, given what its mac says; `Err` says
+    /// why it is refused outright (a mac that does not verify: forged or altered).
+    pub fn of_found(mac: MacCheck) -> Result<Provenance, &'static str> {
+        match mac {
+            MacCheck::Valid => Ok(Provenance::Authenticated),
+            MacCheck::NoKey | MacCheck::Absent => Ok(Provenance::Found),
+            MacCheck::Invalid => Err(
+                "its manifest's mac does not verify under the key in [storage] manifest_key_env \
+                 (written without the team's key, or altered); not added",
+            ),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Recorded => "recorded",
+            Provenance::Authenticated => "authenticated",
+            Provenance::Found => "found",
+            Provenance::Adopted => "adopted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "recorded" => Provenance::Recorded,
+            "authenticated" => Provenance::Authenticated,
+            "found" => Provenance::Found,
+            "adopted" => Provenance::Adopted,
+            _ => return None,
+        })
+    }
 }
 
 impl CheckpointEntry {
-    /// Restorable: at least one copy is complete and verified.
+    /// Restorable: vouched for (see [`Provenance`]) and at least one copy is complete
+    /// and verified.
     pub fn restorable(&self) -> bool {
-        self.copies.iter().any(|c| c.state == CopyState::Verified)
+        self.provenance.trusted() && self.copies.iter().any(|c| c.state == CopyState::Verified)
+    }
+
+    /// Found in a store and waiting for an operator to adopt it.
+    pub fn needs_adoption(&self) -> bool {
+        self.provenance == Provenance::Found
     }
 
     pub fn copy(&self, store: &str) -> Option<&CopyView> {
@@ -149,4 +215,63 @@ pub struct ReplicaTask {
     /// Why it is waiting, when it failed and will be retried.
     pub error: Option<String>,
     pub retry_at: Option<Ts>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(provenance: Provenance, state: CopyState) -> CheckpointEntry {
+        CheckpointEntry {
+            job: "j".into(),
+            id: "c".into(),
+            step: 1,
+            created: Ts(0),
+            bytes: 1,
+            files: 1,
+            source_host: "h".into(),
+            epoch: 1,
+            digest: String::new(),
+            copies: vec![CopyView {
+                store: "nas".into(),
+                state,
+                checked: None,
+                detail: String::new(),
+            }],
+            provenance,
+        }
+    }
+
+    #[test]
+    fn a_found_checkpoint_is_never_restorable_until_adopted() {
+        use CopyState::Verified;
+        assert!(entry(Provenance::Recorded, Verified).restorable());
+        assert!(entry(Provenance::Authenticated, Verified).restorable());
+        assert!(entry(Provenance::Adopted, Verified).restorable());
+        assert!(!entry(Provenance::Found, Verified).restorable());
+        assert!(entry(Provenance::Found, Verified).needs_adoption());
+        assert!(!entry(Provenance::Adopted, CopyState::Bad).restorable());
+    }
+
+    #[test]
+    fn what_a_mac_makes_of_a_found_checkpoint() {
+        assert_eq!(
+            Provenance::of_found(MacCheck::Valid),
+            Ok(Provenance::Authenticated)
+        );
+        assert_eq!(
+            Provenance::of_found(MacCheck::Absent),
+            Ok(Provenance::Found)
+        );
+        assert_eq!(Provenance::of_found(MacCheck::NoKey), Ok(Provenance::Found));
+        assert!(Provenance::of_found(MacCheck::Invalid).is_err());
+        for p in [
+            Provenance::Recorded,
+            Provenance::Authenticated,
+            Provenance::Found,
+            Provenance::Adopted,
+        ] {
+            assert_eq!(Provenance::parse(p.as_str()), Some(p));
+        }
+    }
 }

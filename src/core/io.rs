@@ -40,6 +40,13 @@ pub enum Input {
     },
     /// An operator asked for something.
     Command { operator: String, command: Command },
+    /// The checkpoint stores were read once since start: every checkpoint in them this
+    /// Lifeboat may restore from was reported (`CheckpointSeen`) before this. `unadopted`
+    /// is, per job, the newest step of checkpoints found there that it did not record
+    /// and cannot authenticate: they wait for an operator to adopt them.
+    StoresRead { unadopted: Vec<(JobId, u64)> },
+    /// What a checkpoint store did lately (the replicator's results, reduced per store).
+    StoreReported(super::store_health::StoreReport),
 }
 
 /// What one probe round trip learned about a host.
@@ -111,6 +118,13 @@ pub enum StepOutput {
     /// that failed); `note` says which.
     FenceUnreachableNoted {
         note: String,
+    },
+    /// Fence: the host answered, but processes of an older copy outlived SIGKILL
+    /// (`alive`: pid, state, name each; `note`: what the provider did, if anything). Not
+    /// fenced: the epoch is revoked as for an unreachable host.
+    FenceSurvivors {
+        alive: Vec<String>,
+        note: Option<String>,
     },
     Staged {
         bytes: u64,
@@ -287,5 +301,9 @@ pub enum Command {
     Cancel {
         job: JobId,
         seen: u64,
+    },
+    /// An operator takes an escalated incident (it stays ESCALATING unless the job runs).
+    Acknowledge {
+        job: JobId,
     },
 }

@@ -2,6 +2,7 @@
 //! when and where it was written, and under which epoch. Written last, it is the
 //! completion marker: a checkpoint without a valid manifest is never restorable.
 
+use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -9,6 +10,11 @@ use sha2::{Digest, Sha256};
 pub const MANIFEST_NAME: &str = "manifest.json";
 /// The manifest format this build writes and reads.
 pub const FORMAT: u32 = 1;
+/// The largest manifest read from a store or a host: bigger ones are refused before
+/// they are read into memory (100 000 files at ~150 bytes each fit with room to spare).
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// The most files one checkpoint may list.
+pub const MAX_FILES: usize = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +32,23 @@ pub struct Manifest {
     #[serde(default)]
     pub single_file: bool,
     pub files: Vec<ManifestFile>,
+    /// HMAC-SHA256 (hex) of the canonical manifest without this field, under the team's
+    /// key (`[storage] manifest_key_env`): proves Lifeboat, not a stranger, wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+/// What a manifest's `mac` says about who wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacCheck {
+    /// No key is configured, so nothing can be proven.
+    NoKey,
+    /// The manifest carries no mac.
+    Absent,
+    /// The mac matches under the key.
+    Valid,
+    /// The mac does not match: written by someone without the key, or altered.
+    Invalid,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +59,10 @@ pub struct ManifestFile {
     pub size: u64,
     /// Lower-case hex.
     pub sha256: String,
+    /// Permission bits on the source host (`0o600`); a restore gives the file these,
+    /// never wider. Absent in manifests written before modes were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +71,8 @@ pub enum ManifestError {
     Json(String),
     #[error("manifest format {0} is not supported (this build reads {FORMAT})")]
     Format(u32),
+    #[error("manifest is {0} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have; refused unread")]
+    TooBig(u64),
     #[error("manifest {field} {value:?} is not allowed: {why}")]
     Bad {
         field: &'static str,
@@ -64,14 +93,60 @@ impl Manifest {
         v
     }
 
-    /// SHA-256 of the canonical bytes: one hash that proves every file (each is listed
-    /// with its own hash).
+    /// The canonical bytes without the mac: what the mac and the digest cover.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let unsigned = Manifest {
+            mac: None,
+            ..self.clone()
+        };
+        unsigned.to_bytes()
+    }
+
+    /// SHA-256 of the canonical bytes (the mac aside): one hash that proves every file
+    /// (each is listed with its own hash).
     pub fn digest(&self) -> String {
-        hex(&Sha256::digest(self.to_bytes()))
+        hex(&Sha256::digest(self.canonical_bytes()))
+    }
+
+    fn compute_mac(&self, key: &[u8]) -> Option<String> {
+        let mut mac = hmac::Hmac::<sha2_11::Sha256>::new_from_slice(key).ok()?;
+        mac.update(&self.canonical_bytes());
+        Some(hex(&mac.finalize().into_bytes()))
+    }
+
+    /// Sets the mac under `key`.
+    pub fn sign(&mut self, key: &[u8]) {
+        self.mac = self.compute_mac(key);
+    }
+
+    /// Checks the mac under `key` (`None`: no key configured), in constant time.
+    pub fn authenticate(&self, key: Option<&[u8]>) -> MacCheck {
+        let (Some(key), Some(mac)) = (key, &self.mac) else {
+            return if key.is_none() {
+                MacCheck::NoKey
+            } else {
+                MacCheck::Absent
+            };
+        };
+        let Ok(mut m) = hmac::Hmac::<sha2_11::Sha256>::new_from_slice(key) else {
+            return MacCheck::Invalid;
+        };
+        m.update(&self.canonical_bytes());
+        let Some(given) = unhex(mac) else {
+            return MacCheck::Invalid;
+        };
+        if m.verify_slice(&given).is_ok() {
+            MacCheck::Valid
+        } else {
+            MacCheck::Invalid
+        }
     }
 
     /// Parses and checks a manifest read from a store or a host.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooBig(bytes.len() as u64));
+        }
         let m: Manifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
         m.check()?;
@@ -87,6 +162,20 @@ impl Manifest {
         check_name("id", &self.id)?;
         if self.files.is_empty() {
             return Err(bad("files", "[]", "a checkpoint has at least one file"));
+        }
+        if self.files.len() > MAX_FILES {
+            return Err(bad(
+                "files",
+                &self.files.len().to_string(),
+                "more files than a checkpoint may have (100000)",
+            ));
+        }
+        if self.mac.as_deref().is_some_and(|m| !is_sha256(m)) {
+            return Err(bad(
+                "mac",
+                self.mac.as_deref().unwrap_or(""),
+                "expected 64 lower-case hex digits",
+            ));
         }
         if self.single_file && (self.files.len() != 1 || self.files[0].path != self.id) {
             return Err(bad(
@@ -106,6 +195,13 @@ impl Manifest {
                     "sha256",
                     &f.sha256,
                     "expected 64 lower-case hex digits",
+                ));
+            }
+            if f.mode.is_some_and(|m| m > 0o7777) {
+                return Err(bad(
+                    "mode",
+                    &format!("{:o}", f.mode.unwrap_or(0)),
+                    "not permission bits",
                 ));
             }
             if !seen.insert(f.path.as_str()) {
@@ -165,6 +261,16 @@ pub fn is_sha256(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -176,81 +282,5 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Manifest {
-        Manifest {
-            format: FORMAT,
-            job: "train".into(),
-            id: "step-000120".into(),
-            step: 120,
-            created: 1_700_000_000_000,
-            source_host: "pc1".into(),
-            epoch: 2,
-            single_file: false,
-            files: vec![ManifestFile {
-                path: "model/weights.bin".into(),
-                size: 10,
-                sha256: "a".repeat(64),
-            }],
-        }
-    }
-
-    #[test]
-    fn round_trips_and_digest_is_stable() {
-        let m = sample();
-        let back = Manifest::parse(&m.to_bytes()).unwrap();
-        assert_eq!(back, m);
-        assert_eq!(back.digest(), m.digest());
-        assert_eq!(m.total_bytes(), 10);
-    }
-
-    #[test]
-    fn refuses_escaping_paths_and_bad_hashes() {
-        for p in [
-            "../x",
-            "/etc/passwd",
-            "a/../b",
-            "a//b",
-            "",
-            "a/./b",
-            "manifest.json",
-        ] {
-            let mut m = sample();
-            m.files[0].path = p.into();
-            assert!(m.check().is_err(), "{p} accepted");
-        }
-        let mut m = sample();
-        m.files[0].sha256 = "ABC".into();
-        assert!(m.check().is_err());
-        let mut m = sample();
-        m.id = "../up".into();
-        assert!(m.check().is_err());
-        let mut m = sample();
-        m.files.push(m.files[0].clone());
-        assert!(m.check().is_err());
-    }
-
-    #[test]
-    fn refuses_truncated_or_foreign_json() {
-        let bytes = sample().to_bytes();
-        assert!(Manifest::parse(&bytes[..bytes.len() / 2]).is_err());
-        assert!(Manifest::parse(b"{\"format\":9}").is_err());
-        let mut m = sample();
-        m.format = 2;
-        assert!(matches!(
-            Manifest::parse(&m.to_bytes()),
-            Err(ManifestError::Format(2))
-        ));
-    }
-
-    #[test]
-    fn single_file_lists_itself() {
-        let mut m = sample();
-        m.single_file = true;
-        assert!(m.check().is_err());
-        m.files[0].path = m.id.clone();
-        m.check().unwrap();
-    }
-}
+#[path = "manifest_tests.rs"]
+mod tests;

@@ -4,10 +4,14 @@ pub mod commands;
 pub mod detector;
 pub mod discovery;
 pub mod engine;
+mod escalation;
 pub mod event;
 mod failover;
+mod first_start;
 pub mod fleet;
 pub mod gpu;
+mod gpu_failure;
+mod gpu_fields;
 pub mod gpu_parse;
 pub mod host_path;
 pub mod ids;
@@ -15,6 +19,8 @@ mod interruption;
 pub mod inventory;
 pub mod io;
 pub mod manifest;
+mod newer_copy;
+pub mod outlook;
 pub mod policy;
 pub mod probe_parse;
 mod probes;
@@ -30,14 +36,21 @@ mod return_gpu;
 pub mod safe_text;
 pub mod snapshot;
 mod steps;
+pub mod store_health;
 pub mod time;
 pub mod workspace;
 pub mod xid;
 
 #[cfg(test)]
+mod escalation_tests;
+#[cfg(test)]
 mod failover_reason_tests;
 #[cfg(test)]
+mod fence_tests;
+#[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod partition_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]

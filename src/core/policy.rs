@@ -13,13 +13,32 @@ pub struct FlapDamping {
     pub reuse: f64,
 }
 
-/// When more than `share` of the hosts (and at least `min_hosts`) turn suspect within
-/// `window`, the console blames its own network and freezes automatic failover.
+/// When `share` or more of the hosts (with at least `min_hosts` in the fleet) turn suspect
+/// within `window`, the console blames its own network and freezes automatic failover
+/// (0.4 trips at exactly 2 of 5); it thaws when fewer than `share` are down.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartitionGuard {
     pub share: f64,
     pub window: Duration,
     pub min_hosts: u32,
+}
+
+impl PartitionGuard {
+    /// Whether `n` of `total` hosts is `share` of the fleet or more: "40 %" trips at
+    /// exactly 2 of 5 (compared without float rounding getting a say).
+    pub fn reached(&self, n: usize, total: usize) -> bool {
+        total > 0 && n as f64 + 1e-9 >= self.share * total as f64
+    }
+
+    /// `0.4` as `40`, for reasons people read.
+    pub fn percent(&self) -> String {
+        let p = self.share * 100.0;
+        if (p - p.round()).abs() < 1e-9 {
+            format!("{}", p.round() as i64)
+        } else {
+            format!("{p:.1}")
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

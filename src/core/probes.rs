@@ -251,8 +251,8 @@ impl Core {
         }
     }
 
-    /// Freezes automatic failover when too much of the fleet turns suspect at once, and
-    /// thaws it when most of the fleet answers again.
+    /// Freezes automatic failover when `share` or more of the fleet turns suspect at once,
+    /// and thaws it when fewer than that are down again.
     fn partition_guard(&mut self) {
         let g = self.policy.detection.partition.clone();
         let total = self.hosts.len();
@@ -268,12 +268,13 @@ impl Core {
         let recent = down
             .filter(|w| w.detector.suspect_since.is_some_and(|t| t >= since))
             .count();
-        let share = |n: usize| n as f64 / total as f64;
-        if self.frozen.is_none() && share(recent) > g.share {
+        if self.frozen.is_none() && g.reached(recent, total) {
             let reason = format!(
-                "automatic failover frozen: {recent} of {total} hosts went suspect within {}s; \
+                "automatic failover frozen: {down_now} of {total} hosts are down, {recent} of them \
+                 went suspect within {}s (the partition guard trips at {}% of the fleet); \
                  this console's own network is the likelier fault (resume to override)",
-                g.window.as_secs()
+                g.window.as_secs(),
+                g.percent()
             );
             self.frozen = Some(reason.clone());
             self.bump();
@@ -282,7 +283,7 @@ impl Core {
                 active: false,
                 reason,
             });
-        } else if self.frozen.is_some() && share(down_now) <= g.share {
+        } else if self.frozen.is_some() && !g.reached(down_now, total) {
             self.thaw(format!(
                 "{down_now} of {total} hosts down now; automatic failover resumes"
             ));
@@ -320,6 +321,7 @@ impl Core {
                 .iter()
                 .find(|o| o.job == job && o.epoch == rec.epoch && o.running);
             if let Some(o) = obs {
+                rec.seen_at = Some(now);
                 if o.step.is_some() && o.step != rec.last_step {
                     rec.last_step = o.step;
                     // Judged by our clock, not the host's: a skewed host clock must not fake a hang.
@@ -355,8 +357,10 @@ impl Core {
                         );
                     } else if progress_at.is_some_and(|t| now.since(t) > hang) {
                         let quiet = super::time::human(now.since(progress_at.unwrap_or(now)));
-                        self.interrupted(
+                        // The fault is as old as the last progress, not the detection.
+                        self.interrupted_since(
                             &job,
+                            progress_at,
                             format!(
                                 "job hung: no progress for {quiet} (hang timeout {})",
                                 super::time::human(hang)
@@ -367,9 +371,8 @@ impl Core {
                         rec.reason = format!("running on {}", rec.placement);
                     }
                 }
-                RecoveryState::Escalating | RecoveryState::InterruptionDetected
-                    if obs.is_some() =>
-                {
+                RecoveryState::Escalating => self.escalated_seen(&job, host, obs.is_some()),
+                RecoveryState::InterruptionDetected if obs.is_some() => {
                     let healthy = self
                         .hosts
                         .get(host)
@@ -387,11 +390,20 @@ impl Core {
                 _ => {}
             }
         }
+        // A copy under a newer epoch is followed, never fenced with an older one.
+        for o in report.jobs.iter().filter(|o| o.running) {
+            if self.d.jobs.get(&o.job).is_some_and(|r| o.epoch > r.epoch) {
+                self.newer_copy_seen(host, o);
+            }
+        }
         // Any copy under an older epoch, or of a job placed elsewhere, must not keep writing.
         for o in report.jobs.iter().filter(|o| o.running) {
             let Some(rec) = self.d.jobs.get(&o.job) else {
                 continue;
             };
+            if o.epoch > rec.epoch {
+                continue;
+            }
             let target_of_run = rec
                 .incident
                 .as_ref()
@@ -404,8 +416,8 @@ impl Core {
                 .as_ref()
                 .and_then(|i| i.failover.as_ref())
                 .is_some_and(|f| !f.fenced && &rec.placement.host == host);
-            let stale = !fence_pending
-                && (o.epoch < rec.epoch || (&rec.placement.host != host && !target_of_run));
+            let elsewhere = &rec.placement.host != host && !target_of_run;
+            let stale = !fence_pending && (o.epoch < rec.epoch || elsewhere);
             let fencing = self.chores.values().any(|c| {
                 c == &Chore::StaleFence {
                     job: o.job.clone(),
@@ -413,7 +425,10 @@ impl Core {
                 }
             });
             if stale && !fencing {
-                let epoch = rec.epoch;
+                // The fence stops runs older than the epoch it is given: on a host where the
+                // job does not belong, that must include one under the current epoch.
+                let current = rec.epoch;
+                let epoch = if elsewhere { current.next() } else { current };
                 let op = self.next_op();
                 let timeout = self.policy.recovery.step_timeouts.fence;
                 self.chores.insert(
@@ -426,7 +441,7 @@ impl Core {
                 self.emit(EventKind::Decision {
                     job: Some(o.job.clone()),
                     reason: format!(
-                        "stale copy of {} ({}) found on {host}; fencing it (current {epoch})",
+                        "stale copy of {} ({}) found on {host}; fencing it (current {current})",
                         o.job, o.epoch
                     ),
                 });

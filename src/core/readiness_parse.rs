@@ -110,6 +110,9 @@ pub fn host_facts(
                     index: s.index.unwrap_or(i as u32),
                     fatal: match h {
                         GpuHealth::Fatal(r) => Some(r.join("; ")),
+                        GpuHealth::Unknown(r) => {
+                            Some(format!("readings unknown: {}", r.join("; ")))
+                        }
                         _ => None,
                     },
                 })

@@ -74,6 +74,8 @@ fn host(snap: &Snapshot, h: &HostView) -> HostFacts {
                 index: g.sample.index.unwrap_or(i as u32),
                 fatal: match &g.health {
                     GpuHealth::Fatal(r) => Some(r.join("; ")),
+                    // The core does not place a job on a GPU it cannot read.
+                    GpuHealth::Unknown(r) => Some(format!("readings unknown: {}", r.join("; "))),
                     _ => None,
                 },
             })

@@ -123,6 +123,9 @@ pub struct FailoverRun {
     /// Back from a CPU standby to a GPU (planned, not asked by an operator).
     #[serde(default)]
     pub returning: bool,
+    /// The job's very first start: a launch, not a recovery (nobody is paged).
+    #[serde(default)]
+    pub first_start: bool,
 }
 
 impl FailoverRun {
@@ -157,6 +160,37 @@ pub struct Incident {
     pub next_attempt_at: Option<Ts>,
     pub pending: Option<Pending>,
     pub failover: Option<FailoverRun>,
+    /// Set once the incident was handed to humans: paged once, then only added to.
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
+}
+
+/// An incident handed to humans. One page went out when it opened; what is learnt later
+/// is added here instead of paging again, and the job stays ESCALATING until a human acts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub at: Ts,
+    pub reason: String,
+    /// Who acknowledged it, and when.
+    pub acknowledged: Option<(String, Ts)>,
+    /// Later evidence, oldest first (bounded: see [`Escalation::note`]).
+    pub evidence: Vec<(Ts, String)>,
+}
+
+impl Escalation {
+    /// At most this many pieces of later evidence are kept.
+    pub const MAX_EVIDENCE: usize = 20;
+
+    /// Adds `what` unless it repeats the newest piece; true if it was added.
+    pub fn note(&mut self, at: Ts, what: &str) -> bool {
+        if self.reason == what || self.evidence.last().is_some_and(|(_, w)| w == what) {
+            return false;
+        }
+        self.evidence.push((at, what.to_string()));
+        let excess = self.evidence.len().saturating_sub(Self::MAX_EVIDENCE);
+        self.evidence.drain(..excess);
+        true
+    }
 }
 
 /// Everything durable about one job's recovery.
@@ -188,6 +222,10 @@ pub struct JobRecovery {
     /// When the last failover put the job where it is.
     #[serde(default)]
     pub placed_at: Option<Ts>,
+    /// The last probe that saw the current epoch's copy running where the job is placed:
+    /// a fault found later happened after it, so the recovery time is counted from it.
+    #[serde(default)]
+    pub seen_at: Option<Ts>,
 }
 
 impl JobRecovery {
@@ -207,6 +245,7 @@ impl JobRecovery {
             revoked: Vec::new(),
             return_hold_until: None,
             placed_at: None,
+            seen_at: None,
         }
     }
 
@@ -232,6 +271,11 @@ impl JobRecovery {
             .iter()
             .filter(|c| c.verified)
             .max_by_key(|c| (c.step, c.created))
+    }
+
+    /// Never seen running and never moved: starting it is its first launch.
+    pub fn never_ran(&self) -> bool {
+        self.progress_at.is_none() && self.history.is_empty() && self.epoch.0 == 1
     }
 
     pub fn pending(&self) -> Option<&Pending> {

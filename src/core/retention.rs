@@ -138,6 +138,14 @@ pub fn plan(
         .collect())
 }
 
+/// Whether retention runs by itself now, after a replication pass of one job: when
+/// `auto_prune` is on, the pass verified at least one new checkpoint (so the newest kept
+/// is a good one) and the plan removes something. It prunes through the same plan and
+/// guards as a manual prune, and is journaled the same way.
+pub fn prune_after_replication(auto_prune: bool, newly_verified: usize, removals: usize) -> bool {
+    auto_prune && newly_verified > 0 && removals > 0
+}
+
 #[cfg(test)]
 #[path = "retention_tests.rs"]
 mod tests;

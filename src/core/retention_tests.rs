@@ -182,3 +182,14 @@ proptest! {
         prop_assert!(second.iter().all(|d| d.keep), "{:?}", second.iter().filter(|d| !d.keep).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn retention_runs_by_itself_only_after_a_verified_replication_that_leaves_extra() {
+    assert!(prune_after_replication(true, 1, 2));
+    assert!(
+        !prune_after_replication(false, 1, 2),
+        "auto_prune = false opts out"
+    );
+    assert!(!prune_after_replication(true, 0, 2), "nothing new verified");
+    assert!(!prune_after_replication(true, 3, 0), "nothing to remove");
+}

@@ -7,7 +7,7 @@ use super::gpu::{GpuHealth, GpuSample};
 use super::ids::{Epoch, HostId, JobId, Target};
 use super::io::{ChannelStatus, CheckpointRef};
 use super::progress::Progress;
-use super::recovery::{PendingKind, RecoveryState, StepKind, StepRecord};
+use super::recovery::{Escalation, PendingKind, RecoveryState, StepKind, StepRecord};
 use super::time::{human, Ts};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,10 @@ pub struct Snapshot {
     /// What the runtime can do beyond SSH (renting machines), for readiness views.
     #[serde(default)]
     pub caps: super::engine::Capabilities,
+    /// Each checkpoint store's health: last good write, last error and its kind, copies
+    /// waiting for it.
+    #[serde(default)]
+    pub stores: Vec<super::store_health::StoreHealth>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -116,6 +120,12 @@ pub struct JobView {
     pub home: Target,
     pub standbys: Vec<Target>,
     pub strategies: Vec<String>,
+    /// The incident handed to humans, while it is open.
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
+    /// Where a failover would go first if it started now (for jobs in trouble only).
+    #[serde(default)]
+    pub next_target: Option<Target>,
 }
 
 impl Core {
@@ -240,6 +250,13 @@ impl Core {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    escalation: inc.and_then(|i| i.escalation.clone()),
+                    next_target: matches!(
+                        r.state,
+                        RecoveryState::Reconnecting | RecoveryState::InterruptionDetected
+                    )
+                    .then(|| self.would_pick(id))
+                    .flatten(),
                 }
             })
             .collect();
@@ -255,6 +272,7 @@ impl Core {
             jobs,
             inventory: Default::default(),
             caps: self.caps,
+            stores: self.stores.all().to_vec(),
         }
     }
 

@@ -36,13 +36,26 @@ impl Core {
                 let revoked = format!(
                     "old host did not answer; copies older than {epoch} are revoked, their late writes ignored"
                 );
-                let detail = match out {
-                    StepOutput::FenceUnreachable => revoked,
+                // Survivors: the step failed (the host is not fenced), yet the failover goes
+                // on as for a host that did not answer: the epoch is revoked.
+                let (ok, detail) = match out {
+                    StepOutput::FenceUnreachable => (true, revoked),
                     // What the provider did about the old instance (or failed to).
-                    StepOutput::FenceUnreachableNoted { note } => format!("{revoked}; {note}"),
-                    _ => format!("old copy stopped; copies older than {epoch} are revoked"),
+                    StepOutput::FenceUnreachableNoted { note } => (true, format!("{revoked}; {note}")),
+                    StepOutput::FenceSurvivors { alive, note } => (
+                        false,
+                        format!(
+                            "old copy NOT stopped: still alive after SIGKILL: {}; the host is not fenced, so copies older than {epoch} are revoked and their late writes ignored{}",
+                            alive.join(", "),
+                            note.map(|n| format!("; {n}")).unwrap_or_default()
+                        ),
+                    ),
+                    _ => (
+                        true,
+                        format!("old copy stopped, nothing of it left on the host; copies older than {epoch} are revoked"),
+                    ),
                 };
-                self.record(&job, step, true, detail, old.map(|h| Target::new(h, None)));
+                self.record(&job, step, ok, detail, old.map(|h| Target::new(h, None)));
                 if let Some(r) = self.run_mut(&job) {
                     r.fenced = true;
                 }
@@ -148,7 +161,16 @@ impl Core {
         match self.chores.remove(&op) {
             Some(Chore::StaleFence { job, host }) => {
                 let reason = match result {
-                    Ok(_) => format!("stale copy of {job} on {host} fenced"),
+                    Ok(StepOutput::Fenced) => format!(
+                        "stale copy of {job} on {host} stopped; nothing of it is left on the host"
+                    ),
+                    Ok(StepOutput::FenceSurvivors { alive, .. }) => format!(
+                        "could not stop stale copy of {job} on {host}: still alive after SIGKILL: {}; will retry when seen",
+                        alive.join(", ")
+                    ),
+                    Ok(_) => format!(
+                        "stale copy of {job} on {host} not stopped: the host did not answer; will retry when seen"
+                    ),
                     Err(e) => format!(
                         "could not fence stale copy of {job} on {host}: {e}; will retry when seen"
                     ),
@@ -192,7 +214,7 @@ impl Core {
         self.dirty = true;
     }
 
-    fn finish_failover(&mut self, job: &JobId) {
+    pub(super) fn finish_failover(&mut self, job: &JobId) {
         let now = self.now;
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;

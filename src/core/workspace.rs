@@ -198,9 +198,12 @@ pub struct Plan {
     pub mkdirs: Vec<(String, u32)>,
     /// Files and links to send, in path order.
     pub copy: Vec<String>,
-    /// Files and links sent, and their bytes.
+    /// Files sent, and their bytes.
     pub files: usize,
     pub bytes: u64,
+    /// Symbolic links at the source, `path -> target`: never synced (the destination
+    /// would follow them to its own files), each named to the operator.
+    pub refused: Vec<String>,
 }
 
 impl Plan {
@@ -219,6 +222,10 @@ pub fn plan(src: &Tree, dst: &Tree, ex: &Excludes, src_complete: bool) -> Plan {
         if ex.excludes(path) {
             continue;
         }
+        if s.kind == Kind::Link {
+            p.refused.push(format!("{path} -> {}", s.target));
+            continue;
+        }
         let d = dst.entries.get(path);
         if d.is_some_and(|d| s.same_as(d)) {
             continue;
@@ -235,7 +242,8 @@ pub fn plan(src: &Tree, dst: &Tree, ex: &Excludes, src_complete: bool) -> Plan {
         }
         match s.kind {
             Kind::Dir => p.mkdirs.push((path.clone(), s.mode)),
-            Kind::File | Kind::Link => {
+            Kind::Link => {}
+            Kind::File => {
                 p.copy.push(path.clone());
                 p.files += 1;
                 p.bytes += s.size;
@@ -244,7 +252,9 @@ pub fn plan(src: &Tree, dst: &Tree, ex: &Excludes, src_complete: bool) -> Plan {
     }
     if src_complete {
         for (path, d) in &dst.entries {
-            if src.entries.contains_key(path) || ex.excludes(path) {
+            // A link at the source is refused, so whatever the destination has there goes.
+            let synced = src.entries.get(path).is_some_and(|s| s.kind != Kind::Link);
+            if synced || ex.excludes(path) {
                 continue;
             }
             let how = if d.kind == Kind::Dir {

@@ -136,8 +136,13 @@ fn new_and_changed_files_are_sent_and_the_same_are_not() {
     let p = plan(&src, &dst, &Excludes::default(), true);
     assert_eq!(p.copy, ["a/bigger", "a/new", "a/touched"]);
     assert_eq!((p.files, p.bytes), (3, 16));
-    assert!(p.delete.is_empty() && p.mkdirs.is_empty());
-    assert!(plan(&src, &src, &Excludes::default(), true).is_empty());
+    assert!(p.mkdirs.is_empty());
+    // A link is never synced: it is named, and the destination's copy of it goes.
+    assert_eq!(p.refused, ["ln -> a/new"]);
+    assert_eq!(p.delete, [("ln".to_string(), Removal::File)]);
+    let mut no_link = src.clone();
+    no_link.entries.remove("ln");
+    assert!(plan(&no_link, &no_link, &Excludes::default(), true).is_empty());
 }
 
 #[test]
@@ -207,7 +212,8 @@ fn a_changed_kind_is_removed_before_it_is_replaced() {
         ]
     );
     assert_eq!(p.mkdirs, [("b".to_string(), 0o755)]);
-    assert_eq!(p.copy, ["a", "c"]);
+    assert_eq!(p.copy, ["a"]);
+    assert_eq!(p.refused, ["c -> a"]);
 }
 
 /// Applies `p` to `dst` as the runtime's scripts do.
@@ -314,14 +320,14 @@ proptest! {
         let p = plan(&src, &dst, &ex, complete);
         let got = apply(&p, &src, &dst);
         // Everything the source has (and may send) is now at the destination.
-        for (path, s) in src.entries.iter().filter(|(k, _)| !ex.excludes(k)) {
+        for (path, s) in src.entries.iter().filter(|(k, s)| !ex.excludes(k) && s.kind != Kind::Link) {
             let d = got.entries.get(path);
             prop_assert!(d.is_some_and(|d| s.same_as(d)), "{path}: {s:?} vs {d:?}\n{p:?}");
         }
         // Nothing else is, but folders that still hold excluded files, or, after an
         // incomplete source listing, what the destination had.
         for (path, d) in got.entries.iter().filter(|(k, _)| !ex.excludes(k)) {
-            if src.entries.contains_key(path) {
+            if src.entries.get(path).is_some_and(|s| s.kind != Kind::Link) {
                 continue;
             }
             let pre = format!("{path}/");

@@ -2,7 +2,7 @@
 //! the state of each copy in each store, in the journal's SQLite file, so a restarted
 //! console knows what is verified where and resumes what was left unfinished.
 
-use crate::core::inventory::{CheckpointEntry, CopyState, CopyView};
+use crate::core::inventory::{CheckpointEntry, CopyState, CopyView, Provenance};
 use crate::core::manifest::Manifest;
 use crate::core::time::Ts;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     digest      TEXT NOT NULL,
     manifest    TEXT NOT NULL,
     recorded    INTEGER NOT NULL,
+    provenance  TEXT NOT NULL DEFAULT 'recorded',
     PRIMARY KEY (job, id)
 );
 CREATE TABLE IF NOT EXISTS copies (
@@ -81,6 +82,7 @@ impl Catalogue {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        add_provenance(&conn).map_err(sql)?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -121,14 +123,32 @@ impl Catalogue {
         f(&conn).map_err(|e| self.sql(e))
     }
 
-    /// Records a checkpoint's manifest (once; a second record of the same id keeps the first).
+    /// Records a checkpoint Lifeboat wrote itself (see [`Self::record_as`]).
     pub fn record(&self, m: &Manifest, now: Ts) -> Result<(), CatalogueError> {
+        self.record_as(m, now, Provenance::Recorded)
+    }
+
+    /// Records a checkpoint's manifest once: a second record of the same id keeps the
+    /// first, except that a checkpoint only found in a store gives way to one vouched for.
+    pub fn record_as(
+        &self,
+        m: &Manifest,
+        now: Ts,
+        provenance: Provenance,
+    ) -> Result<(), CatalogueError> {
         let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
         self.write(|c| {
             c.execute(
-                "INSERT OR IGNORE INTO checkpoints
-                 (job, id, step, created, bytes, files, source_host, epoch, digest, manifest, recorded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?11, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO checkpoints
+                 (job, id, step, created, bytes, files, source_host, epoch, digest, manifest, recorded, provenance)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?11, ?6, ?7, ?8, ?9, ?10, ?12)
+                 ON CONFLICT (job, id) DO UPDATE SET
+                   step = excluded.step, created = excluded.created, bytes = excluded.bytes,
+                   files = excluded.files, source_host = excluded.source_host,
+                   epoch = excluded.epoch, digest = excluded.digest,
+                   manifest = excluded.manifest, recorded = excluded.recorded,
+                   provenance = excluded.provenance
+                 WHERE checkpoints.provenance = 'found' AND excluded.provenance != 'found'",
                 params![
                     m.job,
                     m.id,
@@ -140,8 +160,25 @@ impl Catalogue {
                     m.digest(),
                     text,
                     now.0 as i64,
-                    m.files.len() as i64
+                    m.files.len() as i64,
+                    provenance.as_str()
                 ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Changes who vouches for `job/id` (an operator adopted it).
+    pub fn set_provenance(
+        &self,
+        job: &str,
+        id: &str,
+        provenance: Provenance,
+    ) -> Result<(), CatalogueError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE checkpoints SET provenance = ?3 WHERE job = ?1 AND id = ?2",
+                params![job, id, provenance.as_str()],
             )
             .map(|_| ())
         })
@@ -231,7 +268,7 @@ impl Catalogue {
                 by_ck.entry((j, i)).or_default().push(v);
             }
             let mut stmt = c.prepare(
-                "SELECT job, id, step, created, bytes, source_host, epoch, digest, files
+                "SELECT job, id, step, created, bytes, source_host, epoch, digest, files, provenance
                  FROM checkpoints WHERE ?1 IS NULL OR job = ?1
                  ORDER BY job, step, created, id",
             )?;
@@ -248,6 +285,9 @@ impl Catalogue {
                     epoch: r.get::<_, i64>(6)?.max(0) as u64,
                     digest: r.get(7)?,
                     copies: Vec::new(),
+                    // Unknown words (a newer build's) are not vouched for.
+                    provenance: Provenance::parse(&r.get::<_, String>(9)?)
+                        .unwrap_or(Provenance::Found),
                 })
             })?;
             let mut out = Vec::new();
@@ -308,59 +348,23 @@ impl Catalogue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::manifest::{ManifestFile, FORMAT};
-
-    fn manifest(id: &str, step: u64) -> Manifest {
-        Manifest {
-            format: FORMAT,
-            job: "train".into(),
-            id: id.into(),
-            step,
-            created: step * 1000,
-            source_host: "pc1".into(),
-            epoch: 1,
-            single_file: true,
-            files: vec![ManifestFile {
-                path: id.into(),
-                size: 7,
-                sha256: "b".repeat(64),
-            }],
-        }
+/// Catalogues from before provenance was kept get the column; checkpoints the old
+/// build adopted from a store become found again, so an operator looks at them.
+fn add_provenance(c: &Connection) -> rusqlite::Result<()> {
+    let has: bool = c
+        .prepare("SELECT 1 FROM pragma_table_info('checkpoints') WHERE name = 'provenance'")?
+        .exists([])?;
+    if has {
+        return Ok(());
     }
-
-    #[test]
-    fn records_copies_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.db");
-        {
-            let c = Catalogue::open(&path).unwrap();
-            c.record(&manifest("s-2", 2), Ts(5)).unwrap();
-            c.record(&manifest("s-1", 1), Ts(5)).unwrap();
-            c.set_copy("train", "s-1", "nas", CopyState::Verified, Some(Ts(9)), "")
-                .unwrap();
-            c.set_copy("train", "s-1", "s3", CopyState::Pending, None, "S3 away")
-                .unwrap();
-            c.set_copy("train", "s-1", "s3", CopyState::Verified, None, "")
-                .unwrap();
-            c.set_counter("scrub", 3).unwrap();
-        }
-        let c = Catalogue::open(&path).unwrap();
-        let all = c.entries(None).unwrap();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[0].id, "s-1");
-        assert!(all[0].restorable());
-        assert!(!all[1].restorable());
-        let s3 = all[0].copy("s3").unwrap();
-        assert_eq!(s3.state, CopyState::Verified);
-        assert_eq!(s3.checked, None);
-        assert_eq!(all[0].copy("nas").unwrap().checked, Some(Ts(9)));
-        assert_eq!(c.manifest("train", "s-2").unwrap().unwrap().step, 2);
-        assert_eq!(c.counter("scrub").unwrap(), 3);
-        c.forget("train", "s-1").unwrap();
-        assert_eq!(c.entries(Some("train")).unwrap().len(), 1);
-        assert!(c.entries(Some("other")).unwrap().is_empty());
-    }
+    c.execute_batch(
+        "ALTER TABLE checkpoints ADD COLUMN provenance TEXT NOT NULL DEFAULT 'recorded';
+         UPDATE checkpoints SET provenance = 'found' WHERE EXISTS (
+           SELECT 1 FROM copies WHERE copies.job = checkpoints.job AND copies.id = checkpoints.id
+             AND copies.detail = 'adopted from the store');",
+    )
 }
+
+#[cfg(test)]
+#[path = "catalogue_tests.rs"]
+mod tests;

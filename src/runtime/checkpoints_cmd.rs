@@ -1,6 +1,10 @@
-//! `lifeboat checkpoints list|verify|restore|prune|replicate`: the replicator driven
+//! `lifeboat checkpoints list|verify|restore|adopt|prune|replicate`: the replicator driven
 //! from the command line, printing tables or JSON. Deleting is refused in `--readonly`,
-//! needs `--yes` (or a typed confirmation on a terminal), and is journaled.
+//! needs `--yes` (or a typed confirmation on a terminal), and is journaled; so is adopting
+//! a checkpoint found in a store, with every file's size and hash that was checked.
+
+#[path = "checkpoints_adopt.rs"]
+mod adopt;
 
 use super::cli_out::err_line;
 use super::journal::Journal;
@@ -37,6 +41,10 @@ pub enum Action {
     },
     Replicate {
         job: Option<String>,
+    },
+    Adopt {
+        job: String,
+        id: String,
     },
 }
 
@@ -112,7 +120,7 @@ async fn run_inner(
                 .collect()
         })
         .unwrap_or_default();
-    let code = act(&rep, action, opts, &placements, out).await;
+    let code = act(&rep, action, opts, &placements, &journal, out).await;
     drop(rep);
     // Every checkpoint notice goes to the journal, and to stdout as it would in headless mode.
     while let Some(n) = rx.recv().await {
@@ -134,10 +142,12 @@ async fn act(
     action: Action,
     opts: &Options,
     placements: &std::collections::BTreeMap<String, (String, u64)>,
+    journal: &Journal,
     out: &mut (dyn Write + Send),
 ) -> Result<u8, String> {
     let w = |e: std::io::Error| e.to_string();
     match action {
+        Action::Adopt { job, id } => adopt::run(rep, &job, &id, opts, journal, out).await,
         Action::List { job } => {
             let inv = rep.inventory().map_err(|e| e.to_string())?;
             let rows: Vec<&CheckpointEntry> = inv
@@ -151,7 +161,7 @@ async fn act(
                         "job": r.job, "id": r.id, "step": r.step, "created": r.created.0,
                         "bytes": r.bytes, "files": r.files, "source_host": r.source_host,
                         "epoch": r.epoch, "digest": r.digest, "restorable": r.restorable(),
-                        "copies": r.copies,
+                        "provenance": r.provenance, "copies": r.copies,
                     });
                     emit(out, &v)?;
                 }
@@ -183,7 +193,14 @@ async fn act(
                         let st = r.copy(n).map_or("-", |c| c.state.as_str());
                         write!(out, " {st:<9}").map_err(w)?;
                     }
-                    writeln!(out, " {}", if r.restorable() { "yes" } else { "no" }).map_err(w)?;
+                    let ok = if r.restorable() {
+                        "yes"
+                    } else if r.needs_adoption() {
+                        "no: found, needs `checkpoints adopt`"
+                    } else {
+                        "no"
+                    };
+                    writeln!(out, " {ok}").map_err(w)?;
                 }
                 if rows.is_empty() {
                     writeln!(out, "(no checkpoints in the catalogue; `lifeboat checkpoints verify` adopts those already in the stores)").map_err(w)?;
@@ -212,12 +229,20 @@ async fn act(
                 for b in &report.bad {
                     writeln!(out, "  BAD {}", escape_line(&b.to_string())).map_err(w)?;
                 }
+                for f in &report.found {
+                    writeln!(out, "  FOUND {f}: not written by this Lifeboat; not restorable until `lifeboat checkpoints adopt JOB ID`").map_err(w)?;
+                }
+                for r in &report.refused {
+                    writeln!(out, "  REFUSED {r}").map_err(w)?;
+                }
             }
-            Ok(if report.bad.len() > report.repaired {
-                1
-            } else {
-                0
-            })
+            Ok(
+                if report.bad.len() > report.repaired || !report.refused.is_empty() {
+                    1
+                } else {
+                    0
+                },
+            )
         }
         Action::Restore {
             job,
@@ -291,64 +316,12 @@ async fn act(
             Ok(0)
         }
         Action::Replicate { job } => {
-            let jobs: Vec<_> = opts
-                .config
-                .fleet
-                .jobs
-                .iter()
-                .filter(|j| job.as_ref().is_none_or(|n| j.id.as_str() == n))
-                .collect();
-            if jobs.is_empty() {
-                return Err(format!(
-                    "no job named \"{}\" in the config",
-                    job.unwrap_or_default()
-                ));
-            }
-            let mut total = 0;
-            for j in jobs {
-                // Where the job runs now (its home before any console has run).
-                let (host, epoch) = placements
-                    .get(j.id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| (j.host.to_string(), 1));
-                // Two passes: without a marker a checkpoint is complete once it held still.
-                let mut got = rep
-                    .discover(j.id.as_str(), &host, epoch)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if j.checkpoint_marker.is_none() {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    got.extend(
-                        rep.discover(j.id.as_str(), &host, epoch)
-                            .await
-                            .map_err(|e| e.to_string())?,
-                    );
-                }
-                for m in &got {
-                    if opts.json {
-                        emit(
-                            out,
-                            &serde_json::json!({"job": m.job, "id": m.id, "step": m.step, "bytes": m.total_bytes(), "digest": m.digest()}),
-                        )?;
-                    } else {
-                        writeln!(
-                            out,
-                            "replicated {}/{} (step {}, {})",
-                            escape_line(&m.job),
-                            escape_line(&m.id),
-                            m.step,
-                            human_bytes(m.total_bytes())
-                        )
-                        .map_err(w)?;
-                    }
-                }
-                total += got.len();
-            }
-            rep.repair().await.map_err(|e| e.to_string())?;
-            if !opts.json {
-                writeln!(out, "{total} new checkpoint(s) replicated").map_err(w)?;
-            }
-            Ok(0)
+            let rep_opts = super::replicate_cmd::Options {
+                fleet: &opts.config.fleet,
+                json: opts.json,
+                readonly: opts.readonly,
+            };
+            super::replicate_cmd::replicate(rep, job, &rep_opts, placements, out).await
         }
     }
 }

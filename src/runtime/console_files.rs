@@ -43,6 +43,19 @@ fn theme_files(dir: Option<&Path>) -> Vec<(String, String)> {
     out
 }
 
+/// What is wrong with the theme `choice` (a name or a path) as the console would load it:
+/// an unknown name, an unreadable or broken file. Empty when it loads.
+pub fn theme_warnings(choice: &str) -> Vec<String> {
+    let mut files = theme_files(config_dir().as_deref());
+    if let ThemeChoice::Path(p) = ThemeChoice::parse(choice) {
+        match std::fs::read_to_string(p) {
+            Ok(t) => files.push((p.to_string(), t)),
+            Err(e) => return vec![format!("{p}: cannot read the theme ({e})")],
+        }
+    }
+    resolve_themes(Some(choice), &files, ColorSupport::default()).warnings
+}
+
 /// Builds the console's setup; the warnings (bad theme, keymap conflicts) are for stderr
 /// before the screen opens and for the console's first message.
 pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<String>) {

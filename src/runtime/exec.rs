@@ -92,6 +92,9 @@ impl Executor {
                     FenceOutcome::Unreachable { note: Some(note) } => {
                         StepOutput::FenceUnreachableNoted { note }
                     }
+                    FenceOutcome::Survivors { alive, note } => {
+                        StepOutput::FenceSurvivors { alive, note }
+                    }
                 })
             }
             Effect::Stage {

@@ -100,6 +100,11 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
             .await?
             .with_notices(rep_notices)
             .with_book(book.clone());
+        let r = if opts.readonly {
+            r.without_auto_prune()
+        } else {
+            r
+        };
         Some(Arc::new(r))
     } else {
         None
@@ -257,25 +262,20 @@ pub async fn run_headless(
     failed.map_or(Ok(()), |e| Err(LiveError::Output(e)))
 }
 
-/// Deletes what retention removes for `job` and the operator confirmed in the console
-/// (a copy the plan no longer removes stays); every deleted copy is journaled as a
-/// `checkpoint` notice.
+/// Deletes exactly the copies of `job` the operator confirmed in the console (never
+/// re-planned: checkpoints that arrived while the dialog was open wait for the next
+/// prune); each deleted copy and the outcome are journaled as `checkpoint` notices, and
+/// the outcome reaches the console as a message.
 async fn prune(
     rep: &super::replica::Replicator,
     job: &str,
     shown: &[(String, String)],
     operator: &str,
 ) {
-    let result = match rep.plan_prune(Some(job)) {
-        Ok(mut plan) => {
-            plan.rows
-                .retain(|r| r.keep || shown.iter().any(|(id, st)| *id == r.id && *st == r.store));
-            rep.prune(&plan, operator).await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        tracing::warn!(job, "prune: {e}");
+    match rep.prune_listed(job, shown, operator).await {
+        Ok(out) if !out.ok() => tracing::warn!(job, "prune: {}", out.summary()),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(job, "prune: {e}"),
     }
 }
 

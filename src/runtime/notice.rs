@@ -48,6 +48,10 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "repaired",
     "restored",
     "pruned",
+    "found",
+    "refused",
+    "adopted",
+    "prune_finished",
 ];
 
 impl Notice {
@@ -155,7 +159,8 @@ impl Notice {
                     .as_ref()
                     .map(|s| format!(" [{s}]"))
                     .unwrap_or_default();
-                format!("CKPT    {job}/{id}{at} {what}: {detail}")
+                let slash = if id.is_empty() { "" } else { "/" };
+                format!("CKPT    {job}{slash}{id}{at} {what}: {detail}")
             }
             Notice::Workspace {
                 what,
@@ -208,7 +213,9 @@ impl Notice {
                     let to = target.as_ref().map(|t| t.to_string()).unwrap_or_default();
                     format!("RTO     {job} → {to}: {rto_ms} ms ({})", parts.join(", "))
                 }
-                EventKind::Escalated { job, reason } => format!("ESCALATE {job}: {reason}"),
+                EventKind::Escalated { job, reason } => {
+                    format!("ESCALATE {job} NEEDS A HUMAN: {reason} (acknowledge: key a or :ack {job} in the console)")
+                }
                 EventKind::Decision { job, reason } => match job {
                     Some(j) => format!("WHY     {j}: {reason}"),
                     None => format!("WHY     {reason}"),
@@ -224,6 +231,15 @@ impl Notice {
                 } => format!("CMD     {operator}: {command} REJECTED — {reason}"),
                 EventKind::CheckpointRecorded { job, id, step } => {
                     format!("CKPT    {job}: {id} (step {step}) verified")
+                }
+                EventKind::StoreHealthChanged {
+                    store,
+                    fault: Some(f),
+                    detail,
+                    ..
+                } => format!("STORE   {store} ✖ {f}: {detail}"),
+                EventKind::StoreHealthChanged { store, detail, .. } => {
+                    format!("STORE   {store} ok: {detail}")
                 }
             },
         };

@@ -86,6 +86,7 @@ fn gpu(out: &mut String, s: &GpuSample, health: Option<&GpuHealth>) {
     let verdict = match health {
         Some(GpuHealth::Fatal(r)) => format!("FATAL: {}", r.join("; ")),
         Some(GpuHealth::Degraded(r)) => format!("degraded: {}", r.join("; ")),
+        Some(GpuHealth::Unknown(r)) => format!("UNKNOWN: {}", r.join("; ")),
         Some(GpuHealth::Healthy) | None => "healthy".into(),
     };
     let _ = writeln!(

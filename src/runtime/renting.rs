@@ -22,6 +22,7 @@ pub fn capabilities(config: &crate::config::Config) -> crate::core::engine::Capa
     crate::core::engine::Capabilities {
         provision: !config.provision.is_empty(),
         regional_volume: config.provision.values().any(|s| s.volume.is_some()),
+        stores: config.storage.nas.is_some() || config.storage.s3.is_some(),
     }
 }
 

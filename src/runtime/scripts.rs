@@ -25,9 +25,59 @@ pub fn quote_path(s: &str) -> String {
 }
 
 const PRELUDE: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
-up() { kill -0 "$1" 2>/dev/null || return 1; lb_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null); [ "${lb_st%% *}" != Z ]; }
+up() { kill -0 "$1" 2>/dev/null || return 1; { read -r lb_l <"/proc/$1/stat"; } 2>/dev/null || return 0; set -- ${lb_l##*) }; [ "$1" != Z ]; }
 T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
 trap 'rm -f "$T"' EXIT
+"#;
+
+/// The environment variable that marks every process of a run, children included (they
+/// inherit it), even one that left the run's session: `LIFEBOAT_RUN=<job>:<epoch>:<key>:`
+/// where `<key>` is the `cksum` of the run folder, so runs kept in another run folder on
+/// the same machine (another Lifeboat, or test hosts sharing one machine) are never
+/// taken for these. The trailing `:` keeps `e1` from matching `e12`.
+pub const RUN_MARKER: &str = "LIFEBOAT_RUN";
+
+/// Sets `$LBK`, the run folder's key in run markers.
+const RUN_KEY: &str = "LBK=$(printf %s \"$LB\" | cksum | cut -d' ' -f1)\n";
+
+/// Finds what is left of runs. `$J` is the job, `$TG` the runs as `N:PID:START` words
+/// (epoch, session leader, the leader's start time in clock ticks or `-`). `scan` prints
+/// the pid of every live (non-zombie) process of those runs: each that carries a run's
+/// marker, and each member of a run's session or process group once that session is
+/// known to be the run's — its leader still has the start time recorded at launch, or a
+/// marked process is in it — so a recycled leader pid is never taken for the run. A
+/// session once known stays known for the script (`$lb_ok`): members that are not marked
+/// are still found after the marked ones died. Only builtins per process and one `grep`
+/// over every environment, so a scan stays cheap on a busy host.
+const RUN_SCAN: &str = r#"lb_ok=" "
+scan() {
+  lb_pat=""; lb_ld=" "
+  for t in $TG; do
+    lb_r=${t#*:}; lb_p=${lb_r%%:*}; lb_s=${lb_r#*:}
+    lb_pat="$lb_pat -e LIFEBOAT_RUN=$J:${t%%:*}:$LBK:"; lb_ld="$lb_ld$lb_p "
+    { read -r lb_l <"/proc/$lb_p/stat"; } 2>/dev/null || continue
+    set -- ${lb_l##*) }
+    [ "${20}" = "$lb_s" ] && lb_ok="$lb_ok$lb_p "
+  done
+  [ -n "$lb_pat" ] || return 0
+  lb_mk=" $(grep -l -F -a $lb_pat /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||;s|/environ$||' | tr '\n' ' ') "
+  for p in $lb_mk; do
+    { read -r lb_l <"/proc/$p/stat"; } 2>/dev/null || continue
+    set -- ${lb_l##*) }
+    case "$lb_ld" in *" $3 "*) lb_ok="$lb_ok$3 ";; esac
+    case "$lb_ld" in *" $4 "*) lb_ok="$lb_ok$4 ";; esac
+  done
+  for s in /proc/[0-9]*/stat; do
+    { read -r lb_l <"$s"; } 2>/dev/null || continue
+    p=${s#/proc/}; p=${p%/stat}
+    set -- ${lb_l##*) }
+    [ "$1" = Z ] && continue
+    case "$lb_mk" in *" $p "*) echo "$p"; continue;; esac
+    case "$lb_ok" in *" $3 "*|*" $4 "*) echo "$p";; esac
+  done
+}
+rescan() { scan >"$T"; left=""; while read -r p; do left="$left $p"; done <"$T"; }
+anyup() { for p in $1; do up "$p" && return 0; done; return 1; }
 "#;
 
 /// One probe: GPUs (exit code kept), compute apps, boot id, recent Xid lines, every run
@@ -99,6 +149,7 @@ done
 /// is already alive. `command` has its `{checkpoint}` already filled in.
 pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> String {
     let mut s = String::from(PRELUDE);
+    s.push_str(RUN_KEY);
     let gpu_s = gpu.map_or("-".to_string(), |g| g.to_string());
     let mut cuda = gpu.map_or(String::new(), |g| format!("CUDA_VISIBLE_DEVICES={g} "));
     for (k, v) in &job.env {
@@ -112,8 +163,9 @@ pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> S
 pidf="$d/e{n}.pid"
 if [ -f "$pidf" ] && up "$(head -c 20 "$pidf")"; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
 cd {workdir} || {{ echo "@@error cannot enter the workdir {workdir_plain}"; exit 3; }}
-LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
+LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {marker}={job}:{n}:$LBK: {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
 echo $! >"$pidf"; echo {gpu_s} >"$d/e{n}.gpu"
+{{ read -r lb_l <"/proc/$!/stat"; }} 2>/dev/null && {{ set -- ${{lb_l##*) }}; echo "${{20}}" >"$d/e{n}.start"; }}
 sleep 0.2
 if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
 "#,
@@ -122,27 +174,59 @@ if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else
         workdir = quote_path(&job.workdir.to_string_lossy()),
         workdir_plain = job.workdir.to_string_lossy().replace(['"', '$', '`', '\\'], "_"),
         cmd = quote(command),
+        marker = RUN_MARKER,
     ));
     s
 }
 
-/// Stops every run of `job` older than `epoch`: SIGTERM to its process group, SIGKILL after
-/// `grace_s` seconds. Prints `@@stopped N` per run.
+/// Stops every run of `job` older than `epoch`, and proves it: the job's own stop command
+/// (if any), SIGTERM to every process of the run (a frozen one is continued so it can
+/// act on it), up to `grace_s` seconds, then SIGKILL until a scan finds nothing left.
+/// Runs already stopped are scanned too, so children that outlived an earlier fence are
+/// found. Prints `@@stopped N` per run and `@@fenced` only when no process of any older
+/// run remains; otherwise `@@alive PID STATE NAME` for each survivor and no `@@fenced`.
+/// `kill` gets plain pids: dash's `kill` takes no `--`.
 pub fn fence(job: &JobSpec, epoch: Epoch, grace_s: u32) -> String {
     let mut s = String::from(PRELUDE);
+    s.push_str(RUN_KEY);
+    s.push_str(RUN_SCAN);
     s.push_str(&format!(
-        r#"for f in "$LB"/{job}/e*.pid; do
+        r#"J={job}; R="$LB"/$J; TG=""
+for f in "$R"/e*.pid "$R"/e*.pid.stopped; do
   [ -f "$f" ] || continue
-  n="${{f##*/e}}"; n="${{n%.pid}}"
+  n="${{f##*/e}}"; n="${{n%%.*}}"
   [ "$n" -lt {e} ] 2>/dev/null || continue
-  pid="$(head -c 20 "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  pid="$(head -c 20 "$f" | tr -dc 0-9)"
+  st="$(head -c 24 "$R/e$n.start" 2>/dev/null | tr -dc 0-9)"
+  [ -n "$pid" ] && TG="$TG $n:$pid:${{st:--}}"
+done
+rescan
+if [ -n "$left" ]; then
+  i=0
+  for t in $TG; do
+    [ -f "$R/e${{t%%:*}}.pid" ] || continue
+    n="${{t%%:*}}"; pid="${{t#*:}}"; pid="${{pid%%:*}}"
     {custom}
-    kill -0 "$pid" 2>/dev/null && {{ kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; }}
-    i=0; while up "$pid" && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
-    kill -0 "$pid" 2>/dev/null && {{ kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }}
-  fi
-  mv "$f" "$f.stopped" 2>/dev/null
+  done
+  rescan
+  [ -n "$left" ] && {{ kill -TERM $left; kill -CONT $left; }} 2>/dev/null
+  while anyup "$left" && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
+  k=0
+  while rescan; [ -n "$left" ] && [ $k -lt 30 ]; do kill -KILL $left 2>/dev/null; sleep 0.1; k=$((k+1)); done
+fi
+if [ -n "$left" ]; then
+  for p in $left; do
+    {{ read -r lb_l <"/proc/$p/stat"; }} 2>/dev/null || continue
+    c="$(head -c 32 "/proc/$p/comm" 2>/dev/null | tr -dc 'A-Za-z0-9._:/+-')"
+    set -- ${{lb_l##*) }}
+    echo "@@alive $p $1 ${{c:-?}}"
+  done
+  exit 5
+fi
+for t in $TG; do
+  n="${{t%%:*}}"
+  [ -f "$R/e$n.pid" ] || continue
+  mv "$R/e$n.pid" "$R/e$n.pid.stopped" 2>/dev/null
   echo "@@stopped $n"
 done
 echo "@@fenced"
@@ -155,12 +239,13 @@ echo "@@fenced"
     s
 }
 
-/// The job's own stop command, if it has one: run first (with the run's pid and epoch in
-/// `LIFEBOAT_JOB_PID` and `LIFEBOAT_EPOCH`), given the grace period to work.
+/// The job's own stop command, if it has one: run first for a run whose leader is still
+/// there (with its pid and epoch in `LIFEBOAT_JOB_PID` and `LIFEBOAT_EPOCH`), given the
+/// grace period to work; `$i` counts the grace ticks it used, so SIGTERM gets the rest.
 fn custom_stop(job: &JobSpec, grace_s: u32) -> String {
     match &job.stop {
         Some(cmd) => format!(
-            "(cd {wd} && LIFEBOAT_JOB_PID=\"$pid\" LIFEBOAT_EPOCH=\"$n\" sh -c {cmd}) >/dev/null 2>&1; i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done",
+            "if up \"$pid\"; then (cd {wd} && LIFEBOAT_JOB_PID=\"$pid\" LIFEBOAT_EPOCH=\"$n\" sh -c {cmd}) >/dev/null 2>&1; while up \"$pid\" && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done; fi",
             wd = quote_path(&job.workdir.to_string_lossy()),
             cmd = quote(cmd),
             ticks = grace_s * 10

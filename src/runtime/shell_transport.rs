@@ -173,6 +173,26 @@ fn text(out: &ShellOutput) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The `@@alive PID STATE NAME` lines of a fence that could not stop everything, as
+/// `PID (NAME, STATE)`; at most 20 (the count of the rest is added).
+fn survivors(out: &str) -> Vec<String> {
+    let all: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("@@alive "))
+        .map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [pid, state, name, ..] => format!("pid {pid} ({name}, state {state})"),
+                _ => l.to_string(),
+            },
+        )
+        .collect();
+    let mut shown: Vec<String> = all.iter().take(20).cloned().collect();
+    if all.len() > shown.len() {
+        shown.push(format!("and {} more", all.len() - shown.len()));
+    }
+    shown
+}
+
 /// The first `@@` line of a control script's output, and what came after it.
 fn marker(out: &ShellOutput) -> (String, String) {
     let t = text(out);
@@ -214,8 +234,15 @@ impl Transport for ShellTransport {
     }
 
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {
-        let out = self.fence_outcome(host, job, epoch, FENCE_BUDGET).await?;
-        Ok(out == FenceOutcome::Stopped)
+        match self.fence_outcome(host, job, epoch, FENCE_BUDGET).await? {
+            FenceOutcome::Stopped => Ok(true),
+            FenceOutcome::Unreachable { .. } => Ok(false),
+            FenceOutcome::Survivors { alive, .. } => Err(format!(
+                "{}: still alive after SIGKILL: {}",
+                host.id,
+                alive.join(", ")
+            )),
+        }
     }
 
     async fn fence_outcome(
@@ -247,6 +274,14 @@ impl Transport for ShellTransport {
             .await
         {
             Ok(out) if text(&out).contains("@@fenced") => Ok(FenceOutcome::Stopped),
+            Ok(out) if !survivors(&text(&out)).is_empty() => {
+                let alive = survivors(&text(&out));
+                let note = match self.unreachable(host, deadline).await {
+                    FenceOutcome::Unreachable { note } => note,
+                    _ => None,
+                };
+                Ok(FenceOutcome::Survivors { alive, note })
+            }
             Ok(out) => Err(format!(
                 "{}: fence did not finish: {}",
                 host.id,

@@ -1,6 +1,7 @@
 //! Plain-text rendering of a snapshot for `lifeboat status`.
 
 use super::clock::rfc3339;
+use crate::core::outlook::{needs_human, needs_human_line, next_step};
 use crate::core::safe_text::escape_line;
 use crate::core::snapshot::Snapshot;
 use std::fmt::Write;
@@ -22,6 +23,7 @@ pub fn render(s: &Snapshot) -> String {
     if let Some(why) = &s.automation.frozen {
         let _ = writeln!(out, "{}", e(why));
     }
+    write_attention(&mut out, s);
     let _ = writeln!(out, "\nHOST           ROLE         STATE      GPUS  WHY");
     for h in &s.hosts {
         let _ = writeln!(
@@ -49,5 +51,49 @@ pub fn render(s: &Snapshot) -> String {
             e(&j.why)
         );
     }
+    stores(&mut out, s);
     out
+}
+
+/// `STORE  STATE  LAST GOOD WRITE  PENDING  ERROR`: every checkpoint store's health.
+fn stores(out: &mut String, s: &Snapshot) {
+    if s.stores.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "
+STORE  STATE            LAST GOOD WRITE       PENDING  ERROR"
+    );
+    for st in &s.stores {
+        let state = st
+            .error
+            .as_ref()
+            .map_or_else(|| "ok".to_string(), |e| format!("✖ {}", e.kind));
+        let last = st.last_ok.map_or_else(|| "never".to_string(), rfc3339);
+        let error = st.error.as_ref().map_or("", |e| e.detail.as_str());
+        let _ = writeln!(
+            out,
+            "{:<6} {:<16} {:<21} {:<8} {}",
+            st.store,
+            state,
+            last,
+            st.pending,
+            escape_line(error)
+        );
+    }
+}
+
+/// The jobs that wait for a human, then what is failing and what happens next.
+fn write_attention(out: &mut String, s: &Snapshot) {
+    for j in needs_human(s) {
+        let _ = writeln!(
+            out,
+            "NEEDS A HUMAN {}",
+            escape_line(&needs_human_line(j, s.now))
+        );
+    }
+    if let Some(next) = next_step(s) {
+        let _ = writeln!(out, "next: {}", escape_line(&next));
+    }
 }

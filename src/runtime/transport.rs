@@ -15,6 +15,13 @@ pub enum FenceOutcome {
     /// The host did not answer, so its epoch is revoked; `note` says what was done about
     /// its instance through its provider, when it has one.
     Unreachable { note: Option<String> },
+    /// The host answered but processes of an older copy are still alive after SIGKILL
+    /// (`alive`: pid, state and name of each). The host is not fenced: its epoch is
+    /// revoked as for an unreachable host, and `note` is what the provider did.
+    Survivors {
+        alive: Vec<String>,
+        note: Option<String>,
+    },
 }
 
 /// How the runtime reaches hosts. Every method may be cancelled at any await point

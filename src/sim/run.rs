@@ -192,6 +192,13 @@ pub async fn run_headless(
     }
     if open && !opts.json {
         let mut after = String::from("— after the run —\n");
+        for j in crate::core::outlook::needs_human(&snap) {
+            let line = crate::core::outlook::needs_human_line(j, snap.now);
+            after.push_str(&format!(
+                "NEEDS A HUMAN {}\n",
+                crate::core::safe_text::escape_line(&line)
+            ));
+        }
         for j in &snap.jobs {
             after.push_str(&format!(
                 "{:<16} {:<22} on {:<14} {}\n",

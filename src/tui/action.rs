@@ -85,6 +85,9 @@ pub enum Action {
     ResumeAll,
     /// Cancel the selected job's recovery (opens the dialog).
     Cancel,
+    /// Take an escalated job: the selected one if it waits for a human, else the first
+    /// in the "needs a human" strip.
+    Acknowledge,
     /// Inject a fault into the simulated demo fleet (opens the dialog).
     InjectFault,
     /// Delete what retention removes for the selected job's checkpoints (opens the dialog).

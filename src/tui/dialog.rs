@@ -4,7 +4,7 @@
 
 use super::action::Request;
 use super::dialog_prune::prune_lines;
-use super::dialog_text::{job, move_lines, notes};
+use super::dialog_text::{job, move_lines};
 use crate::core::ids::{JobId, Target};
 use crate::core::io::Command;
 use crate::core::snapshot::{JobView, Snapshot};
@@ -74,6 +74,9 @@ pub struct Dialog {
     pub choices: Vec<Option<Target>>,
     /// Per choice: why it may not work ("spare-2 is failed"), or empty.
     pub notes: Vec<String>,
+    /// Per choice: whether that makes it unfit (busy, failed): it is refused before the
+    /// name is typed.
+    pub refused: Vec<bool>,
     pub choice: usize,
     pub focus: Focus,
     /// What must be typed to confirm (the job's name), if anything.
@@ -94,6 +97,7 @@ impl Default for Dialog {
             lines: Vec::new(),
             choices: Vec::new(),
             notes: Vec::new(),
+            refused: Vec::new(),
             choice: 0,
             focus: Focus::Cancel,
             require: None,
@@ -133,11 +137,12 @@ impl Dialog {
             Vec::new(),
             snap.epoch,
         );
-        d.notes = notes(snap, &choices);
         d.choices = choices;
         d.choice = choice;
         d.require = Some(j.id.to_string());
+        d.set_fitness(snap);
         d.refresh(snap);
+        d.error = d.refusal();
         d
     }
 
@@ -161,11 +166,12 @@ impl Dialog {
             Vec::new(),
             snap.epoch,
         );
-        d.notes = notes(snap, &choices);
         d.choices = choices;
         d.choice = choice;
         d.require = Some(j.id.to_string());
+        d.set_fitness(snap);
         d.refresh(snap);
+        d.error = d.refusal();
         d
     }
 
@@ -265,7 +271,7 @@ impl Dialog {
     }
 
     /// Rewrites the lines for the chosen target.
-    fn refresh(&mut self, snap: &Snapshot) {
+    pub(super) fn refresh(&mut self, snap: &Snapshot) {
         let Some(j) = self.job_id().and_then(|id| job(snap, id)) else {
             return;
         };
@@ -312,6 +318,7 @@ impl Dialog {
             self.typed.clear();
             self.refresh(snap);
         }
+        self.follow(snap);
     }
 
     pub fn choose(&mut self, snap: &Snapshot, delta: i32) {
@@ -321,32 +328,12 @@ impl Dialog {
         let n = self.choices.len() as i32;
         self.choice = ((self.choice as i32 + delta).rem_euclid(n)) as usize;
         self.refresh(snap);
-    }
-
-    /// The focus order, from Cancel (where every dialog starts) forward: the target list
-    /// (if choosing), the name (if one must be typed), then Confirm.
-    fn order(&self) -> Vec<Focus> {
-        let mut v = vec![Focus::Cancel];
-        if self.choices.len() > 1 {
-            v.push(Focus::Pick);
-        }
-        if self.require.is_some() {
-            v.push(Focus::Typing);
-        }
-        v.push(Focus::Confirm);
-        v
-    }
-
-    pub fn move_focus(&mut self, delta: i32) {
-        let order = self.order();
-        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0) as i32;
-        let n = order.len() as i32;
-        self.focus = order[((at + delta).rem_euclid(n)) as usize];
+        self.error = self.refusal();
     }
 
     /// Whether Confirm would go through now.
     pub fn ready(&self) -> bool {
-        self.require.as_ref().is_none_or(|r| &self.typed == r)
+        self.refusal().is_none() && self.require.as_ref().is_none_or(|r| &self.typed == r)
     }
 
     /// Enter on the focused element.
@@ -355,6 +342,10 @@ impl Dialog {
             Focus::Cancel => Pressed::Close,
             Focus::Pick | Focus::Typing => {
                 self.move_focus(1);
+                Pressed::Stay
+            }
+            Focus::Confirm if self.refusal().is_some() => {
+                self.error = self.refusal();
                 Pressed::Stay
             }
             Focus::Confirm if !self.ready() => {

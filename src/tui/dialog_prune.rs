@@ -7,9 +7,6 @@ use super::strings as s;
 use crate::core::inventory::PruneRow;
 use crate::core::snapshot::{JobView, Snapshot};
 
-/// How many checkpoint ids a store's part of the summary names before "and N more".
-const IDS_SHOWN: usize = 4;
-
 /// The copies the plan removes for `job`.
 pub fn removals<'a>(snap: &'a Snapshot, job: &str) -> Vec<&'a PruneRow> {
     snap.inventory
@@ -27,7 +24,8 @@ pub fn copies(snap: &Snapshot, job: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What the dialog says: how many copies go, from which stores, and what never goes.
+/// What the dialog says: how many copies go, from which stores (every id: what is listed
+/// is exactly what is deleted), and what never goes.
 pub(super) fn prune_lines(snap: &Snapshot, job: &str) -> Vec<String> {
     let gone = removals(snap, job);
     let mut out = Vec::new();
@@ -56,13 +54,7 @@ pub(super) fn prune_lines(snap: &Snapshot, job: &str) -> Vec<String> {
             if ids.is_empty() {
                 continue;
             }
-            let shown = &ids[..ids.len().min(IDS_SHOWN)];
-            parts.push(s::prune_from(
-                ids.len(),
-                store,
-                shown,
-                ids.len() - shown.len(),
-            ));
+            parts.push(s::prune_from(ids.len(), store, &ids, 0));
         }
         out.push(s::prune_summary(job, gone.len(), &parts));
     }
@@ -94,11 +86,19 @@ impl Dialog {
         Some(d)
     }
 
-    /// Why an open prune dialog must be read again: the plan behind it changed.
+    /// Why an open prune dialog must be read again: a copy it lists is no longer one the
+    /// plan removes. New removals (checkpoints that arrived since) do not disturb it: it
+    /// deletes exactly what it lists, and they wait for the next prune.
     pub(super) fn plan_changed(&self, snap: &Snapshot) -> Option<String> {
-        let Intent::Prune { job, .. } = &self.intent else {
+        let Intent::Prune {
+            job,
+            copies: listed,
+        } = &self.intent
+        else {
             return None;
         };
-        (prune_lines(snap, job.as_str()) != self.lines).then(|| s::prune_plan_changed(job.as_str()))
+        let now = copies(snap, job.as_str());
+        let gone = listed.iter().any(|c| !now.contains(c));
+        gone.then(|| s::prune_plan_changed(job.as_str()))
     }
 }

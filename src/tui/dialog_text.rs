@@ -5,14 +5,18 @@ use crate::core::ids::{JobId, Target};
 use crate::core::snapshot::{JobView, Snapshot};
 use crate::core::time::{human, Ts};
 
-/// Why each target may not take the job, as the snapshot sees it (the core decides).
-pub(super) fn notes(snap: &Snapshot, choices: &[Option<Target>]) -> Vec<String> {
+/// Why each target may not take the job, as the snapshot sees it (the core decides), and
+/// whether that rules it out: a busy, failed, suspect or fenced target is refused before
+/// the operator types anything; a flapping one is only a warning.
+pub(super) fn fitness(snap: &Snapshot, choices: &[Option<Target>]) -> Vec<(String, bool)> {
     choices
         .iter()
         .map(|c| {
-            let Some(t) = c else { return String::new() };
+            let Some(t) = c else {
+                return (String::new(), false);
+            };
             let Some(h) = snap.hosts.iter().find(|h| h.id == t.host) else {
-                return "not in the fleet".into();
+                return ("not in the fleet".into(), true);
             };
             let busy = snap
                 .jobs
@@ -20,9 +24,10 @@ pub(super) fn notes(snap: &Snapshot, choices: &[Option<Target>]) -> Vec<String> 
                 .find(|j| t.gpu.is_some() && &j.placement == t)
                 .map(|j| format!("busy with {}", j.id));
             match h.badge.as_str() {
-                "failed" | "suspect" => format!("{} is {}", h.id, h.badge),
-                _ if h.damped => format!("{} is flapping", h.id),
-                _ => busy.unwrap_or_default(),
+                "failed" | "suspect" | "fenced" => (format!("{} is {}", h.id, h.badge), true),
+                _ if busy.is_some() => (busy.unwrap_or_default(), true),
+                _ if h.damped => (format!("{} is flapping", h.id), false),
+                _ => (String::new(), false),
             }
         })
         .collect()

@@ -81,6 +81,7 @@ pub fn inventory(snap: &Snapshot) -> Inventory {
             epoch: 1,
             digest: c.sha256.clone(),
             copies,
+            provenance: Default::default(),
         })
         .collect();
     let row = |n: u64, store: &str, keep: bool, reasons: &[&str]| PruneRow {

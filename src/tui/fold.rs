@@ -66,6 +66,25 @@ pub fn note(ui: &mut UiState, n: &Notice) {
         .split_once(' ')
         .map_or(full.as_str(), |(_, rest)| rest)
         .to_string();
+    // A prune this console asked for: its outcome, not just that it was sent.
+    if let Notice::Checkpoint {
+        what: "prune_finished",
+        ts,
+        detail,
+        ..
+    } = n
+    {
+        let level = if detail.contains("; failed") {
+            Level::Error
+        } else {
+            Level::Info
+        };
+        ui.message = Some(Message {
+            text: format!("prune: {detail}"),
+            level,
+            at: *ts,
+        });
+    }
     if let Notice::Core(e) = n {
         if let EventKind::CommandRejected {
             operator,

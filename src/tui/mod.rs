@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod dialog;
+mod dialog_fit;
 pub mod dialog_prune;
 mod dialog_text;
 mod fold;
@@ -28,6 +29,10 @@ pub(crate) mod fixture;
 #[cfg(test)]
 pub(crate) mod fixture_inventory;
 
+#[cfg(test)]
+mod attention_tests;
+#[cfg(test)]
+mod dialog_fit_tests;
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]

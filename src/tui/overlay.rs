@@ -162,7 +162,9 @@ fn draw_dialog(frame: &mut Frame, theme: &Theme, d: &Dialog) {
                 label.push_str(&format!("  ({n})"));
             }
             let mark = if i == d.choice { "●" } else { "○" };
-            let style = if i == d.choice {
+            let style = if d.refused.get(i).copied().unwrap_or(false) {
+                theme.danger
+            } else if i == d.choice {
                 theme.accent.add_modifier(Modifier::BOLD)
             } else {
                 theme.dim

@@ -101,6 +101,33 @@ fn failover_dialog_with_the_name_half_typed() {
 }
 
 #[test]
+fn failover_dialog_refusing_a_busy_target() {
+    let hs = fixture::harness();
+    let mut snap = fixture::snapshot(&hs);
+    if let Some(j) = snap.jobs.iter_mut().find(|j| j.id.as_str() == "bert-base") {
+        j.placement =
+            crate::core::ids::Target::new(crate::core::ids::HostId::new("gpu-b1"), Some(0));
+    }
+    let mut ui = fixture::ui(&hs);
+    ui.view = View::Jobs;
+    let themes = vec!["default".to_string()];
+    let cx = Ctx {
+        snap: &snap,
+        themes: &themes,
+    };
+    for a in [
+        Action::Down,
+        Action::Failover,
+        Action::FocusNext,
+        Action::Down,
+        Action::FocusNext,
+    ] {
+        update(&mut ui, &cx, a);
+    }
+    both("dialog_failover_refused", &snap, &ui);
+}
+
+#[test]
 fn cancel_and_pause_dialogs() {
     let (snap, ui) = with(View::Jobs, &[Action::Cancel]);
     both("dialog_cancel", &snap, &ui);

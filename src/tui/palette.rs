@@ -8,14 +8,25 @@ use crate::sim::chaos::FaultKind;
 /// What a palette line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PaletteCommand {
-    Failover { job: JobId, target: Option<Target> },
-    Switchover { job: JobId, target: Option<Target> },
+    Failover {
+        job: JobId,
+        target: Option<Target>,
+    },
+    Switchover {
+        job: JobId,
+        target: Option<Target>,
+    },
     Pause(Option<JobId>),
     Resume(Option<JobId>),
     Cancel(JobId),
+    /// Take an escalated job; without one, the first nobody has acknowledged.
+    Acknowledge(Option<JobId>),
     Prune(JobId),
     Readiness(JobId),
-    Inject { kind: FaultKind, target: String },
+    Inject {
+        kind: FaultKind,
+        target: String,
+    },
     View(View),
     Theme(String),
     Help,
@@ -23,7 +34,7 @@ pub enum PaletteCommand {
 }
 
 /// Every command the palette knows, with its arguments, for help and completion.
-pub const COMMANDS: [(&str, &str); 13] = [
+pub const COMMANDS: [(&str, &str); 15] = [
     (
         "failover",
         "<job> [target]   fail a job over, down its chain or to a target",
@@ -38,6 +49,11 @@ pub const COMMANDS: [(&str, &str); 13] = [
     ),
     ("resume", "[job]            resume automatic failover"),
     ("cancel", "<job>            cancel a job's recovery"),
+    (
+        "acknowledge",
+        "[job]            take an escalated job (needs a human)",
+    ),
+    ("ack", "[job]            the same as acknowledge"),
     (
         "prune",
         "<job>            delete the checkpoints retention removes",
@@ -113,6 +129,9 @@ pub fn parse(input: &str, snap: &Snapshot, themes: &[String]) -> Result<PaletteC
             arg(0).map(|j| job(snap, j)).transpose()?,
         )),
         "cancel" => Ok(PaletteCommand::Cancel(job(snap, need(0, "a job")?)?)),
+        "acknowledge" | "ack" => Ok(PaletteCommand::Acknowledge(
+            arg(0).map(|j| job(snap, j)).transpose()?,
+        )),
         "prune" => Ok(PaletteCommand::Prune(job(snap, need(0, "a job")?)?)),
         "readiness" | "ready" => Ok(PaletteCommand::Readiness(job(snap, need(0, "a job")?)?)),
         "inject" => {
@@ -199,7 +218,7 @@ pub fn complete(input: &str, snap: &Snapshot, themes: &[String]) -> Vec<String> 
             1,
             Some(
                 "failover" | "fo" | "switchover" | "so" | "pause" | "resume" | "cancel" | "prune"
-                | "readiness" | "ready",
+                | "readiness" | "ready" | "acknowledge" | "ack",
             ),
         ) => jobs(),
         (2, Some("failover" | "fo" | "switchover" | "so")) => targets(words.get(1).copied()),

@@ -184,7 +184,7 @@ fn a_plan_that_changes_under_the_dialog_is_read_again() {
     assert!(d
         .changed
         .as_deref()
-        .is_some_and(|c| c.contains("prune plan for llama-70b changed")));
+        .is_some_and(|c| c.contains("keeps a copy this listed for llama-70b")));
     assert_eq!(d.focus, Focus::Cancel);
     assert!(d.typed.is_empty());
     assert!(d.lines[0].contains("removes 2 copies"), "{:?}", d.lines);
@@ -233,4 +233,70 @@ fn enter_picks_a_checkpoint_and_esc_goes_back_to_the_jobs() {
     // A job without catalogued checkpoints has nothing to pick.
     press(&mut ui, &snap, &[Action::Select]);
     assert_eq!(ui.ckpt_row, None);
+}
+
+#[test]
+fn checkpoints_that_arrive_while_the_dialog_is_open_do_not_change_what_it_deletes() {
+    let (snap, mut ui) = world("llama-70b");
+    press(&mut ui, &snap, &[Action::Prune]);
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("no dialog")
+    };
+    let (shown, lines) = (d.intent.clone(), d.lines.clone());
+    press(&mut ui, &snap, &typed("llama-70b"));
+    // A job that checkpoints every second: each new snapshot's plan removes one more.
+    let mut later = snap.clone();
+    for n in 0..5 {
+        later.epoch += 1;
+        later
+            .inventory
+            .prune_plan
+            .push(crate::core::inventory::PruneRow {
+                job: "llama-70b".into(),
+                id: format!("ck-new-{n}"),
+                step: 9_000 + n,
+                store: "nas".into(),
+                keep: false,
+                reasons: vec!["beyond keep_last".into()],
+            });
+        observe(&mut ui, &later);
+    }
+    let Overlay::Dialog(d) = &ui.overlay else {
+        panic!("dialog closed")
+    };
+    assert!(d.changed.is_none(), "{:?}", d.changed);
+    assert_eq!(d.intent, shown, "the dialog binds what it showed");
+    assert_eq!(d.lines, lines);
+    assert_eq!(
+        d.typed, "llama-70b",
+        "nothing made the operator start again"
+    );
+    let r = press(&mut ui, &later, &[Action::FocusNext, Action::Select]);
+    let Some(Request::Prune { copies, .. }) = r else {
+        panic!("no prune request: {r:?}")
+    };
+    let Intent::Prune { copies: listed, .. } = shown else {
+        panic!("not a prune")
+    };
+    assert_eq!(copies, listed);
+    let m = ui.message.clone().expect("a message");
+    assert!(m.text.contains("deleting 3 copies"), "{}", m.text);
+    assert!(!m.text.contains("sent"), "{}", m.text);
+}
+
+#[test]
+fn the_prune_outcome_is_the_message_not_sent() {
+    let (snap, mut ui) = world("llama-70b");
+    let n = crate::runtime::notice::Notice::Checkpoint {
+        ts: snap.now,
+        what: "prune_finished",
+        job: "llama-70b".into(),
+        id: String::new(),
+        store: None,
+        detail: "deleted 3 of 3 listed copies of llama-70b".into(),
+    };
+    super::update::note(&mut ui, &n);
+    let m = ui.message.clone().expect("a message");
+    assert_eq!(m.text, "prune: deleted 3 of 3 listed copies of llama-70b");
+    assert_eq!(m.level, Level::Info);
 }

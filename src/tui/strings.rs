@@ -3,10 +3,14 @@
 
 use crate::core::recovery::RecoveryState;
 
+mod dialogs;
+pub use dialogs::*;
 mod inventory;
 pub use inventory::*;
 mod readiness;
 pub use readiness::*;
+mod stores;
+pub use stores::*;
 
 pub const APP: &str = "lifeboat";
 pub const READ_ONLY: &str = " READ-ONLY ";
@@ -69,6 +73,14 @@ pub const GPU_COLS: [&str; 13] = [
 ];
 pub const NO_GPUS: &str = "no GPUs (CPU standby)";
 pub const NO_READING: &str = "no reading: missing from nvidia-smi";
+pub const WAITING_FIRST_PROBE: &str = "waiting for first probe";
+/// The badge cell of a host not probed yet.
+/// The strip of escalated jobs under the header.
+pub const NEEDS_HUMAN: &str = "NEEDS A HUMAN";
+/// Starts the "what is failing and what happens next" line.
+pub const NEXT_MARK: &str = "▸";
+/// In the header on the simulated fleet.
+pub const DEMO: &str = "DEMO";
 pub const NO_HOSTS: &str = "No hosts match.";
 pub const NO_HOSTS_CONFIGURED: &str = "No hosts configured.";
 pub const PROBE: &str = "probe";
@@ -189,6 +201,38 @@ pub fn state_short(s: RecoveryState) -> &'static str {
         RecoveryState::Escalating => "ESCALATING",
         RecoveryState::Resolved => "RESOLVED",
         RecoveryState::Failed => "FAILED",
+    }
+}
+
+pub const INCIDENT: &str = "incident";
+pub const NOT_ACKNOWLEDGED: &str = "  nobody has acknowledged it: press a";
+
+pub fn paged_ago(age: &str) -> String {
+    format!("paged once, {age} ago")
+}
+
+pub fn acknowledged_by(who: &str, age: &str) -> String {
+    format!("  acknowledged by {who} {age} ago")
+}
+
+pub fn latest_finding(age: &str, what: &str, n: usize) -> String {
+    format!("latest of {n} finding(s), {age} ago: {what}")
+}
+
+pub const NOTHING_TO_ACK: &str = "nothing to acknowledge: no escalated job waits for a human";
+
+pub fn acknowledging(job: &str) -> String {
+    format!("acknowledge {job}: sent; it stays ESCALATING until it runs well, or you fail it over, resume or cancel it")
+}
+
+/// The STATE cell of a job whose automation is paused: PAUSED while it runs or is held
+/// by the pause (other states say more and keep their word).
+pub fn paused_state(s: RecoveryState, paused: bool, wide: bool) -> Option<String> {
+    match s {
+        RecoveryState::Running | RecoveryState::Resolved if paused => Some("PAUSED".into()),
+        RecoveryState::InterruptionDetected if paused && wide => Some("PAUSED (DETECTED)".into()),
+        RecoveryState::InterruptionDetected if paused => Some("PAUSED".into()),
+        _ => None,
     }
 }
 
@@ -330,6 +374,7 @@ pub const KEY_FAILOVER: (&str, &str) = ("f", "failover");
 pub const KEY_SWITCH: (&str, &str) = ("s", "switch");
 pub const KEY_PAUSE: (&str, &str) = ("p/r", "pause/resume");
 pub const KEY_CANCEL: (&str, &str) = ("c", "cancel");
+pub const KEY_ACK: (&str, &str) = ("a", "acknowledge");
 pub const KEY_INJECT: (&str, &str) = ("x", "inject");
 pub const KEY_QUIT: (&str, &str) = ("q", "quit");
 pub const READ_ONLY_NOTE: &str = "read-only";

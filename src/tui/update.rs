@@ -9,6 +9,9 @@ use super::select;
 use super::state::{Level, Message, Overlay, Palette, UiState};
 use super::strings as s;
 use super::update_palette::palette_key;
+use crate::core::io::Command;
+use crate::core::outlook::needs_human;
+use crate::core::recovery::RecoveryState;
 use crate::core::snapshot::{JobView, Snapshot};
 
 pub use super::fold::{note, observe};
@@ -64,10 +67,7 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
         Action::FocusPrev => d.move_focus(-1),
         Action::Up if d.focus == Focus::Pick => d.choose(cx.snap, -1),
         Action::Down if d.focus == Focus::Pick => d.choose(cx.snap, 1),
-        Action::Char(c) if d.focus == Focus::Typing => {
-            d.typed.push(c);
-            d.error = None;
-        }
+        Action::Char(c) => d.type_char(c),
         Action::Backspace if d.focus == Focus::Typing => {
             d.typed.pop();
         }
@@ -82,7 +82,11 @@ fn dialog(ui: &mut UiState, cx: &Ctx, mut d: Box<Dialog>, action: Action) -> Opt
                 return None;
             }
             Pressed::Confirmed(req) => {
-                say(ui, cx.snap, Level::Info, format!("{}: sent", d.title));
+                let text = match &req {
+                    Request::Prune { copies, .. } => s::prune_started(&d.title, copies.len()),
+                    _ => format!("{}: sent", d.title),
+                };
+                say(ui, cx.snap, Level::Info, text);
                 return Some(req);
             }
             Pressed::Stay => {}
@@ -185,6 +189,29 @@ pub(super) fn prune(ui: &mut UiState, cx: &Ctx, job: Option<&JobView>) -> Option
     }
 }
 
+/// Acknowledges `job` if it waits for a human, else the first job in the strip that
+/// nobody has acknowledged. Not destructive, so no dialog; refused when read-only.
+pub(super) fn acknowledge(ui: &mut UiState, cx: &Ctx, job: Option<&JobView>) -> Option<Request> {
+    if ui.settings.readonly {
+        return open(ui, cx, None, "acknowledge");
+    }
+    let waiting = |j: &&JobView| {
+        j.state == RecoveryState::Escalating
+            && j.escalation
+                .as_ref()
+                .is_none_or(|e| e.acknowledged.is_none())
+    };
+    let pick = job
+        .filter(waiting)
+        .or_else(|| needs_human(cx.snap).into_iter().find(waiting));
+    let Some(j) = pick else {
+        say(ui, cx.snap, Level::Info, s::NOTHING_TO_ACK);
+        return None;
+    };
+    say(ui, cx.snap, Level::Info, s::acknowledging(j.id.as_str()));
+    Some(Request::Core(Command::Acknowledge { job: j.id.clone() }))
+}
+
 fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     let snap = cx.snap;
     let job = select::selected_job(snap, ui).cloned();
@@ -264,6 +291,7 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
         }
         Action::PauseAll => return open(ui, cx, Some(Dialog::pause(snap, None, false)), "pause"),
         Action::ResumeAll => return open(ui, cx, Some(Dialog::pause(snap, None, true)), "resume"),
+        Action::Acknowledge => return acknowledge(ui, cx, job.as_ref()),
         Action::Prune => return prune(ui, cx, job.as_ref()),
         Action::Readiness => return super::readiness::open(ui, cx, job.as_ref()),
         Action::InjectFault => {

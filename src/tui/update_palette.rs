@@ -5,7 +5,9 @@ use super::action::{Action, Request};
 use super::dialog::Dialog;
 use super::palette::{self, PaletteCommand};
 use super::state::{Level, Overlay, Palette, UiState};
+use super::strings as s;
 use super::update::{go, open, prune, say, Ctx};
+use crate::core::io::Command;
 
 pub(super) fn palette_key(
     ui: &mut UiState,
@@ -116,6 +118,12 @@ fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Reques
                 "resume",
             )
         }
+        // A named job goes to the core, which says why if it does not wait for a human.
+        PaletteCommand::Acknowledge(Some(job)) if !ui.settings.readonly => {
+            say(ui, snap, Level::Info, s::acknowledging(job.as_str()));
+            Some(Request::Core(Command::Acknowledge { job }))
+        }
+        PaletteCommand::Acknowledge(_) => super::update::acknowledge(ui, cx, None),
         PaletteCommand::Prune(job) => prune(ui, cx, find(&job).as_ref()),
         PaletteCommand::Readiness(job) => super::readiness::open(ui, cx, find(&job).as_ref()),
         PaletteCommand::Inject { kind, target } => {

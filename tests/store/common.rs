@@ -107,8 +107,10 @@ pub(crate) fn manifest(job: &str, id: &str, files: &[(&str, &[u8])]) -> Manifest
                 path: (*p).into(),
                 size: b.len() as u64,
                 sha256: sha(b),
+                mode: None,
             })
             .collect(),
+        mac: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The S3 store on a real `s3s-fs` on loopback: the contract, an empty prefix, bytes lost
-//! on disk, the server going away and coming back, a wrong secret, a corrupt manifest,
-//! and building it from `[storage.s3]` config.
+//! on disk, the server going away and coming back, a wrong secret, a corrupt or
+//! oversized manifest, and building it from `[storage.s3]` config.
 
 use super::common::{data, files_under, get, ids, put, sha, MIB, PART};
 use super::contract::contract;
@@ -142,6 +142,27 @@ async fn s3_reports_a_corrupt_manifest() {
         "{e:?}"
     );
     assert_eq!(ids(&store.list("train").await.unwrap()), [("step-1", true)]);
+}
+
+#[tokio::test]
+async fn s3_refuses_an_oversized_manifest_by_its_length() {
+    let server = S3Server::start();
+    let store = s3_store(&server, "p");
+    let big = lifeboat::core::manifest::MAX_MANIFEST_BYTES as usize + 1;
+    server
+        .client()
+        .put_object()
+        .bucket(s3::BUCKET)
+        .key(format!("p/train/step-1/{MANIFEST_NAME}"))
+        .body(vec![b' '; big].into())
+        .send()
+        .await
+        .unwrap();
+    let e = store.get_manifest("train", "step-1").await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Corrupt(m) if m.contains("more than") && m.contains("not read")),
+        "{e:?}"
+    );
 }
 
 /// `[storage.s3]` as an operator writes it, pointing at `server`.

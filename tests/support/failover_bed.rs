@@ -38,6 +38,14 @@ pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
 
 /// [`start_with`] plus extra lines for the `[[job]]` table (`prestage = true`, `env = …`).
 pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: &str) -> Bed {
+    // The hosts run Lifeboat's scripts with `sh -s`: the fence must hold under dash, whose
+    // `kill` differs from bash's, as on every Debian and Ubuntu host.
+    let sh = std::fs::canonicalize("/bin/sh").unwrap();
+    assert!(
+        sh.ends_with("dash"),
+        "these hosts' sh is {} — the failover tests are meant to run where sh is dash",
+        sh.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let gpu_tools = dir.path().join("gpu-standins");
@@ -115,6 +123,7 @@ heartbeat = "$HOST_DIR/work/heartbeat"
 checkpoint_dir = "$HOST_DIR/work/ckpt"
 standby = [{standby}]
 strategies = [{chain}]
+env = {{ TOY_WORKERS = "2" }}
 {job_extra}
 
 [storage]
@@ -189,6 +198,34 @@ impl Bed {
         out
     }
 
+    /// `(epoch, pid)` of every live process, on any host, that belongs to a run of the
+    /// job (it carries the run's `LIFEBOAT_RUN` marker, workers included), found in /proc
+    /// independently of Lifeboat's pid files.
+    pub fn run_processes(&self) -> Vec<(u64, u32)> {
+        let prefix = format!("LIFEBOAT_RUN={}:", self.job);
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(env) = std::fs::read(e.path().join("environ")) else {
+                continue;
+            };
+            let epoch = env
+                .split(|b| *b == 0)
+                .filter_map(|v| std::str::from_utf8(v).ok())
+                .find_map(|v| v.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.split(':').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(epoch) = epoch {
+                if alive(pid) {
+                    out.push((epoch, pid));
+                }
+            }
+        }
+        out
+    }
+
     /// Every live run of the job, on any host: `(host, epoch, pid)`.
     pub fn all_alive(&self) -> Vec<(usize, u64, u32)> {
         (1..=self.hosts.len())
@@ -218,11 +255,17 @@ impl Bed {
 
     /// Starts `lifeboat --headless --json` on this bed.
     pub fn console(&self, duration: &str) -> Console {
+        self.console_in(duration, &self.state)
+    }
+
+    /// [`console`] with a state folder of its own (a second Lifeboat, or one whose state
+    /// was lost).
+    pub fn console_in(&self, duration: &str, state: &Path) -> Console {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
             .args(["--headless", "--json", "--duration", duration, "--config"])
             .arg(&self.config)
             .arg("--state-dir")
-            .arg(&self.state)
+            .arg(state)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(self.dir.path().join("console.err")).unwrap())
             .spawn()
@@ -279,6 +322,8 @@ impl Drop for Bed {
             self.signal_runs(n, "CONT");
             self.signal_runs(n, "KILL");
         }
+        // Whatever the job became (workers, orphans), wherever it went.
+        sshd::kill_processes_under(self.dir.path());
     }
 }
 
@@ -342,6 +387,13 @@ impl Console {
             return v.clone();
         }
         self.wait(secs, want)
+    }
+
+    /// Takes in every event the console printed so far.
+    pub fn drain(&mut self) {
+        while let Ok(v) = self.lines.try_recv() {
+            self.seen.push(v);
+        }
     }
 
     /// Events seen so far that match `want`.

@@ -65,6 +65,8 @@ strategies = ["restart-in-place", "escalate"]
 
 [storage]
 nas = "{work}/nas"
+# These tests prune by hand (and count what is left); auto_prune has its own tests.
+auto_prune = false
 "#,
         addr = spec.address,
         port = spec.port,

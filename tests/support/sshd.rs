@@ -150,6 +150,59 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// PIDs of every live process whose working directory lies under `dir`, or whose
+/// environment names a path under it: what a test's jobs became, wherever they were
+/// re-parented and whatever session they moved to.
+#[allow(dead_code)]
+pub fn processes_under(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if p == std::process::id() {
+            continue;
+        }
+        let zombie = fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if zombie {
+            continue;
+        }
+        let cwd = fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(dir));
+        let env = fs::read(e.path().join("environ"))
+            .is_ok_and(|v| v.windows(needle.len()).any(|w| w == needle.as_bytes()));
+        if cwd || env {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Kills every process under `dir` (see `processes_under`), frozen ones too, until none
+/// is left or 5 s have passed; returns what survived.
+#[allow(dead_code)]
+pub fn kill_processes_under(dir: &Path) -> Vec<u32> {
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_under(dir);
+        if left.is_empty() || std::time::Instant::now() > end {
+            return left;
+        }
+        signal("CONT", &left);
+        signal("KILL", &left);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn signal(sig: &str, pids: &[u32]) {
     if pids.is_empty() {
         return;

@@ -138,6 +138,26 @@ fn job_checkpoint_keys_are_read() {
 }
 
 #[test]
+fn the_manifest_key_is_named_never_written() {
+    let c = ok(&storage("manifest_key_env = \"LIFEBOAT_MANIFEST_KEY\""));
+    assert_eq!(
+        c.storage.manifest_key_env.as_deref(),
+        Some("LIFEBOAT_MANIFEST_KEY")
+    );
+    let p = one(&storage("manifest_key_env = \"not a name\""));
+    check(
+        &p,
+        17,
+        "storage.manifest_key_env",
+        &["is not an environment variable name"],
+        &["manifest_key_env = \"LIFEBOAT_MANIFEST_KEY\""],
+    );
+    let secret = "ghp_0123456789abcdefABCDEF0123456789abcd";
+    let p = one(&storage(&format!("manifest_key_env = \"{secret}\"")));
+    assert!(p.message.contains("looks like a secret"), "{p:#?}");
+}
+
+#[test]
 fn storage_numbers_are_checked_against_their_range() {
     let p = one(&storage("parallel = 0"));
     check(

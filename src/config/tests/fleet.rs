@@ -429,3 +429,15 @@ fn a_jobs_env_is_kept_and_secrets_in_it_are_refused() {
         "the secret was echoed: {p:?}"
     );
 }
+
+#[test]
+fn a_jobs_env_cannot_set_what_lifeboat_sets_for_every_run() {
+    for name in ["LIFEBOAT_RUN", "LIFEBOAT_EPOCH", "CUDA_VISIBLE_DEVICES"] {
+        let text = BASE.replace(
+            "standby = [\"pc1:1\"]",
+            &format!("standby = [\"pc1:1\"]\nenv = {{ {name} = \"x\" }}"),
+        );
+        let p = one(&text);
+        assert!(p.message.contains("set by Lifeboat"), "{name}: {p:?}");
+    }
+}

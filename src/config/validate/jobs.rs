@@ -111,6 +111,14 @@ fn job(
                 format!("\"{name}\" is not an environment variable name"),
                 "use letters, digits and _ , e.g. NCCL_DEBUG = \"WARN\"".to_string(),
             );
+        } else if name.starts_with("LIFEBOAT_") || name == "CUDA_VISIBLE_DEVICES" {
+            // Lifeboat sets these at launch; the fence finds a run's processes by them.
+            ctx.report_at(
+                value,
+                &key,
+                format!("\"{name}\" is set by Lifeboat for every run"),
+                "remove it; pin GPUs with `gpu` and the standby targets instead".to_string(),
+            );
         } else if crate::config::secret::looks_like_secret(value.get_ref())
             || crate::config::secret::is_secret_key(name)
         {

@@ -92,6 +92,10 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
             )
         })
         .unwrap_or(StorageConfig::DEFAULT_SCRUB_FRACTION);
+    let manifest_key_env = raw.manifest_key_env.as_ref().map(|s| {
+        let key = k.clone().key("manifest_key_env");
+        values::env_name(ctx, &key, s, "LIFEBOAT_MANIFEST_KEY")
+    });
     StorageConfig {
         nas,
         s3,
@@ -102,6 +106,8 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawStorage>, has_jobs: bool) -> Sto
         order,
         scrub_every,
         scrub_fraction,
+        manifest_key_env,
+        auto_prune: raw.auto_prune.as_ref().is_none_or(|b| *b.get_ref()),
     }
 }
 

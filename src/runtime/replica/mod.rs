@@ -4,6 +4,8 @@
 //! repairs copies that are missing or bad from a good one, scrubs, prunes by retention
 //! and restores onto any host. Used by the live runtime and by `lifeboat checkpoints`.
 
+mod adopt;
+mod health;
 mod prune;
 mod pull;
 pub mod remote;
@@ -14,7 +16,8 @@ mod tasks;
 pub mod transfer;
 
 pub use crate::core::inventory::PruneRow;
-pub use prune::PrunePlan;
+pub use adopt::Adoption;
+pub use prune::{PruneOutcome, PrunePlan};
 pub use restore::Restored;
 pub use scrub::ScrubReport;
 pub use tasks::TaskHandle;
@@ -50,13 +53,19 @@ pub struct Replicator {
     tasks: tasks::Tasks,
     discovery: Mutex<crate::core::discovery::Discovery>,
     notices: Option<mpsc::Sender<Notice>>,
-    store_errors: Mutex<std::collections::BTreeMap<String, String>>,
+    /// What each store did lately (see `health`).
+    marks: Mutex<std::collections::BTreeMap<String, health::Marks>>,
     /// Checkpoints being moved at once (`[storage] parallel`).
     permits: tokio::sync::Semaphore,
     /// Failed work waits before it is tried again: `(job, id, what)` → (failures, not before).
     backoff: Mutex<std::collections::BTreeMap<WorkKey, (u32, Ts)>>,
     /// Hosts not in the config (rented by failovers).
     book: crate::runtime::renting::HostBook,
+    /// The team's key (`[storage] manifest_key_env`): signs the manifests written here
+    /// and authenticates those found in the stores.
+    manifest_key: Option<Vec<u8>>,
+    /// Refusals already told (a planted link is named once, not on every pass).
+    told_refused: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// `(job, checkpoint, what)`: one piece of work that can fail and wait.
@@ -89,16 +98,38 @@ impl Replicator {
             tasks: tasks::Tasks::default(),
             discovery: Mutex::new(Default::default()),
             notices: None,
-            store_errors: Mutex::new(Default::default()),
+            marks: Mutex::new(Default::default()),
             permits: tokio::sync::Semaphore::new(storage.parallel.max(1)),
             backoff: Mutex::new(Default::default()),
             book: Default::default(),
+            manifest_key: None,
+            told_refused: Mutex::new(Default::default()),
         }
+    }
+
+    /// Signs manifests with `key` and trusts found ones whose mac verifies under it.
+    pub fn with_manifest_key(mut self, key: Option<Vec<u8>>) -> Self {
+        self.manifest_key = key;
+        self
+    }
+
+    /// Whether `what` is told for the first time (so a refusal is noticed once).
+    fn first_time(&self, what: &str) -> bool {
+        self.told_refused
+            .lock()
+            .map(|mut s| s.insert(what.to_string()))
+            .unwrap_or(true)
     }
 
     /// Sends checkpoint notices (replicated, bad copy, repaired …) to `tx`.
     pub fn with_notices(mut self, tx: mpsc::Sender<Notice>) -> Self {
         self.notices = Some(tx);
+        self
+    }
+
+    /// Never prunes by itself (a `--readonly` console deletes nothing).
+    pub fn without_auto_prune(mut self) -> Self {
+        self.storage.auto_prune = false;
         self
     }
 
@@ -166,7 +197,7 @@ impl Replicator {
         detail: String,
     ) {
         match what {
-            "copy_failed" | "copy_bad" => {
+            "copy_failed" | "copy_bad" | "refused" => {
                 tracing::warn!(job, id, store, "checkpoint {what}: {detail}")
             }
             _ => tracing::info!(job, id, store, "checkpoint {what}: {detail}"),
@@ -181,15 +212,6 @@ impl Replicator {
                 detail,
             };
             let _ = tx.send(n).await;
-        }
-    }
-
-    fn store_result(&self, store: &str, error: Option<String>) {
-        if let Ok(mut m) = self.store_errors.lock() {
-            match error {
-                Some(e) => m.insert(store.to_string(), e),
-                None => m.remove(store),
-            };
         }
     }
 
@@ -228,18 +250,13 @@ impl Replicator {
 
     /// The inventory now: stores, every catalogued checkpoint, and the work in flight.
     pub fn inventory(&self) -> Result<Inventory, ReplicaError> {
-        let errors = self
-            .store_errors
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
         let stores = self
             .stores
             .iter()
             .map(|s| StoreView {
                 name: s.kind().as_str().into(),
                 location: s.locate("", "").trim_end_matches('/').to_string(),
-                error: errors.get(s.kind().as_str()).cloned(),
+                error: self.store_error(s.kind().as_str()),
             })
             .collect();
         Ok(Inventory {
@@ -276,6 +293,7 @@ pub async fn open(
         ));
     }
     let catalogue = Arc::new(Catalogue::open(&state_dir.join("journal.db"))?);
+    let key = manifest_key(config.storage.manifest_key_env.as_deref())?;
     Ok(Replicator::new(
         stores,
         catalogue,
@@ -283,5 +301,20 @@ pub async fn open(
         local,
         config.fleet.clone(),
         config.storage.clone(),
-    ))
+    )
+    .with_manifest_key(key))
+}
+
+/// The team's manifest key from the environment variable `[storage] manifest_key_env`
+/// names; a named but unset variable is an error (not a silent downgrade to no key).
+fn manifest_key(env: Option<&str>) -> Result<Option<Vec<u8>>, ReplicaError> {
+    use std::os::unix::ffi::OsStringExt;
+    let Some(name) = env else { return Ok(None) };
+    match std::env::var_os(name) {
+        Some(v) if !v.is_empty() => Ok(Some(v.into_vec())),
+        _ => Err(ReplicaError::Failed(format!(
+            "[storage] manifest_key_env names {name}, which is not set (or empty) in lifeboat's \
+             environment; fix: export {name}=<the team's manifest key>, or remove manifest_key_env"
+        ))),
+    }
 }

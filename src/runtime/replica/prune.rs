@@ -5,9 +5,12 @@
 use super::{ReplicaError, Replicator};
 use crate::core::inventory::{CheckpointEntry, CopyState, PruneRow};
 use crate::core::io::CheckpointRef;
-use crate::core::retention::{plan, Decision};
+use crate::core::retention::{plan, prune_after_replication, Decision};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Who the journal says pruned, when retention ran by itself.
+pub const AUTO_PRUNE: &str = "retention (auto_prune)";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PrunePlan {
@@ -93,6 +96,91 @@ impl Replicator {
         plan: &PrunePlan,
         operator: &str,
     ) -> Result<Vec<String>, ReplicaError> {
+        let (deleted, errors) = self.delete_removals(plan, operator).await?;
+        if errors.is_empty() {
+            Ok(deleted)
+        } else {
+            Err(ReplicaError::Failed(format!(
+                "deleted {} cop{}, but: {}",
+                deleted.len(),
+                if deleted.len() == 1 { "y" } else { "ies" },
+                errors.join("; ")
+            )))
+        }
+    }
+
+    /// Deletes exactly the copies of `job` an operator was shown (`(checkpoint, store)`),
+    /// never more: checkpoints that arrived since are not planned again here. A listed copy
+    /// the plan keeps now (it became the last good copy …) stays, and the outcome says so.
+    /// Each deletion is journaled as a `pruned` notice, the outcome as `prune_finished`.
+    pub async fn prune_listed(
+        &self,
+        job: &str,
+        listed: &[(String, String)],
+        operator: &str,
+    ) -> Result<PruneOutcome, ReplicaError> {
+        let now_plan = self.plan_prune(Some(job))?;
+        let mut plan = PrunePlan::default();
+        let mut out = PruneOutcome {
+            job: job.to_string(),
+            listed: listed.len(),
+            ..PruneOutcome::default()
+        };
+        for (id, store) in listed {
+            let row = now_plan
+                .rows
+                .iter()
+                .find(|r| r.job == job && r.id == *id && r.store == *store);
+            match row {
+                Some(r) if !r.keep => plan.rows.push(r.clone()),
+                Some(r) => out
+                    .kept
+                    .push(format!("{job}/{id} [{store}]: {}", r.reasons.join("; "))),
+                None => out
+                    .kept
+                    .push(format!("{job}/{id} [{store}]: no such copy any more")),
+            }
+        }
+        let (deleted, failed) = self.delete_removals(&plan, operator).await?;
+        out.deleted = deleted;
+        out.failed = failed;
+        self.notify("prune_finished", job, "", None, out.summary())
+            .await;
+        Ok(out)
+    }
+
+    /// After a replication pass of `job` that recorded `replicated` (checkpoint ids):
+    /// when the core's retention rule says so (`auto_prune` on, one of them verified, the
+    /// plan removes something), deletes what the plan removes, through the same plan,
+    /// guards and journal as a manual prune, as operator [`AUTO_PRUNE`].
+    pub async fn prune_after_replication(
+        &self,
+        job: &str,
+        replicated: &[String],
+    ) -> Result<Option<PruneOutcome>, ReplicaError> {
+        let verified = self
+            .catalogue
+            .entries(Some(job))?
+            .iter()
+            .filter(|e| replicated.contains(&e.id) && e.restorable())
+            .count();
+        let plan = self.plan_prune(Some(job))?;
+        let listed: Vec<(String, String)> = plan
+            .removals()
+            .map(|r| (r.id.clone(), r.store.clone()))
+            .collect();
+        if !prune_after_replication(self.storage.auto_prune, verified, listed.len()) {
+            return Ok(None);
+        }
+        self.prune_listed(job, &listed, AUTO_PRUNE).await.map(Some)
+    }
+
+    /// Deletes each removal of `plan`: the copies deleted, and the errors of those not.
+    async fn delete_removals(
+        &self,
+        plan: &PrunePlan,
+        operator: &str,
+    ) -> Result<(Vec<String>, Vec<String>), ReplicaError> {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for r in plan.removals() {
@@ -116,16 +204,45 @@ impl Replicator {
                 Err(e) => errors.push(format!("{}/{} [{}]: {e}", r.job, r.id, r.store)),
             }
         }
-        if errors.is_empty() {
-            Ok(deleted)
-        } else {
-            Err(ReplicaError::Failed(format!(
-                "deleted {} cop{}, but: {}",
-                deleted.len(),
-                if deleted.len() == 1 { "y" } else { "ies" },
-                errors.join("; ")
-            )))
+        Ok((deleted, errors))
+    }
+}
+
+/// What a prune of listed copies did, for the operator who confirmed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PruneOutcome {
+    pub job: String,
+    /// How many copies the operator was shown.
+    pub listed: usize,
+    /// `job/id [store]` of each copy deleted.
+    pub deleted: Vec<String>,
+    /// Listed copies that stay, and why.
+    pub kept: Vec<String>,
+    /// Listed copies whose deletion failed, and why.
+    pub failed: Vec<String>,
+}
+
+impl PruneOutcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.deleted.len() == self.listed
+    }
+
+    /// `deleted 4 of 4 listed copies of train` (+ what stayed and what failed).
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "deleted {} of {} listed cop{} of {}",
+            self.deleted.len(),
+            self.listed,
+            if self.listed == 1 { "y" } else { "ies" },
+            self.job
+        );
+        if !self.kept.is_empty() {
+            s.push_str(&format!("; kept {}", self.kept.join(", ")));
         }
+        if !self.failed.is_empty() {
+            s.push_str(&format!("; failed {}", self.failed.join(", ")));
+        }
+        s
     }
 }
 

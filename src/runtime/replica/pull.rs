@@ -47,6 +47,16 @@ impl Replicator {
         for s in &parsed.skipped {
             tracing::warn!(job = %job.id, host = %host.id, "checkpoint listing: skipped {s}");
         }
+        for (id, why) in &parsed.refused {
+            let why = format!(
+                "{}:{}/{why}; the checkpoint is not replicated",
+                host.id,
+                dir.trim_end_matches('/')
+            );
+            if self.first_time(&why) {
+                self.notify("refused", job.id.as_str(), id, None, why).await;
+            }
+        }
         Ok(parsed.checkpoints)
     }
 
@@ -67,10 +77,13 @@ impl Replicator {
             .lock()
             .map(|mut d| d.complete(job, &listing, spec.checkpoint_marker.is_some()))
             .unwrap_or_default();
+        // A found checkpoint (someone else's, same name) does not stop ours: ours is
+        // replicated and recorded over it.
         let known: BTreeSet<String> = self
             .catalogue
             .entries(Some(job))?
             .into_iter()
+            .filter(|e| !e.needs_adoption())
             .map(|e| e.id)
             .collect();
         let mut todo: Vec<Listing> = complete
@@ -156,9 +169,10 @@ impl Replicator {
                 path: path.clone(),
                 size: *size,
                 sha256: sha,
+                mode: l.modes.get(path).copied(),
             });
         }
-        let m = Manifest {
+        let mut m = Manifest {
             format: FORMAT,
             job: jid.to_string(),
             id: l.id.clone(),
@@ -168,7 +182,11 @@ impl Replicator {
             epoch,
             single_file: l.single_file,
             files,
+            mac: None,
         };
+        if let Some(key) = &self.manifest_key {
+            m.sign(key);
+        }
         m.check()
             .map_err(|e| ReplicaError::Failed(format!("{jid}/{}: {e}", l.id)))?;
         for (i, s) in self.stores.iter().enumerate() {
@@ -179,6 +197,12 @@ impl Replicator {
             }
         }
         if !outcome.iter().any(|o| matches!(o, Outcome::Ok)) {
+            // No copy to record, but every store's failure counts for its health.
+            for (s, o) in self.stores.iter().zip(&outcome) {
+                if let Outcome::Err(e) = o {
+                    self.store_result(s.kind().as_str(), Some(e.to_string()));
+                }
+            }
             let why = self.describe(&outcome);
             return Err(ReplicaError::Failed(format!(
                 "{jid}/{}: no store took it ({why}); it stays on {} and is tried again",

@@ -6,15 +6,16 @@ use crate::core::manifest::Manifest;
 use crate::runtime::scripts::{quote, quote_path};
 
 /// The first line of a listing; NUL-terminated records follow.
-pub const LIST_HEADER: &str = "@@ckpt-list 1";
+pub const LIST_HEADER: &str = "@@ckpt-list 2";
 
-/// Lists `dir` as `find -printf` records (see `core::discovery::parse_listing`).
+/// Lists `dir` as `find -printf` records (see `core::discovery::parse_listing`): every
+/// entry, links and special files too, so that a checkpoint holding one is refused.
 pub fn list(dir: &str) -> String {
     format!(
         r#"d={d}
 [ -d "$d" ] || {{ echo "@@nodir"; exit 0; }}
 echo {h}
-find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%y\t%s\t%T@\t%P\0' 2>/dev/null
+find "$d" -mindepth 1 -maxdepth 8 -printf '%y\t%s\t%T@\t%m\t%P\0' 2>/dev/null
 "#,
         d = quote_path(dir),
         h = quote(LIST_HEADER),
@@ -24,14 +25,27 @@ find "$d" -mindepth 1 -maxdepth 8 \( -type f -o -type d -o -type l \) -printf '%
 /// A one-line command for `write_stream`: makes the parent folder, writes stdin to
 /// `path` while hashing it on the host (openssl when there, it is several times faster
 /// than coreutils), then prints the SHA-256 and the size the file has on disk. See
-/// [`parse_written`].
-pub fn write_file(path: &str) -> String {
+/// [`parse_written`]. Folders are made `0700` and the file `0600`, then given `mode`
+/// (the job's own permission bits; setuid, setgid and sticky never): never wider.
+pub fn write_file(path: &str, mode: Option<u32>) -> String {
     let parent = path.rsplit_once('/').map_or(".", |(p, _)| p);
     let parent = if parent.is_empty() { "/" } else { parent };
     let p = quote_path(path);
+    let chmod = mode.map_or(String::new(), |m| format!("chmod {:o} {p} && ", m & 0o777));
     format!(
-        "mkdir -p -- {} && if command -v openssl >/dev/null 2>&1; then tee -- {p} | openssl dgst -sha256 -r; else tee -- {p} | sha256sum; fi && wc -c < {p}",
+        "umask 077 && mkdir -p -- {} && if [ -L {p} ]; then echo \"refused: {path} is a symbolic link\" >&2; exit 3; fi && if command -v openssl >/dev/null 2>&1; then tee -- {p} | openssl dgst -sha256 -r; else tee -- {p} | sha256sum; fi && {chmod}wc -c < {p}",
         quote_path(parent),
+        path = path.replace(['"', '\\', '$', '`'], "_"),
+    )
+}
+
+/// A command for `read_stream`: `path`'s bytes on stdout, only if it is a regular file
+/// and not a link (a FIFO would block, a link would read what it points to).
+pub fn read_file(path: &str) -> String {
+    let p = quote_path(path);
+    format!(
+        "if [ -L {p} ] || [ ! -f {p} ]; then echo \"refused: {} is a symbolic link or not a regular file\" >&2; exit 3; fi; exec cat -- {p}",
+        path.replace(['"', '\\', '$', '`'], "_"),
     )
 }
 
@@ -53,6 +67,7 @@ const HASHER: &str = r#"if command -v openssl >/dev/null 2>&1; then hs() { opens
 pub fn verify(root: &str, m: &Manifest) -> String {
     let mut s = String::from(HASHER);
     s.push_str(&format!("r={}\n", quote_path(root)));
+    s.push_str("[ -L \"$r\" ] && { echo \"@@bad link $r\"; exit 0; }\n");
     for f in &m.files {
         let p = if m.single_file {
             "\"$r\"".to_string()
@@ -60,7 +75,8 @@ pub fn verify(root: &str, m: &Manifest) -> String {
             format!("\"$r\"/{}", quote(&f.path))
         };
         s.push_str(&format!(
-            r#"[ -f {p} ] || {{ echo "@@bad missing "{name}; exit 0; }}
+            r#"[ -L {p} ] && {{ echo "@@bad link "{name}; exit 0; }}
+[ -f {p} ] || {{ echo "@@bad missing "{name}; exit 0; }}
 [ "$(wc -c < {p})" = {size} ] || {{ echo "@@bad size "{name}; exit 0; }}
 [ "$(hs {p})" = {sha} ] || {{ echo "@@bad sha256 "{name}; exit 0; }}
 "#,
@@ -99,11 +115,14 @@ mod tests {
 
     #[test]
     fn write_file_quotes_and_makes_the_parent() {
-        let c = write_file("/a b/c'd");
-        assert!(c.starts_with("mkdir -p -- '/a b' && "), "{c}");
+        let c = write_file("/a b/c'd", None);
+        assert!(c.starts_with("umask 077 && mkdir -p -- '/a b' && "), "{c}");
         assert!(c.contains(r"tee -- '/a b/c'\''d' |"), "{c}");
-        assert!(c.ends_with(r"wc -c < '/a b/c'\''d'"), "{c}");
-        assert!(write_file("/x").starts_with("mkdir -p -- '/' && "));
+        assert!(c.ends_with(r"&& wc -c < '/a b/c'\''d'"), "{c}");
+        assert!(!c.contains("chmod"), "{c}");
+        assert!(write_file("/x", None).starts_with("umask 077 && mkdir -p -- '/' && "));
+        let c = write_file("/x", Some(0o4755));
+        assert!(c.contains("chmod 755 '/x' && wc -c"), "{c}");
     }
 
     #[test]

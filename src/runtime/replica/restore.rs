@@ -86,6 +86,13 @@ impl Replicator {
                 ))
             })?,
         };
+        if !entry.provenance.trusted() {
+            return Err(ReplicaError::Failed(format!(
+                "refused: {job}/{} was found in the stores, not written by this Lifeboat, and \
+                 no operator has adopted it; check it, then run `lifeboat checkpoints adopt {job} {}`",
+                entry.id, entry.id
+            )));
+        }
         let m = self.catalogue.manifest(job, &entry.id)?.ok_or_else(|| {
             ReplicaError::NotFound(format!("{job}/{}: no manifest recorded", entry.id))
         })?;
@@ -208,8 +215,14 @@ impl Replicator {
                     id: &m.id,
                     path: &f.path,
                 };
-                let landed =
-                    store_to_host(from, shell, host, &remote::write_file(&target), &meter).await?;
+                let landed = store_to_host(
+                    from,
+                    shell,
+                    host,
+                    &remote::write_file(&target, f.mode),
+                    &meter,
+                )
+                .await?;
                 let (n, sha) = (landed.bytes, landed.sha256);
                 if n != f.size || sha != f.sha256 {
                     let why = format!(

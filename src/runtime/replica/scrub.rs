@@ -1,7 +1,6 @@
 //! Scrub: re-hash stored copies against their manifests, all of them or a rotating
 //! slice per run; a copy that reads back wrong is marked bad (or missing) and repaired
-//! from a good one. Also adopts checkpoints found in a store but not in the catalogue
-//! (a new console, or a journal moved aside), verifying them before they count.
+//! from a good one. First it catalogues checkpoints found in a store (see `adopt`).
 
 use super::transfer::hash_in_store;
 use super::{now, ReplicaError, Replicator};
@@ -19,8 +18,14 @@ pub struct ScrubReport {
     /// `job/id [store]: why` for each copy found bad or missing.
     pub bad: Vec<String>,
     pub repaired: usize,
-    /// Checkpoints found in a store and added to the catalogue.
+    /// Checkpoints found in a store whose manifest's mac verifies: added, restorable.
     pub adopted: usize,
+    /// `job/id [store]` found in a store with a valid manifest but nothing proving who
+    /// wrote it: catalogued, never restored until `lifeboat checkpoints adopt`.
+    pub found: Vec<String>,
+    /// `job/id [store]: why` for what a store holds that is refused (links, special
+    /// files, a manifest too big or with a mac that does not verify).
+    pub refused: Vec<String>,
 }
 
 impl Replicator {
@@ -31,10 +36,8 @@ impl Replicator {
         fraction: u32,
         job: Option<&str>,
     ) -> Result<ScrubReport, ReplicaError> {
-        let mut report = ScrubReport {
-            adopted: self.adopt(job).await?,
-            ..ScrubReport::default()
-        };
+        let mut report = ScrubReport::default();
+        self.adopt(job, &mut report).await?;
         let fraction = u64::from(fraction.max(1));
         let cursor = self.catalogue.counter(CURSOR)?;
         let entries: Vec<CheckpointEntry> = self
@@ -99,61 +102,11 @@ impl Replicator {
         report.repaired = self.repair().await?;
         Ok(report)
     }
-
-    /// Adds to the catalogue every checkpoint a store holds with a valid manifest that
-    /// the catalogue does not know, after hashing it. Returns how many were added.
-    pub async fn adopt(&self, job: Option<&str>) -> Result<usize, ReplicaError> {
-        let mut adopted = 0;
-        for s in &self.stores {
-            let jobs = match job {
-                Some(j) => vec![j.to_string()],
-                None => match s.jobs().await {
-                    Ok(j) => j,
-                    Err(e) => {
-                        self.store_result(s.kind().as_str(), Some(e.to_string()));
-                        continue;
-                    }
-                },
-            };
-            let name = s.kind().as_str();
-            for j in jobs {
-                let entries = self.catalogue.entries(Some(&j))?;
-                let Ok(listed) = s.list(&j).await else {
-                    continue;
-                };
-                for l in listed.into_iter().filter(|l| l.has_manifest) {
-                    let known = entries.iter().find(|e| e.id == l.id);
-                    if known.is_some_and(|e| e.copy(name).is_some()) {
-                        continue;
-                    }
-                    let Ok(m) = s.get_manifest(&j, &l.id).await else {
-                        continue;
-                    };
-                    if m.job != j || m.id != l.id || known.is_some_and(|e| e.digest != m.digest()) {
-                        continue;
-                    }
-                    if check_copy(s.as_ref(), &m).await.is_ok() {
-                        self.catalogue.record(&m, now())?;
-                        self.catalogue.set_copy(
-                            &j,
-                            &m.id,
-                            name,
-                            CopyState::Verified,
-                            Some(now()),
-                            "adopted from the store",
-                        )?;
-                        adopted += 1;
-                    }
-                }
-            }
-        }
-        Ok(adopted)
-    }
 }
 
 /// Reads every file of `m` in `store` and compares size and SHA-256, and the stored
 /// manifest with `m`.
-async fn check_copy(store: &dyn Store, m: &Manifest) -> Result<(), StoreError> {
+pub(super) async fn check_copy(store: &dyn Store, m: &Manifest) -> Result<(), StoreError> {
     let stored = store.get_manifest(&m.job, &m.id).await?;
     if stored.digest() != m.digest() {
         return Err(StoreError::Corrupt(

@@ -84,6 +84,7 @@ pub fn spawn(
         let mut told: BTreeMap<(String, String), bool> = BTreeMap::new();
         let mut prestaged: BTreeMap<String, String> = BTreeMap::new();
         let mut last_scrub = now();
+        let mut stores_read = false;
         loop {
             if *stop.borrow() {
                 break;
@@ -95,6 +96,7 @@ pub fn spawn(
                 &mut told,
                 &mut prestaged,
                 &mut last_scrub,
+                &mut stores_read,
             );
             tokio::select! {
                 () = pass => {}
@@ -116,8 +118,19 @@ async fn one_pass(
     told: &mut BTreeMap<(String, String), bool>,
     prestaged: &mut BTreeMap<String, String>,
     last_scrub: &mut crate::core::time::Ts,
+    stores_read: &mut bool,
 ) {
     let snap = snapshots.borrow().clone();
+    // Before any job's first start the core waits for what the stores hold (a state
+    // folder that is new, or lost, must not start a job from step 0).
+    let first_read = !*stores_read;
+    if first_read {
+        let mut report = super::scrub::ScrubReport::default();
+        if let Err(e) = rep.adopt(None, &mut report).await {
+            tracing::warn!("reading the checkpoint stores: {e}");
+            return;
+        }
+    }
     // Only a job that runs where the core says it does is listed: a job mid-failover
     // may have a fenced copy still writing on its old host.
     let running: Vec<(String, String, u64)> = snap
@@ -127,8 +140,17 @@ async fn one_pass(
         .map(|j| (j.id.to_string(), j.placement.host.to_string(), j.epoch.0))
         .collect();
     for (job, host, epoch) in &running {
-        if let Err(e) = rep.discover(job, host, *epoch).await {
-            tracing::debug!(job, host, "checkpoint discovery: {e}");
+        match rep.discover(job, host, *epoch).await {
+            Ok(got) if !got.is_empty() => {
+                let ids: Vec<String> = got.into_iter().map(|m| m.id).collect();
+                match rep.prune_after_replication(job, &ids).await {
+                    Ok(Some(out)) => tracing::info!(job, "auto prune: {}", out.summary()),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(job, "auto prune: {e}"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(job, host, "checkpoint discovery: {e}"),
         }
     }
     if let Err(e) = rep.repair().await {
@@ -161,7 +183,38 @@ async fn one_pass(
             }
         }
     }
+    if first_read {
+        // Checkpoints nobody vouched for: a first start must not start below them.
+        let mut unadopted: BTreeMap<String, u64> = BTreeMap::new();
+        for e in rep.catalogue.entries(None).unwrap_or_default() {
+            if e.provenance == crate::core::inventory::Provenance::Found {
+                let top = unadopted.entry(e.job.clone()).or_default();
+                *top = (*top).max(e.step);
+            }
+        }
+        let input = Input::StoresRead {
+            unadopted: unadopted
+                .into_iter()
+                .map(|(j, s)| (JobId::new(&j), s))
+                .collect(),
+        };
+        if feed.send(Feed::Input(input)).await.is_err() {
+            return;
+        }
+        *stores_read = true;
+    }
     prestage(rep, &snap, prestaged).await;
+    // Every store's health, including one nobody wrote to lately, for the core.
+    rep.look_at_stores().await;
+    for r in rep.store_reports().unwrap_or_default() {
+        if feed
+            .send(Feed::Input(Input::StoreReported(r)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 /// Keeps each `prestage = true` job's newest verified checkpoint on its first standby.

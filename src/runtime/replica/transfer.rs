@@ -4,7 +4,6 @@
 
 use crate::core::fleet::HostSpec;
 use crate::core::manifest::hex;
-use crate::runtime::scripts::quote_path;
 use crate::runtime::shell::{Shell, ShellError};
 use crate::runtime::store::{Store, StoreError, Written, CHANNEL_DEPTH};
 use bytes::Bytes;
@@ -40,7 +39,7 @@ impl Source<'_> {
     async fn pump(self, tx: mpsc::Sender<Chunk>) -> Result<(), String> {
         let result = match self {
             Source::Host { shell, host, path } => {
-                let cmd = format!("exec cat -- {}", quote_path(&path));
+                let cmd = super::remote::read_file(&path);
                 match shell.read_stream(host, &cmd, tx.clone(), STALL).await {
                     Ok(out) if out.exit == Some(0) => Ok(()),
                     Ok(out) => Err(format!(

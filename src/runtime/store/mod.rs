@@ -84,6 +84,8 @@ pub struct Listed {
     pub id: String,
     /// Whether `manifest.json` is present (not yet whether it parses).
     pub has_manifest: bool,
+    /// Why the store will not read it (a symlinked folder or manifest in the NAS).
+    pub refused: Option<String>,
 }
 
 /// A place checkpoints are kept. Every method may be cancelled at any await point and

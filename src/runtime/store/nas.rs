@@ -5,6 +5,8 @@
 
 #[path = "nas_fs.rs"]
 mod disk;
+#[path = "nas_safe.rs"]
+mod safe;
 
 use super::{Listed, Store, StoreError, StoreKind, Written};
 use crate::core::manifest::{check_name, check_path, hex, Manifest, MANIFEST_NAME};
@@ -225,9 +227,11 @@ impl Store for NasStore {
         path: &str,
         output: mpsc::Sender<Result<Bytes, String>>,
     ) -> Result<u64, StoreError> {
-        let file = self.root.join(Self::file_rel(job, id, path)?);
+        let rel = Self::file_rel(job, id, path)?;
+        let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
-            let result = read_into(&file, &output);
+            let result = safe::open_beneath(&root, &rel)
+                .and_then(|f| read_into(f, &root.join(&rel), &output));
             if let Err(e) = &result {
                 // A consumer that only watches the channel learns of the failure too.
                 let _ = output.blocking_send(Err(e.to_string()));
@@ -239,11 +243,16 @@ impl Store for NasStore {
     }
 
     async fn size(&self, job: &str, id: &str, path: &str) -> Result<u64, StoreError> {
-        let file = self.root.join(Self::file_rel(job, id, path)?);
-        tokio::fs::metadata(&file)
-            .await
-            .map(|m| m.len())
-            .map_err(|e| io_error("read", &file, &e))
+        let rel = Self::file_rel(job, id, path)?;
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let f = safe::open_beneath(&root, &rel)?;
+            f.metadata()
+                .map(|m| m.len())
+                .map_err(|e| io_error("read", &root.join(&rel), &e))
+        })
+        .await
+        .map_err(join_error)?
     }
 
     async fn put_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
@@ -267,29 +276,47 @@ impl Store for NasStore {
     }
 
     async fn get_manifest(&self, job: &str, id: &str) -> Result<Manifest, StoreError> {
-        let file = self
-            .root
-            .join(Self::checkpoint_rel(job, id)?)
-            .join(MANIFEST_NAME);
-        let bytes = tokio::fs::read(&file)
+        let rel = Self::checkpoint_rel(job, id)?.join(MANIFEST_NAME);
+        let root = self.root.clone();
+        let file = root.join(&rel);
+        let bytes = tokio::task::spawn_blocking(move || safe::read_manifest(&root, &rel))
             .await
-            .map_err(|e| io_error("read", &file, &e))?;
+            .map_err(join_error)??;
         Manifest::parse(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", file.display())))
     }
 
     async fn list(&self, job: &str) -> Result<Vec<Listed>, StoreError> {
         check_name("job", job).map_err(refused)?;
         let root = self.root.clone();
+        let job_rel = PathBuf::from(job);
         let job_dir = root.join(job);
         tokio::task::spawn_blocking(move || {
             require_root(&root)?;
+            // A linked job folder would list (and later read) another tree.
+            safe::real_dirs(&root, &job_rel)?;
+            // Neither a link nor a FIFO counts as a manifest.
+            let is_file = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file());
             let mut out: Vec<Listed> = subfolders(&job_dir)?
                 .into_iter()
-                .map(|id| Listed {
-                    has_manifest: job_dir.join(&id).join(MANIFEST_NAME).is_file(),
-                    id,
+                .map(|id| {
+                    let manifest = job_dir.join(&id).join(MANIFEST_NAME);
+                    Listed {
+                        has_manifest: is_file(&manifest),
+                        refused: safe::refusal(&manifest),
+                        id,
+                    }
                 })
                 .collect();
+            // Links and special files where checkpoint folders belong: listed as refused.
+            out.extend(
+                safe::strangers(&job_dir)
+                    .into_iter()
+                    .map(|(id, why)| Listed {
+                        id,
+                        has_manifest: false,
+                        refused: Some(why),
+                    }),
+            );
             out.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(out)
         })
@@ -311,9 +338,12 @@ impl Store for NasStore {
 
     async fn delete(&self, job: &str, id: &str) -> Result<(), StoreError> {
         let root = self.root.clone();
-        let dir = root.join(Self::checkpoint_rel(job, id)?);
+        let rel = Self::checkpoint_rel(job, id)?;
+        let dir = root.join(&rel);
         tokio::task::spawn_blocking(move || {
             require_root(&root)?;
+            // Through a linked job folder the delete would land outside the root.
+            safe::real_dirs(&root, &rel)?;
             let manifest = dir.join(MANIFEST_NAME);
             match fs::remove_file(&manifest) {
                 // Durable before any data goes, so a crash never leaves a listed-as-

@@ -9,6 +9,7 @@ use crate::runtime::store::{StoreError, Written, CHUNK};
 use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
@@ -70,7 +71,10 @@ fn ensure_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>, StoreError> {
         dir.push(part);
         match fs::create_dir(&dir) {
             Ok(()) => created.push(dir.clone()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            // A real folder only: a planted link would take the write out of the root.
+            Err(e)
+                if e.kind() == io::ErrorKind::AlreadyExists
+                    && fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir()) => {}
             Err(e) => {
                 remove_empty(&created);
                 return Err(io_error("create folder", &dir, &e));
@@ -158,11 +162,19 @@ pub(super) fn write_atomic(
     remove_stale_temps(&dir, &name.to_string_lossy());
     let tmp = temp_path(&dir, &name.to_string_lossy());
     let mut created = ensure_dirs(root, dir_rel)?;
-    let mut opened = OpenOptions::new().write(true).create_new(true).open(&tmp);
+    // Checkpoints are the job's data: readable by Lifeboat's user only.
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+    };
+    let mut opened = open();
     if matches!(&opened, Err(e) if e.kind() == io::ErrorKind::NotFound) {
         // A failing put beside us removed the folder it had just made: make it again.
         created = ensure_dirs(root, dir_rel)?;
-        opened = OpenOptions::new().write(true).create_new(true).open(&tmp);
+        opened = open();
     }
     let mut file = opened.map_err(|e| {
         remove_empty(&created);
@@ -213,13 +225,13 @@ pub(super) fn subfolders(dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
-/// Streams `file` into `output` in [`CHUNK`] pieces; Ok with the count so far if the
-/// receiver goes away.
+/// Streams the opened `f` (at `file`) into `output` in [`CHUNK`] pieces; Ok with the
+/// count so far if the receiver goes away.
 pub(super) fn read_into(
+    mut f: File,
     file: &Path,
     output: &mpsc::Sender<Result<Bytes, String>>,
 ) -> Result<u64, StoreError> {
-    let mut f = File::open(file).map_err(|e| io_error("read", file, &e))?;
     let mut sent = 0u64;
     loop {
         let mut buf = vec![0u8; CHUNK];

@@ -12,7 +12,7 @@ mod multipart;
 
 use super::{Listed, Store, StoreError, StoreKind, Written, CHUNK};
 use crate::config::S3Config;
-use crate::core::manifest::{check_name, check_path, Manifest, MANIFEST_NAME};
+use crate::core::manifest::{check_name, check_path, Manifest, MANIFEST_NAME, MAX_MANIFEST_BYTES};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use bytes::{Bytes, BytesMut};
@@ -238,12 +238,32 @@ impl Store for S3Store {
             .await
             .map_err(|e| self.sdk(&e, "GET", &key))?;
         let what = format!("GET {}", self.url(&key));
-        let bytes = out
-            .body
-            .collect()
+        // Bounded: an oversized manifest is refused by its length, or once it exceeds
+        // the bound while read, never gathered whole.
+        let too_big = |n: u64| {
+            StoreError::Corrupt(format!(
+                "refused {}: {n} bytes is more than the {MAX_MANIFEST_BYTES} a manifest may have; not read",
+                self.url(&key)
+            ))
+        };
+        if let Some(n) = out.content_length().and_then(|n| u64::try_from(n).ok()) {
+            if n > MAX_MANIFEST_BYTES {
+                return Err(too_big(n));
+            }
+        }
+        let mut body = out.body;
+        let mut bytes = BytesMut::new();
+        while let Some(piece) = body
+            .next()
             .await
+            .transpose()
             .map_err(|e| error::body(&e, &what))?
-            .into_bytes();
+        {
+            bytes.extend_from_slice(&piece);
+            if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+                return Err(too_big(bytes.len() as u64));
+            }
+        }
         Manifest::parse(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.url(&key))))
     }
 
@@ -259,7 +279,11 @@ impl Store for S3Store {
         let mut out: Vec<Listed> = ids
             .into_iter()
             .zip(found)
-            .map(|(id, has_manifest)| Listed { id, has_manifest })
+            .map(|(id, has_manifest)| Listed {
+                id,
+                has_manifest,
+                refused: None,
+            })
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)

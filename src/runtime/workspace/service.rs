@@ -126,8 +126,10 @@ fn outcome_notice(
                 tracing::warn!(job = %job.id, "workspace sync: {n}");
             }
             let changed = r.files > 0 || r.deleted > 0;
-            let news = changed || last.as_deref() != Some("synced");
-            *last = Some("synced".into());
+            // A refused link is told when first seen, not on every pass.
+            let seen = format!("synced {}", r.refused.join("\n"));
+            let news = changed || last.as_deref() != Some(seen.trim_end());
+            *last = Some(seen.trim_end().to_string());
             ("synced", describe(r), news)
         }
         Err(WorkspaceError::Superseded) => {
@@ -164,6 +166,15 @@ pub fn describe(r: &SyncReport) -> String {
     );
     if !r.notes.is_empty() {
         s.push_str(&format!("; {}", r.notes.join("; ")));
+    }
+    if !r.refused.is_empty() {
+        let named: Vec<&str> = r.refused.iter().take(5).map(String::as_str).collect();
+        s.push_str(&format!(
+            "; refused {} symbolic link{} (never synced, remove or replace with the real file): {}",
+            r.refused.len(),
+            if r.refused.len() == 1 { "" } else { "s" },
+            named.join(", ")
+        ));
     }
     s
 }
@@ -222,7 +233,19 @@ mod tests {
             deleted: 2,
             ms: 5,
             notes: vec!["x".into()],
+            refused: Vec::new(),
         };
         assert_eq!(describe(&r), "1 file (1.0 MiB) sent, 2 removed in 5 ms; x");
+        let r = SyncReport {
+            refused: vec!["a:/w/latest -> /etc/shadow".into()],
+            ..r
+        };
+        assert!(
+            describe(&r).ends_with(
+                "; refused 1 symbolic link (never synced, remove or replace with the real file): a:/w/latest -> /etc/shadow"
+            ),
+            "{}",
+            describe(&r)
+        );
     }
 }

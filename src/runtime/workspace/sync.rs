@@ -38,6 +38,8 @@ pub struct SyncReport {
     /// What was skipped or only warned about (unreadable names, files that changed
     /// while read, a folder that blocks a file).
     pub notes: Vec<String>,
+    /// Symbolic links at the source, `host:path -> target`: never synced.
+    pub refused: Vec<String>,
 }
 
 /// Syncs `job`'s workspace from `from` to `to`.
@@ -90,6 +92,11 @@ pub async fn sync_guarded(
         ..SyncReport::default()
     };
     report.notes.extend(skipped(from, &src));
+    report.refused = p
+        .refused
+        .iter()
+        .map(|l| format!("{}:{ws}/{l}", from.id))
+        .collect();
     if !src_complete {
         report.notes.push(format!(
             "{}: some folders could not be read; nothing was removed",

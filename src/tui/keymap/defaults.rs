@@ -5,7 +5,7 @@ use super::{Binding, Context, Key, Keymap};
 use crate::tui::action::{Action, View};
 
 /// Every action a key can be bound to, by the name a keymap file uses.
-pub(super) const NAMES: [(&str, Action); 34] = [
+pub(super) const NAMES: [(&str, Action); 35] = [
     ("quit", Action::Quit),
     ("next_view", Action::NextView),
     ("prev_view", Action::PrevView),
@@ -34,6 +34,7 @@ pub(super) const NAMES: [(&str, Action); 34] = [
     ("pause_all", Action::PauseAll),
     ("resume_all", Action::ResumeAll),
     ("cancel", Action::Cancel),
+    ("acknowledge", Action::Acknowledge),
     ("inject_fault", Action::InjectFault),
     ("prune", Action::Prune),
     ("readiness", Action::Readiness),
@@ -50,7 +51,7 @@ pub fn action_name(action: &Action) -> Option<&'static str> {
 /// One row of a default table: the action, its default keys, and what it does there.
 pub(super) type Row = (Action, &'static [&'static str], &'static str);
 
-pub(super) const NORMAL: [Row; 30] = [
+pub(super) const NORMAL: [Row; 31] = [
     (Action::Help, &["?"], "help: every key"),
     (Action::Palette, &[":"], "command palette"),
     (Action::Filter, &["/"], "filter the rows"),
@@ -89,6 +90,11 @@ pub(super) const NORMAL: [Row; 30] = [
         "resume automation for every job…",
     ),
     (Action::Cancel, &["c"], "cancel the job's recovery or task…"),
+    (
+        Action::Acknowledge,
+        &["a"],
+        "acknowledge an escalated job (needs a human)",
+    ),
     (Action::Prune, &["D"], "prune the job's checkpoints…"),
     (Action::InjectFault, &["x"], "inject a fault (demo fleet)…"),
     (Action::NextTheme, &["t"], "next colour theme"),

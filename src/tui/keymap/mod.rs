@@ -70,7 +70,13 @@ impl Context {
             // The readiness panel only scrolls and closes, like the help sheet.
             Overlay::Help | Overlay::Readiness(_) => Context::Help,
             Overlay::Palette(_) => Context::Text,
-            Overlay::Dialog(d) if d.focus == Focus::Typing => Context::Text,
+            // On Cancel too, when a name must be typed: typing it at once goes to the field.
+            Overlay::Dialog(d)
+                if d.focus == Focus::Typing
+                    || (d.focus == Focus::Cancel && d.require.is_some()) =>
+            {
+                Context::Text
+            }
             Overlay::Dialog(_) => Context::Dialog,
             Overlay::None if ui.filter.editing => Context::Text,
             Overlay::None => Context::Normal,

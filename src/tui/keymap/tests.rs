@@ -81,6 +81,7 @@ fn normal_keys() {
         (typed('P'), A::PauseAll),
         (typed('R'), A::ResumeAll),
         (typed('c'), A::Cancel),
+        (typed('a'), A::Acknowledge),
         (typed('x'), A::InjectFault),
         (typed('t'), A::NextTheme),
     ];
@@ -246,6 +247,7 @@ fn every_normal_action_has_a_non_f_key() {
             | Action::PauseAll
             | Action::ResumeAll
             | Action::Cancel
+            | Action::Acknowledge
             | Action::InjectFault
             | Action::Prune
             | Action::Readiness

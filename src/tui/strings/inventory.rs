@@ -19,6 +19,8 @@ pub const INV_SHA: &str = "SHA-256";
 pub const INV_PRUNE: &str = "PRUNE PLAN";
 pub const YES: &str = "yes";
 pub const NO: &str = "no";
+/// Restorable column of a checkpoint found in a store, waiting for `checkpoints adopt`.
+pub const ADOPT: &str = "adopt?";
 pub const NO_COPY: &str = "—";
 pub const NOT_PLANNED: &str = "—";
 pub const KEEP: &str = "keep";
@@ -157,7 +159,13 @@ pub fn prune_keeps_newest(newest: Option<(&str, u64)>) -> String {
 }
 
 pub const PRUNE_FINAL: &str =
-    "Deleted copies cannot be brought back. The plan is made again when the prune runs.";
+    "Deleted copies cannot be brought back. Exactly the copies listed go; checkpoints that arrive meanwhile wait for the next prune.";
+
+/// Said when a prune is confirmed; its outcome follows as its own message.
+pub fn prune_started(title: &str, n: usize) -> String {
+    let copies = if n == 1 { "copy" } else { "copies" };
+    format!("{title}: deleting {n} {copies}; the outcome follows")
+}
 
 pub fn prune_nothing_now(job: &str) -> String {
     format!("Retention removes nothing from {job} now.")
@@ -171,5 +179,5 @@ pub const PRUNE_NO_STORES: &str =
     "nothing to prune: no checkpoint stores are configured for this console";
 
 pub fn prune_plan_changed(job: &str) -> String {
-    format!("The prune plan for {job} changed while this was open. Read again.")
+    format!("Retention now keeps a copy this listed for {job}. Read again.")
 }

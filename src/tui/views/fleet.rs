@@ -29,6 +29,11 @@ pub fn probe_interval(snap: &Snapshot) -> Duration {
     DetectionProfile::by_name(&snap.profile).map_or(Duration::from_secs(5), |p| p.probe_interval)
 }
 
+/// A host not probed yet: nothing is known, so nothing reads failed.
+pub fn awaiting_first_probe(h: &HostView) -> bool {
+    h.badge == "unknown" && h.last_ok.is_none()
+}
+
 /// A host whose values can no longer be trusted: failed or suspect, or silent for about
 /// three probe intervals.
 pub fn is_stale(snap: &Snapshot, h: &HostView) -> bool {
@@ -214,14 +219,24 @@ fn host_line(
     width: u16,
     theme: &Theme,
 ) -> Line<'static> {
-    let badge = theme.badge(&h.badge);
+    let waiting = awaiting_first_probe(h);
+    let badge = if waiting {
+        theme.dim
+    } else {
+        theme.badge(&h.badge)
+    };
+    let badge_word = if waiting {
+        s::WAITING
+    } else {
+        h.badge.as_str()
+    };
     let name_style = if stale { theme.stale } else { theme.base }.add_modifier(Modifier::BOLD);
     let mut spans = vec![
         Span::styled(if selected { "▶ " } else { "  " }, theme.accent),
         Span::styled(cell(h.id.as_str(), name_w), name_style),
         Span::raw(" "),
         Span::styled(
-            cell(&format!("{} {}", s::badge_glyph(&h.badge), h.badge), 11),
+            cell(&format!("{} {badge_word}", s::badge_glyph(&h.badge)), 11),
             badge,
         ),
         Span::styled(cell(h.role.as_str(), 12), theme.dim),
@@ -232,7 +247,7 @@ fn host_line(
     let mut extra: Vec<Span<'static>> = Vec::new();
     let seen = h.gpus.len();
     if h.expected_gpus > 0 || seen > 0 {
-        let style = if (seen as u32) < h.expected_gpus {
+        let style = if (seen as u32) < h.expected_gpus && !waiting {
             theme.failed
         } else {
             theme.dim
@@ -251,7 +266,9 @@ fn host_line(
         Some(t) => snap.now.since(t) >= probe_interval(snap),
         None => true,
     };
-    if stale && silent {
+    if waiting {
+        extra.push(Span::styled(s::WAITING_FIRST_PROBE, theme.dim));
+    } else if stale && silent {
         let text = match h.last_ok {
             Some(t) => s::last_ok(&f::age(snap.now, t)),
             None => s::never_ok().to_string(),

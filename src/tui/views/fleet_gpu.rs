@@ -59,7 +59,14 @@ pub fn line(
             theme.dim,
         )];
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!("✖ {}", s::NO_READING), theme.failed));
+        if super::fleet::awaiting_first_probe(h) {
+            spans.push(Span::styled(
+                format!("○ {}", s::WAITING_FIRST_PROBE),
+                theme.dim,
+            ));
+        } else {
+            spans.push(Span::styled(format!("✖ {}", s::NO_READING), theme.failed));
+        }
         return Line::from(spans);
     };
     let sm = &g.sample;

@@ -124,6 +124,7 @@ pub fn health_style(health: &GpuHealth, theme: &Theme) -> (Style, &'static str) 
         GpuHealth::Healthy => (theme.healthy, "●"),
         GpuHealth::Degraded(_) => (theme.degraded, "▲"),
         GpuHealth::Fatal(_) => (theme.failed, "✖"),
+        GpuHealth::Unknown(_) => (theme.stale, "?"),
     }
 }
 
@@ -131,7 +132,7 @@ pub fn health_style(health: &GpuHealth, theme: &Theme) -> (Style, &'static str) 
 pub fn reasons(health: &GpuHealth) -> String {
     let list = match health {
         GpuHealth::Healthy => return String::new(),
-        GpuHealth::Degraded(r) | GpuHealth::Fatal(r) => r,
+        GpuHealth::Degraded(r) | GpuHealth::Fatal(r) | GpuHealth::Unknown(r) => r,
     };
     list.iter()
         .map(|r| match r.split_once(": ") {

@@ -54,6 +54,7 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         ));
         right.push(Span::raw(" "));
     }
+    right.extend(demo_label(ui, theme));
     let brand = if snap.profile.is_empty() {
         format!("{} ", s::APP)
     } else {
@@ -84,6 +85,16 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         return;
     }
     put(buf, area, 0, &Line::from(spans));
+}
+
+/// DEMO, on the simulated fleet: nothing on this screen is a real machine.
+fn demo_label(ui: &UiState, theme: &Theme) -> Option<Span<'static>> {
+    ui.settings.demo.then(|| {
+        Span::styled(
+            format!("{} ", s::DEMO),
+            theme.accent.add_modifier(Modifier::BOLD),
+        )
+    })
 }
 
 /// Fleet counts for the header (and anything else that wants them).
@@ -141,6 +152,7 @@ fn draw_totals(buf: &mut Buffer, area: Rect, snap: &Snapshot, theme: &Theme) {
         (Some(who), None) => Some(s::paused_by(who)),
         (None, None) => None,
     };
+    let alarm = with_store_alarm(alarm, snap);
     let Some(alarm) = alarm else {
         // The most detailed form that fits.
         let spans = (0..3)
@@ -247,4 +259,18 @@ fn totals_spans(t: &Totals, theme: &Theme, level: u8, auto_on: bool) -> Vec<Span
         ));
     }
     v
+}
+
+/// Adds the failing stores (`NAS ✖ not mounted`) to the header's loud line: a store that
+/// fails must never leave the header green.
+fn with_store_alarm(alarm: Option<String>, snap: &Snapshot) -> Option<String> {
+    let stores: Vec<String> = snap.stores.iter().filter_map(|st| st.badge()).collect();
+    if stores.is_empty() {
+        return alarm;
+    }
+    let stores = stores.join(" · ");
+    Some(match alarm {
+        Some(a) => format!("{stores} · {a}"),
+        None => stores,
+    })
 }

@@ -91,7 +91,11 @@ fn facts(snap: &Snapshot, h: &HostView, w: usize, theme: &Theme) -> Vec<Line<'st
     out.extend(labelled(
         s::STATE,
         vec![
-            Span::styled(format!("{} {}", s::badge_glyph(&h.badge), h.badge), badge),
+            if super::fleet::awaiting_first_probe(h) {
+                Span::styled(format!("○ {}", s::WAITING_FIRST_PROBE), theme.dim)
+            } else {
+                Span::styled(format!("{} {}", s::badge_glyph(&h.badge), h.badge), badge)
+            },
             Span::styled(format!("  reachability {}", h.reach.as_str()), theme.dim),
         ],
         GUTTER,

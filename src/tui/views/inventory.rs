@@ -134,8 +134,13 @@ fn stores_spans(snap: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
             theme.base.add_modifier(Modifier::BOLD),
         ));
         v.push(Span::styled(st.location.clone(), theme.dim));
-        if let Some(e) = &st.error {
-            v.push(Span::styled(s::store_error(e), theme.danger));
+        match snap.stores.iter().find(|h| h.store == st.name) {
+            Some(h) => v.extend(health_spans(snap, h, theme)),
+            None => {
+                if let Some(e) = &st.error {
+                    v.push(Span::styled(s::store_error(e), theme.danger));
+                }
+            }
         }
     }
     v.push(Span::styled("·", theme.dim));
@@ -144,6 +149,29 @@ fn stores_spans(snap: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
         |t| s::last_scrub(&f::age(snap.now, t)),
     );
     v.push(Span::styled(scrub, theme.dim));
+    v
+}
+
+/// `✖ not mounted last good write 5m ago 3 copies pending ✗ NAS folder … is missing`: a
+/// store's health, its own words last (they are the longest and may be cut).
+fn health_spans(
+    snap: &Snapshot,
+    h: &crate::core::store_health::StoreHealth,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let mut v = Vec::new();
+    match &h.error {
+        Some(e) => v.push(Span::styled(s::store_fault(e.kind.as_str()), theme.danger)),
+        None => v.push(Span::styled(s::STORE_OK, theme.healthy)),
+    }
+    let age = h.last_ok.map(|t| f::age(snap.now, t));
+    v.push(Span::styled(s::last_good_write(age.as_deref()), theme.dim));
+    if h.pending > 0 {
+        v.push(Span::styled(s::pending_copies(h.pending), theme.degraded));
+    }
+    if let Some(e) = &h.error {
+        v.push(Span::styled(s::store_error(&e.detail), theme.danger));
+    }
     v
 }
 

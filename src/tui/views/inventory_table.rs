@@ -263,6 +263,8 @@ impl<'a> Table<'a> {
         let k = FIXED + self.stores.len();
         let (ok, ok_style) = if c.restorable() {
             (s::YES, theme.healthy)
+        } else if c.needs_adoption() {
+            (s::ADOPT, theme.degraded)
         } else {
             (s::NO, theme.danger)
         };

@@ -170,15 +170,16 @@ fn draw_list(
                 theme.base.add_modifier(Modifier::BOLD),
             ),
         );
-        let state = if wide {
-            j.state.as_str()
-        } else {
-            s::state_short(j.state)
+        let paused = j.paused_by.is_some() || snap.automation.paused_by.is_some();
+        let (state, state_style) = match s::paused_state(j.state, paused, wide) {
+            Some(p) => (p, theme.degraded.add_modifier(Modifier::BOLD)),
+            None if wide => (j.state.as_str().to_string(), theme.recovery(j.state)),
+            None => (s::state_short(j.state).to_string(), theme.recovery(j.state)),
         };
         push(
             &mut spans,
             K_STATE,
-            Span::styled(cell(state, widths[K_STATE]), theme.recovery(j.state)),
+            Span::styled(cell(&state, widths[K_STATE]), state_style),
         );
         let away = j.placement != j.home;
         push(

@@ -5,6 +5,7 @@
 //! frame. [`layout`], [`tab_at`] and [`row_at`] give mouse hit-testing the geometry the
 //! views really use.
 
+pub mod attention;
 pub mod checkpoints;
 pub mod events;
 pub mod fleet;
@@ -28,7 +29,7 @@ pub mod widgets;
 #[cfg(test)]
 mod inventory_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::action::View;
 use super::select;
@@ -45,20 +46,25 @@ use ratatui::Frame;
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 8;
 
-/// Where the header, the view and the footer go on a screen of `area`.
+/// Where the header, the attention lines, the view and the footer go on a screen of `area`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Areas {
     pub header: Rect,
+    pub attention: Rect,
     pub body: Rect,
     pub footer: Rect,
 }
 
-pub fn layout(area: Rect, ui: &UiState) -> Areas {
+pub fn layout(area: Rect, snap: &Snapshot, ui: &UiState) -> Areas {
     let head = header::HEIGHT.min(area.height);
-    let foot = footer::height(ui).min(area.height - head);
+    // The body keeps at least a few lines; attention gives way first.
+    let att = attention::height(snap).min(area.height.saturating_sub(head + 4));
+    let top = head + att;
+    let foot = footer::height(ui).min(area.height - top);
     Areas {
         header: Rect::new(area.x, area.y, area.width, head),
-        body: Rect::new(area.x, area.y + head, area.width, area.height - head - foot),
+        attention: Rect::new(area.x, area.y + head, area.width, att),
+        body: Rect::new(area.x, area.y + top, area.width, area.height - top - foot),
         footer: Rect::new(area.x, area.y + area.height - foot, area.width, foot),
     }
 }
@@ -82,8 +88,9 @@ pub fn draw_buffer(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, 
         );
         return;
     }
-    let a = layout(area, ui);
+    let a = layout(area, snap, ui);
     header::draw(buf, a.header, snap, ui, theme);
+    attention::draw(buf, a.attention, snap, ui, theme);
     match ui.view {
         View::Fleet => fleet::draw(buf, a.body, snap, ui, theme),
         View::Jobs => jobs::draw(buf, a.body, snap, ui, theme),
@@ -117,7 +124,7 @@ pub fn row_at(snap: &Snapshot, ui: &UiState, area: Rect, y: u16) -> Option<usize
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let body = layout(area, ui).body;
+    let body = layout(area, snap, ui).body;
     if y < body.y || y >= body.bottom() {
         return None;
     }

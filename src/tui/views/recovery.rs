@@ -78,6 +78,7 @@ pub fn draw(
             right,
             vec![
                 (1, part::why(j, rw, theme)),
+                (2, part::incident(snap, j, rw, theme)),
                 (2, part::reconnect(snap, j, rw, theme)),
                 (2, part::paused(j, rw, theme)),
                 (3, part::checkpoint(snap, j, rw, theme)),
@@ -91,6 +92,7 @@ pub fn draw(
         let h = usize::from(rest.height);
         let first = vec![
             (1, part::why(j, w, theme)),
+            (2, part::incident(snap, j, w, theme)),
             (2, part::reconnect(snap, j, w, theme)),
             (2, part::paused(j, w, theme)),
             (3, part::chain(j, w, theme)),

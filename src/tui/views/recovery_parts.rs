@@ -60,6 +60,36 @@ pub fn paused(j: &JobView, w: usize, theme: &Theme) -> Vec<Line<'static>> {
     }
 }
 
+/// The incident handed to humans: when it paged, who has it, and the newest finding.
+pub fn incident(snap: &Snapshot, j: &JobView, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(e) = &j.escalation else {
+        return Vec::new();
+    };
+    let paged = s::paged_ago(&f::age(snap.now, e.at));
+    let who = match &e.acknowledged {
+        Some((who, at)) => Span::styled(s::acknowledged_by(who, &f::age(snap.now, *at)), theme.dim),
+        None => Span::styled(s::NOT_ACKNOWLEDGED, theme.escalating),
+    };
+    let mut out = labelled(
+        s::INCIDENT,
+        vec![Span::styled(paged, theme.dim), who],
+        GUTTER,
+        w,
+        theme,
+    );
+    if let Some((at, what)) = e.evidence.last() {
+        let text = s::latest_finding(&f::age(snap.now, *at), what, e.evidence.len());
+        out.extend(labelled(
+            "",
+            vec![Span::styled(text, theme.dim)],
+            GUTTER,
+            w,
+            theme,
+        ));
+    }
+    out
+}
+
 pub fn chain(j: &JobView, w: usize, theme: &Theme) -> Vec<Line<'static>> {
     let cur = j.strategy.as_deref();
     let ci = cur.and_then(|c| j.strategies.iter().position(|s| s == c));

@@ -21,7 +21,7 @@ fn text(buf: &Buffer) -> String {
     out
 }
 
-pub(super) fn render(snap: &Snapshot, ui: &UiState, w: u16, h: u16) -> String {
+pub(crate) fn render(snap: &Snapshot, ui: &UiState, w: u16, h: u16) -> String {
     let theme = Theme::default();
     let mut term = match Terminal::new(TestBackend::new(w, h)) {
         Ok(t) => t,
@@ -41,7 +41,7 @@ pub(super) fn setup(view: View) -> (Snapshot, UiState) {
     (snap, ui)
 }
 
-pub(super) fn both(name: &str, snap: &Snapshot, ui: &UiState) {
+pub(crate) fn both(name: &str, snap: &Snapshot, ui: &UiState) {
     insta::assert_snapshot!(format!("{name}_80x24"), render(snap, ui, 80, 24));
     insta::assert_snapshot!(format!("{name}_160x48"), render(snap, ui, 160, 48));
 }
@@ -230,17 +230,20 @@ fn tiny_terminals_do_not_panic() {
 fn clicks_land_on_the_rows_drawn() {
     let (snap, mut ui) = setup(View::Fleet);
     let area = Rect::new(0, 0, 80, 24);
-    // Header 2 lines, box top, column titles: the first host is on line 4, its GPUs below.
-    assert_eq!(row_at(&snap, &ui, area, 4), Some(0));
-    assert_eq!(row_at(&snap, &ui, area, 5), Some(0));
-    assert_eq!(row_at(&snap, &ui, area, 7), Some(1));
-    assert_eq!(row_at(&snap, &ui, area, 3), None);
+    // Header 2 lines, the attention lines (the fixture has an escalated job and one
+    // failing over), box top, column titles: the first host is on line 6, its GPUs below.
+    let att = attention::height(&snap);
+    assert_eq!(att, 2);
+    assert_eq!(row_at(&snap, &ui, area, 4 + att), Some(0));
+    assert_eq!(row_at(&snap, &ui, area, 5 + att), Some(0));
+    assert_eq!(row_at(&snap, &ui, area, 7 + att), Some(1));
+    assert_eq!(row_at(&snap, &ui, area, 3 + att), None);
     assert_eq!(tab_at(area, 0, 0), Some(View::Fleet));
     assert_eq!(tab_at(area, 10, 0), Some(View::Jobs));
     assert_eq!(tab_at(area, 10, 1), None);
     ui.view = View::Jobs;
-    assert_eq!(row_at(&snap, &ui, area, 4), Some(0));
-    assert_eq!(row_at(&snap, &ui, area, 6), Some(2));
+    assert_eq!(row_at(&snap, &ui, area, 4 + att), Some(0));
+    assert_eq!(row_at(&snap, &ui, area, 6 + att), Some(2));
     ui.view = View::Events;
     let n = ui.events.len();
     select(&mut ui, View::Events, n - 1);
@@ -301,7 +304,7 @@ fn a_stale_host_keeps_its_values_greyed() {
     let stale = host.and_then(|y| fg_at(y + 1, "70°C"));
     assert_eq!(stale, theme.stale.fg, "stale GPU values are greyed");
     // gpu-b1 answers: its values keep their normal colour.
-    let live = row_of("gpu-b1").and_then(|y| fg_at(y + 1, "37°C"));
+    let live = row_of("gpu-b1 ● healthy").and_then(|y| fg_at(y + 1, "37°C"));
     assert_eq!(live, theme.base.fg);
 }
 
