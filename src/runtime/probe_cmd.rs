@@ -8,7 +8,7 @@ use super::shell::Shell;
 use crate::core::fleet::{Access, HostSpec, Role};
 use crate::core::gpu::{
     assess, describe_xid, is_application_xid, is_fatal_xid, parse_compute_apps, parse_xid_lines,
-    ComputeApp, GpuAssessment, GpuFailure, GpuHealth, GpuReadout, GpuSample,
+    ComputeApp, GpuAssessment, GpuHealth, GpuReadout, GpuSample,
 };
 use crate::core::ids::HostId;
 use crate::core::io::ProbeReport;
@@ -167,20 +167,10 @@ pub fn render(p: &Probed) -> String {
             failure,
             message,
         } => {
-            let what = match failure {
-                GpuFailure::GpuLost => "GPU lost",
-                GpuFailure::ResetRequired => "GPU requires a reset",
-                GpuFailure::DriverNotLoaded => "driver not loaded",
-                GpuFailure::VersionMismatch => "driver/library version mismatch",
-                GpuFailure::CorruptInfoRom => "infoROM corrupted",
-                GpuFailure::InvalidArgument => "invalid argument",
-                GpuFailure::Timeout => "hung, timed out",
-                GpuFailure::Garbage => "unreadable output",
-                GpuFailure::Other => "failed",
-            };
+            let what = failure.describe();
             let _ = writeln!(
                 out,
-                "GPUs: nvidia-smi {what} (exit {exit_code}): {}",
+                "GPUs: {what} (nvidia-smi exit {exit_code}): {}",
                 escape_line(message)
             );
         }
