@@ -167,9 +167,10 @@ pub fn render(p: &Probed) -> String {
             failure,
             message,
         } => {
+            let what = failure.describe();
             let _ = writeln!(
                 out,
-                "GPUs: nvidia-smi failed ({failure:?}, exit {exit_code}): {}",
+                "GPUs: {what} (nvidia-smi exit {exit_code}): {}",
                 escape_line(message)
             );
         }

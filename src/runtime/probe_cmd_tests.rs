@@ -78,7 +78,7 @@ fn no_gpus_and_failures_read_as_sentences() {
     let hung = format!("{MAGIC}\n@@nvsmi 124\n\n@@xid\n@@end\n");
     let r = render(&judge("h", &hung, Ts(0), Duration::ZERO).unwrap());
     assert!(
-        r.contains("GPUs: nvidia-smi failed (Timeout, exit 124)"),
+        r.contains("GPUs: nvidia-smi hung (timed out): driver likely wedged (nvidia-smi exit 124)"),
         "{r}"
     );
     assert!(r.contains("Verdict: FATAL: nvidia-smi hung"), "{r}");

@@ -24,6 +24,8 @@ pub const HOSTS: &str = "hosts";
 pub const GPUS: &str = "GPUs";
 pub const JOBS: &str = "jobs";
 pub const RUNNING: &str = "running";
+/// Jobs on hosts not probed yet: not known to run.
+pub const NOT_SEEN_YET: &str = "waiting";
 pub const RECOVERING: &str = "recovering";
 pub const ESCALATED: &str = "escalated";
 pub const FAILED: &str = "failed";

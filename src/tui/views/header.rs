@@ -108,6 +108,9 @@ pub struct Totals {
     pub recovering: usize,
     pub escalated: usize,
     pub failed: usize,
+    /// Hosts not probed yet, and jobs placed on them: nothing is known of either.
+    pub waiting: usize,
+    pub jobs_waiting: usize,
 }
 
 pub const BADGES: [&str; 5] = ["healthy", "degraded", "suspect", "failed", "fenced"];
@@ -118,6 +121,10 @@ pub fn totals(snap: &Snapshot) -> Totals {
         ..Totals::default()
     };
     for h in &snap.hosts {
+        if super::fleet::awaiting_first_probe(h) {
+            t.waiting += 1;
+            continue;
+        }
         if let Some(i) = BADGES.iter().position(|b| *b == h.badge) {
             t.by_badge[i] += 1;
         }
@@ -132,6 +139,15 @@ pub fn totals(snap: &Snapshot) -> Totals {
         }
     }
     for j in &snap.jobs {
+        let unseen = snap
+            .hosts
+            .iter()
+            .find(|h| h.id == j.placement.host)
+            .is_some_and(super::fleet::awaiting_first_probe);
+        if unseen && j.state == RecoveryState::Running {
+            t.jobs_waiting += 1;
+            continue;
+        }
         match j.state {
             RecoveryState::Running | RecoveryState::Resolved => t.running += 1,
             RecoveryState::InterruptionDetected
@@ -213,7 +229,21 @@ fn totals_spans(t: &Totals, theme: &Theme, level: u8, auto_on: bool) -> Vec<Span
         };
         v.push(Span::styled(text, style));
     }
-    if level < 3 {
+    if t.waiting > 0 {
+        let text = if level == 0 {
+            format!(
+                "  {} {} {}",
+                s::badge_glyph("waiting"),
+                t.waiting,
+                s::WAITING_FIRST_PROBE
+            )
+        } else {
+            format!(" {}{}", s::badge_glyph("waiting"), t.waiting)
+        };
+        v.push(Span::styled(text, theme.dim));
+    }
+    // GPUs of hosts not probed yet are not counted: nothing is known of them.
+    if level < 3 && (t.gpus > 0 || t.waiting == 0) {
         v.push(sep());
         v.push(Span::styled(format!("{} ", s::GPUS), theme.dim));
         let gpu_style = if t.gpus_ok < t.gpus {
@@ -232,6 +262,9 @@ fn totals_spans(t: &Totals, theme: &Theme, level: u8, auto_on: bool) -> Vec<Span
     }
     if t.escalated > 0 {
         parts.push((t.escalated, s::ESCALATED, theme.escalating));
+    }
+    if t.jobs_waiting > 0 {
+        parts.push((t.jobs_waiting, s::NOT_SEEN_YET, theme.dim));
     }
     if t.failed > 0 {
         parts.push((t.failed, s::FAILED, theme.recovery_failed));
