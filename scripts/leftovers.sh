@@ -12,7 +12,8 @@ procs() {
   local d p cmd cwd who
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
-    [ "$p" = "$$" ] && continue
+    # This script, and the subshell it runs this loop in.
+    { [ "$p" = "$$" ] || [ "$p" = "$BASHPID" ]; } && continue
     [ "$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -c1)" = Z ] && continue
     cmd=$({ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | cut -c1-200)
     [ -n "$cmd" ] || continue

@@ -197,3 +197,23 @@ fn a_first_start_over_checkpoints_nobody_adopted_waits_for_a_human() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_live_copy_elsewhere_wins_over_checkpoints_nobody_adopted() {
+    // A fresh Lifeboat: the stores hold checkpoints it did not record, and the job runs
+    // on b under e2. Seeing b's copy is the answer, not a page about the checkpoints.
+    let mut hs = Harness::new_unstarted(small_fleet(), Policy::default());
+    hs.core.caps.stores = true;
+    hs.fake("a").procs.clear();
+    hs.fake("b").procs.push((j("train"), Epoch(2), 500));
+    hs.input(Input::StoresRead {
+        unadopted: vec![(j("train"), 50)],
+    });
+    hs.input(Input::Tick);
+    hs.run_for(secs(5));
+    assert_eq!(hs.state("train"), S::Running, "{:?}", hs.states("train"));
+    let rec = &hs.core.durable().jobs[&j("train")];
+    assert_eq!(rec.epoch, Epoch(2));
+    assert_eq!(rec.placement.host, h("b"));
+    assert_eq!(hs.count("escalated"), 0);
+}

@@ -39,14 +39,17 @@ impl Core {
             return;
         }
         if hard && rec.never_ran() {
-            // Checkpoints in the stores nobody vouched for: a human decides, never step 0.
-            if let Some(why) = self.unadopted_hold(job) {
+            // Not started yet: its first start is a launch, not an incident.
+            let paused = rec.paused.is_some() || self.d.paused.is_some() || self.frozen.is_some();
+            let hold = self.hold_reason(job, hard);
+            // Every host it may run on answered once (a live copy elsewhere would have been
+            // followed) and the stores were read: checkpoints in them nobody vouched for
+            // stop it for a human, never a start from step 0.
+            if let Some(why) = hold.is_none().then(|| self.unadopted_hold(job)).flatten() {
                 self.escalate(job, why);
                 return;
             }
-            // Not started yet: its first start is a launch, not an incident.
-            let paused = rec.paused.is_some() || self.d.paused.is_some() || self.frozen.is_some();
-            match self.hold_reason(job, hard) {
+            match hold {
                 None => {
                     let place = rec.placement.to_string();
                     let why = format!("starting on {place} ({cause})");

@@ -25,8 +25,9 @@ impl Core {
             .as_ref()
             .and_then(|i| i.failover.as_ref())
             .is_some_and(|f| f.fenced);
-        // An escalated job waits for a human, whoever runs it now.
-        if rec.state == RecoveryState::Escalating {
+        // An escalated job waits for a human, whoever runs it now; unless it never ran
+        // here (held over checkpoints nobody adopted): then the live copy is the answer.
+        if rec.state == RecoveryState::Escalating && !rec.never_ran() {
             return;
         }
         if launching {
