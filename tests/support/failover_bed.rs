@@ -112,6 +112,13 @@ pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: 
         ));
     }
     let chain: Vec<String> = strategies.iter().map(|s| format!("\"{s}\"")).collect();
+    // The job runs with two workers, as a trainer with dataloaders does (one ignores
+    // SIGTERM); a caller's own `env` table gets them too.
+    let job_extra = if job_extra.contains("env = {") {
+        job_extra.replacen("env = {", "env = { TOY_WORKERS = \"2\",", 1)
+    } else {
+        format!("env = {{ TOY_WORKERS = \"2\" }}\n{job_extra}")
+    };
     text.push_str(&format!(
         r#"[[job]]
 name = "{job}"
@@ -123,7 +130,6 @@ heartbeat = "$HOST_DIR/work/heartbeat"
 checkpoint_dir = "$HOST_DIR/work/ckpt"
 standby = [{standby}]
 strategies = [{chain}]
-env = {{ TOY_WORKERS = "2" }}
 {job_extra}
 
 [storage]
