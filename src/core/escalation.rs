@@ -18,17 +18,9 @@ impl Core {
             return;
         };
         let was = rec.state;
-        let inc = rec.incident.get_or_insert_with(|| Incident {
-            detected_at: now,
-            evidence_at: now,
-            cause: reason.clone(),
-            hard: true,
-            attempt: 0,
-            next_attempt_at: None,
-            pending: None,
-            failover: None,
-            escalation: None,
-        });
+        let inc = rec
+            .incident
+            .get_or_insert_with(|| Incident::opened(now, now, reason.clone(), true));
         inc.pending = None;
         inc.next_attempt_at = None;
         inc.failover = None;
@@ -139,17 +131,9 @@ impl Core {
         if let Some(rec) = self.d.jobs.get_mut(job) {
             // An escalation journaled before incidents kept their record gets one now.
             let reason = rec.reason.clone();
-            let inc = rec.incident.get_or_insert_with(|| Incident {
-                detected_at: now,
-                evidence_at: now,
-                cause: reason.clone(),
-                hard: true,
-                attempt: 0,
-                next_attempt_at: None,
-                pending: None,
-                failover: None,
-                escalation: None,
-            });
+            let inc = rec
+                .incident
+                .get_or_insert_with(|| Incident::opened(now, now, reason.clone(), true));
             let esc = inc.escalation.get_or_insert_with(|| Escalation {
                 at: now,
                 reason,

@@ -57,17 +57,9 @@ impl Core {
             rec.revoke(now);
         }
         let cause = reason.clone();
-        let inc = rec.incident.get_or_insert(Incident {
-            detected_at: now,
-            evidence_at: now,
-            cause,
-            hard: true,
-            attempt: 0,
-            next_attempt_at: None,
-            pending: None,
-            failover: None,
-            escalation: None,
-        });
+        let inc = rec
+            .incident
+            .get_or_insert(Incident::opened(now, now, cause, true));
         inc.next_attempt_at = None;
         inc.pending = None;
         inc.failover = Some(FailoverRun {

@@ -80,17 +80,7 @@ impl Core {
             .filter(|t| *t <= self.now)
             .unwrap_or(self.now);
         if let Some(rec) = self.d.jobs.get_mut(job) {
-            rec.incident = Some(Incident {
-                detected_at: self.now,
-                evidence_at,
-                cause: cause.clone(),
-                hard,
-                attempt: 0,
-                next_attempt_at: None,
-                pending: None,
-                failover: None,
-                escalation: None,
-            });
+            rec.incident = Some(Incident::opened(self.now, evidence_at, cause.clone(), hard));
         }
         let kind = if hard {
             "hard evidence"

@@ -165,6 +165,24 @@ pub struct Incident {
     pub escalation: Option<Escalation>,
 }
 
+impl Incident {
+    /// An incident opened at `detected_at` by `cause`, first observable at `evidence_at`:
+    /// no reconnect attempt, step or failover yet, not handed to humans.
+    pub fn opened(detected_at: Ts, evidence_at: Ts, cause: String, hard: bool) -> Self {
+        Self {
+            detected_at,
+            evidence_at,
+            cause,
+            hard,
+            attempt: 0,
+            next_attempt_at: None,
+            pending: None,
+            failover: None,
+            escalation: None,
+        }
+    }
+}
+
 /// An incident handed to humans. One page went out when it opened; what is learnt later
 /// is added here instead of paging again, and the job stays ESCALATING until a human acts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
