@@ -90,24 +90,10 @@ fn run(shell: &[&str], user: Option<&str>, runs: &Path, script: &str) -> String 
 /// Processes whose environment carries `LIFEBOAT_RUN=<marker>…`, looked up in /proc
 /// independently of the scripts; zombies are not running.
 fn marked(marker: &str) -> Vec<u32> {
-    let want = format!("LIFEBOAT_RUN={marker}");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(e.path().join("environ")) else {
-            continue;
-        };
-        if env
-            .split(|b| *b == 0)
-            .any(|v| v.starts_with(want.as_bytes()))
-            && !zombie(pid)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    sshd::with_env(&format!("LIFEBOAT_RUN={marker}"))
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// The run folder's key in run markers, as the host scripts compute it.
@@ -127,7 +113,7 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
 }
 
 fn zombie(pid: u32) -> bool {
-    stat_fields(pid).is_none_or(|f| f[0] == "Z")
+    !sshd::running(pid)
 }
 
 fn session(pid: u32) -> Option<String> {

@@ -12,18 +12,8 @@ impl Core {
         self.stores_read = true;
         self.unadopted = unadopted.into_iter().collect();
         self.bump();
-        let waiting: Vec<JobId> = self
-            .d
-            .jobs
-            .iter()
-            .filter(|(_, r)| r.never_ran() && r.incident.is_some())
-            .map(|(id, _)| id.clone())
-            .collect();
-        for job in waiting {
-            if let Some(why) = self.unadopted_hold(&job) {
-                self.escalate(&job, why);
-            }
-        }
+        // Held incidents go on (`proceed` weighs what nobody adopted); a first start
+        // waiting without one is looked at again at its host's next probe.
         self.continue_held();
     }
 

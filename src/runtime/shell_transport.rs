@@ -274,19 +274,19 @@ impl Transport for ShellTransport {
             .await
         {
             Ok(out) if text(&out).contains("@@fenced") => Ok(FenceOutcome::Stopped),
-            Ok(out) if !survivors(&text(&out)).is_empty() => {
+            Ok(out) => {
                 let alive = survivors(&text(&out));
-                let note = match self.unreachable(host, deadline).await {
-                    FenceOutcome::Unreachable { note } => note,
-                    _ => None,
-                };
+                if alive.is_empty() {
+                    return Err(format!(
+                        "{}: fence did not finish: {}",
+                        host.id,
+                        marker(&out).1
+                    ));
+                }
+                // Not fenced: as for a host that did not answer, its instance is stopped.
+                let note = fence_provider::stop_instance(&self.provisioners, host, deadline).await;
                 Ok(FenceOutcome::Survivors { alive, note })
             }
-            Ok(out) => Err(format!(
-                "{}: fence did not finish: {}",
-                host.id,
-                marker(&out).1
-            )),
             // A host that cannot be reached cannot run the old copy's writes past its epoch.
             Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => {
                 Ok(self.unreachable(host, deadline).await)

@@ -208,28 +208,11 @@ impl Bed {
     /// job (it carries the run's `LIFEBOAT_RUN` marker, workers included), found in /proc
     /// independently of Lifeboat's pid files.
     pub fn run_processes(&self) -> Vec<(u64, u32)> {
-        let prefix = format!("LIFEBOAT_RUN={}:", self.job);
-        let mut out = Vec::new();
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let Ok(env) = std::fs::read(e.path().join("environ")) else {
-                continue;
-            };
-            let epoch = env
-                .split(|b| *b == 0)
-                .filter_map(|v| std::str::from_utf8(v).ok())
-                .find_map(|v| v.strip_prefix(prefix.as_str()))
-                .and_then(|v| v.split(':').next())
-                .and_then(|v| v.parse::<u64>().ok());
-            if let Some(epoch) = epoch {
-                if alive(pid) {
-                    out.push((epoch, pid));
-                }
-            }
-        }
-        out
+        // The marker's value: `<job>:<epoch>:<run-folder key>:`.
+        sshd::with_env(&format!("LIFEBOAT_RUN={}:", self.job))
+            .into_iter()
+            .filter_map(|(pid, rest)| Some((rest.split(':').next()?.parse().ok()?, pid)))
+            .collect()
     }
 
     /// Every live run of the job, on any host: `(host, epoch, pid)`.
@@ -330,20 +313,8 @@ impl Drop for Bed {
         }
         // Whatever the job became (workers, orphans), wherever it went: by its folders,
         // and by the run marker every process of the job carries.
-        sshd::kill_processes_under(self.dir.path());
-        let end = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left: Vec<u32> = self.run_processes().iter().map(|(_, p)| *p).collect();
-            if left.is_empty() || Instant::now() > end {
-                break;
-            }
-            for p in left {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &p.to_string()])
-                    .status();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        sshd::kill_until_gone(|| sshd::processes_under(self.dir.path()));
+        sshd::kill_until_gone(|| self.run_processes().iter().map(|(_, p)| *p).collect());
     }
 }
 
@@ -360,14 +331,7 @@ pub fn eventually(secs: u64, what: &str, f: impl Fn() -> bool) {
 }
 
 pub fn alive(pid: u32) -> bool {
-    // A zombie is not running; /proc/PID/stat's third field says which.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string))
-        })
-        .is_some_and(|state| state != "Z")
+    sshd::running(pid)
 }
 
 /// A running `lifeboat --headless --json` and the events it printed.

@@ -150,6 +150,43 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Whether `pid` runs: it exists and is not a zombie (/proc/PID/stat's state field).
+pub fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|state| state != "Z")
+}
+
+/// Running processes whose environment holds a variable starting with `prefix` (e.g.
+/// `LIFEBOAT_RUN=train:`), each with the rest of that variable's text.
+#[allow(dead_code)]
+pub fn with_env(prefix: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(env) = fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        let rest = env
+            .split(|b| *b == 0)
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .find_map(|v| v.strip_prefix(prefix).map(str::to_string));
+        if let Some(rest) = rest.filter(|_| running(pid)) {
+            out.push((pid, rest));
+        }
+    }
+    out
+}
+
 /// PIDs of every live process whose working directory lies under `dir`, or whose
 /// environment names a path under it: what a test's jobs became, wherever they were
 /// re-parented and whatever session they moved to.
@@ -164,17 +201,7 @@ pub fn processes_under(dir: &Path) -> Vec<u32> {
         let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if p == std::process::id() {
-            continue;
-        }
-        let zombie = fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if zombie {
+        if p == std::process::id() || !running(p) {
             continue;
         }
         let cwd = fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(dir));
@@ -187,14 +214,14 @@ pub fn processes_under(dir: &Path) -> Vec<u32> {
     out
 }
 
-/// Kills every process under `dir` (see `processes_under`), frozen ones too, until none
-/// is left or 5 s have passed; returns what survived.
+/// Kills (frozen ones too) whatever `find` lists until it lists nothing or 5 s have
+/// passed; returns what survived.
 #[allow(dead_code)]
-pub fn kill_processes_under(dir: &Path) -> Vec<u32> {
-    let end = std::time::Instant::now() + Duration::from_secs(5);
+pub fn kill_until_gone(find: impl Fn() -> Vec<u32>) -> Vec<u32> {
+    let end = Instant::now() + Duration::from_secs(5);
     loop {
-        let left = processes_under(dir);
-        if left.is_empty() || std::time::Instant::now() > end {
+        let left = find();
+        if left.is_empty() || Instant::now() > end {
             return left;
         }
         signal("CONT", &left);
