@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod core;
+pub mod protocol;
 pub mod runtime;
 pub mod sim;
 pub mod tui;

@@ -1,0 +1,9 @@
+//! The one neutral vocabulary between the supervisor and every screen (local console,
+//! SSH console, CLI, later the HTTP API): snapshots, notices, requests with the identity
+//! of who asked, and their outcomes. Neither `runtime/` nor `tui/` owns it; both depend on
+//! it. Everything here is serde and versioned on the wire.
+
+pub mod identity;
+
+pub use crate::core::snapshot::Snapshot;
+pub use identity::{Identity, Origin, Role};
