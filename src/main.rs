@@ -4,7 +4,10 @@
 use clap::{Parser, Subcommand};
 use lifeboat::sim::chaos::{parse_inject, Fault};
 use lifeboat::sim::demo::demo_fleet;
-use lifeboat::sim::run::{run_headless, DemoOptions};
+use lifeboat::runtime::screens::{self, Plan};
+use lifeboat::runtime::service::world::Starter;
+use lifeboat::sim::run::{DemoOptions, DemoStarter};
+use std::sync::Arc;
 use lifeboat::sim::transport::SimTiming;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,14 +60,14 @@ struct Cli {
     /// Stop after this long, e.g. 60s or 5m (default: run until Ctrl-C).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     duration: Option<Duration>,
-    /// Seed for the chaos schedule (same seed, same faults).
-    #[arg(long, default_value_t = 1)]
+    /// Seed for the demo's chaos schedule (same seed, same faults).
+    #[arg(long, global = true, default_value_t = 1)]
     seed: u64,
-    /// Inject faults on the seeded schedule.
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    /// Inject faults into the demo on the seeded schedule.
+    #[arg(long, global = true, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     chaos: bool,
-    /// Inject one fault: KIND:TARGET@TIME, e.g. gpu-lost:llm-pretrain@5s (repeatable).
-    #[arg(long, value_name = "FAULT")]
+    /// Inject one fault into the demo: KIND:TARGET@TIME, e.g. gpu-lost:llm-pretrain@5s (repeatable).
+    #[arg(long, global = true, value_name = "FAULT")]
     inject: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,6 +101,16 @@ enum Command {
         /// in the console).
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Run the supervisor alone, until SIGTERM/SIGINT (SIGHUP reloads the config). Consoles
+    /// attach with `lifeboat --state-dir DIR`. One supervisor per state dir.
+    Daemon {
+        /// Run the simulated demo fleet (with --seed, --chaos, --inject).
+        #[arg(long)]
+        demo: bool,
+        /// Log to stderr too (for running in the foreground).
+        #[arg(long)]
+        log_stderr: bool,
     },
 }
 
@@ -190,56 +203,75 @@ fn main() -> ExitCode {
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
+        Some(Command::Daemon { demo, log_stderr }) => daemon(&cli, *demo, *log_stderr),
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }
 }
 
-fn demo(cli: &Cli) -> ExitCode {
-    let fleet = demo_fleet();
-    let inject: Result<Vec<Fault>, String> =
-        cli.inject.iter().map(|s| parse_inject(s, &fleet)).collect();
-    let inject = match inject {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let state_dir = cli.state_dir.clone().unwrap_or_else(|| {
+/// The demo's state dir: the one given, else a fresh one per run.
+fn demo_dir(cli: &Cli) -> PathBuf {
+    cli.state_dir.clone().unwrap_or_else(|| {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         std::env::temp_dir().join(format!("lifeboat-demo-{}-{stamp}", std::process::id()))
-    });
-    let opts = DemoOptions {
-        state_dir,
-        duration: cli.duration,
-        json: cli.json,
-        seed: cli.seed,
-        chaos: cli.chaos,
-        inject,
-        timing: SimTiming::realistic(),
+    })
+}
+
+fn demo_starter(seed: u64, chaos: bool, inject: Vec<Fault>) -> Arc<dyn Starter> {
+    Arc::new(DemoStarter {
+        opts: DemoOptions {
+            seed,
+            chaos,
+            inject,
+            timing: SimTiming::realistic(),
+        },
+    })
+}
+
+/// The `--inject` faults, checked against the demo fleet.
+fn injections(cli: &Cli) -> Result<Vec<Fault>, ExitCode> {
+    let fleet = demo_fleet();
+    cli.inject
+        .iter()
+        .map(|s| parse_inject(s, &fleet))
+        .collect::<Result<Vec<Fault>, String>>()
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
+}
+
+fn demo(cli: &Cli) -> ExitCode {
+    let inject = match injections(cli) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let plan = Plan {
+        state_dir: demo_dir(cli),
+        starter: Some(demo_starter(cli.seed, cli.chaos, inject)),
         readonly: cli.readonly,
     };
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    // --theme wins over the config's [settings].theme.
+    let configured = lifeboat::sim::demo::demo_config()
+        .ok()
+        .and_then(|c| c.theme);
+    screens_for(cli, plan, cli.theme.clone().or(configured), true)
+}
+
+/// The console or the headless stream, for a plan; logs go to the state dir.
+fn screens_for(cli: &Cli, plan: Plan, theme: Option<String>, demo: bool) -> ExitCode {
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
     };
+    let _log = lifeboat::runtime::logging::init(&plan.state_dir);
     let result = if cli.headless || cli.json {
         let mut out = std::io::stdout();
-        rt.block_on(run_headless(opts, &mut out))
+        rt.block_on(screens::headless(plan, cli.duration, cli.json, demo, &mut out))
     } else {
-        // --theme wins over the config's [settings].theme.
-        let configured = lifeboat::sim::demo::demo_config()
-            .ok()
-            .and_then(|c| c.theme);
-        let theme = cli.theme.clone().or(configured);
         let (mut setup, warnings) =
-            lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, true);
+            lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, demo);
         for w in &warnings {
             eprintln!("warning: {w}");
         }
@@ -250,10 +282,55 @@ fn demo(cli: &Cli) -> ExitCode {
                 at: lifeboat::core::time::Ts(lifeboat::sim::transport::now_ms()),
             });
         }
-        rt.block_on(lifeboat::sim::run::run_console(opts, setup))
+        rt.block_on(screens::console(plan, setup))
     };
+    // Whatever the console did, the process ends now: nothing may keep it alive.
+    rt.shutdown_timeout(Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn daemon(cli: &Cli, demo: bool, log_stderr: bool) -> ExitCode {
+    let (state_dir, starter): (PathBuf, Arc<dyn Starter>) = if demo {
+        let inject = match injections(cli) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        (demo_dir(cli), demo_starter(cli.seed, cli.chaos, inject))
+    } else {
+        let path = match lifeboat::config::locate(cli.config.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}\n  (or run the simulated fleet: lifeboat daemon --demo)");
+                return ExitCode::from(2);
+            }
+        };
+        let (config, state_dir) = match live_config(cli) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        (
+            state_dir,
+            Arc::new(lifeboat::runtime::live::LiveStarter { path, config }),
+        )
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let _log = lifeboat::runtime::logging::init_daemon(&state_dir, log_stderr);
+    let result = rt.block_on(screens::daemon(state_dir, starter));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(screens::DaemonError::Lock(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
@@ -300,8 +377,19 @@ fn status(cli: &Cli) -> ExitCode {
         eprintln!("error: {} holds no snapshot yet", path.display());
         return ExitCode::from(1);
     };
-    if cli.json {
-        match serde_json::to_string_pretty(&snap) {
+    let watch = match runtime() {
+        Some(rt) => rt.block_on(lifeboat::runtime::status::supervisor(&dir, &journal, &snap)),
+        None => return ExitCode::from(1),
+    };
+    let code = if cli.json {
+        let mut v = serde_json::to_value(&snap).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.insert(
+                "supervisor".into(),
+                serde_json::to_value(&watch).unwrap_or_default(),
+            );
+        }
+        match serde_json::to_string_pretty(&v) {
             Ok(s) => emit(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("error: cannot encode the snapshot: {e}");
@@ -309,8 +397,17 @@ fn status(cli: &Cli) -> ExitCode {
             }
         }
     } else {
-        emit(&lifeboat::runtime::status::render(&snap))
+        emit(&format!(
+            "{}\n{}",
+            lifeboat::runtime::status::supervisor_line(&watch),
+            lifeboat::runtime::status::render(&snap)
+        ))
+    };
+    // Nothing watching is a state scripts must notice: exit 3, after printing.
+    if code == ExitCode::SUCCESS && !watch.live {
+        return ExitCode::from(3);
     }
+    code
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -434,42 +531,33 @@ fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
 }
 
 fn live(cli: &Cli) -> ExitCode {
+    // A state dir a supervisor holds is enough: attach to it, whatever config there is.
+    if let Some(dir) = &cli.state_dir {
+        if lifeboat::runtime::service::lock::StateLock::probe(dir).is_some() || cli.readonly && cli.config.is_none() {
+            let plan = Plan {
+                state_dir: dir.clone(),
+                starter: None,
+                readonly: cli.readonly,
+            };
+            return screens_for(cli, plan, cli.theme.clone(), false);
+        }
+    }
+    let path = match lifeboat::config::locate(cli.config.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}\n  (or try the simulated fleet: lifeboat --demo)");
+            return ExitCode::from(2);
+        }
+    };
     let (config, state_dir) = match live_config(cli) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let Some(rt) = runtime() else {
-        return ExitCode::from(1);
-    };
     let theme = cli.theme.clone().or(config.theme.clone());
-    let ssh = lifeboat::runtime::ssh_shell(&config.fleet, &config.policy);
-    let opts = lifeboat::runtime::live::LiveOptions {
-        config,
+    let plan = Plan {
         state_dir,
+        starter: Some(Arc::new(lifeboat::runtime::live::LiveStarter { path, config })),
         readonly: cli.readonly,
-        ssh,
     };
-    let result = if cli.headless || cli.json {
-        let mut out = std::io::stdout();
-        rt.block_on(lifeboat::runtime::live::run_headless(
-            opts,
-            cli.duration,
-            cli.json,
-            &mut out,
-        ))
-    } else {
-        let (setup, warnings) =
-            lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, false);
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
-        rt.block_on(lifeboat::runtime::live::run_console(opts, setup))
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    screens_for(cli, plan, theme, false)
 }

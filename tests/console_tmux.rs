@@ -86,12 +86,40 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // A console that supervises keeps going headless when its terminal hangs up (as
+        // kill-server does): stop what runs in the panes with SIGTERM first, and wait.
+        let pids = self.run(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        let groups: Vec<&str> = pids.split_whitespace().collect();
+        for pid in &groups {
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pid}")])
+                .output();
+        }
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end && groups.iter().any(|g| group_alive(g)) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
             .arg("kill-server")
             .output();
     }
+}
+
+/// Whether a live (not zombie) process is in process group `pgid`.
+fn group_alive(pgid: &str) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.first().is_some_and(|s| *s != "Z") && f.get(2) == Some(&pgid)
+    })
 }
 
 fn rand_suffix() -> u128 {
@@ -165,8 +193,11 @@ fn operator_fails_a_job_over_by_hand_through_the_console() {
     assert_eq!(job["placement"]["gpu"], 1);
     assert_eq!(job["state"], "RUNNING");
 
-    // Quit restores the terminal: the program ends, the alternate screen is gone.
+    // This console is the supervisor: q asks before the watching stops.
     t.keys(&["q"]);
+    t.wait_for("stop watching 4 jobs", 5);
+    t.keys(&["Tab", "Enter"]);
+    // Quit restores the terminal: the program ends, the alternate screen is gone.
     let end = Instant::now() + Duration::from_secs(10);
     while t.format("#{pane_dead}") != "1" && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(200));

@@ -2,26 +2,49 @@
 
 use super::engine::Core;
 use super::event::EventKind;
+use super::identity::Identity;
 use super::ids::{JobId, Target};
 use super::io::Command;
 use super::recovery::RecoveryState;
 
 impl Core {
-    pub(super) fn handle_command(&mut self, operator: &str, command: Command) {
+    /// The role is checked here, where the command is executed, whatever screen sent it.
+    pub(super) fn handle_command(&mut self, by: &Identity, command: Command) {
         let label = describe(&command);
-        if let Err(reason) = self.check_command(&command) {
+        let needs = command.needs();
+        let checked = if by.role.may(needs) {
+            self.check_command(&command)
+        } else {
+            Err(format!(
+                "{} is a {}: {label} needs the {needs} role",
+                by.name, by.role
+            ))
+        };
+        if let Err(reason) = checked {
+            self.command_outcome = Some(Err(reason.clone()));
             self.emit(EventKind::CommandRejected {
-                operator: operator.into(),
+                operator: by.name.clone(),
+                role: Some(by.role),
+                origin: Some(by.origin.clone()),
                 command: label,
                 reason,
             });
             return;
         }
+        self.command_outcome = Some(Ok(()));
         self.emit(EventKind::CommandAccepted {
-            operator: operator.into(),
+            operator: by.name.clone(),
+            role: Some(by.role),
+            origin: Some(by.origin.clone()),
             command: label,
         });
-        self.apply_command(operator, command);
+        self.apply_command(&by.name, command);
+    }
+
+    /// Whether the last command was accepted (or why not), once: the runtime answers the
+    /// screen that sent it.
+    pub fn take_command_outcome(&mut self) -> Option<Result<(), String>> {
+        self.command_outcome.take()
     }
 
     fn check_job(&self, job: &JobId, seen: Option<u64>) -> Result<RecoveryState, String> {

@@ -106,6 +106,8 @@ pub struct Core {
     /// Per job, the newest step of checkpoints the stores hold that wait for an operator
     /// to adopt them.
     pub(super) unadopted: BTreeMap<JobId, u64>,
+    /// The verdict on the last operator command, until the runtime takes it.
+    pub(super) command_outcome: Option<Result<(), String>>,
 }
 
 impl Core {
@@ -176,6 +178,7 @@ impl Core {
             dirty: false,
             stores_read: false,
             unadopted: BTreeMap::new(),
+            command_outcome: None,
         };
         core.resume_in_flight();
         core
@@ -227,7 +230,7 @@ impl Core {
                 epoch,
                 checkpoint,
             } => self.handle_checkpoint(&job, epoch, checkpoint),
-            Input::Command { operator, command } => self.handle_command(&operator, command),
+            Input::Command { by, command } => self.handle_command(&by, command),
             Input::StoresRead { unadopted } => self.handle_stores_read(unadopted),
             Input::StoreReported(report) => self.handle_store(report),
         }

@@ -15,7 +15,7 @@ fn secs(n: u64) -> Duration {
 
 fn command(hs: &mut Harness, operator: &str, command: Command) {
     hs.input(Input::Command {
-        operator: operator.into(),
+        by: crate::core::identity::Identity::local(operator, 0, crate::core::identity::Role::Operator),
         command,
     });
 }
@@ -78,7 +78,9 @@ fn acknowledge_is_journaled_and_the_job_stays_escalated_while_its_gpu_is_dead() 
     let mut hs = escalated_with_budget_spent();
     command(&mut hs, "alice", Command::Acknowledge { job: j("train") });
     assert!(hs.events.iter().any(|e| matches!(&e.kind,
-        EventKind::CommandAccepted { operator, command }
+        EventKind::CommandAccepted {
+            operator, command, ..
+        }
             if operator == "alice" && command == "acknowledge train")));
     hs.run_for(secs(30));
     assert_eq!(hs.state("train"), S::Escalating);

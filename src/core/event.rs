@@ -65,12 +65,21 @@ pub enum EventKind {
         active: bool,
         reason: String,
     },
+    /// `role` and `origin` say who asked and from where (absent in older journals).
     CommandAccepted {
         operator: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<super::identity::Role>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<super::identity::Origin>,
         command: String,
     },
     CommandRejected {
         operator: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<super::identity::Role>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<super::identity::Origin>,
         command: String,
         reason: String,
     },

@@ -39,7 +39,11 @@ pub enum Input {
         checkpoint: CheckpointRef,
     },
     /// An operator asked for something.
-    Command { operator: String, command: Command },
+    /// Carries who asked: the core refuses a role that may not do it, and names them.
+    Command {
+        by: super::identity::Identity,
+        command: Command,
+    },
     /// The checkpoint stores were read once since start: every checkpoint in them this
     /// Lifeboat may restore from was reported (`CheckpointSeen`) before this. `unadopted`
     /// is, per job, the newest step of checkpoints found there that it did not record
@@ -306,4 +310,11 @@ pub enum Command {
     Acknowledge {
         job: JobId,
     },
+}
+
+impl Command {
+    /// The least role that may give this command: every one of them acts on the fleet.
+    pub fn needs(&self) -> super::identity::Role {
+        super::identity::Role::Operator
+    }
 }

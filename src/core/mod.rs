@@ -13,6 +13,7 @@ pub mod gpu;
 mod gpu_failure;
 mod gpu_fields;
 pub mod gpu_parse;
+pub mod identity;
 pub mod host_path;
 pub mod ids;
 mod interruption;

@@ -232,7 +232,7 @@ fn double_manual_failover_is_rejected() {
         seen,
     };
     hs.input(Input::Command {
-        operator: "alice".into(),
+        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
         command: cmd.clone(),
     });
     assert_eq!(hs.state("train"), S::FailingOver);
@@ -243,7 +243,7 @@ fn double_manual_failover_is_rejected() {
         seen,
     };
     hs.input(Input::Command {
-        operator: "bob".into(),
+        by: crate::core::identity::Identity::local("bob", 0, crate::core::identity::Role::Operator),
         command: cmd,
     });
     let rejected = hs.events.iter().find_map(|e| match &e.kind {
@@ -273,7 +273,7 @@ fn confirm_against_an_old_epoch_is_rejected() {
         seen,
     };
     hs.input(Input::Command {
-        operator: "alice".into(),
+        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
         command: cmd,
     });
     let rejected = hs.events.iter().find_map(|e| match &e.kind {
@@ -316,7 +316,7 @@ fn partition_guard_freezes_automation_when_half_the_fleet_goes_suspect() {
 fn paused_job_is_held_until_resumed() {
     let mut hs = fresh();
     hs.input(Input::Command {
-        operator: "alice".into(),
+        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
         command: Command::Pause {
             job: Some(j("train")),
         },
@@ -328,7 +328,7 @@ fn paused_job_is_held_until_resumed() {
         .why
         .contains("paused for train by alice"));
     hs.input(Input::Command {
-        operator: "alice".into(),
+        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
         command: Command::Resume {
             job: Some(j("train")),
         },
@@ -344,7 +344,7 @@ fn manual_failover_to_cpu_standby_and_cancel() {
     let seen = hs.core.snapshot().epoch;
     let t = Target::new(h("cpu"), None);
     hs.input(Input::Command {
-        operator: "op".into(),
+        by: crate::core::identity::Identity::local("op", 0, crate::core::identity::Role::Operator),
         command: Command::Switchover {
             job: j("train"),
             target: t.clone(),
@@ -358,7 +358,7 @@ fn manual_failover_to_cpu_standby_and_cancel() {
     hs.hold_steps = true;
     let seen = hs.core.snapshot().epoch;
     hs.input(Input::Command {
-        operator: "op".into(),
+        by: crate::core::identity::Identity::local("op", 0, crate::core::identity::Role::Operator),
         command: Command::Failover {
             job: j("train"),
             target: None,
@@ -368,7 +368,7 @@ fn manual_failover_to_cpu_standby_and_cancel() {
     let seen = hs.core.snapshot().epoch;
     let before = hs.core.durable().jobs[&j("train")].epoch;
     hs.input(Input::Command {
-        operator: "op".into(),
+        by: crate::core::identity::Identity::local("op", 0, crate::core::identity::Role::Operator),
         command: Command::Cancel {
             job: j("train"),
             seen,

@@ -3,7 +3,13 @@
 //! of who asked, and their outcomes. Neither `runtime/` nor `tui/` owns it; both depend on
 //! it. Everything here is serde and versioned on the wire.
 
-pub mod identity;
+pub mod fault;
+pub mod notice;
+pub mod request;
+pub mod screen;
+pub mod wire;
 
 pub use crate::core::snapshot::Snapshot;
-pub use identity::{Identity, Origin, Role};
+pub use notice::Notice;
+pub use request::Request;
+pub use crate::core::identity::{Identity, Origin, Role};

@@ -40,7 +40,4 @@ impl Default for Clock {
 }
 
 /// RFC 3339 with milliseconds, UTC.
-pub fn rfc3339(ts: Ts) -> String {
-    let t = UNIX_EPOCH + std::time::Duration::from_millis(ts.0);
-    humantime::format_rfc3339_millis(t).to_string()
-}
+pub use crate::core::time::rfc3339;

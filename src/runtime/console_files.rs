@@ -91,6 +91,7 @@ pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<Str
             readonly,
             operator: operator(),
             demo,
+            supervisor_here: false,
             keys: rebound(&keys),
         },
         ..UiState::default()

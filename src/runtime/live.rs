@@ -1,20 +1,15 @@
-//! Runs Lifeboat on a real fleet from a config: the shell transport (SSH, or plain
-//! processes for `access = "local"` hosts) under the supervisor, streamed headless or
-//! shown in the console.
+//! A real fleet from a config: the shell transport (SSH, or plain processes for
+//! `access = "local"` hosts) under the supervisor, with the checkpoint replicator, the
+//! provider poller and the workspace syncer beside it. The service starts it.
 
-use super::cli_out::written;
 use super::journal::JournalError;
-use super::notice::Notice;
+use super::service::world::{Started, Starter, World};
 use super::shell::Shell;
 use super::shell_transport::ShellTransport;
-use super::supervisor::{self, Feed, RuntimeParts, SupervisorHandle};
+use super::supervisor::{self, RuntimeParts, SupervisorHandle};
 use crate::config::Config;
-use crate::core::io::Input;
-use crate::tui::action::Request;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +27,11 @@ pub enum LiveError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Replica(#[from] super::replica::ReplicaError),
-    #[error("cannot write output: {0}")]
-    Output(std::io::Error),
 }
 
 pub struct LiveOptions {
     pub config: Config,
     pub state_dir: PathBuf,
-    pub readonly: bool,
     pub ssh: Arc<dyn Shell>,
 }
 
@@ -52,21 +44,89 @@ struct Running {
     /// The workspace syncer, when some job has a `workspace` (seed 003).
     workspace: Option<tokio::task::JoinHandle<()>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
-    _log: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
-impl Running {
-    async fn stop(self) -> Result<(), LiveError> {
+/// What runs beside the supervisor on a real fleet.
+struct LiveWorld {
+    replicas: Option<Arc<super::replica::Replicator>>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    stop_poller: tokio::sync::watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl World for LiveWorld {
+    async fn prune(
+        &self,
+        job: &str,
+        copies: &[(String, String)],
+        by: &str,
+    ) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        prune(rep, job, copies, by).await
+    }
+
+    async fn stop(&self) {
         let _ = self.stop_poller.send(true);
-        let _ = self.poller.await;
-        if let Some(join) = self.workspace {
-            let _ = join.await;
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
+            let _ = t.await;
         }
-        if let Some((_, join)) = self.replicas {
-            let _ = join.await;
-        }
-        self.handle.stop().await?;
-        Ok(())
+    }
+}
+
+/// Starts a fleet from a config file; a reload reads and validates the file again.
+pub struct LiveStarter {
+    pub path: PathBuf,
+    pub config: Config,
+}
+
+#[async_trait::async_trait]
+impl Starter for LiveStarter {
+    async fn start(&self, state_dir: &std::path::Path) -> Result<Started, String> {
+        let opts = LiveOptions {
+            ssh: super::ssh_shell(&self.config.fleet, &self.config.policy),
+            config: self.config.clone(),
+            state_dir: state_dir.to_path_buf(),
+        };
+        let running = start(&opts).await.map_err(|e| e.to_string())?;
+        let hello = format!(
+            "Watching {} hosts and {} jobs from {}; state in {}",
+            self.config.fleet.hosts.len(),
+            self.config.fleet.jobs.len(),
+            self.path.display(),
+            state_dir.display()
+        );
+        let mut tasks = vec![running.poller];
+        tasks.extend(running.workspace);
+        let replicas = running.replicas.map(|(r, join)| {
+            tasks.push(join);
+            r
+        });
+        Ok(Started {
+            handle: running.handle,
+            world: Arc::new(LiveWorld {
+                replicas,
+                tasks: std::sync::Mutex::new(tasks),
+                stop_poller: running.stop_poller,
+            }),
+            fleet: self.config.fleet.clone(),
+            label: self
+                .path
+                .file_name()
+                .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            demo: false,
+            hello,
+        })
+    }
+
+    fn reload(&self) -> Result<Arc<dyn Starter>, String> {
+        let config = crate::config::load_file(&self.path).map_err(|e| e.to_string())?;
+        Ok(Arc::new(LiveStarter {
+            path: self.path.clone(),
+            config,
+        }))
     }
 }
 
@@ -84,7 +144,6 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         .iter()
         .map(|c| Ok((c.name.clone(), super::provider::provisioner_from_config(c)?)))
         .collect::<Result<_, super::provider::ProviderError>>()?;
-    let log = super::logging::init(&opts.state_dir);
     // Notifier tokens too (after the log, so each destination's "ready" line lands there).
     let notifier = super::notify::from_config(&opts.config.notifiers)?;
     let local: Arc<dyn Shell> = Arc::new(super::local::LocalShell);
@@ -100,11 +159,6 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
             .await?
             .with_notices(rep_notices)
             .with_book(book.clone());
-        let r = if opts.readonly {
-            r.without_auto_prune()
-        } else {
-            r
-        };
         Some(Arc::new(r))
     } else {
         None
@@ -134,7 +188,6 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         notifier,
         journal: opts.state_dir.join("journal.db"),
         concurrency: 64,
-        readonly: opts.readonly,
         renting,
     };
     let handle = supervisor::spawn(parts)?;
@@ -167,7 +220,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
     });
     // Workspace bytes get their own SSH connections too; a read-only console syncs nothing.
     let has_workspace = opts.config.fleet.jobs.iter().any(|j| j.workspace.is_some());
-    let workspace = (has_workspace && !opts.readonly).then(|| {
+    let workspace = has_workspace.then(|| {
         let shells = super::workspace::Shells {
             ssh: super::ssh_shell(&opts.config.fleet, &opts.config.policy),
             local,
@@ -186,80 +239,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         poller,
         workspace,
         stop_poller,
-        _log: log,
     })
-}
-
-/// Streams events until `duration` passes or Ctrl-C.
-pub async fn run_headless(
-    opts: LiveOptions,
-    duration: Option<Duration>,
-    json: bool,
-    out: &mut (dyn Write + Send),
-) -> Result<(), LiveError> {
-    let mut running = start(&opts).await?;
-    let handle = &mut running.handle;
-    let hello = format!(
-        "Watching {} hosts and {} jobs from {}; state in {}",
-        opts.config.fleet.hosts.len(),
-        opts.config.fleet.jobs.len(),
-        opts.config
-            .source
-            .as_ref()
-            .map_or("the config".to_string(), |p| p.display().to_string()),
-        opts.state_dir.display()
-    );
-    let first = if json {
-        let ts = super::clock::rfc3339(handle.clock.now());
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"ts": ts, "kind": "started", "detail": hello})
-        )
-    } else {
-        writeln!(out, "{hello}")
-    };
-    // A reader that went away (`| head -1`) ends the stream like the deadline does.
-    let mut open = written(first.and_then(|()| out.flush())).map_err(LiveError::Output)?;
-    let deadline = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
-    let mut failed = None;
-    while open {
-        tokio::select! {
-            _ = &mut deadline => break,
-            _ = tokio::signal::ctrl_c() => break,
-            n = handle.notices.recv() => match n {
-                Some(n) => match written(n.write_line(json, out)) {
-                    Ok(still) => open = still,
-                    Err(e) => failed = Some(e),
-                },
-                None => break,
-            },
-        }
-        if failed.is_some() {
-            break;
-        }
-    }
-    let mut rest: Vec<Notice> = Vec::new();
-    while let Ok(n) = handle.notices.try_recv() {
-        rest.push(n);
-    }
-    for n in rest {
-        if open && failed.is_none() {
-            match written(n.write_line(json, out)) {
-                Ok(still) => open = still,
-                Err(e) => failed = Some(e),
-            }
-        }
-    }
-    // The runtime stops cleanly whatever happened to the output.
-    running.stop().await?;
-    failed.map_or(Ok(()), |e| Err(LiveError::Output(e)))
 }
 
 /// Deletes exactly the copies of `job` the operator confirmed in the console (never
@@ -271,57 +251,17 @@ async fn prune(
     job: &str,
     shown: &[(String, String)],
     operator: &str,
-) {
+) -> Result<String, String> {
     match rep.prune_listed(job, shown, operator).await {
-        Ok(out) if !out.ok() => tracing::warn!(job, "prune: {}", out.summary()),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(job, "prune: {e}"),
+        Ok(out) if !out.ok() => {
+            tracing::warn!(job, "prune: {}", out.summary());
+            Err(out.summary())
+        }
+        Ok(out) => Ok(out.summary()),
+        Err(e) => {
+            tracing::warn!(job, "prune: {e}");
+            Err(e.to_string())
+        }
     }
 }
 
-/// The console on the real fleet.
-pub async fn run_console(
-    opts: LiveOptions,
-    setup: crate::tui::run::Setup,
-) -> Result<(), LiveError> {
-    let mut running = start(&opts).await?;
-    let operator = setup.ui.settings.operator.clone();
-    let (req_tx, mut req_rx) = mpsc::channel::<Request>(32);
-    let feed = running.handle.feed.clone();
-    let rep = running.replicas.as_ref().map(|(r, _)| r.clone());
-    let readonly = opts.readonly;
-    let router = tokio::spawn(async move {
-        while let Some(req) = req_rx.recv().await {
-            match req {
-                Request::Core(command) => {
-                    let input = Input::Command {
-                        operator: operator.clone(),
-                        command,
-                    };
-                    if feed.send(Feed::Input(input)).await.is_err() {
-                        break;
-                    }
-                }
-                Request::Prune { job, copies } if !readonly => {
-                    if let Some(r) = &rep {
-                        prune(r, &job, &copies, &operator).await;
-                    }
-                }
-                _ => {}
-            }
-        }
-    });
-    let handle = &mut running.handle;
-    let notices = std::mem::replace(&mut handle.notices, mpsc::channel(1).1);
-    let io = crate::tui::run::ConsoleIo {
-        snapshots: handle.snapshots.clone(),
-        notices,
-        requests: req_tx,
-    };
-    let ui = crate::tui::run::run(io, setup)
-        .await
-        .map_err(LiveError::Output);
-    router.abort();
-    running.stop().await?;
-    ui
-}

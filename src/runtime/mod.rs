@@ -1,5 +1,6 @@
 //! The IO shell: supervisor, effect execution, journal, transports and logging.
 
+pub mod attach;
 pub mod catalogue;
 pub mod checkpoints_cmd;
 pub mod cli_out;
@@ -13,7 +14,8 @@ pub mod journal;
 pub mod live;
 pub mod local;
 pub mod logging;
-pub mod notice;
+/// Notices live in the neutral protocol module; the runtime's modules reach them here.
+pub use crate::protocol::notice;
 pub mod notify;
 pub mod probe_cmd;
 pub mod provider;
@@ -21,7 +23,9 @@ pub mod readiness_cmd;
 pub mod renting;
 pub mod replica;
 pub mod replicate_cmd;
+pub mod screens;
 pub mod scripts;
+pub mod service;
 pub mod shell;
 pub mod shell_transport;
 pub mod ssh;

@@ -1,4 +1,5 @@
-//! Plain-text rendering of a snapshot for `lifeboat status`.
+//! `lifeboat status`: whether a supervisor is watching (and since when none is), and a
+//! plain-text rendering of the latest snapshot.
 
 use super::clock::rfc3339;
 use crate::core::outlook::{needs_human, needs_human_line, next_step};
@@ -95,5 +96,95 @@ fn write_attention(out: &mut String, s: &Snapshot) {
     }
     if let Some(next) = next_step(s) {
         let _ = writeln!(out, "next: {}", escape_line(&next));
+    }
+}
+
+/// Whether anything supervises the state dir now.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Watch {
+    pub live: bool,
+    /// `daemon` or `console` while live.
+    pub kind: Option<String>,
+    pub pid: Option<u32>,
+    pub host: Option<String>,
+    /// While live: since when it supervises. Otherwise: since when nothing has.
+    pub since: Option<String>,
+    /// Why the last supervisor stopped, when the journal says.
+    pub stopped: Option<String>,
+}
+
+/// Asks the state dir's socket, then its lock; when neither answers, the journal says
+/// when the last supervisor stopped (or, failing that, when it last wrote a snapshot).
+pub async fn supervisor(
+    dir: &std::path::Path,
+    journal: &super::journal::Journal,
+    snap: &Snapshot,
+) -> Watch {
+    use crate::protocol::wire::Client;
+    if let Ok(c) = super::attach::connect(dir, Client::Status, true).await {
+        return Watch {
+            live: true,
+            kind: Some(if c.daemon.embedded { "console" } else { "daemon" }.into()),
+            pid: Some(c.daemon.pid),
+            host: Some(c.daemon.host),
+            since: Some(rfc3339(c.daemon.started)),
+            stopped: None,
+        };
+    }
+    if let Some(holder) = super::service::lock::StateLock::probe(dir) {
+        // Locked but not answering: starting up, or wedged. Say what is known.
+        return Watch {
+            live: true,
+            kind: holder.as_ref().map(|h| h.what.clone()),
+            pid: holder.as_ref().map(|h| h.pid),
+            host: holder.as_ref().map(|h| h.host.clone()),
+            since: holder.as_ref().map(|h| rfc3339(h.started)),
+            stopped: None,
+        };
+    }
+    let last_stop = journal.recent_events(2000).ok().and_then(|rows| {
+        rows.into_iter()
+            .rev()
+            .find(|r| r.kind == "supervisor_stopped")
+            .map(|r| {
+                let why = r.body.get("detail").and_then(|d| d.as_str()).unwrap_or("").to_string();
+                (crate::core::time::Ts(r.ts.max(0) as u64), why)
+            })
+    });
+    let (since, stopped) = match last_stop {
+        Some((ts, why)) if ts >= snap.now => (ts, Some(why)),
+        _ => (snap.now, None),
+    };
+    Watch {
+        live: false,
+        kind: None,
+        pid: None,
+        host: None,
+        since: Some(rfc3339(since)),
+        stopped,
+    }
+}
+
+/// The first line of `status`: who watches, or loudly that nothing does.
+pub fn supervisor_line(w: &Watch) -> String {
+    let e = |v: &Option<String>| escape_line(v.as_deref().unwrap_or("?")).into_owned();
+    if w.live {
+        format!(
+            "supervisor: live — {} pid {} on {} since {}",
+            e(&w.kind),
+            w.pid.map_or("?".into(), |p| p.to_string()),
+            e(&w.host),
+            e(&w.since)
+        )
+    } else {
+        let why = w
+            .stopped
+            .as_ref()
+            .map(|s| format!(" (stopped: {})", escape_line(s)))
+            .unwrap_or_default();
+        format!(
+            "supervisor: NONE since {}{why} — nothing is watching these jobs; start one: lifeboat daemon",
+            e(&w.since)
+        )
     }
 }

@@ -5,7 +5,7 @@
 use super::clock::Clock;
 use super::exec::Executor;
 use super::journal::{Journal, JournalError};
-use super::notice::Notice;
+use super::notice::{Notice, ServiceEvent};
 use super::transport::{Notifier, Transport};
 use crate::core::engine::{Capabilities, Core, Durable};
 use crate::core::fleet::Fleet;
@@ -22,6 +22,12 @@ use tokio::task::{JoinHandle, JoinSet};
 #[derive(Debug)]
 pub enum Feed {
     Input(Input),
+    /// An operator command; `reply` hears whether the core accepted it (or why not).
+    Command {
+        by: crate::core::identity::Identity,
+        command: crate::core::io::Command,
+        reply: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    },
     Notice(Notice),
     /// The replicator's latest picture of the stores, shown in every snapshot.
     Inventory(Arc<crate::core::inventory::Inventory>),
@@ -36,8 +42,6 @@ pub struct RuntimeParts {
     pub journal: PathBuf,
     /// How many effects may run at once across the fleet.
     pub concurrency: usize,
-    /// Refuse every operator command (the console was started with `--readonly`).
-    pub readonly: bool,
     /// Renting machines for `provision` / `regional-volume` steps, when configured.
     pub renting: Option<Arc<super::renting::Renting>>,
 }
@@ -47,14 +51,19 @@ pub struct SupervisorHandle {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub notices: mpsc::Receiver<Notice>,
     pub clock: Clock,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Option<String>>,
     join: JoinHandle<Result<(), JournalError>>,
 }
 
 impl SupervisorHandle {
     /// Asks the supervisor to stop, waits for it, and reports a journal failure if any.
     pub async fn stop(self) -> Result<(), JournalError> {
-        let _ = self.shutdown.send(true);
+        self.stop_because("stopped").await
+    }
+
+    /// Stops, journaling `reason` as the last word ("supervisor stopped: …").
+    pub async fn stop_because(self, reason: &str) -> Result<(), JournalError> {
+        let _ = self.shutdown.send(Some(reason.to_string()));
         drop(self.notices);
         match self.join.await {
             Ok(r) => r,
@@ -78,7 +87,6 @@ struct Supervisor {
     snapshots: watch::Sender<Arc<Snapshot>>,
     published_epoch: u64,
     published_at: tokio::time::Instant,
-    readonly: bool,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
 }
@@ -104,7 +112,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
     let (results_tx, results_rx) = mpsc::channel(1024);
     let (notice_tx, notice_rx) = mpsc::channel(NOTICE_QUEUE);
     let (snap_tx, snap_rx) = watch::channel(Arc::new(core.snapshot()));
-    let (shut_tx, shut_rx) = watch::channel(false);
+    let (shut_tx, shut_rx) = watch::channel(None);
     // Machines rented before a restart are reached again like the config's hosts.
     if let Some(r) = &parts.renting {
         for h in &core.durable().rented {
@@ -129,7 +137,6 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         snapshots: snap_tx,
         published_epoch: 0,
         published_at: tokio::time::Instant::now(),
-        readonly: parts.readonly,
         inventory: Arc::default(),
         inventory_changed: false,
     };
@@ -149,8 +156,10 @@ impl Supervisor {
         mut self,
         mut feed: mpsc::Receiver<Feed>,
         mut results: mpsc::Receiver<Input>,
-        mut shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<Option<String>>,
     ) -> Result<(), JournalError> {
+        self.service(ServiceEvent::SupervisorStarted, "watching the fleet".into())
+            .await?;
         self.core.handle(self.clock.now(), Input::Tick);
         loop {
             self.drain().await?;
@@ -172,8 +181,13 @@ impl Supervisor {
                     self.core.handle(now, input);
                 }
                 Some(f) = feed.recv() => match f {
-                    Feed::Input(Input::Command { operator, command }) if self.readonly => {
-                        self.refuse(operator, &command).await?;
+                    Feed::Command { by, command, reply } => {
+                        self.core.handle(self.clock.now(), Input::Command { by, command });
+                        let verdict = self.core.take_command_outcome()
+                            .unwrap_or_else(|| Err("the core gave no verdict".into()));
+                        if let Some(reply) = reply {
+                            let _ = reply.send(verdict);
+                        }
                     }
                     Feed::Input(input) => self.core.handle(self.clock.now(), input),
                     Feed::Notice(n) => self.notice(n).await?,
@@ -188,7 +202,14 @@ impl Supervisor {
         }
         self.tasks.abort_all();
         self.publish(true)?;
+        let reason = shutdown.borrow().clone().unwrap_or_else(|| "stopped".into());
+        self.service(ServiceEvent::SupervisorStopped, reason).await?;
         Ok(())
+    }
+
+    async fn service(&mut self, what: ServiceEvent, detail: String) -> Result<(), JournalError> {
+        let ts = self.clock.now();
+        self.notice(Notice::Service { ts, what, detail }).await
     }
 
     /// Saves state, journals intent, starts effects, records events — in that order.
@@ -221,22 +242,6 @@ impl Supervisor {
             let input = exec.run(effect, results.clone()).await;
             let _ = results.send(input).await;
         });
-    }
-
-    /// A read-only runtime journals the attempt and changes nothing.
-    async fn refuse(
-        &mut self,
-        operator: String,
-        command: &crate::core::io::Command,
-    ) -> Result<(), JournalError> {
-        let kind = crate::core::event::EventKind::CommandRejected {
-            operator,
-            command: crate::core::commands::describe(command),
-            reason: "this console is read-only (--readonly)".into(),
-        };
-        let ts = self.clock.now();
-        self.notice(Notice::Core(crate::core::event::Event { ts, kind }))
-            .await
     }
 
     async fn notice(&mut self, n: Notice) -> Result<(), JournalError> {

@@ -27,7 +27,6 @@ fn parts(dir: &std::path::Path, shared: Arc<Shared>) -> RuntimeParts {
         notifier: Arc::new(LogNotifier),
         journal: dir.join("journal.db"),
         concurrency: 8,
-        readonly: false,
         renting: None,
     }
 }
@@ -123,7 +122,7 @@ async fn operator_commands_go_through_the_feed_and_are_journaled() {
     };
     h.feed
         .send(Feed::Input(Input::Command {
-            operator: "alice".into(),
+            by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
             command: cmd,
         }))
         .await

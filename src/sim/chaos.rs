@@ -9,56 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// The job's GPU falls off the bus (Xid 79).
-    GpuLost,
-    /// Uncorrectable ECC error on the job's GPU (Xid 48).
-    UncorrectableEcc,
-    /// The host refuses connections.
-    HostUnreachable,
-    /// The host accepts nothing and answers nothing: probes time out.
-    HostHung,
-    /// The job's process dies.
-    JobCrash,
-    /// The job's process lives but makes no progress.
-    JobHang,
-    /// The provider announces a spot preemption; the host goes down shortly after.
-    SpotPreemption,
-    /// Random single-probe misses for a while.
-    FlakyLink,
-    /// The host (and its GPUs) is repaired.
-    Heal,
-}
-
-impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
-        FaultKind::GpuLost,
-        FaultKind::UncorrectableEcc,
-        FaultKind::HostUnreachable,
-        FaultKind::HostHung,
-        FaultKind::JobCrash,
-        FaultKind::JobHang,
-        FaultKind::SpotPreemption,
-        FaultKind::FlakyLink,
-        FaultKind::Heal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultKind::GpuLost => "gpu-lost",
-            FaultKind::UncorrectableEcc => "uncorrectable-ecc",
-            FaultKind::HostUnreachable => "host-unreachable",
-            FaultKind::HostHung => "host-hung",
-            FaultKind::JobCrash => "job-crash",
-            FaultKind::JobHang => "job-hang",
-            FaultKind::SpotPreemption => "spot-preemption",
-            FaultKind::FlakyLink => "flaky-link",
-            FaultKind::Heal => "heal",
-        }
-    }
-}
+/// The faults live in the protocol: a screen may ask for one in the demo.
+pub use crate::protocol::fault::FaultKind;
 
 /// What a fault aims at: a job (resolved to wherever it runs at injection time) or a host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,8 +1,6 @@
 //! What a key means (`Action`), which screen is showing (`View`), and what the console
-//! asks of the runtime (`Request`).
+//! asks of the runtime (`Request`, from the protocol).
 
-use crate::core::io::Command;
-use crate::sim::chaos::FaultKind;
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum View {
@@ -107,22 +105,4 @@ pub enum Action {
     ScrollDown,
 }
 
-/// What the console asks of the world outside it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Request {
-    /// An operator command for the core (already confirmed).
-    Core(Command),
-    /// Inject a fault into the simulated fleet (demo only).
-    Inject {
-        kind: FaultKind,
-        target: String,
-    },
-    /// Delete what retention removes for a job's checkpoints (already confirmed): only
-    /// the `(checkpoint, store)` copies the operator was shown, if retention still
-    /// removes them.
-    Prune {
-        job: String,
-        copies: Vec<(String, String)>,
-    },
-    Quit,
-}
+pub use crate::protocol::request::Request;

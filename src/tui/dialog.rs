@@ -8,7 +8,7 @@ use super::dialog_text::{job, move_lines};
 use crate::core::ids::{JobId, Target};
 use crate::core::io::Command;
 use crate::core::snapshot::{JobView, Snapshot};
-use crate::sim::chaos::FaultKind;
+use crate::protocol::fault::FaultKind;
 
 /// What the dialog will do when confirmed.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +41,8 @@ pub enum Intent {
         job: JobId,
         copies: Vec<(String, String)>,
     },
+    /// Quit the console that is the supervisor: the fleet goes unwatched.
+    StopSupervising,
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -243,6 +245,22 @@ impl Dialog {
         Self::base(intent, title, lines, snap.epoch)
     }
 
+    /// `q` in the console that is the supervisor: quitting stops the watching.
+    pub fn stop_supervising(snap: &Snapshot) -> Self {
+        let jobs = snap.jobs.len();
+        let lines = vec![
+            format!("This console is the supervisor: quit and stop watching {jobs} jobs?"),
+            "Nothing detects failures or fails jobs over until a supervisor runs again.".into(),
+            "To keep watching without a console: lifeboat daemon (then attach with lifeboat).".into(),
+        ];
+        Self::base(
+            Intent::StopSupervising,
+            "Quit and stop supervising".into(),
+            lines,
+            snap.epoch,
+        )
+    }
+
     pub fn inject(snap: &Snapshot, kind: FaultKind, target: String) -> Self {
         let lines = vec![
             format!("The SIMULATOR injects {} into {target}.", kind.as_str()),
@@ -266,7 +284,7 @@ impl Dialog {
             | Intent::Cancel { job }
             | Intent::Prune { job, .. } => Some(job),
             Intent::Pause { job } | Intent::Resume { job } => job.as_ref(),
-            Intent::Inject { .. } => None,
+            Intent::Inject { .. } | Intent::StopSupervising => None,
         }
     }
 
@@ -385,6 +403,7 @@ impl Dialog {
                 job: job.to_string(),
                 copies: copies.clone(),
             },
+            Intent::StopSupervising => Request::Quit,
         }
     }
 }

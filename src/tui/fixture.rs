@@ -202,6 +202,8 @@ pub fn ui(hs: &Harness) -> UiState {
         &Notice::Core(Event {
             ts: snap.now,
             kind: EventKind::CommandAccepted {
+                role: None,
+                origin: None,
                 operator: "alice".into(),
                 command: "pause llama-70b".into(),
             },

@@ -52,7 +52,7 @@ fn push(q: &mut VecDeque<u64>, v: u64) {
 pub fn note(ui: &mut UiState, n: &Notice) {
     let (host, operator) = match n {
         Notice::FaultInjected { host, .. } => (host.clone(), None),
-        Notice::Checkpoint { .. } => (None, None),
+        Notice::Checkpoint { .. } | Notice::Service { .. } => (None, None),
         Notice::Workspace { to, .. } => (Some(to.clone()), None),
         Notice::Core(e) => match &e.kind {
             EventKind::HealthChanged { host, .. } => (Some(host.to_string()), None),
@@ -68,12 +68,10 @@ pub fn note(ui: &mut UiState, n: &Notice) {
         .to_string();
     // A prune this console asked for: its outcome, not just that it was sent.
     if let Notice::Checkpoint {
-        what: "prune_finished",
-        ts,
-        detail,
-        ..
+        what, ts, detail, ..
     } = n
     {
+        if what == "prune_finished" {
         let level = if detail.contains("; failed") {
             Level::Error
         } else {
@@ -84,12 +82,14 @@ pub fn note(ui: &mut UiState, n: &Notice) {
             level,
             at: *ts,
         });
+        }
     }
     if let Notice::Core(e) = n {
         if let EventKind::CommandRejected {
             operator,
             command,
             reason,
+            ..
         } = &e.kind
         {
             if *operator == ui.settings.operator {

@@ -3,7 +3,7 @@
 use super::action::View;
 use crate::core::ids::{HostId, JobId, Target};
 use crate::core::snapshot::Snapshot;
-use crate::sim::chaos::FaultKind;
+use crate::protocol::fault::FaultKind;
 
 /// What a palette line asks for.
 #[derive(Clone, Debug, PartialEq)]

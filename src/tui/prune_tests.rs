@@ -289,7 +289,7 @@ fn the_prune_outcome_is_the_message_not_sent() {
     let (snap, mut ui) = world("llama-70b");
     let n = crate::runtime::notice::Notice::Checkpoint {
         ts: snap.now,
-        what: "prune_finished",
+        what: "prune_finished".into(),
         job: "llama-70b".into(),
         id: String::new(),
         store: None,

@@ -1,6 +1,7 @@
 //! The terminal loop: owns the screen, turns keys and mouse into actions, folds in
-//! snapshots and notices, sends requests, and redraws on change and on a 1 s tick (ages
-//! and countdowns move). It never waits on the runtime.
+//! snapshots and the link's updates (a whole batch, then one draw), sends requests, and
+//! redraws on change and on a 1 s tick (ages and countdowns move). It never waits on the
+//! supervisor.
 
 use super::action::{Action, Request};
 use super::keymap::{Context, Keymap};
@@ -10,18 +11,71 @@ use super::theme::Theme;
 use super::update::{note, observe, update, Ctx};
 use super::views;
 use crate::core::snapshot::Snapshot;
-use crate::runtime::notice::Notice;
+use crate::protocol::screen::{LinkState, Update};
+use crate::protocol::wire::Outcome;
+use super::state::{Level, Message};
 use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
 use ratatui::layout::Rect;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// The runtime's side of the console.
+/// The supervisor's side of the console (a link over the state dir's socket).
 pub struct ConsoleIo {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub notices: mpsc::Receiver<Notice>,
+    pub updates: mpsc::Receiver<Update>,
     pub requests: mpsc::Sender<Request>,
+}
+
+/// Folds one update from the link into the console's state.
+pub fn fold_update(ui: &mut UiState, u: Update) {
+    match u {
+        Update::Link(state) => {
+            if let LinkState::Attached { identity, .. } = &state {
+                // The supervisor says who we are; a viewer's keys are refused here too.
+                ui.settings.operator = identity.name.clone();
+                ui.settings.readonly =
+                    ui.settings.readonly || !identity.role.may(crate::core::identity::Role::Operator);
+            }
+            ui.link = Some(state);
+        }
+        Update::History(notices) => {
+            let keep = ui.message.take();
+            ui.events.clear();
+            for n in &notices {
+                note(ui, n);
+            }
+            ui.message = keep;
+        }
+        Update::Notice(n) => note(ui, &n),
+        Update::Missed(count) => {
+            ui.message = Some(Message {
+                text: format!("this console fell behind: {count} events skipped (lifeboat history has them)"),
+                level: Level::Warn,
+                at: ui.wall,
+            });
+        }
+        Update::Outcome(o) => {
+            let (text, level) = match o {
+                Outcome::Accepted { detail } => (detail, Level::Info),
+                Outcome::Refused { reason } => (format!("refused: {reason}"), Level::Error),
+                Outcome::Failed { reason } => (format!("failed: {reason}"), Level::Error),
+            };
+            ui.message = Some(Message {
+                text,
+                level,
+                at: ui.wall,
+            });
+        }
+    }
+}
+
+fn wall() -> crate::core::time::Ts {
+    crate::core::time::Ts(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    )
 }
 
 pub struct Setup {
@@ -58,8 +112,14 @@ impl Overlay {
     }
 }
 
-/// Runs the console until the operator quits. The terminal is restored on return and on panic.
-pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
+/// Runs the console until the operator quits or `stop` fires (the terminal hung up, or
+/// SIGTERM). The terminal is restored on return and on panic.
+pub async fn run(
+    mut io: ConsoleIo,
+    setup: Setup,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    tokio::pin!(stop);
     let Setup {
         mut ui,
         themes,
@@ -79,6 +139,7 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
         }
     });
     let mut snap = io.snapshots.borrow().clone();
+    ui.wall = wall();
     observe(&mut ui, &snap);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Mouse motion and key releases change nothing: they skip the next draw.
@@ -90,7 +151,8 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
             let theme = themes
                 .get(ui.theme_index % themes.len().max(1))
                 .unwrap_or(&fallback);
-            let help = keys.help_lines(overlay::help_context(&ui), ui.view);
+            let mut help = views::link::help_lines(&ui);
+            help.extend(keys.help_lines(overlay::help_context(&ui), ui.view));
             if let Err(e) = terminal.draw(|f| {
                 views::draw(f, &snap, &ui, theme);
                 overlay::draw(f, &ui, theme, &help);
@@ -127,10 +189,15 @@ pub async fn run(mut io: ConsoleIo, setup: Setup) -> std::io::Result<()> {
                 snap = io.snapshots.borrow_and_update().clone();
                 observe(&mut ui, &snap);
             }
-            Some(n) = io.notices.recv() => {
-                note(&mut ui, &n);
+            Some(u) = io.updates.recv() => {
+                fold_update(&mut ui, u);
+                // Drain what else is queued, then draw once.
+                while let Ok(u) = io.updates.try_recv() {
+                    fold_update(&mut ui, u);
+                }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => ui.wall = wall(),
+            () = &mut stop => break Ok(()),
         }
     };
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);

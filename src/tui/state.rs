@@ -27,6 +27,10 @@ pub struct UiState {
     pub message: Option<Message>,
     pub settings: UiSettings,
     pub theme_index: usize,
+    /// The link to the supervisor; `None` where none is drawn (render tests).
+    pub link: Option<crate::protocol::screen::LinkState>,
+    /// Wall-clock time, moved on every tick: how old the data is once the link is lost.
+    pub wall: Ts,
 }
 
 /// The `/` filter: rows whose text contains it (case-insensitive) stay.
@@ -98,6 +102,8 @@ pub struct UiSettings {
     pub operator: String,
     /// The fleet is the simulator: fault injection is allowed.
     pub demo: bool,
+    /// This console's process is the supervisor: quitting stops the watching.
+    pub supervisor_here: bool,
     /// Keys the operator rebound, by action name (`failover` → `F`), for the footer.
     pub keys: BTreeMap<String, String>,
 }

@@ -216,6 +216,10 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     let snap = cx.snap;
     let job = select::selected_job(snap, ui).cloned();
     match action {
+        // The console that is the supervisor asks first: quitting leaves the fleet unwatched.
+        Action::Quit if ui.settings.supervisor_here => {
+            ui.overlay = Overlay::Dialog(Box::new(Dialog::stop_supervising(snap)));
+        }
         Action::Quit => return Some(Request::Quit),
         Action::NextView => go(ui, ui.view.next()),
         Action::PrevView => go(ui, ui.view.prev()),

@@ -157,6 +157,12 @@ fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Reques
             ui.overlay = Overlay::Help;
             None
         }
+        PaletteCommand::Quit if ui.settings.supervisor_here => {
+            ui.overlay = crate::tui::state::Overlay::Dialog(Box::new(
+                crate::tui::dialog::Dialog::stop_supervising(snap),
+            ));
+            None
+        }
         PaletteCommand::Quit => Some(Request::Quit),
     }
 }

@@ -205,7 +205,7 @@ impl Replicator {
         if let Some(tx) = &self.notices {
             let n = Notice::Checkpoint {
                 ts: now(),
-                what,
+                what: what.into(),
                 job: job.into(),
                 id: id.into(),
                 store: store.map(str::to_string),

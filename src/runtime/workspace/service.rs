@@ -146,7 +146,7 @@ fn outcome_notice(
     };
     news.then(|| Notice::Workspace {
         ts: crate::runtime::replica::now(),
-        what,
+        what: what.into(),
         job: job.id.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -202,13 +202,14 @@ mod tests {
             path: "/w".into(),
             secs: 60,
         });
-        let seen: Vec<Option<&str>> = [&idle, &idle, &busy, &lost, &lost, &idle]
+        let seen: Vec<Option<String>> = [&idle, &idle, &busy, &lost, &lost, &idle]
             .into_iter()
             .map(|o| match outcome_notice(&job(), &a, &c, o, &mut last) {
-                Some(Notice::Workspace { what, .. }) => Some(what),
+                Some(Notice::Workspace { what, .. }) => Some(what.into_owned()),
                 _ => None,
             })
             .collect();
+        let seen: Vec<Option<&str>> = seen.iter().map(Option::as_deref).collect();
         assert_eq!(
             seen,
             [

@@ -55,6 +55,9 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         right.push(Span::raw(" "));
     }
     right.extend(demo_label(ui, theme));
+    if let Some(label) = super::link::attached_label(ui) {
+        right.push(Span::styled(format!("{label} · "), theme.dim));
+    }
     let brand = if snap.profile.is_empty() {
         format!("{} ", s::APP)
     } else {

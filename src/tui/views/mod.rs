@@ -18,6 +18,7 @@ pub mod host_detail;
 mod inventory;
 mod inventory_table;
 pub mod jobs;
+pub mod link;
 pub mod readiness;
 pub mod recovery;
 mod recovery_parts;
@@ -57,8 +58,10 @@ pub struct Areas {
 
 pub fn layout(area: Rect, snap: &Snapshot, ui: &UiState) -> Areas {
     let head = header::HEIGHT.min(area.height);
-    // The body keeps at least a few lines; attention gives way first.
-    let att = attention::height(snap).min(area.height.saturating_sub(head + 4));
+    // The body keeps at least a few lines; attention gives way first (a lost link's
+    // banner leads it).
+    let banner = u16::from(link::banner(ui).is_some());
+    let att = (attention::height(snap) + banner).min(area.height.saturating_sub(head + 4));
     let top = head + att;
     let foot = footer::height(ui).min(area.height - top);
     Areas {
@@ -90,13 +93,29 @@ pub fn draw_buffer(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, 
     }
     let a = layout(area, snap, ui);
     header::draw(buf, a.header, snap, ui, theme);
-    attention::draw(buf, a.attention, snap, ui, theme);
+    let attention_area = match link::banner(ui) {
+        Some(text) if a.attention.height > 0 => {
+            link::draw_banner(buf, a.attention, &text, theme);
+            Rect::new(
+                a.attention.x,
+                a.attention.y + 1,
+                a.attention.width,
+                a.attention.height - 1,
+            )
+        }
+        _ => a.attention,
+    };
+    attention::draw(buf, attention_area, snap, ui, theme);
     match ui.view {
         View::Fleet => fleet::draw(buf, a.body, snap, ui, theme),
         View::Jobs => jobs::draw(buf, a.body, snap, ui, theme),
         View::Checkpoints => checkpoints::draw(buf, a.body, snap, ui, theme),
         View::Tasks => tasks::draw(buf, a.body, snap, ui, theme),
         View::Events => events::draw(buf, a.body, snap, ui, theme),
+    }
+    // Data from a supervisor that is gone is never shown as live: it is greyed out.
+    if link::banner(ui).is_some() {
+        buf.set_style(attention_area.union(a.body), theme.dim);
     }
     footer::draw(buf, a.footer, snap, ui, theme);
 }

@@ -1,13 +1,16 @@
-//! Notices: what the runtime tells its watchers (the event stream, the TUI, the journal).
-//! Core events plus what the world reports of itself (injected faults).
+//! Notices: what the runtime tells its watchers (the event stream, every screen, the
+//! journal). Core events plus what the world reports of itself (injected faults,
+//! checkpoint keeping, workspace syncs) and what the service says of itself.
 
-use super::clock::rfc3339;
+use crate::core::time::rfc3339;
 use crate::core::event::{Event, EventKind};
 use crate::core::safe_text::escape_line;
 use crate::core::time::Ts;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Notice {
     Core(Event),
     /// The simulator (or a chaos tool) injected a fault.
@@ -22,7 +25,7 @@ pub enum Notice {
     /// store that failed. `what` is one of [`CHECKPOINT_WHATS`].
     Checkpoint {
         ts: Ts,
-        what: &'static str,
+        what: Cow<'static, str>,
         job: String,
         id: String,
         store: Option<String>,
@@ -32,12 +35,54 @@ pub enum Notice {
     /// `synced` or `sync_failed`.
     Workspace {
         ts: Ts,
-        what: &'static str,
+        what: Cow<'static, str>,
         job: String,
         from: String,
         to: String,
         detail: String,
     },
+    /// The supervisor started, stopped, reloaded its config or could not.
+    Service {
+        ts: Ts,
+        what: ServiceEvent,
+        detail: String,
+    },
+}
+
+/// What the supervisor says of itself.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceEvent {
+    SupervisorStarted,
+    SupervisorStopped,
+    ConfigReloaded,
+    ConfigReloadFailed,
+    /// The console that was the supervisor lost its terminal and supervises on, headless.
+    TerminalLost,
+}
+
+impl ServiceEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceEvent::SupervisorStarted => "supervisor_started",
+            ServiceEvent::SupervisorStopped => "supervisor_stopped",
+            ServiceEvent::ConfigReloaded => "config_reloaded",
+            ServiceEvent::ConfigReloadFailed => "config_reload_failed",
+            ServiceEvent::TerminalLost => "terminal_lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ServiceEvent> {
+        [
+            ServiceEvent::SupervisorStarted,
+            ServiceEvent::SupervisorStopped,
+            ServiceEvent::ConfigReloaded,
+            ServiceEvent::ConfigReloadFailed,
+            ServiceEvent::TerminalLost,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
 }
 
 /// Every `what` a checkpoint notice may carry.
@@ -60,7 +105,8 @@ impl Notice {
             Notice::Core(e) => e.ts,
             Notice::FaultInjected { ts, .. }
             | Notice::Checkpoint { ts, .. }
-            | Notice::Workspace { ts, .. } => *ts,
+            | Notice::Workspace { ts, .. }
+            | Notice::Service { ts, .. } => *ts,
         }
     }
 
@@ -70,6 +116,7 @@ impl Notice {
             Notice::FaultInjected { .. } => "fault_injected",
             Notice::Checkpoint { .. } => "checkpoint",
             Notice::Workspace { .. } => "workspace",
+            Notice::Service { what, .. } => what.as_str(),
         }
     }
 
@@ -78,6 +125,7 @@ impl Notice {
             Notice::Core(e) => e.kind.job().map(|j| j.to_string()),
             Notice::FaultInjected { job, .. } => job.clone(),
             Notice::Checkpoint { job, .. } | Notice::Workspace { job, .. } => Some(job.clone()),
+            Notice::Service { .. } => None,
         }
     }
 
@@ -114,6 +162,9 @@ impl Notice {
             } => {
                 json!({ "kind": "workspace", "what": what, "job": job, "from": from, "to": to, "detail": detail })
             }
+            Notice::Service { what, detail, .. } => {
+                json!({ "kind": what.as_str(), "detail": detail })
+            }
         };
         let mut out = serde_json::Map::new();
         out.insert("ts".into(), Value::String(rfc3339(self.ts())));
@@ -124,6 +175,48 @@ impl Notice {
             out.append(m);
         }
         Value::Object(out)
+    }
+
+    /// A notice back from its journal row (`ts`, `kind`, the body `to_json` wrote), so a
+    /// screen that attaches sees the history from before it came; `None` for rows this
+    /// build does not know.
+    pub fn from_journal(ts: Ts, kind: &str, body: &Value) -> Option<Notice> {
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        match kind {
+            "fault_injected" => Some(Notice::FaultInjected {
+                ts,
+                fault: text("fault")?,
+                host: text("host"),
+                job: text("job"),
+                detail: text("detail").unwrap_or_default(),
+            }),
+            "checkpoint" => Some(Notice::Checkpoint {
+                ts,
+                what: Cow::Owned(text("what")?),
+                job: text("job")?,
+                id: text("id").unwrap_or_default(),
+                store: text("store"),
+                detail: text("detail").unwrap_or_default(),
+            }),
+            "workspace" => Some(Notice::Workspace {
+                ts,
+                what: Cow::Owned(text("what")?),
+                job: text("job")?,
+                from: text("from").unwrap_or_default(),
+                to: text("to").unwrap_or_default(),
+                detail: text("detail").unwrap_or_default(),
+            }),
+            _ => match ServiceEvent::parse(kind) {
+                Some(what) => Some(Notice::Service {
+                    ts,
+                    what,
+                    detail: text("detail").unwrap_or_default(),
+                }),
+                None => serde_json::from_value::<EventKind>(body.clone())
+                    .ok()
+                    .map(|kind| Notice::Core(Event { ts, kind })),
+            },
+        }
     }
 
     /// Writes one line: JSON or text.
@@ -170,6 +263,9 @@ impl Notice {
                 detail,
                 ..
             } => format!("SYNC    {job}: workspace {from} → {to} {what}: {detail}"),
+            Notice::Service { what, detail, .. } => {
+                format!("SERVICE {}: {detail}", what.as_str().replace('_', " "))
+            }
             Notice::Core(e) => match &e.kind {
                 EventKind::HealthChanged {
                     host,
@@ -221,13 +317,16 @@ impl Notice {
                     None => format!("WHY     {reason}"),
                 },
                 EventKind::AutomationChanged { reason, .. } => format!("AUTO    {reason}"),
-                EventKind::CommandAccepted { operator, command } => {
+                EventKind::CommandAccepted {
+                    operator, command, ..
+                } => {
                     format!("CMD     {operator}: {command} accepted")
                 }
                 EventKind::CommandRejected {
                     operator,
                     command,
                     reason,
+                    ..
                 } => format!("CMD     {operator}: {command} REJECTED — {reason}"),
                 EventKind::CheckpointRecorded { job, id, step } => {
                     format!("CKPT    {job}: {id} (step {step}) verified")
@@ -253,10 +352,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_of_notice_comes_back_from_its_journal_row() {
+        let notices = [
+            Notice::Core(Event {
+                ts: Ts(5),
+                kind: EventKind::AutomationChanged {
+                    job: None,
+                    active: false,
+                    reason: "paused by alice".into(),
+                },
+            }),
+            Notice::Checkpoint {
+                ts: Ts(6),
+                what: "replicated".into(),
+                job: "llm".into(),
+                id: "ck-1".into(),
+                store: Some("s3".into()),
+                detail: "3 files".into(),
+            },
+            Notice::Service {
+                ts: Ts(7),
+                what: ServiceEvent::SupervisorStopped,
+                detail: "SIGTERM".into(),
+            },
+            Notice::FaultInjected {
+                ts: Ts(8),
+                fault: "gpu-lost".into(),
+                host: Some("a".into()),
+                job: None,
+                detail: "Xid 79".into(),
+            },
+        ];
+        for n in notices {
+            let back = Notice::from_journal(n.ts(), n.kind(), &n.to_json());
+            assert_eq!(back.as_ref(), Some(&n));
+        }
+        assert_eq!(Notice::from_journal(Ts(1), "from_the_future", &json!({})), None);
+    }
+
+    #[test]
     fn a_text_line_never_carries_terminal_controls() {
         let n = Notice::Checkpoint {
             ts: Ts(0),
-            what: "copy_failed",
+            what: "copy_failed".into(),
             job: "llm".into(),
             id: "ck-1".into(),
             store: Some("nas".into()),

@@ -81,6 +81,15 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A console or CLI on this machine, by user name and uid.
+    pub fn local(name: &str, uid: u32, role: Role) -> Identity {
+        Identity {
+            name: name.into(),
+            role,
+            origin: Origin::Local { uid },
+        }
+    }
+
     /// The supervisor acting on its own (a reload, automation).
     pub fn daemon() -> Identity {
         Identity {

@@ -1,0 +1,54 @@
+//! What a screen asks of the supervisor. The requester's identity travels beside it, and
+//! the role it needs is checked where it is executed.
+
+use super::fault::FaultKind;
+use crate::core::identity::Role;
+use crate::core::io::Command;
+use serde::{Deserialize, Serialize};
+
+/// What the console asks of the world outside it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// An operator command for the core (already confirmed).
+    Core(Command),
+    /// Inject a fault into the simulated fleet (demo only).
+    Inject {
+        kind: FaultKind,
+        target: String,
+    },
+    /// Delete what retention removes for a job's checkpoints (already confirmed): only
+    /// the `(checkpoint, store)` copies the operator was shown, if retention still
+    /// removes them.
+    Prune {
+        job: String,
+        copies: Vec<(String, String)>,
+    },
+    /// This screen leaves (it detaches; the supervisor goes on).
+    Quit,
+    /// Re-read the config file and apply it if it is valid (admin).
+    ReloadConfig,
+}
+
+impl Request {
+    /// The least role that may ask this.
+    pub fn needs(&self) -> Role {
+        match self {
+            Request::Core(c) => c.needs(),
+            Request::Inject { .. } => Role::Operator,
+            Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
+            Request::Quit => Role::Viewer,
+        }
+    }
+
+    /// A short label for the journal and the event log.
+    pub fn describe(&self) -> String {
+        match self {
+            Request::Core(c) => crate::core::commands::describe(c),
+            Request::Inject { kind, target } => format!("inject {} into {target}", kind.as_str()),
+            Request::Prune { job, copies } => format!("prune {} copies of {job}", copies.len()),
+            Request::Quit => "detach".into(),
+            Request::ReloadConfig => "reload the config".into(),
+        }
+    }
+}

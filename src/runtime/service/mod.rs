@@ -1,0 +1,369 @@
+//! The service: one supervisor per state dir (locked), its fleet's world, and the screens
+//! that attach over the state dir's Unix socket. `lifeboat daemon`, and a console with no
+//! daemon to attach to, both run exactly this; the console then attaches to its own.
+
+pub mod fanout;
+pub mod lock;
+pub mod socket;
+pub mod users;
+pub mod world;
+
+use crate::core::event::{Event, EventKind};
+use crate::core::identity::Identity;
+use crate::protocol::notice::{Notice, ServiceEvent};
+use crate::protocol::request::Request;
+use crate::protocol::wire::{DaemonInfo, Outcome};
+use crate::runtime::supervisor::{Feed, SupervisorHandle};
+use fanout::Fanout;
+use lock::StateLock;
+use socket::Routed;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use world::{Started, Starter, World};
+
+/// What the process around the service asks of it.
+#[derive(Debug)]
+pub enum Control {
+    /// Re-read the config (SIGHUP).
+    Reload,
+    /// Stop supervising, journaling why.
+    Stop(String),
+    /// Journal something the process around the service saw (the terminal hung up).
+    Note(ServiceEvent, String),
+}
+
+struct Current {
+    handle: SupervisorHandle,
+    world: Arc<dyn World>,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+pub struct Service {
+    lock: StateLock,
+    starter: Arc<dyn Starter>,
+    current: Option<Current>,
+    fanout: Fanout,
+    requests: mpsc::Receiver<Routed>,
+    shutdown: watch::Sender<Option<String>>,
+    listener: tokio::task::JoinHandle<()>,
+    socket: PathBuf,
+    pub info: Arc<DaemonInfo>,
+    /// What is watched, from where (for the log and a headless first line).
+    pub hello: String,
+    /// Requests the service makes of itself (a reload asked for over the socket).
+    control_tx: mpsc::Sender<Control>,
+    control_rx: mpsc::Receiver<Control>,
+}
+
+/// The recent events from the journal, for screens that attach.
+fn history(state_dir: &std::path::Path) -> Vec<Notice> {
+    let path = state_dir.join("journal.db");
+    if !path.exists() {
+        return Vec::new();
+    }
+    match crate::runtime::journal::Journal::open_existing(&path)
+        .and_then(|j| j.recent_events(fanout::HISTORY))
+    {
+        Ok(rows) => rows
+            .iter()
+            .filter_map(|r| {
+                Notice::from_journal(
+                    crate::core::time::Ts(r.ts.max(0) as u64),
+                    &r.kind,
+                    &r.body,
+                )
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot read the journal's recent events: {e}");
+            Vec::new()
+        }
+    }
+}
+
+impl Service {
+    /// Starts the fleet under the held lock and opens the socket.
+    pub async fn start(
+        lock: StateLock,
+        starter: Arc<dyn Starter>,
+        embedded: bool,
+    ) -> Result<Service, String> {
+        let dir = lock.dir.clone();
+        let fanout = Fanout::new(history(&dir));
+        let started = starter.start(&dir).await?;
+        let info = Arc::new(DaemonInfo {
+            pid: std::process::id(),
+            host: lock.holder.host.clone(),
+            started: lock.holder.started,
+            version: env!("CARGO_PKG_VERSION").into(),
+            fleet: started.label.clone(),
+            state_dir: dir.clone(),
+            hosts: started.fleet.hosts.len(),
+            jobs: started.fleet.jobs.len(),
+            embedded,
+            demo: started.demo,
+        });
+        tracing::info!("{}", started.hello);
+        let hello = started.hello.clone();
+        let current = Some(attach(&fanout, started));
+        let (req_tx, requests) = mpsc::channel(64);
+        let (shutdown, shut_rx) = watch::channel(None);
+        let shared = socket::Shared {
+            fanout: fanout.clone(),
+            info: info.clone(),
+            requests: req_tx,
+            shutdown: shut_rx,
+        };
+        let (socket, listener) = socket::listen(&dir, shared)
+            .map_err(|e| format!("cannot open the console socket in {}: {e}", dir.display()))?;
+        let (control_tx, control_rx) = mpsc::channel(8);
+        Ok(Service {
+            lock,
+            starter,
+            current,
+            fanout,
+            requests,
+            shutdown,
+            listener,
+            socket,
+            info,
+            hello,
+            control_tx,
+            control_rx,
+        })
+    }
+
+    /// Where screens attach.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
+    /// Supervises until told to stop; returns the reason it stopped with.
+    pub async fn run(mut self, mut control: mpsc::Receiver<Control>) -> Result<String, String> {
+        let reason = loop {
+            tokio::select! {
+                c = control.recv() => match c {
+                    Some(Control::Reload) => self.reload(&Identity::daemon()).await,
+                    Some(Control::Stop(reason)) => break reason,
+                    Some(Control::Note(what, detail)) => self.service_event(what, detail).await,
+                    None => break "the process around the supervisor ended".into(),
+                },
+                Some(c) = self.control_rx.recv() => match c {
+                    Control::Reload => self.reload(&Identity::daemon()).await,
+                    Control::Stop(reason) => break reason,
+                    Control::Note(what, detail) => self.service_event(what, detail).await,
+                },
+                Some(r) = self.requests.recv() => self.route(r).await,
+            }
+        };
+        self.stop(&reason).await?;
+        Ok(reason)
+    }
+
+    async fn stop(mut self, reason: &str) -> Result<(), String> {
+        let _ = self.shutdown.send(Some(reason.to_string()));
+        let _ = (&mut self.listener).await;
+        let result = match self.current.take() {
+            Some(c) => c.stop(reason).await,
+            None => Ok(()),
+        };
+        let _ = std::fs::remove_file(&self.socket);
+        drop(self.lock);
+        result
+    }
+
+    fn feed(&self) -> Option<mpsc::Sender<Feed>> {
+        self.current.as_ref().map(|c| c.handle.feed.clone())
+    }
+
+    /// Journals a notice through the supervisor (so every screen sees it too).
+    async fn say(&self, n: Notice) {
+        match self.feed() {
+            Some(feed) => {
+                let _ = feed.send(Feed::Notice(n)).await;
+            }
+            None => self.fanout.notice(n),
+        }
+    }
+
+    async fn service_event(&self, what: ServiceEvent, detail: String) {
+        let ts = self.now();
+        self.say(Notice::Service { ts, what, detail }).await;
+    }
+
+    fn now(&self) -> crate::core::time::Ts {
+        match &self.current {
+            Some(c) => c.handle.clock.now(),
+            None => crate::runtime::clock::Clock::new().now(),
+        }
+    }
+
+    /// A new config is validated first; a bad one keeps the running one and says why.
+    async fn reload(&mut self, by: &Identity) {
+        let next = match self.starter.reload() {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::warn!("config reload refused, the running config stays: {why}");
+                self.service_event(
+                    ServiceEvent::ConfigReloadFailed,
+                    format!("{}: the running config stays: {why}", by.name),
+                )
+                .await;
+                return;
+            }
+        };
+        if let Some(c) = self.current.take() {
+            if let Err(e) = c.stop("reloading the config").await {
+                tracing::warn!("stopping for the reload: {e}");
+            }
+        }
+        let dir = self.lock.dir.clone();
+        match next.start(&dir).await {
+            Ok(started) => {
+                self.current = Some(attach(&self.fanout, started));
+                self.starter = next;
+                self.service_event(
+                    ServiceEvent::ConfigReloaded,
+                    format!("{}: the new config is in force", by.name),
+                )
+                .await;
+            }
+            Err(why) => {
+                tracing::warn!("the new config did not start ({why}); starting the old one again");
+                match self.starter.start(&dir).await {
+                    Ok(started) => self.current = Some(attach(&self.fanout, started)),
+                    Err(e) => tracing::error!("the old config did not start again either: {e}"),
+                }
+                self.service_event(
+                    ServiceEvent::ConfigReloadFailed,
+                    format!("{}: the new config did not start ({why}); the old one runs again", by.name),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Every request is checked against its requester's role here and journaled with
+    /// its outcome; operator commands are checked (and journaled) by the core itself.
+    async fn route(&mut self, r: Routed) {
+        let Routed { by, request, reply } = r;
+        if let Request::Core(command) = request {
+            let Some(feed) = self.feed() else {
+                let _ = reply.send(Outcome::Failed {
+                    reason: "the fleet is restarting; try again".into(),
+                });
+                return;
+            };
+            tokio::spawn(async move {
+                let (tx, rx) = oneshot::channel();
+                let label = crate::core::commands::describe(&command);
+                let sent = feed
+                    .send(Feed::Command {
+                        by,
+                        command,
+                        reply: Some(tx),
+                    })
+                    .await;
+                let outcome = match (sent, rx.await) {
+                    (Ok(()), Ok(Ok(()))) => Outcome::Accepted { detail: label },
+                    (Ok(()), Ok(Err(reason))) => Outcome::Refused { reason },
+                    _ => Outcome::Failed {
+                        reason: "the supervisor stopped before answering".into(),
+                    },
+                };
+                let _ = reply.send(outcome);
+            });
+            return;
+        }
+        let label = request.describe();
+        let needs = request.needs();
+        if !by.role.may(needs) {
+            let reason = format!("{} is a {}: {label} needs the {needs} role", by.name, by.role);
+            self.audit(&by, &label, Err(reason.clone())).await;
+            let _ = reply.send(Outcome::Refused { reason });
+            return;
+        }
+        let world = self.current.as_ref().map(|c| c.world.clone());
+        match request {
+            Request::ReloadConfig => {
+                self.audit(&by, &label, Ok(())).await;
+                let _ = reply.send(Outcome::Accepted {
+                    detail: "reloading the config; the outcome follows as an event".into(),
+                });
+                let _ = self.control_tx.send(Control::Reload).await;
+            }
+            Request::Inject { kind, target } => {
+                let outcome = match world {
+                    Some(w) => w.inject(kind, &target).await,
+                    None => Err("the fleet is restarting; try again".into()),
+                };
+                self.audit(&by, &label, outcome.as_ref().map(|_| ()).map_err(Clone::clone))
+                    .await;
+                let _ = reply.send(match outcome {
+                    Ok(detail) => Outcome::Accepted { detail },
+                    Err(reason) => Outcome::Refused { reason },
+                });
+            }
+            Request::Prune { job, copies } => {
+                self.audit(&by, &label, Ok(())).await;
+                let Some(w) = world else {
+                    let _ = reply.send(Outcome::Failed {
+                        reason: "the fleet is restarting; try again".into(),
+                    });
+                    return;
+                };
+                // Deleting takes a while; its outcome is journaled as checkpoint notices.
+                tokio::spawn(async move {
+                    let outcome = match w.prune(&job, &copies, &by.name).await {
+                        Ok(detail) => Outcome::Accepted { detail },
+                        Err(reason) => Outcome::Failed { reason },
+                    };
+                    let _ = reply.send(outcome);
+                });
+            }
+            Request::Core(_) | Request::Quit => {}
+        }
+    }
+
+    /// A request that is not a core command, journaled like one.
+    async fn audit(&self, by: &Identity, label: &str, verdict: Result<(), String>) {
+        let kind = match verdict {
+            Ok(()) => EventKind::CommandAccepted {
+                operator: by.name.clone(),
+                role: Some(by.role),
+                origin: Some(by.origin.clone()),
+                command: label.to_string(),
+            },
+            Err(reason) => EventKind::CommandRejected {
+                operator: by.name.clone(),
+                role: Some(by.role),
+                origin: Some(by.origin.clone()),
+                command: label.to_string(),
+                reason,
+            },
+        };
+        let ts = self.now();
+        self.say(Notice::Core(Event { ts, kind })).await;
+    }
+}
+
+/// Wires a started fleet's output into the fan-out.
+fn attach(fanout: &Fanout, mut started: Started) -> Current {
+    let notices = std::mem::replace(&mut started.handle.notices, mpsc::channel(1).1);
+    let pump = fanout.pump(started.handle.snapshots.clone(), notices);
+    Current {
+        handle: started.handle,
+        world: started.world,
+        pump,
+    }
+}
+
+impl Current {
+    async fn stop(self, reason: &str) -> Result<(), String> {
+        self.world.stop().await;
+        let stopped = self.handle.stop_because(reason).await;
+        let _ = self.pump.await;
+        stopped.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,53 @@
+//! What a fleet supplies to the service: a running supervisor and the world around it (the
+//! real fleet's replicator and pollers, or the simulator), started through one trait so
+//! that live, demo, embedded and daemon runs share every other line.
+
+use crate::core::fleet::Fleet;
+use crate::protocol::fault::FaultKind;
+use crate::runtime::supervisor::SupervisorHandle;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The parts of a world that act beside the supervisor.
+#[async_trait::async_trait]
+pub trait World: Send + Sync {
+    /// Deletes the confirmed copies of `job`'s checkpoints; the outcome in words.
+    async fn prune(
+        &self,
+        _job: &str,
+        _copies: &[(String, String)],
+        _by: &str,
+    ) -> Result<String, String> {
+        Err("this fleet keeps no checkpoint stores to prune".into())
+    }
+
+    /// Makes a fault happen now (the simulated fleet only).
+    async fn inject(&self, _kind: FaultKind, _target: &str) -> Result<String, String> {
+        Err("faults can be injected only into the simulated demo fleet".into())
+    }
+
+    /// Stops what runs beside the supervisor (the supervisor is stopped after).
+    async fn stop(&self);
+}
+
+/// A started fleet.
+pub struct Started {
+    pub handle: SupervisorHandle,
+    pub world: Arc<dyn World>,
+    pub fleet: Fleet,
+    /// The config file's name, or "demo".
+    pub label: String,
+    pub demo: bool,
+    /// A line for the log and headless output: what is watched, from where.
+    pub hello: String,
+}
+
+/// Starts a fleet in a state dir; `reload` re-reads its source for SIGHUP.
+#[async_trait::async_trait]
+pub trait Starter: Send + Sync {
+    async fn start(&self, state_dir: &Path) -> Result<Started, String>;
+
+    /// A starter for the source as it is now (the config file re-read and validated), or
+    /// why it cannot be used; the running one is kept either way until this succeeds.
+    fn reload(&self) -> Result<Arc<dyn Starter>, String>;
+}
