@@ -48,9 +48,14 @@ fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {
 }
 
 fn assert_normal_end(what: &str, out: &std::process::Output) {
+    assert_ends_with(what, out, 0);
+}
+
+/// `status` on a state dir nothing supervises ends with 3 (after printing).
+fn assert_ends_with(what: &str, out: &std::process::Output, code: i32) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{what}: {err}");
-    assert_eq!(out.status.code(), Some(0), "{what}: {err}");
+    assert_eq!(out.status.code(), Some(code), "{what}: {err}");
 }
 
 #[test]
@@ -69,7 +74,7 @@ fn status_shows_what_hosts_said_escaped() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert_clean("status", &text);
     assert!(text.contains(&format!("nvidia-smi said {SHOWN}")), "{text}");
@@ -86,11 +91,11 @@ fn status_and_the_headless_stream_end_quietly_when_the_reader_leaves() {
     demo_state(dir.path());
     let mut status = bin();
     status.args(["status", "--state-dir"]).arg(dir.path());
-    assert_normal_end("status", &with_closed_stdout(status));
+    assert_ends_with("status", &with_closed_stdout(status), 3);
     let mut json = bin();
     json.args(["status", "--json", "--state-dir"])
         .arg(dir.path());
-    assert_normal_end("status --json", &with_closed_stdout(json));
+    assert_ends_with("status --json", &with_closed_stdout(json), 3);
     let mut demo = bin();
     demo.args(["--demo", "--headless", "--duration", "5s", "--state-dir"])
         .arg(dir.path().join("again"));
