@@ -13,6 +13,7 @@ pub mod gpu;
 mod gpu_failure;
 mod gpu_fields;
 pub mod gpu_parse;
+pub mod history;
 pub mod host_path;
 pub mod ids;
 mod interruption;
@@ -49,6 +50,8 @@ mod failover_reason_tests;
 mod fence_tests;
 #[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod partition_tests;
 #[cfg(test)]
