@@ -331,12 +331,12 @@ fn fold_one(out: &mut Vec<Incident>, jf: &mut JobFold, job: &str, r: &Record) {
                 jf.prelude.push(s.clone());
                 return;
             }
-            if let Some(inc) = attach(out, jf, job, r, "no detection recorded".into()) {
+            if let Some(inc) = attach(out, jf, job, r, "a failover already under way".into()) {
                 inc.steps.push(s.clone());
             }
         }
         Fact::Finished(rto) => {
-            if let Some(inc) = attach(out, jf, job, r, "no detection recorded".into()) {
+            if let Some(inc) = attach(out, jf, job, r, "a failover already under way".into()) {
                 inc.rto = Some(rto.clone());
             }
         }
