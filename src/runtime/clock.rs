@@ -44,3 +44,17 @@ pub fn rfc3339(ts: Ts) -> String {
     let t = UNIX_EPOCH + std::time::Duration::from_millis(ts.0);
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+/// RFC 3339 with milliseconds in the local time zone, for people reading a terminal
+/// (JSON output keeps [`rfc3339`]'s UTC).
+pub fn local_rfc3339(ts: Ts) -> String {
+    let utc = i64::try_from(ts.0)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    match utc {
+        Some(t) => t
+            .with_timezone(&chrono::Local)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => rfc3339(ts),
+    }
+}
