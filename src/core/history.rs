@@ -328,6 +328,8 @@ fn fold_one(out: &mut Vec<Incident>, jf: &mut JobFold, job: &str, r: &Record) {
         }
         Fact::Step(s) => {
             if jf.open.is_none() && jf.state.as_deref() == Some(RUNNING) {
+                // Only a step of this instant can still join an incident.
+                jf.prelude.retain(|p| p.at == s.at);
                 jf.prelude.push(s.clone());
                 return;
             }
