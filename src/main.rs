@@ -112,6 +112,17 @@ enum Command {
         #[arg(long)]
         log_stderr: bool,
     },
+    /// What happened, from the journal: incidents (detection, steps, RTO, how each ended)
+    /// and operator actions, oldest first. Exit 0 ok, 1 read error, 2 no journal.
+    History {
+        /// Only what happened since: a span back from now (1h, 30m, 2d) or an RFC 3339
+        /// time; an incident under way at that point is shown whole.
+        #[arg(long, value_name = "DURATION|RFC3339", value_parser = lifeboat::runtime::history_cmd::parse_since)]
+        since: Option<lifeboat::runtime::history_cmd::Since>,
+        /// Only this job's incidents and the actions that name it.
+        #[arg(long, value_name = "JOB")]
+        job: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -204,6 +215,14 @@ fn main() -> ExitCode {
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
         Some(Command::Daemon { demo, log_stderr }) => daemon(&cli, *demo, *log_stderr),
+        Some(Command::History { since, job }) => {
+            ExitCode::from(lifeboat::runtime::history_cmd::main(
+                cli.state_dir.clone(),
+                *since,
+                job.clone(),
+                cli.json,
+            ))
+        }
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }

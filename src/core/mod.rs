@@ -14,6 +14,7 @@ mod gpu_failure;
 mod gpu_fields;
 pub mod gpu_parse;
 pub mod identity;
+pub mod history;
 pub mod host_path;
 pub mod ids;
 mod interruption;
@@ -50,6 +51,8 @@ mod failover_reason_tests;
 mod fence_tests;
 #[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod partition_tests;
 #[cfg(test)]

@@ -41,3 +41,17 @@ impl Default for Clock {
 
 /// RFC 3339 with milliseconds, UTC.
 pub use crate::core::time::rfc3339;
+
+/// RFC 3339 with milliseconds in the local time zone, for people reading a terminal
+/// (JSON output keeps [`rfc3339`]'s UTC).
+pub fn local_rfc3339(ts: Ts) -> String {
+    let utc = i64::try_from(ts.0)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    match utc {
+        Some(t) => t
+            .with_timezone(&chrono::Local)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => rfc3339(ts),
+    }
+}

@@ -236,16 +236,7 @@ impl Journal {
             .prepare("SELECT seq, ts, kind, job, body FROM events ORDER BY seq DESC LIMIT ?1")
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map(params![limit as i64], |r| {
-                let body: String = r.get(4)?;
-                Ok(EventRow {
-                    seq: r.get(0)?,
-                    ts: r.get(1)?,
-                    kind: r.get(2)?,
-                    job: r.get(3)?,
-                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-                })
-            })
+            .query_map(params![limit as i64], event_row)
             .map_err(|e| self.sql(e))?;
         let mut out = rows
             .collect::<Result<Vec<_>, _>>()
@@ -253,6 +244,51 @@ impl Journal {
         out.reverse();
         Ok(out)
     }
+
+    /// Every event, oldest first, except those of the `skip` kinds, handed to `each` one
+    /// at a time (a long-lived journal does not fit in memory as rows).
+    pub fn each_event(
+        &self,
+        skip: &[&str],
+        mut each: impl FnMut(EventRow),
+    ) -> Result<(), JournalError> {
+        let marks = vec!["?"; skip.len()].join(", ");
+        let sql = format!(
+            "SELECT seq, ts, kind, job, body FROM events WHERE kind NOT IN ({marks}) ORDER BY seq"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(skip))
+            .map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            each(event_row(r).map_err(|e| self.sql(e))?);
+        }
+        Ok(())
+    }
+
+    /// Every job named by some event, sorted.
+    pub fn event_jobs(&self) -> Result<Vec<String>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT job FROM events WHERE job IS NOT NULL ORDER BY job")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+}
+
+/// `seq, ts, kind, job, body` as a row; a body that is not JSON is kept as a string.
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    let body: String = r.get(4)?;
+    Ok(EventRow {
+        seq: r.get(0)?,
+        ts: r.get(1)?,
+        kind: r.get(2)?,
+        job: r.get(3)?,
+        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    })
 }
 
 #[cfg(test)]
@@ -293,6 +329,20 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![7]
         );
+    }
+
+    #[test]
+    fn each_event_streams_in_order_past_skipped_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let body = serde_json::json!({});
+        for (ts, kind, job) in [(1, "a", Some("x")), (2, "noise", Some("y")), (3, "b", None)] {
+            j.append_event(ts, kind, job, &body).unwrap();
+        }
+        let mut kinds = Vec::new();
+        j.each_event(&["noise"], |r| kinds.push(r.kind)).unwrap();
+        assert_eq!(kinds, ["a", "b"]);
+        assert_eq!(j.event_jobs().unwrap(), ["x", "y"]);
     }
 
     #[test]
