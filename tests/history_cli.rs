@@ -74,7 +74,10 @@ fn a_demo_failover_reads_back_as_an_incident_with_its_rto() {
             .any(|l| l.starts_with("  RTO ") && l.contains("detect")),
         "{t}"
     );
-    assert!(t.contains("OPERATOR ACTIONS (0)"), "{t}");
+    // No operator acted; the supervisor's own start and stop are listed there.
+    assert!(t.contains("OPERATOR ACTIONS (2)"), "{t}");
+    assert!(t.contains("supervisor_started: watching the fleet"), "{t}");
+    assert!(t.contains("supervisor_stopped: "), "{t}");
 
     let lines = json_lines(&history(dir.path(), &["--json"]));
     let inc = lines
