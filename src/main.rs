@@ -99,6 +99,16 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the shell completion script for SHELL (load it with:
+    /// source <(lifeboat completions bash)).
+    Completions {
+        shell: lifeboat::runtime::completions_cmd::Shell,
+    },
+    /// Print the man page (roff); with --out DIR, write one page per command there.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -190,6 +200,16 @@ fn main() -> ExitCode {
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
+        Some(Command::Completions { shell }) => {
+            ExitCode::from(lifeboat::runtime::completions_cmd::run(
+                *shell,
+                <Cli as clap::CommandFactory>::command(),
+            ))
+        }
+        Some(Command::Man { out }) => ExitCode::from(lifeboat::runtime::man_cmd::run(
+            <Cli as clap::CommandFactory>::command(),
+            out.as_deref(),
+        )),
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }
