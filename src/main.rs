@@ -72,7 +72,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Check a configuration file.
+    /// Check a configuration file, or write a starter one.
     Config {
         #[command(subcommand)]
         action: ConfigAction,
@@ -172,6 +172,19 @@ enum ConfigAction {
         #[arg(long)]
         probe: bool,
     },
+    /// Write a commented starter config (or an example) to FILE, else where a plain
+    /// lifeboat looks; an existing file is kept unless --force.
+    Init {
+        /// Where to write (default: where a plain lifeboat looks: --config,
+        /// $LIFEBOAT_CONFIG, then the platform config dir).
+        file: Option<PathBuf>,
+        /// Write this example instead of the starter.
+        #[arg(long, value_name = "NAME")]
+        example: Option<lifeboat::runtime::config_init::Example>,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -200,6 +213,19 @@ fn main() -> ExitCode {
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
+        Some(Command::Config {
+            action:
+                ConfigAction::Init {
+                    file,
+                    example,
+                    force,
+                },
+        }) => ExitCode::from(lifeboat::runtime::config_init::run(
+            *example,
+            *force,
+            file.clone().or(cli.config.clone()),
+            cli.json,
+        )),
         Some(Command::Completions { shell }) => {
             ExitCode::from(lifeboat::runtime::completions_cmd::run(
                 *shell,

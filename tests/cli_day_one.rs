@@ -1,10 +1,15 @@
 //! The CLI a user expects on day one, through the binary: shell completions and man pages
-//! generated from the clap definitions.
+//! generated from the clap definitions, and `config init` (starter and examples, each
+//! then passing `config check`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "cli_day_one/config_init.rs"]
+mod config_init;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
+use std::path::PathBuf;
 
 fn lifeboat() -> Command {
     let mut c = Command::cargo_bin("lifeboat").unwrap();
@@ -40,6 +45,31 @@ fn subcommands() -> Vec<String> {
         assert!(names.iter().any(|n| n == must), "{must} missing: {names:?}");
     }
     names
+}
+
+/// A temp home: `config init` and `config check` with no FILE use its config dir.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = lifeboat();
+        c.env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .current_dir(self.dir.path());
+        c
+    }
+
+    fn default_config(&self) -> PathBuf {
+        self.dir.path().join("config/lifeboat/config.toml")
+    }
 }
 
 // ── Completions and man pages ────────────────────────────────────────────────────────
@@ -105,7 +135,11 @@ fn the_man_page_is_roff_and_lists_every_subcommand() {
         assert!(page.contains(&entry), "no {entry}");
     }
     // The COMMANDS section reaches the nested ones.
-    for nested in ["lifeboat config check", "lifeboat checkpoints list"] {
+    for nested in [
+        "lifeboat config check",
+        "lifeboat config init",
+        "lifeboat checkpoints list",
+    ] {
         assert!(page.contains(nested), "no {nested}");
     }
 }
@@ -123,6 +157,7 @@ fn man_out_writes_one_page_per_command() {
         [
             "lifeboat.1",
             "lifeboat-config-check.1",
+            "lifeboat-config-init.1",
             "lifeboat-checkpoints-list.1",
         ]
         .map(String::from),

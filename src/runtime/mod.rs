@@ -6,6 +6,7 @@ pub mod cli_out;
 pub mod clock;
 pub mod completions_cmd;
 pub mod config_check;
+pub mod config_init;
 pub mod config_probe;
 pub mod console_files;
 pub mod exec;
