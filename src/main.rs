@@ -109,6 +109,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Notification destinations: send a test message to each.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -187,6 +192,13 @@ enum ConfigAction {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum NotifyAction {
+    /// Send one test message to every [[notify]] destination now and report each; exit
+    /// 1 if one failed, 2 on a config error or when none is configured.
+    Test,
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     lifeboat::config::duration::parse(s).map_err(|e| e.to_string())
 }
@@ -235,6 +247,12 @@ fn main() -> ExitCode {
         Some(Command::Man { out }) => ExitCode::from(lifeboat::runtime::man_cmd::run(
             <Cli as clap::CommandFactory>::command(),
             out.as_deref(),
+        )),
+        Some(Command::Notify {
+            action: NotifyAction::Test,
+        }) => ExitCode::from(lifeboat::runtime::notify_test_cmd::run(
+            cli.config.clone(),
+            cli.json,
         )),
         None if cli.demo => demo(&cli),
         None => live(&cli),

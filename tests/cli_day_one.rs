@@ -1,11 +1,16 @@
 //! The CLI a user expects on day one, through the binary: shell completions and man pages
-//! generated from the clap definitions, and `config init` (starter and examples, each
-//! then passing `config check`).
+//! generated from the clap definitions, `config init` (starter and examples, each then
+//! passing `config check`), and `notify test` against Telegram and webhook fakes on
+//! loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "cli_day_one/config_init.rs"]
 mod config_init;
+#[path = "support/http_recorder.rs"]
+mod http_recorder;
+#[path = "cli_day_one/notify_test.rs"]
+mod notify_test;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -41,7 +46,7 @@ fn subcommands() -> Vec<String> {
         .filter(|n| *n != "help")
         .map(str::to_string)
         .collect();
-    for must in ["config", "completions", "man"] {
+    for must in ["config", "completions", "man", "notify"] {
         assert!(names.iter().any(|n| n == must), "{must} missing: {names:?}");
     }
     names
@@ -138,6 +143,7 @@ fn the_man_page_is_roff_and_lists_every_subcommand() {
     for nested in [
         "lifeboat config check",
         "lifeboat config init",
+        "lifeboat notify test",
         "lifeboat checkpoints list",
     ] {
         assert!(page.contains(nested), "no {nested}");
@@ -158,6 +164,7 @@ fn man_out_writes_one_page_per_command() {
             "lifeboat.1",
             "lifeboat-config-check.1",
             "lifeboat-config-init.1",
+            "lifeboat-notify-test.1",
             "lifeboat-checkpoints-list.1",
         ]
         .map(String::from),

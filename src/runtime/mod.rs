@@ -18,6 +18,7 @@ pub mod logging;
 pub mod man_cmd;
 pub mod notice;
 pub mod notify;
+pub mod notify_test_cmd;
 pub mod probe_cmd;
 pub mod provider;
 pub mod readiness_cmd;
