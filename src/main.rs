@@ -75,7 +75,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Check a configuration file.
+    /// Check a configuration file, or write a starter one.
     Config {
         #[command(subcommand)]
         action: ConfigAction,
@@ -122,6 +122,21 @@ enum Command {
         /// Only this job's incidents and the actions that name it.
         #[arg(long, value_name = "JOB")]
         job: Option<String>,
+    },
+    /// Print the shell completion script for SHELL (load it with:
+    /// source <(lifeboat completions bash)).
+    Completions {
+        shell: lifeboat::runtime::completions_cmd::Shell,
+    },
+    /// Print the man page (roff); with --out DIR, write one page per command there.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Notification destinations: send a test message to each.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
     },
 }
 
@@ -186,6 +201,26 @@ enum ConfigAction {
         #[arg(long)]
         probe: bool,
     },
+    /// Write a commented starter config (or an example) to FILE, else where a plain
+    /// lifeboat looks; an existing file is kept unless --force.
+    Init {
+        /// Where to write (default: where a plain lifeboat looks: --config,
+        /// $LIFEBOAT_CONFIG, then the platform config dir).
+        file: Option<PathBuf>,
+        /// Write this example instead of the starter.
+        #[arg(long, value_name = "NAME")]
+        example: Option<lifeboat::runtime::config_init::Example>,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum NotifyAction {
+    /// Send one test message to every [[notify]] destination now and report each; exit
+    /// 1 if one failed, 2 on a config error or when none is configured.
+    Test,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -223,6 +258,35 @@ fn main() -> ExitCode {
                 cli.json,
             ))
         }
+        Some(Command::Config {
+            action:
+                ConfigAction::Init {
+                    file,
+                    example,
+                    force,
+                },
+        }) => ExitCode::from(lifeboat::runtime::config_init::run(
+            *example,
+            *force,
+            file.clone().or(cli.config.clone()),
+            cli.json,
+        )),
+        Some(Command::Completions { shell }) => {
+            ExitCode::from(lifeboat::runtime::completions_cmd::run(
+                *shell,
+                <Cli as clap::CommandFactory>::command(),
+            ))
+        }
+        Some(Command::Man { out }) => ExitCode::from(lifeboat::runtime::man_cmd::run(
+            <Cli as clap::CommandFactory>::command(),
+            out.as_deref(),
+        )),
+        Some(Command::Notify {
+            action: NotifyAction::Test,
+        }) => ExitCode::from(lifeboat::runtime::notify_test_cmd::run(
+            cli.config.clone(),
+            cli.json,
+        )),
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }

@@ -10,6 +10,8 @@ pub mod queue;
 pub mod telegram;
 pub mod webhook;
 
+pub use http::redact;
+
 use super::transport::{LogNotifier, Notifier};
 use crate::config::NotifierConfig;
 use crate::core::io::Severity;
@@ -86,7 +88,10 @@ pub fn from_config_with(
     Ok(Arc::new(FanOut { queues }))
 }
 
-fn destination(
+/// One `[[notify]]` table as a destination and its pacing, its token read through
+/// `lookup` now; `entry` names it (`notify[0]`). `notify test` sends through these
+/// directly, without a queue.
+pub fn destination(
     entry: &str,
     c: &NotifierConfig,
     lookup: &impl Fn(&str) -> Option<String>,

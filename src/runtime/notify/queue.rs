@@ -30,7 +30,8 @@ pub struct Outgoing {
 /// What one delivery attempt came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attempt {
-    Delivered,
+    /// The server took it, answering with this HTTP status.
+    Delivered { status: u16 },
     /// Worth trying again; `after` is the wait the server asked for, if it named one.
     Retry {
         after: Option<Duration>,
@@ -195,8 +196,8 @@ async fn deliver(dest: &dyn Destination, d: &Delivery, m: Outgoing) {
             },
         };
         match outcome {
-            Attempt::Delivered => {
-                tracing::info!(target: "notify", "{name}: delivered ({:?}, attempt {attempt})", m.severity);
+            Attempt::Delivered { status } => {
+                tracing::info!(target: "notify", "{name}: delivered ({:?}, attempt {attempt}, HTTP {status})", m.severity);
                 return;
             }
             Attempt::Permanent(why) => {
@@ -254,7 +255,7 @@ mod tests {
                 .lock()
                 .unwrap()
                 .pop()
-                .unwrap_or(Attempt::Delivered)
+                .unwrap_or(Attempt::Delivered { status: 200 })
         }
     }
 

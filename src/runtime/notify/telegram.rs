@@ -102,7 +102,7 @@ impl Destination for Telegram {
                 why: http::redact(&why, &secrets),
             },
             Attempt::Permanent(why) => Attempt::Permanent(http::redact(&why, &secrets)),
-            Attempt::Delivered => Attempt::Delivered,
+            delivered @ Attempt::Delivered { .. } => delivered,
         }
     }
 }
@@ -146,7 +146,9 @@ fn classify(
     let answer: Option<Answer> = serde_json::from_slice(body).ok();
     let refused = answer.as_ref().and_then(|a| a.ok) == Some(false);
     if status.is_success() && !refused {
-        return Attempt::Delivered;
+        return Attempt::Delivered {
+            status: status.as_u16(),
+        };
     }
     let code = match (&answer, status.is_success()) {
         (Some(a), true) => a.error_code.unwrap_or(400),
@@ -202,9 +204,9 @@ mod tests {
     fn answers_are_read_as_telegram_means_them() {
         assert_eq!(
             c(200, None, r#"{"ok":true,"result":{}}"#),
-            Attempt::Delivered
+            Attempt::Delivered { status: 200 }
         );
-        assert_eq!(c(200, None, "not json"), Attempt::Delivered);
+        assert_eq!(c(200, None, "not json"), Attempt::Delivered { status: 200 });
         let limited = r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#;
         assert!(matches!(
             c(429, Some(1), limited),

@@ -104,7 +104,7 @@ impl Destination for Webhook {
                 why: http::redact(&why, &secrets),
             },
             Attempt::Permanent(why) => Attempt::Permanent(http::redact(&why, &secrets)),
-            Attempt::Delivered => Attempt::Delivered,
+            delivered @ Attempt::Delivered { .. } => delivered,
         }
     }
 }
@@ -117,7 +117,7 @@ fn classify(
 ) -> Attempt {
     let code = status.as_u16();
     match code {
-        200..=299 => Attempt::Delivered,
+        200..=299 => Attempt::Delivered { status: code },
         408 | 429 | 500..=599 => Attempt::Retry {
             after,
             why: format!("HTTP {code} {}", excerpt(body, 200)),
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn answers_are_sorted_into_sent_retry_and_refused() {
-        assert_eq!(c(204, None, None), Attempt::Delivered);
+        assert_eq!(c(204, None, None), Attempt::Delivered { status: 204 });
         assert!(matches!(
             c(503, Some(4), None),
             Attempt::Retry { after: Some(d), .. } if d == Duration::from_secs(4)
