@@ -25,6 +25,7 @@ pub mod scripts;
 pub mod shell;
 pub mod shell_transport;
 pub mod ssh;
+pub mod ssh_console;
 pub mod status;
 pub mod store;
 pub mod supervisor;
