@@ -338,3 +338,16 @@ impl russh::server::Handler for Connection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_sizes_are_kept_within_sense() {
+        assert_eq!(size(80, 24), (80, 24));
+        assert_eq!(size(0, 0), (80, 24));
+        assert_eq!(size(70_000, 9_000), (MAX_COLS, MAX_ROWS));
+        assert_eq!(size(1, 1), (1, 1));
+    }
+}

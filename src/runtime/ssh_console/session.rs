@@ -162,3 +162,57 @@ async fn pump(mut incoming: mpsc::Receiver<Incoming>, events: mpsc::Sender<Event
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::runtime::ssh_console::input::ESC_DELAY;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> Event {
+        Event::Key(KeyEvent::new(code, mods))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn input_turns_bytes_and_resizes_into_events_and_a_lone_esc_after_the_delay() {
+        let (tx, rx) = mpsc::channel(8);
+        let (ev_tx, mut events) = mpsc::channel(8);
+        let (_shutdown_tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(forward_input(rx, ev_tx, shutdown));
+        tx.send(Incoming::Bytes(b"a\x1b[".to_vec())).await.unwrap();
+        tx.send(Incoming::Bytes(b"A".to_vec())).await.unwrap();
+        tx.send(Incoming::Resize(100, 30)).await.unwrap();
+        assert_eq!(
+            events.recv().await,
+            Some(key(KeyCode::Char('a'), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            events.recv().await,
+            Some(key(KeyCode::Up, KeyModifiers::NONE))
+        );
+        assert_eq!(events.recv().await, Some(Event::Resize(100, 30)));
+        let start = Instant::now();
+        tx.send(Incoming::Bytes(vec![0x1b])).await.unwrap();
+        assert_eq!(
+            events.recv().await,
+            Some(key(KeyCode::Esc, KeyModifiers::NONE))
+        );
+        assert!(start.elapsed() >= ESC_DELAY);
+        // The channel's input ends: so do the events.
+        drop(tx);
+        assert_eq!(events.recv().await, None);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_the_events() {
+        let (_tx, rx) = mpsc::channel(8);
+        let (ev_tx, mut events) = mpsc::channel(8);
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(forward_input(rx, ev_tx, shutdown));
+        shutdown_tx.send(true).unwrap();
+        assert_eq!(events.recv().await, None);
+        task.await.unwrap();
+    }
+}
