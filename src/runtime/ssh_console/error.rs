@@ -25,12 +25,6 @@ pub enum SshConsoleError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    /// Accepting connections failed for good.
-    #[error("the console's listener on {addr} failed: {source}")]
-    Accept {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
 }
 
 /// Refuses `path` when its mode has any of `forbidden` bits (group/other).

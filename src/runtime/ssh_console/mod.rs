@@ -17,6 +17,14 @@
 //! println!("console host key {}", opts.host_key.fingerprint);
 //! serve(opts, Arc::new(MyScreens), shutdown_rx).await?;
 //! ```
+//!
+//! A screen gets [`SessionInfo`] (identity with role and origin, TERM, NO_COLOR, size)
+//! and [`SessionIo`]; it draws with [`ScreenTerminal`] (or publishes `Buffer`s itself)
+//! whenever its picture changes, and follows `Event::Resize`. Publishing never blocks:
+//! a client that stops reading fills its SSH window (OpenSSH's is 2 MiB), then its
+//! writer waits and later frames replace each other, so the screen, the daemon and the
+//! other sessions never wait for it. Such a client is dropped once three keepalives
+//! (15 s apart) go unanswered. The keys file is read when the server starts.
 
 mod error;
 mod handler;
