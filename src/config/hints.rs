@@ -22,6 +22,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("", "notify", "[[notify]] with kind = \"telegram\""),
     ("", "provider", "[[provider]] with name = \"vast\""),
+    ("", "console", "[console] with listen = \"127.0.0.1:2222\""),
     ("settings", "profile", "profile = \"lan\""),
     ("settings", "state_dir", "state_dir = \"/var/lib/lifeboat\""),
     ("settings", "theme", "theme = \"production\""),
@@ -308,6 +309,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "provider",
         "api_url",
         "api_url = \"https://console.vast.ai\"",
+    ),
+    ("console", "listen", "listen = \"127.0.0.1:2222\""),
+    (
+        "console",
+        "authorized_keys",
+        "authorized_keys = \"console_keys\"",
     ),
 ];
 

@@ -50,6 +50,17 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// The console's theme (a name or a path); `--theme` overrides it.
     pub theme: Option<String>,
+    /// `[console]` with `listen`: serve the console over SSH.
+    pub console: Option<ConsoleConfig>,
+}
+
+/// The console served over SSH.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsoleConfig {
+    /// Where the SSH server listens.
+    pub listen: std::net::SocketAddr,
+    /// Who may log in and with which role (resolved against the config file's folder).
+    pub authorized_keys: PathBuf,
 }
 
 /// Where checkpoints are copied, how they are copied and checked, and how many are kept.

@@ -129,6 +129,12 @@
 //!
 //! [[provider]]
 //! name = "vast"; kind = "vast"; api_key_env = "VAST_API_KEY"; poll_every = "15s" (optional)
+//!
+//! [console]                       # optional: the console served over SSH
+//! listen = "127.0.0.1:2222"       # IP address and port; without it the console is off
+//! authorized_keys = "console_keys"  # required with listen: who may log in, one key a
+//!                                 #   line: `role=operator,name=alice ssh-ed25519 AAAA…`;
+//!                                 #   a relative path is from the config file's folder
 //! ```
 //!
 //! Secrets never live in the file: keys like `bot_token` or `password` are refused, and
@@ -160,6 +166,15 @@ pub struct RawConfig {
     pub notify: Vec<RawNotify>,
     #[serde(default)]
     pub provider: Vec<RawProvider>,
+    pub console: Option<RawConsole>,
+}
+
+/// `[console]`: the console served over SSH (see `ConsoleConfig`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsole {
+    pub listen: Option<Str>,
+    pub authorized_keys: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -62,6 +62,17 @@ pub fn summary(cfg: &Config) -> String {
             .collect();
         line(&mut s, 1, &format!("providers: {}", p.join("; ")));
     }
+    if let Some(c) = &cfg.console {
+        line(
+            &mut s,
+            1,
+            &format!(
+                "console over SSH: {} (keys and roles in {})",
+                c.listen,
+                c.authorized_keys.display()
+            ),
+        );
+    }
     if let Some(dir) = &cfg.state_dir {
         line(&mut s, 1, &format!("state: {}", dir.display()));
     }

@@ -12,4 +12,5 @@ pub mod wire;
 pub use crate::core::snapshot::Snapshot;
 pub use notice::Notice;
 pub use request::Request;
+pub use crate::core::identity;
 pub use crate::core::identity::{Identity, Origin, Role};

@@ -36,6 +36,7 @@ pub mod service;
 pub mod shell;
 pub mod shell_transport;
 pub mod ssh;
+pub mod ssh_console;
 pub mod status;
 pub mod store;
 pub mod supervisor;

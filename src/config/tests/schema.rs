@@ -230,6 +230,7 @@ fn every_schema_key_has_an_example() {
         "storage.nas_retention",
         "notify",
         "provider",
+        "console",
     ];
     for t in tables {
         let text = match t {

@@ -2,6 +2,7 @@
 //! problem it finds (not just the first), each pointing at a line and column.
 
 mod checkpoint;
+mod console;
 mod ctx;
 mod hosts;
 mod jobs;
@@ -46,6 +47,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let storage = storage::build(ctx, raw.storage.as_ref(), !raw.job.is_empty());
     let notifiers = notify::build(ctx, &raw.notify);
     let provision = provision::build(ctx, &raw.job, &providers);
+    let console = console::build(ctx, raw.console.as_ref(), source);
     let problems = ctx.take_problems();
     if !problems.is_empty() {
         return Err(problems);
@@ -60,5 +62,6 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         provision,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
+        console,
     })
 }

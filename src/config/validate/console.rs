@@ -1,0 +1,85 @@
+//! `[console]` → [`ConsoleConfig`]: the address the console's SSH server listens on
+//! and the keys-and-roles file (its path only; the file is read when the server starts).
+
+use super::values::quote;
+use super::Ctx;
+use crate::config::keypath::KeyPath;
+use crate::config::raw::RawConsole;
+use crate::config::ConsoleConfig;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+const LISTEN_FIX: &str = "give an IP address and a port, e.g. listen = \"127.0.0.1:2222\" (every interface: \"0.0.0.0:2222\", IPv6: \"[::1]:2222\")";
+
+/// `None` when there is no `[console]` or it has no `listen` (the console is off).
+pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>, source: &Path) -> Option<ConsoleConfig> {
+    let raw = raw?;
+    let at = KeyPath::at("console");
+    let keys = raw.authorized_keys.as_ref().and_then(|s| {
+        let k = at.clone().key("authorized_keys");
+        if s.get_ref().trim().is_empty() {
+            ctx.report_at(
+                s,
+                &k,
+                "authorized_keys is empty",
+                "name the keys-and-roles file, e.g. authorized_keys = \"console_keys\" (next to this config file)",
+            );
+            return None;
+        }
+        let path = PathBuf::from(s.get_ref());
+        Some(match source.parent() {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        })
+    });
+    let listen = raw.listen.as_ref()?;
+    let addr = listen_addr(ctx, &at.clone().key("listen"), listen);
+    let Some(keys) = keys else {
+        if raw.authorized_keys.is_none() {
+            ctx.report_at(
+                listen,
+                &at.key("authorized_keys"),
+                "the console listens but no authorized_keys says who may log in",
+                "add authorized_keys = \"console_keys\" to [console]: a file with one line per key, like role=operator,name=alice ssh-ed25519 AAAA…",
+            );
+        }
+        return None;
+    };
+    Some(ConsoleConfig {
+        listen: addr?,
+        authorized_keys: keys,
+    })
+}
+
+fn listen_addr(
+    ctx: &mut Ctx<'_>,
+    key: &KeyPath,
+    s: &crate::config::raw::Str,
+) -> Option<SocketAddr> {
+    let v = s.get_ref().trim();
+    if let Ok(a) = v.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    let (message, fix) = if let Ok(ip) = v.parse::<IpAddr>() {
+        let example = SocketAddr::new(ip, 2222);
+        (
+            format!("listen {} has no port", quote(v)),
+            format!("add one, e.g. listen = \"{example}\""),
+        )
+    } else if v
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    {
+        (
+            format!("listen {} names a host, not an IP address", quote(v)),
+            LISTEN_FIX.to_string(),
+        )
+    } else {
+        (
+            format!("listen {} is not an address and port", quote(v)),
+            LISTEN_FIX.to_string(),
+        )
+    };
+    ctx.report_at(s, key, message, fix);
+    None
+}
