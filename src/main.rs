@@ -2,15 +2,15 @@
 //! 1 the operation failed, 2 usage or configuration error.
 
 use clap::{Parser, Subcommand};
-use lifeboat::sim::chaos::{parse_inject, Fault};
-use lifeboat::sim::demo::demo_fleet;
 use lifeboat::runtime::screens::{self, Plan};
 use lifeboat::runtime::service::world::Starter;
+use lifeboat::sim::chaos::{parse_inject, Fault};
+use lifeboat::sim::demo::demo_fleet;
 use lifeboat::sim::run::{DemoOptions, DemoStarter};
-use std::sync::Arc;
 use lifeboat::sim::transport::SimTiming;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `eprintln!` that never panics: stderr may be a pipe the reader already closed
@@ -111,6 +111,13 @@ enum Command {
         /// Log to stderr too (for running in the foreground).
         #[arg(long)]
         log_stderr: bool,
+        /// Serve the console over SSH here (overrides [console] listen), e.g. 127.0.0.1:2222.
+        #[arg(long, value_name = "ADDR", requires = "console_keys")]
+        console_listen: Option<std::net::SocketAddr>,
+        /// Who may log in to the SSH console and with which role (overrides [console]
+        /// authorized_keys): lines of `role=operator,name=alice ssh-ed25519 AAAA…`.
+        #[arg(long, value_name = "FILE", requires = "console_listen")]
+        console_keys: Option<PathBuf>,
     },
     /// What happened, from the journal: incidents (detection, steps, RTO, how each ended)
     /// and operator actions, oldest first. Exit 0 ok, 1 read error, 2 no journal.
@@ -249,7 +256,20 @@ fn main() -> ExitCode {
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
         Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
-        Some(Command::Daemon { demo, log_stderr }) => daemon(&cli, *demo, *log_stderr),
+        Some(Command::Daemon {
+            demo,
+            log_stderr,
+            console_listen,
+            console_keys,
+        }) => {
+            let console = console_listen
+                .zip(console_keys.clone())
+                .map(|(listen, keys)| lifeboat::config::ConsoleConfig {
+                    listen,
+                    authorized_keys: keys,
+                });
+            daemon(&cli, *demo, *log_stderr, console)
+        }
         Some(Command::History { since, job }) => {
             ExitCode::from(lifeboat::runtime::history_cmd::main(
                 cli.state_dir.clone(),
@@ -351,7 +371,13 @@ fn screens_for(cli: &Cli, plan: Plan, theme: Option<String>, demo: bool) -> Exit
     let _log = lifeboat::runtime::logging::init(&plan.state_dir);
     let result = if cli.headless || cli.json {
         let mut out = std::io::stdout();
-        rt.block_on(screens::headless(plan, cli.duration, cli.json, demo, &mut out))
+        rt.block_on(screens::headless(
+            plan,
+            cli.duration,
+            cli.json,
+            demo,
+            &mut out,
+        ))
     } else {
         let (mut setup, warnings) =
             lifeboat::runtime::console_files::setup(theme.as_deref(), cli.readonly, demo);
@@ -378,7 +404,12 @@ fn screens_for(cli: &Cli, plan: Plan, theme: Option<String>, demo: bool) -> Exit
     }
 }
 
-fn daemon(cli: &Cli, demo: bool, log_stderr: bool) -> ExitCode {
+fn daemon(
+    cli: &Cli,
+    demo: bool,
+    log_stderr: bool,
+    console: Option<lifeboat::config::ConsoleConfig>,
+) -> ExitCode {
     let (state_dir, starter): (PathBuf, Arc<dyn Starter>) = if demo {
         let inject = match injections(cli) {
             Ok(f) => f,
@@ -406,7 +437,7 @@ fn daemon(cli: &Cli, demo: bool, log_stderr: bool) -> ExitCode {
         return ExitCode::from(1);
     };
     let _log = lifeboat::runtime::logging::init_daemon(&state_dir, log_stderr);
-    let result = rt.block_on(screens::daemon(state_dir, starter));
+    let result = rt.block_on(screens::daemon(state_dir, starter, console));
     rt.shutdown_timeout(Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -616,7 +647,9 @@ fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
 fn live(cli: &Cli) -> ExitCode {
     // A state dir a supervisor holds is enough: attach to it, whatever config there is.
     if let Some(dir) = &cli.state_dir {
-        if lifeboat::runtime::service::lock::StateLock::probe(dir).is_some() || cli.readonly && cli.config.is_none() {
+        if lifeboat::runtime::service::lock::StateLock::probe(dir).is_some()
+            || cli.readonly && cli.config.is_none()
+        {
             let plan = Plan {
                 state_dir: dir.clone(),
                 starter: None,
@@ -639,7 +672,10 @@ fn live(cli: &Cli) -> ExitCode {
     let theme = cli.theme.clone().or(config.theme.clone());
     let plan = Plan {
         state_dir,
-        starter: Some(Arc::new(lifeboat::runtime::live::LiveStarter { path, config })),
+        starter: Some(Arc::new(lifeboat::runtime::live::LiveStarter {
+            path,
+            config,
+        })),
         readonly: cli.readonly,
     };
     screens_for(cli, plan, theme, false)

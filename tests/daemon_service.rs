@@ -86,13 +86,18 @@ fn one_supervisor_per_state_dir_and_every_screen_attaches_to_it() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(
-        text.lines().next().is_some_and(|l| l.starts_with(&format!("Attached to the daemon pid {}", d.pid()))),
+        text.lines()
+            .next()
+            .is_some_and(|l| l.starts_with(&format!("Attached to the daemon pid {}", d.pid()))),
         "{text}"
     );
 
     let (code, text, json) = status(&dir);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.starts_with(&format!("supervisor: live — daemon pid {}", d.pid())), "{text}");
+    assert!(
+        text.starts_with(&format!("supervisor: live — daemon pid {}", d.pid())),
+        "{text}"
+    );
     assert_eq!(json["supervisor"]["live"], true);
 
     // Stopped: status says nothing watches, since when and why, and exits 3.
@@ -102,7 +107,10 @@ fn one_supervisor_per_state_dir_and_every_screen_attaches_to_it() {
     assert!(text.starts_with("supervisor: NONE since"), "{text}");
     assert!(text.contains("(stopped: SIGTERM)"), "{text}");
     assert_eq!(json["supervisor"]["live"], false);
-    assert!(!dir.join("lifeboat.sock").exists(), "the socket was left behind");
+    assert!(
+        !dir.join("lifeboat.sock").exists(),
+        "the socket was left behind"
+    );
     // The kernel released the lock: the next daemon starts.
     let again = Daemon::start(&["--demo", "--chaos", "off"], &dir);
     assert!(again.stop().success());
@@ -113,7 +121,13 @@ fn a_console_detaches_during_a_failover_and_sees_it_when_it_comes_back() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state");
     let d = Daemon::start(
-        &["--demo", "--chaos", "off", "--inject", "gpu-lost:llm-pretrain@6s"],
+        &[
+            "--demo",
+            "--chaos",
+            "off",
+            "--inject",
+            "gpu-lost:llm-pretrain@6s",
+        ],
         &dir,
     );
     let code_file = tmp.path().join("console-exit");
@@ -129,9 +143,15 @@ fn a_console_detaches_during_a_failover_and_sees_it_when_it_comes_back() {
     t.keys(&["5"]);
     t.wait_for("select_target ok", 30);
     t.keys(&["q"]);
-    wait_until(10, "the console to end on q", || t.format("#{pane_dead}") == "1");
+    wait_until(10, "the console to end on q", || {
+        t.format("#{pane_dead}") == "1"
+    });
     assert_eq!(std::fs::read_to_string(&code_file).unwrap().trim(), "0");
-    assert_eq!(t.format("#{alternate_on}"), "0", "left in the alternate screen");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "left in the alternate screen"
+    );
 
     wait_until(60, "llm-pretrain running again", || {
         let (_, _, json) = status(&dir);
@@ -143,7 +163,11 @@ fn a_console_detaches_during_a_failover_and_sees_it_when_it_comes_back() {
         .into_iter()
         .filter(|e| e["job"] == "llm-pretrain")
         .collect();
-    assert_eq!(finished.len(), 1, "the failover finished once: {finished:?}");
+    assert_eq!(
+        finished.len(),
+        1,
+        "the failover finished once: {finished:?}"
+    );
 
     // Re-attached, the events from before are there.
     let t2 = Tmux::start(&format!("{} --state-dir {}", bin(), dir.display()), 140, 40);
@@ -163,7 +187,9 @@ fn a_console_detaches_during_a_failover_and_sees_it_when_it_comes_back() {
     let s = t2.screen();
     assert!(!s.contains("NO SUPERVISOR"), "{s}");
     t2.keys(&["q"]);
-    wait_until(10, "the second console to end", || t2.format("#{pane_dead}") == "1");
+    wait_until(10, "the second console to end", || {
+        t2.format("#{pane_dead}") == "1"
+    });
 }
 
 #[test]
@@ -178,9 +204,14 @@ fn a_read_only_console_never_supervises() {
         lifeboat::runtime::service::lock::StateLock::probe(&dir).is_none(),
         "a read-only console took the state dir"
     );
-    assert!(!dir.join("journal.db").exists(), "a read-only console started a runtime");
+    assert!(
+        !dir.join("journal.db").exists(),
+        "a read-only console started a runtime"
+    );
     t.keys(&["q"]);
-    wait_until(10, "the console to end on q", || t.format("#{pane_dead}") == "1");
+    wait_until(10, "the console to end on q", || {
+        t.format("#{pane_dead}") == "1"
+    });
 }
 
 #[test]
@@ -192,12 +223,22 @@ fn sighup_applies_a_good_config_and_keeps_the_running_one_for_a_bad_one() {
 
     // A console with --config on a state dir the daemon holds attaches to it.
     let out = Command::new(bin())
-        .args(["--config", &config, "--headless", "--duration", "1s", "--state-dir"])
+        .args([
+            "--config",
+            &config,
+            "--headless",
+            "--duration",
+            "1s",
+            "--state-dir",
+        ])
         .arg(&dir)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("Attached to the daemon pid {}", d.pid())), "{text}");
+    assert!(
+        text.starts_with(&format!("Attached to the daemon pid {}", d.pid())),
+        "{text}"
+    );
 
     let good = std::fs::read_to_string(&fleet.config).unwrap();
     std::fs::write(&fleet.config, format!("{good}\n[[host]]\nname = \"\"\n")).unwrap();
@@ -205,13 +246,23 @@ fn sighup_applies_a_good_config_and_keeps_the_running_one_for_a_bad_one() {
     wait_until(20, "the failed reload journaled", || {
         !events(&dir, "config_reload_failed").is_empty()
     });
-    let why = events(&dir, "config_reload_failed")[0]["detail"].as_str().unwrap().to_string();
-    assert!(why.contains("fleet.toml"), "the refusal names the file: {why}");
+    let why = events(&dir, "config_reload_failed")[0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("fleet.toml"),
+        "the refusal names the file: {why}"
+    );
     let (code, text, json) = status(&dir);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(json["profile"], "lan");
 
-    std::fs::write(&fleet.config, good.replace("profile = \"lan\"", "profile = \"cloud\"")).unwrap();
+    std::fs::write(
+        &fleet.config,
+        good.replace("profile = \"lan\"", "profile = \"cloud\""),
+    )
+    .unwrap();
     d.signal("HUP");
     wait_until(30, "the new config in force", || {
         !events(&dir, "config_reloaded").is_empty() && status(&dir).2["profile"] == "cloud"

@@ -15,7 +15,11 @@ fn secs(n: u64) -> Duration {
 
 fn command(hs: &mut Harness, operator: &str, command: Command) {
     hs.input(Input::Command {
-        by: crate::core::identity::Identity::local(operator, 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            operator,
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command,
     });
 }

@@ -232,7 +232,11 @@ fn double_manual_failover_is_rejected() {
         seen,
     };
     hs.input(Input::Command {
-        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            "alice",
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command: cmd.clone(),
     });
     assert_eq!(hs.state("train"), S::FailingOver);
@@ -273,7 +277,11 @@ fn confirm_against_an_old_epoch_is_rejected() {
         seen,
     };
     hs.input(Input::Command {
-        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            "alice",
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command: cmd,
     });
     let rejected = hs.events.iter().find_map(|e| match &e.kind {
@@ -316,7 +324,11 @@ fn partition_guard_freezes_automation_when_half_the_fleet_goes_suspect() {
 fn paused_job_is_held_until_resumed() {
     let mut hs = fresh();
     hs.input(Input::Command {
-        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            "alice",
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command: Command::Pause {
             job: Some(j("train")),
         },
@@ -328,7 +340,11 @@ fn paused_job_is_held_until_resumed() {
         .why
         .contains("paused for train by alice"));
     hs.input(Input::Command {
-        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            "alice",
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command: Command::Resume {
             job: Some(j("train")),
         },

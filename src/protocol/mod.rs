@@ -9,8 +9,8 @@ pub mod request;
 pub mod screen;
 pub mod wire;
 
+pub use crate::core::identity;
+pub use crate::core::identity::{Identity, Origin, Role};
 pub use crate::core::snapshot::Snapshot;
 pub use notice::Notice;
 pub use request::Request;
-pub use crate::core::identity;
-pub use crate::core::identity::{Identity, Origin, Role};

@@ -2,9 +2,9 @@
 //! journal). Core events plus what the world reports of itself (injected faults,
 //! checkpoint keeping, workspace syncs) and what the service says of itself.
 
-use crate::core::time::rfc3339;
 use crate::core::event::{Event, EventKind};
 use crate::core::safe_text::escape_line;
+use crate::core::time::rfc3339;
 use crate::core::time::Ts;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -387,7 +387,10 @@ mod tests {
             let back = Notice::from_journal(n.ts(), n.kind(), &n.to_json());
             assert_eq!(back.as_ref(), Some(&n));
         }
-        assert_eq!(Notice::from_journal(Ts(1), "from_the_future", &json!({})), None);
+        assert_eq!(
+            Notice::from_journal(Ts(1), "from_the_future", &json!({})),
+            None
+        );
     }
 
     #[test]

@@ -13,10 +13,7 @@ pub enum Request {
     /// An operator command for the core (already confirmed).
     Core(Command),
     /// Inject a fault into the simulated fleet (demo only).
-    Inject {
-        kind: FaultKind,
-        target: String,
-    },
+    Inject { kind: FaultKind, target: String },
     /// Delete what retention removes for a job's checkpoints (already confirmed): only
     /// the `(checkpoint, store)` copies the operator was shown, if retention still
     /// removes them.

@@ -90,14 +90,27 @@ pub enum ServerMsg {
         history: Vec<Notice>,
     },
     /// The greeting was not accepted (another protocol version, …); the socket closes.
-    Refused { reason: String },
-    Snapshot { snapshot: Box<Snapshot> },
-    Notice { notice: Notice },
+    Refused {
+        reason: String,
+    },
+    Snapshot {
+        snapshot: Box<Snapshot>,
+    },
+    Notice {
+        notice: Notice,
+    },
     /// This screen fell behind and `count` notices were skipped (the journal has them).
-    Missed { count: u64 },
-    Outcome { id: u64, outcome: Outcome },
+    Missed {
+        count: u64,
+    },
+    Outcome {
+        id: u64,
+        outcome: Outcome,
+    },
     /// The supervisor is stopping (or reloading): reconnect later.
-    Bye { reason: String },
+    Bye {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +143,10 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> Resu
     Ok(())
 }
 
-pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(w: &mut W, msg: &T) -> Result<(), WireError> {
+pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), WireError> {
     write_frame(w, &encode(msg)?).await
 }
 

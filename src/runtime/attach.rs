@@ -2,13 +2,13 @@
 //! latest snapshot in a `watch`, hands notices and link changes to the screen, sends its
 //! requests, and when the supervisor goes away says so and reconnects with backoff.
 
+use crate::core::identity::Identity;
 use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
+use crate::protocol::notice::Notice;
 use crate::protocol::request::Request;
 use crate::protocol::screen::{LinkState, Update};
 use crate::protocol::wire::{self, Client, ClientMsg, DaemonInfo, Outcome, ServerMsg, WireError};
-use crate::core::identity::Identity;
-use crate::protocol::notice::Notice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,9 +61,12 @@ pub async fn connect(dir: &Path, client: Client, readonly: bool) -> Result<Conn,
         readonly,
     };
     wire::send(&mut stream, &hello).await?;
-    let answer = tokio::time::timeout(Duration::from_secs(5), wire::recv::<_, ServerMsg>(&mut stream))
-        .await
-        .map_err(|_| AttachError::Silent)??;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        wire::recv::<_, ServerMsg>(&mut stream),
+    )
+    .await
+    .map_err(|_| AttachError::Silent)??;
     match answer {
         ServerMsg::Welcome {
             daemon,
@@ -77,7 +80,9 @@ pub async fn connect(dir: &Path, client: Client, readonly: bool) -> Result<Conn,
             history,
         }),
         ServerMsg::Refused { reason } => Err(AttachError::Refused(reason)),
-        _ => Err(AttachError::Refused("it answered with something other than a greeting".into())),
+        _ => Err(AttachError::Refused(
+            "it answered with something other than a greeting".into(),
+        )),
     }
 }
 
@@ -103,7 +108,9 @@ async fn run(
     up: mpsc::Sender<Update>,
     mut req: mpsc::Receiver<Request>,
 ) {
-    let _ = up.send(Update::Link(LinkState::Connecting { since: now() })).await;
+    let _ = up
+        .send(Update::Link(LinkState::Connecting { since: now() }))
+        .await;
     let mut tries = 0usize;
     loop {
         let why = match connect(&dir, Client::Console, readonly).await {
@@ -127,7 +134,9 @@ async fn run(
                 let _ = up.send(Update::Link(LinkState::Refused { reason })).await;
                 "refused".into()
             }
-            Err(AttachError::Unreachable { .. }) => "no supervisor is running for this state dir".into(),
+            Err(AttachError::Unreachable { .. }) => {
+                "no supervisor is running for this state dir".into()
+            }
             Err(e) => e.to_string(),
         };
         let wait = BACKOFF[tries.min(BACKOFF.len() - 1)];
@@ -229,7 +238,11 @@ pub async fn request(dir: &Path, request: Request) -> Result<(Conn, Outcome), At
     loop {
         match wire::recv::<_, ServerMsg>(&mut conn.stream).await? {
             ServerMsg::Outcome { outcome, .. } => return Ok((conn, outcome)),
-            ServerMsg::Bye { reason } => return Err(AttachError::Refused(format!("the supervisor is stopping: {reason}"))),
+            ServerMsg::Bye { reason } => {
+                return Err(AttachError::Refused(format!(
+                    "the supervisor is stopping: {reason}"
+                )))
+            }
             _ => {}
         }
     }

@@ -112,13 +112,17 @@ impl Starter for LiveStarter {
                 stop_poller: running.stop_poller,
             }),
             fleet: self.config.fleet.clone(),
-            label: self
-                .path
-                .file_name()
-                .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            label: self.path.file_name().map_or_else(
+                || self.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             demo: false,
             hello,
         })
+    }
+
+    fn console(&self) -> Option<crate::config::ConsoleConfig> {
+        self.config.console.clone()
     }
 
     fn reload(&self) -> Result<Arc<dyn Starter>, String> {
@@ -264,4 +268,3 @@ async fn prune(
         }
     }
 }
-

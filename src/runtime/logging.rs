@@ -35,7 +35,11 @@ pub fn init_daemon(state_dir: &Path, stderr: bool) -> Option<WorkerGuard> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ok = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .try_init()
         .is_ok();

@@ -49,7 +49,11 @@ impl Embedded {
 
 /// Starts the service here unless a supervisor already answers for the state dir.
 pub async fn supervise_or_attach(plan: &Plan, what: &str) -> Result<Option<Embedded>, String> {
-    if attach::connect(&plan.state_dir, Client::Status, true).await.is_ok() || plan.readonly {
+    if attach::connect(&plan.state_dir, Client::Status, true)
+        .await
+        .is_ok()
+        || plan.readonly
+    {
         return Ok(None);
     }
     let Some(starter) = plan.starter.clone() else {
@@ -64,9 +68,14 @@ pub async fn supervise_or_attach(plan: &Plan, what: &str) -> Result<Option<Embed
     start(lock, starter, true).await.map(Some)
 }
 
-async fn start(lock: StateLock, starter: Arc<dyn Starter>, embedded: bool) -> Result<Embedded, String> {
+async fn start(
+    lock: StateLock,
+    starter: Arc<dyn Starter>,
+    embedded: bool,
+) -> Result<Embedded, String> {
     let started = lock.holder.started;
-    let service = Service::start(lock, starter, embedded).await?;
+    let console = starter.console();
+    let service = Service::start(lock, starter, embedded, console).await?;
     let hello = service.hello.clone();
     let (control, rx) = mpsc::channel(8);
     let join = tokio::spawn(service.run(rx));
@@ -102,7 +111,11 @@ enum Ended {
 pub async fn console(plan: Plan, mut setup: crate::tui::run::Setup) -> Result<(), String> {
     let embedded = supervise_or_attach(&plan, "console").await?;
     setup.ui.settings.supervisor_here = embedded.is_some();
-    let link = attach::console(&plan.state_dir, plan.readonly, Arc::new(last_snapshot(&plan)));
+    let link = attach::console(
+        &plan.state_dir,
+        plan.readonly,
+        Arc::new(last_snapshot(&plan)),
+    );
     let io = crate::tui::run::ConsoleIo {
         snapshots: link.snapshots,
         updates: link.updates,
@@ -119,7 +132,11 @@ pub async fn console(plan: Plan, mut setup: crate::tui::run::Setup) -> Result<()
         *ended.lock().unwrap_or_else(|p| p.into_inner()) = why;
     };
     let ui = crate::tui::run::run(io, setup, stop).await;
-    let ended = *ended.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ended = *ended.lock().unwrap_or_else(|p| p.into_inner());
+    // A terminal that stopped giving input has hung up, whichever came first.
+    if matches!(ui, Ok(crate::tui::run::Exit::InputClosed)) && ended == Ended::Quit {
+        ended = Ended::HangUp;
+    }
     if let Some(e) = embedded {
         match ended {
             Ended::Quit => e.stop("the console that supervised quit").await?,
@@ -133,7 +150,10 @@ pub async fn console(plan: Plan, mut setup: crate::tui::run::Setup) -> Result<()
                 );
                 e.note(
                     ServiceEvent::TerminalLost,
-                    format!("the console's terminal hung up; supervising on headless (pid {})", std::process::id()),
+                    format!(
+                        "the console's terminal hung up; supervising on headless (pid {})",
+                        std::process::id()
+                    ),
                 )
                 .await;
                 let why = until_stopped().await;
@@ -141,7 +161,7 @@ pub async fn console(plan: Plan, mut setup: crate::tui::run::Setup) -> Result<()
             }
         }
     }
-    ui.map_err(|e| e.to_string())
+    ui.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Waits for SIGTERM or SIGINT and names it.
@@ -158,16 +178,27 @@ async fn until_stopped() -> String {
 }
 
 /// `lifeboat daemon`: the service alone until SIGTERM/SIGINT; SIGHUP reloads the config.
-pub async fn daemon(state_dir: PathBuf, starter: Arc<dyn Starter>) -> Result<(), DaemonError> {
+pub async fn daemon(
+    state_dir: PathBuf,
+    starter: Arc<dyn Starter>,
+    console: Option<crate::config::ConsoleConfig>,
+) -> Result<(), DaemonError> {
     let lock = StateLock::acquire(&state_dir, "daemon", super::clock::Clock::new().now())
         .map_err(DaemonError::Lock)?;
-    let service = Service::start(lock, starter, false).await.map_err(DaemonError::Start)?;
+    let console = console.or_else(|| starter.console());
+    let service = Service::start(lock, starter, false, console)
+        .await
+        .map_err(DaemonError::Start)?;
     eprintln_safe(&format!(
         "lifeboat daemon pid {}: {}; screens attach with: lifeboat --state-dir {}",
         std::process::id(),
         service.hello,
         state_dir.display()
     ));
+    if let Some(line) = service.ssh_line() {
+        tracing::info!("{line}");
+        eprintln_safe(&line);
+    }
     let (control, rx) = mpsc::channel(8);
     let join = tokio::spawn(service.run(rx));
     let mut hup = signal(SignalKind::hangup()).map_err(|e| DaemonError::Start(e.to_string()))?;
@@ -217,14 +248,21 @@ pub async fn headless(
             if let Some(em) = embedded {
                 let _ = em.stop("its screen could not attach").await;
             }
-            return Err(format!("{e}; start one with: lifeboat daemon --state-dir {}", plan.state_dir.display()));
+            return Err(format!(
+                "{e}; start one with: lifeboat daemon --state-dir {}",
+                plan.state_dir.display()
+            ));
         }
     };
     let hello = match &embedded {
         Some(e) => e.hello.clone(),
         None => format!(
             "Attached to {} pid {} on {} (fleet {}); state in {}",
-            if conn.daemon.embedded { "the console" } else { "the daemon" },
+            if conn.daemon.embedded {
+                "the console"
+            } else {
+                "the daemon"
+            },
             conn.daemon.pid,
             conn.daemon.host,
             conn.daemon.fleet,
@@ -232,14 +270,19 @@ pub async fn headless(
         ),
     };
     let first = if json {
-        let kind = if conn.daemon.demo { "demo_started" } else { "started" };
+        let kind = if conn.daemon.demo {
+            "demo_started"
+        } else {
+            "started"
+        };
         let ts = crate::core::time::rfc3339(super::clock::Clock::new().now());
         let v = serde_json::json!({"ts": ts, "kind": kind, "detail": hello, "resumed": hello.starts_with("Resuming")});
         writeln!(out, "{v}")
     } else {
         writeln!(out, "{hello}")
     };
-    let mut open = super::cli_out::written(first.and_then(|()| out.flush())).map_err(|e| e.to_string())?;
+    let mut open =
+        super::cli_out::written(first.and_then(|()| out.flush())).map_err(|e| e.to_string())?;
     // What happened between the start and this attach is printed too.
     if let Some(e) = &embedded {
         for n in conn.history.iter().filter(|n| n.ts() >= e.started) {

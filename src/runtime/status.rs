@@ -124,7 +124,14 @@ pub async fn supervisor(
     if let Ok(c) = super::attach::connect(dir, Client::Status, true).await {
         return Watch {
             live: true,
-            kind: Some(if c.daemon.embedded { "console" } else { "daemon" }.into()),
+            kind: Some(
+                if c.daemon.embedded {
+                    "console"
+                } else {
+                    "daemon"
+                }
+                .into(),
+            ),
             pid: Some(c.daemon.pid),
             host: Some(c.daemon.host),
             since: Some(rfc3339(c.daemon.started)),
@@ -147,7 +154,12 @@ pub async fn supervisor(
             .rev()
             .find(|r| r.kind == "supervisor_stopped")
             .map(|r| {
-                let why = r.body.get("detail").and_then(|d| d.as_str()).unwrap_or("").to_string();
+                let why = r
+                    .body
+                    .get("detail")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("")
+                    .to_string();
                 (crate::core::time::Ts(r.ts.max(0) as u64), why)
             })
     });

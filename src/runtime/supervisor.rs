@@ -202,8 +202,12 @@ impl Supervisor {
         }
         self.tasks.abort_all();
         self.publish(true)?;
-        let reason = shutdown.borrow().clone().unwrap_or_else(|| "stopped".into());
-        self.service(ServiceEvent::SupervisorStopped, reason).await?;
+        let reason = shutdown
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "stopped".into());
+        self.service(ServiceEvent::SupervisorStopped, reason)
+            .await?;
         Ok(())
     }
 

@@ -122,7 +122,11 @@ async fn operator_commands_go_through_the_feed_and_are_journaled() {
     };
     h.feed
         .send(Feed::Input(Input::Command {
-            by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+            by: crate::core::identity::Identity::local(
+                "alice",
+                0,
+                crate::core::identity::Role::Operator,
+            ),
             command: cmd,
         }))
         .await

@@ -78,7 +78,9 @@ impl World for DemoSide {
         {
             super::chaos::Aim::Host(target.to_string())
         } else {
-            return Err(format!("no job or host named \"{target}\" in the demo fleet"));
+            return Err(format!(
+                "no job or host named \"{target}\" in the demo fleet"
+            ));
         };
         let fault = Fault {
             at: Duration::ZERO,

@@ -1,7 +1,6 @@
 //! What a key means (`Action`), which screen is showing (`View`), and what the console
 //! asks of the runtime (`Request`, from the protocol).
 
-
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum View {
     #[default]

@@ -31,7 +31,11 @@ fn fixture_with(view: View, command: Option<Command>) -> (Snapshot, UiState) {
     let mut hs = fixture::harness();
     if let Some(command) = command {
         hs.input(Input::Command {
-            by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+            by: crate::core::identity::Identity::local(
+                "alice",
+                0,
+                crate::core::identity::Role::Operator,
+            ),
             command,
         });
     }

@@ -251,7 +251,8 @@ impl Dialog {
         let lines = vec![
             format!("This console is the supervisor: quit and stop watching {jobs} jobs?"),
             "Nothing detects failures or fails jobs over until a supervisor runs again.".into(),
-            "To keep watching without a console: lifeboat daemon (then attach with lifeboat).".into(),
+            "To keep watching without a console: lifeboat daemon (then attach with lifeboat)."
+                .into(),
         ];
         Self::base(
             Intent::StopSupervising,

@@ -72,16 +72,16 @@ pub fn note(ui: &mut UiState, n: &Notice) {
     } = n
     {
         if what == "prune_finished" {
-        let level = if detail.contains("; failed") {
-            Level::Error
-        } else {
-            Level::Info
-        };
-        ui.message = Some(Message {
-            text: format!("prune: {detail}"),
-            level,
-            at: *ts,
-        });
+            let level = if detail.contains("; failed") {
+                Level::Error
+            } else {
+                Level::Info
+            };
+            ui.message = Some(Message {
+                text: format!("prune: {detail}"),
+                level,
+                at: *ts,
+            });
         }
     }
     if let Notice::Core(e) = n {

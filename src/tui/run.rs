@@ -6,6 +6,7 @@
 use super::action::{Action, Request};
 use super::keymap::{Context, Keymap};
 use super::overlay;
+use super::state::{Level, Message};
 use super::state::{Overlay, UiState};
 use super::theme::Theme;
 use super::update::{note, observe, update, Ctx};
@@ -13,7 +14,6 @@ use super::views;
 use crate::core::snapshot::Snapshot;
 use crate::protocol::screen::{LinkState, Update};
 use crate::protocol::wire::Outcome;
-use super::state::{Level, Message};
 use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
 use ratatui::layout::Rect;
 use std::sync::Arc;
@@ -32,10 +32,9 @@ pub fn fold_update(ui: &mut UiState, u: Update) {
     match u {
         Update::Link(state) => {
             if let LinkState::Attached { identity, .. } = &state {
-                // The supervisor says who we are; a viewer's keys are refused here too.
+                // The supervisor says who we are. A viewer's keys still ask: the role is
+                // enforced (and a refusal journaled) where requests are executed.
                 ui.settings.operator = identity.name.clone();
-                ui.settings.readonly =
-                    ui.settings.readonly || !identity.role.may(crate::core::identity::Role::Operator);
             }
             ui.link = Some(state);
         }
@@ -50,7 +49,9 @@ pub fn fold_update(ui: &mut UiState, u: Update) {
         Update::Notice(n) => note(ui, &n),
         Update::Missed(count) => {
             ui.message = Some(Message {
-                text: format!("this console fell behind: {count} events skipped (lifeboat history has them)"),
+                text: format!(
+                    "this console fell behind: {count} events skipped (lifeboat history has them)"
+                ),
                 level: Level::Warn,
                 at: ui.wall,
             });
@@ -112,24 +113,47 @@ impl Overlay {
     }
 }
 
-/// Runs the console until the operator quits or `stop` fires (the terminal hung up, or
-/// SIGTERM). The terminal is restored on return and on panic.
+/// Why the console's loop ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The operator quit (or detached).
+    Quit,
+    /// The caller's `stop` fired.
+    Stopped,
+    /// The terminal's events ended: it hung up, or the connection dropped.
+    InputClosed,
+}
+
+/// Where the console draws: the local terminal, or an SSH session's frames.
+pub trait Surface {
+    fn draw(&mut self, render: &mut dyn FnMut(&mut ratatui::Frame<'_>)) -> std::io::Result<()>;
+    /// The drawn area, for mouse hit-testing.
+    fn area(&self) -> Rect;
+    /// The terminal changed size (an SSH window change; a local terminal follows itself).
+    fn resize(&mut self, _cols: u16, _rows: u16) {}
+}
+
+impl Surface for ratatui::DefaultTerminal {
+    fn draw(&mut self, render: &mut dyn FnMut(&mut ratatui::Frame<'_>)) -> std::io::Result<()> {
+        ratatui::Terminal::draw(self, |f| render(f)).map(|_| ())
+    }
+
+    fn area(&self) -> Rect {
+        let size = self.size().unwrap_or_default();
+        Rect::new(0, 0, size.width, size.height)
+    }
+}
+
+/// Runs the console in the local terminal until the operator quits or `stop` fires (the
+/// terminal hung up, or SIGTERM). The terminal is restored on return and on panic.
 pub async fn run(
-    mut io: ConsoleIo,
+    io: ConsoleIo,
     setup: Setup,
     stop: impl std::future::Future<Output = ()>,
-) -> std::io::Result<()> {
-    tokio::pin!(stop);
-    let Setup {
-        mut ui,
-        themes,
-        keys,
-    } = setup;
-    let names: Vec<String> = themes.iter().map(|t| t.name.clone()).collect();
-    let fallback = Theme::default();
+) -> std::io::Result<Exit> {
     let mut terminal = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
-    let (tx, mut input) = mpsc::channel::<Event>(64);
+    let (tx, input) = mpsc::channel::<Event>(64);
     // crossterm's reader blocks; it lives on its own thread and dies with the process.
     std::thread::spawn(move || {
         while let Ok(ev) = crossterm::event::read() {
@@ -138,6 +162,30 @@ pub async fn run(
             }
         }
     });
+    let result = run_on(io, setup, input, &mut terminal, stop).await;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// The console's loop on any surface, fed by any source of terminal events (the local
+/// terminal's, or an SSH channel's parsed bytes). Ends on quit, on `stop`, or when the
+/// events end (the connection dropped).
+pub async fn run_on(
+    mut io: ConsoleIo,
+    setup: Setup,
+    mut input: mpsc::Receiver<Event>,
+    surface: &mut (dyn Surface + Send),
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<Exit> {
+    tokio::pin!(stop);
+    let Setup {
+        mut ui,
+        themes,
+        keys,
+    } = setup;
+    let names: Vec<String> = themes.iter().map(|t| t.name.clone()).collect();
+    let fallback = Theme::default();
     let mut snap = io.snapshots.borrow().clone();
     ui.wall = wall();
     observe(&mut ui, &snap);
@@ -153,7 +201,7 @@ pub async fn run(
                 .unwrap_or(&fallback);
             let mut help = views::link::help_lines(&ui);
             help.extend(keys.help_lines(overlay::help_context(&ui), ui.view));
-            if let Err(e) = terminal.draw(|f| {
+            if let Err(e) = surface.draw(&mut |f| {
                 views::draw(f, &snap, &ui, theme);
                 overlay::draw(f, &ui, theme, &help);
             }) {
@@ -161,13 +209,14 @@ pub async fn run(
             }
         }
         tokio::select! {
-            Some(ev) = input.recv() => {
+            ev = input.recv() => {
+                let Some(ev) = ev else { break Ok(Exit::InputClosed) };
+                if let Event::Resize(w, h) = ev {
+                    surface.resize(w, h);
+                }
                 let action = match ev {
                     Event::Key(k) if k.kind != KeyEventKind::Release => keys.action(Context::of(&ui), ui.view, k),
-                    Event::Mouse(m) => {
-                        let size = terminal.size().unwrap_or_default();
-                        mouse_action(m.kind, m.column, m.row, &snap, &ui, Rect::new(0, 0, size.width, size.height))
-                    }
+                    Event::Mouse(m) => mouse_action(m.kind, m.column, m.row, &snap, &ui, surface.area()),
                     _ => None,
                 };
                 redraw = action.is_some() || matches!(ev, Event::Resize(..));
@@ -175,12 +224,12 @@ pub async fn run(
                     let cx = Ctx { snap: &snap, themes: &names };
                     let req = update(&mut ui, &cx, action);
                     if req == Some(Request::Quit) {
-                        break Ok(());
+                        break Ok(Exit::Quit);
                     }
                     if let Some(req) = req {
-                        // The runtime is gone: nothing left to run the console for.
+                        // The link is gone: nothing left to run the console for.
                         if io.requests.send(req).await.is_err() {
-                            break Ok(());
+                            break Ok(Exit::Quit);
                         }
                     }
                 }
@@ -197,10 +246,8 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => ui.wall = wall(),
-            () = &mut stop => break Ok(()),
+            () = &mut stop => break Ok(Exit::Stopped),
         }
     };
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-    ratatui::restore();
     result
 }

@@ -153,7 +153,11 @@ fn the_core_refuses_a_confirm_against_an_old_epoch() {
     hs.fake("a").lost_gpu = Some(0);
     hs.run_for(Duration::from_secs(3));
     hs.input(crate::core::io::Input::Command {
-        by: crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator),
+        by: crate::core::identity::Identity::local(
+            "alice",
+            0,
+            crate::core::identity::Role::Operator,
+        ),
         command: cmd,
     });
     let refused = hs.events.iter().any(|e| matches!(&e.kind, crate::core::event::EventKind::CommandRejected { reason, .. } if reason.contains("changed since you looked")));

@@ -58,7 +58,11 @@ impl Daemon {
                 return;
             }
             if Instant::now() > end {
-                panic!("the daemon never answered on {}:\n{}", sock.display(), self.stderr());
+                panic!(
+                    "the daemon never answered on {}:\n{}",
+                    sock.display(),
+                    self.stderr()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

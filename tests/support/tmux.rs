@@ -121,4 +121,3 @@ fn rand_suffix() -> u128 {
         .map(|d| d.as_nanos() % 1_000_000)
         .unwrap_or(0)
 }
-

@@ -82,7 +82,9 @@ impl StateLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        if let Err(e) = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        if let Err(e) =
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        {
             if e == rustix::io::Errno::WOULDBLOCK {
                 return Err(LockError::Held {
                     dir: dir.to_path_buf(),
@@ -138,10 +140,16 @@ mod tests {
     fn a_second_holder_is_refused_with_the_first_ones_name() {
         let dir = tempfile::tempdir().unwrap();
         let first = StateLock::acquire(dir.path(), "daemon", Ts(1_700_000_000_000)).unwrap();
-        assert_eq!(StateLock::probe(dir.path()), Some(Some(first.holder.clone())));
+        assert_eq!(
+            StateLock::probe(dir.path()),
+            Some(Some(first.holder.clone()))
+        );
         let err = StateLock::acquire(dir.path(), "console", Ts(2)).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&format!("daemon pid {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("daemon pid {}", std::process::id())),
+            "{text}"
+        );
         assert!(text.contains("lifeboat --state-dir"), "{text}");
         drop(first);
         assert_eq!(StateLock::probe(dir.path()), None);

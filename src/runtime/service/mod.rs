@@ -5,6 +5,7 @@
 pub mod fanout;
 pub mod lock;
 pub mod socket;
+pub mod ssh_screens;
 pub mod users;
 pub mod world;
 
@@ -51,6 +52,8 @@ pub struct Service {
     pub info: Arc<DaemonInfo>,
     /// What is watched, from where (for the log and a headless first line).
     pub hello: String,
+    /// The console over SSH, when configured: its task and its stop switch.
+    ssh: Option<Ssh>,
     /// Requests the service makes of itself (a reload asked for over the socket).
     control_tx: mpsc::Sender<Control>,
     control_rx: mpsc::Receiver<Control>,
@@ -68,11 +71,7 @@ fn history(state_dir: &std::path::Path) -> Vec<Notice> {
         Ok(rows) => rows
             .iter()
             .filter_map(|r| {
-                Notice::from_journal(
-                    crate::core::time::Ts(r.ts.max(0) as u64),
-                    &r.kind,
-                    &r.body,
-                )
+                Notice::from_journal(crate::core::time::Ts(r.ts.max(0) as u64), &r.kind, &r.body)
             })
             .collect(),
         Err(e) => {
@@ -88,6 +87,7 @@ impl Service {
         lock: StateLock,
         starter: Arc<dyn Starter>,
         embedded: bool,
+        console: Option<crate::config::ConsoleConfig>,
     ) -> Result<Service, String> {
         let dir = lock.dir.clone();
         let fanout = Fanout::new(history(&dir));
@@ -115,6 +115,10 @@ impl Service {
             requests: req_tx,
             shutdown: shut_rx,
         };
+        let ssh = match console {
+            Some(c) => Some(serve_ssh(&dir, &c, &shared).await?),
+            None => None,
+        };
         let (socket, listener) = socket::listen(&dir, shared)
             .map_err(|e| format!("cannot open the console socket in {}: {e}", dir.display()))?;
         let (control_tx, control_rx) = mpsc::channel(8);
@@ -129,6 +133,7 @@ impl Service {
             socket,
             info,
             hello,
+            ssh,
             control_tx,
             control_rx,
         })
@@ -161,9 +166,20 @@ impl Service {
         Ok(reason)
     }
 
+    /// "console over SSH on ADDR, host key SHA256:…", when it is served.
+    pub fn ssh_line(&self) -> Option<String> {
+        self.ssh
+            .as_ref()
+            .map(|s| format!("console over SSH on {}, host key {}", s.addr, s.fingerprint))
+    }
+
     async fn stop(mut self, reason: &str) -> Result<(), String> {
         let _ = self.shutdown.send(Some(reason.to_string()));
         let _ = (&mut self.listener).await;
+        if let Some(ssh) = self.ssh.take() {
+            let _ = ssh.stop.send(true);
+            let _ = ssh.join.await;
+        }
         let result = match self.current.take() {
             Some(c) => c.stop(reason).await,
             None => Ok(()),
@@ -237,7 +253,10 @@ impl Service {
                 }
                 self.service_event(
                     ServiceEvent::ConfigReloadFailed,
-                    format!("{}: the new config did not start ({why}); the old one runs again", by.name),
+                    format!(
+                        "{}: the new config did not start ({why}); the old one runs again",
+                        by.name
+                    ),
                 )
                 .await;
             }
@@ -279,7 +298,10 @@ impl Service {
         let label = request.describe();
         let needs = request.needs();
         if !by.role.may(needs) {
-            let reason = format!("{} is a {}: {label} needs the {needs} role", by.name, by.role);
+            let reason = format!(
+                "{} is a {}: {label} needs the {needs} role",
+                by.name, by.role
+            );
             self.audit(&by, &label, Err(reason.clone())).await;
             let _ = reply.send(Outcome::Refused { reason });
             return;
@@ -298,8 +320,12 @@ impl Service {
                     Some(w) => w.inject(kind, &target).await,
                     None => Err("the fleet is restarting; try again".into()),
                 };
-                self.audit(&by, &label, outcome.as_ref().map(|_| ()).map_err(Clone::clone))
-                    .await;
+                self.audit(
+                    &by,
+                    &label,
+                    outcome.as_ref().map(|_| ()).map_err(Clone::clone),
+                )
+                .await;
                 let _ = reply.send(match outcome {
                     Ok(detail) => Outcome::Accepted { detail },
                     Err(reason) => Outcome::Refused { reason },
@@ -346,6 +372,45 @@ impl Service {
         let ts = self.now();
         self.say(Notice::Core(Event { ts, kind })).await;
     }
+}
+
+struct Ssh {
+    addr: std::net::SocketAddr,
+    fingerprint: String,
+    stop: watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+/// Binds the console over SSH (host key made once in the state dir) and serves it.
+async fn serve_ssh(
+    dir: &std::path::Path,
+    c: &crate::config::ConsoleConfig,
+    shared: &socket::Shared,
+) -> Result<Ssh, String> {
+    use crate::runtime::ssh_console as sc;
+    let opts = sc::ServeOptions::load(c.listen, &sc::HostKey::path_in(dir), &c.authorized_keys)
+        .map_err(|e| e.to_string())?;
+    let bound = sc::bind(opts).await.map_err(|e| e.to_string())?;
+    let addr = bound.local_addr();
+    let fingerprint = bound.fingerprint().to_string();
+    let screens = Arc::new(ssh_screens::ConsoleScreens {
+        fanout: shared.fanout.clone(),
+        requests: shared.requests.clone(),
+        info: shared.info.clone(),
+        shutdown: shared.shutdown.clone(),
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let join = tokio::spawn(async move {
+        if let Err(e) = bound.run(screens, stop_rx).await {
+            tracing::error!("the console over SSH stopped: {e}");
+        }
+    });
+    Ok(Ssh {
+        addr,
+        fingerprint,
+        stop,
+        join,
+    })
 }
 
 /// Wires a started fleet's output into the fan-out.

@@ -35,7 +35,10 @@ pub struct Shared {
 
 /// Binds `<dir>/lifeboat.sock` (0600; a stale one from a dead holder is replaced: the
 /// caller holds the state dir's lock) and serves it until shutdown.
-pub fn listen(dir: &Path, shared: Shared) -> std::io::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
+pub fn listen(
+    dir: &Path,
+    shared: Shared,
+) -> std::io::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
     let path = dir.join(wire::SOCKET);
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -101,13 +104,19 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
         _ => {
             let reason = match greeting_version(&hello) {
                 Some(v) if v != u64::from(wire::VERSION) => version_mismatch(v),
-                _ => "the first message must be a greeting (hello) with the protocol version".into(),
+                _ => {
+                    "the first message must be a greeting (hello) with the protocol version".into()
+                }
             };
             wire::send(&mut wr, &ServerMsg::Refused { reason }).await?;
             return Ok(());
         }
     };
-    let role = if readonly { Role::Viewer } else { local_role(uid) };
+    let role = if readonly {
+        Role::Viewer
+    } else {
+        local_role(uid)
+    };
     let identity = Identity {
         name: super::users::name_of(uid),
         role,
@@ -121,7 +130,11 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
         version: wire::VERSION,
         daemon: (*shared.info).clone(),
         identity: identity.clone(),
-        history: if client == Client::Console { history } else { Vec::new() },
+        history: if client == Client::Console {
+            history
+        } else {
+            Vec::new()
+        },
     };
     wire::send(&mut wr, &welcome).await?;
     if client == Client::Status {
@@ -219,4 +232,3 @@ fn route(
         let _ = out.send((id, outcome)).await;
     });
 }
-

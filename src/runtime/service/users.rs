@@ -22,7 +22,8 @@ fn lookup(passwd: &str, uid: u32) -> Option<String> {
 mod tests {
     #[test]
     fn finds_a_user_by_uid_and_skips_broken_lines() {
-        let text = "root:x:0:0:root:/root:/bin/bash\nbroken\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        let text =
+            "root:x:0:0:root:/root:/bin/bash\nbroken\nalice:x:1000:1000::/home/alice:/bin/sh\n";
         assert_eq!(super::lookup(text, 1000).as_deref(), Some("alice"));
         assert_eq!(super::lookup(text, 0).as_deref(), Some("root"));
         assert_eq!(super::lookup(text, 7), None);

@@ -50,4 +50,9 @@ pub trait Starter: Send + Sync {
     /// A starter for the source as it is now (the config file re-read and validated), or
     /// why it cannot be used; the running one is kept either way until this succeeds.
     fn reload(&self) -> Result<Arc<dyn Starter>, String>;
+
+    /// The console over SSH the config asks for (read once, at the service's start).
+    fn console(&self) -> Option<crate::config::ConsoleConfig> {
+        None
+    }
 }

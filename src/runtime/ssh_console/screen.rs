@@ -121,6 +121,12 @@ impl ScreenTerminal {
         Ok(Self { terminal, sink })
     }
 
+    /// The area drawn (mouse hit-testing).
+    pub fn area(&self) -> ratatui::layout::Rect {
+        let b = self.terminal.backend().buffer();
+        b.area
+    }
+
     /// Follows the client's new size; the next draw fills it.
     pub fn resize(&mut self, cols: u16, rows: u16) {
         self.terminal.backend_mut().resize(cols, rows);

@@ -19,7 +19,10 @@ fn age(ms: u64) -> String {
 pub fn banner(ui: &UiState) -> Option<String> {
     let link = ui.link.as_ref()?;
     let data = |since: Ts| match ui.history.last {
-        Some(at) => format!("data from {} ago", age(ui.wall.0.saturating_sub(at.0.min(since.0)))),
+        Some(at) => format!(
+            "data from {} ago",
+            age(ui.wall.0.saturating_sub(at.0.min(since.0)))
+        ),
         None => "no data yet".into(),
     };
     match link {
@@ -43,10 +46,17 @@ pub fn banner(ui: &UiState) -> Option<String> {
 
 pub fn draw_banner(buf: &mut Buffer, area: Rect, text: &str, theme: &Theme) {
     let row = Rect::new(area.x, area.y, area.width, 1);
-    buf.set_style(row, theme.danger.add_modifier(Modifier::REVERSED | Modifier::BOLD));
+    buf.set_style(
+        row,
+        theme
+            .danger
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+    );
     let line = Line::from(Span::styled(
         format!(" {text}"),
-        theme.danger.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        theme
+            .danger
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD),
     ));
     super::widgets::put(buf, row, 0, &line);
 }
@@ -93,7 +103,10 @@ pub fn help_lines(ui: &UiState) -> Vec<(String, String)> {
                 ),
             ),
             ("state dir".into(), daemon.state_dir.display().to_string()),
-            ("you are".into(), format!("{} ({})", identity.name, identity.role)),
+            (
+                "you are".into(),
+                format!("{} ({})", identity.name, identity.role),
+            ),
         ],
         Some(_) => vec![("supervisor".into(), banner(ui).unwrap_or_default())],
         None => Vec::new(),
