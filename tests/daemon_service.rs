@@ -270,3 +270,65 @@ fn sighup_applies_a_good_config_and_keeps_the_running_one_for_a_bad_one() {
     assert!(d.stop().success());
     fleet.kill_runs();
 }
+
+/// The pid of the `lifeboat` process under a tmux pane's shell.
+fn console_pid(t: &Tmux) -> u32 {
+    let pane: u32 = t.format("#{pane_pid}").trim().parse().unwrap();
+    let mut todo = vec![pane];
+    while let Some(p) = todo.pop() {
+        if std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "lifeboat")
+        {
+            return p;
+        }
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(child) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok());
+            if ppid == Some(p) {
+                todo.push(child);
+            }
+        }
+    }
+    panic!("no lifeboat under pane {pane}");
+}
+
+#[test]
+fn a_supervising_console_that_loses_its_terminal_supervises_on_headless() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let cmd = format!("{} --demo --chaos off --state-dir {}", bin(), dir.display());
+    let t = Tmux::start(&cmd, 120, 30);
+    t.wait_for("supervising here", 20);
+    let pid = console_pid(&t);
+    let _ = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status();
+    wait_until(10, "the hang-up journaled", || {
+        !events(&dir, "terminal_lost").is_empty()
+    });
+    // Still the supervisor: another screen attaches to it and status says so.
+    let (code, text, _) = status(&dir);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.starts_with(&format!("supervisor: live — console pid {pid}")),
+        "{text}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    wait_until(15, "the console to stop on SIGTERM", || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+    });
+    let (code, text, _) = status(&dir);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("(stopped: SIGTERM)"), "{text}");
+}

@@ -12,7 +12,7 @@ use crate::core::io::{Channel, ChannelStatus, CheckpointRef, Input};
 use crate::core::policy::Policy;
 use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
-use crate::runtime::notice::Notice;
+use crate::protocol::notice::Notice;
 use std::collections::VecDeque;
 use std::time::Duration;
 

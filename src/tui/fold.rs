@@ -4,7 +4,7 @@
 use super::state::{EventLine, Level, Message, Overlay, UiState, EVENT_LOG, HISTORY};
 use crate::core::event::EventKind;
 use crate::core::snapshot::Snapshot;
-use crate::runtime::notice::Notice;
+use crate::protocol::notice::Notice;
 use std::collections::VecDeque;
 
 /// Folds a new snapshot in: history for sparklines, and a second look for open dialogs.

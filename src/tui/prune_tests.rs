@@ -287,7 +287,7 @@ fn checkpoints_that_arrive_while_the_dialog_is_open_do_not_change_what_it_delete
 #[test]
 fn the_prune_outcome_is_the_message_not_sent() {
     let (snap, mut ui) = world("llama-70b");
-    let n = crate::runtime::notice::Notice::Checkpoint {
+    let n = crate::protocol::notice::Notice::Checkpoint {
         ts: snap.now,
         what: "prune_finished".into(),
         job: "llama-70b".into(),

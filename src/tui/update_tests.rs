@@ -279,7 +279,7 @@ fn fault_injection_only_on_the_demo_fleet() {
         &[Action::Select, Action::FocusNext, Action::Select],
     );
     let want = Request::Inject {
-        kind: crate::sim::chaos::FaultKind::GpuLost,
+        kind: crate::protocol::fault::FaultKind::GpuLost,
         target: "train".into(),
     };
     assert_eq!(r, Some(want));
