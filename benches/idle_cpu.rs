@@ -56,7 +56,16 @@ fn start(cmd: &str) -> Option<(String, u32)> {
     Some((socket, pid))
 }
 
-fn stop(socket: &str) {
+/// Stops the pane's processes with SIGTERM (a console that supervises would keep going
+/// headless on the hang-up kill-server sends), waits for them, then the tmux server.
+fn stop(socket: &str, pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pid}")])
+        .status();
+    let end = Instant::now() + Duration::from_secs(10);
+    while ticks(pid).is_some() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let _ = Command::new("tmux")
         .args(["-L", socket, "kill-server"])
         .status();
@@ -71,7 +80,7 @@ fn measure(cmd: &str, warmup: Duration, secs: u64) -> Option<f64> {
     std::thread::sleep(Duration::from_secs(secs));
     let b = ticks(pid);
     let wall = t0.elapsed().as_secs_f64();
-    stop(&socket);
+    stop(&socket, pid);
     Some((b? - a?) as f64 / clk_tck() / wall * 100.0)
 }
 

@@ -94,7 +94,8 @@ fn a_missing_nas_shows_in_the_headless_stream_and_in_status() {
     // `status` says so, in words and in JSON.
     let out = cli(&fleet.config, &state, &["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    // Exit 3: the headless run is gone, nothing supervises the state dir now.
+    assert_eq!(out.status.code(), Some(3), "{text}");
     let line = text
         .lines()
         .find(|l| l.starts_with("nas "))

@@ -59,13 +59,29 @@ pub fn theme_warnings(choice: &str) -> Vec<String> {
 /// Builds the console's setup; the warnings (bad theme, keymap conflicts) are for stderr
 /// before the screen opens and for the console's first message.
 pub fn setup(theme: Option<&str>, readonly: bool, demo: bool) -> (Setup, Vec<String>) {
-    let dir = config_dir();
-    let mut warnings = Vec::new();
     let support = ColorSupport::detect(
         var("NO_COLOR").as_deref(),
         var("COLORTERM").as_deref(),
         var("TERM").as_deref(),
     );
+    setup_with(theme, readonly, demo, support)
+}
+
+/// The setup for a terminal that is not this process's own (an SSH session): its colours
+/// follow the session's `TERM` and `NO_COLOR`.
+pub fn setup_for_session(term: &str, no_color: bool, demo: bool) -> (Setup, Vec<String>) {
+    let support = ColorSupport::detect(no_color.then_some("1"), None, Some(term));
+    setup_with(None, false, demo, support)
+}
+
+fn setup_with(
+    theme: Option<&str>,
+    readonly: bool,
+    demo: bool,
+    support: ColorSupport,
+) -> (Setup, Vec<String>) {
+    let dir = config_dir();
+    let mut warnings = Vec::new();
     let mut files = theme_files(dir.as_deref());
     if let Some(ThemeChoice::Path(p)) = theme.map(ThemeChoice::parse) {
         match std::fs::read_to_string(p) {
