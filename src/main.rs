@@ -645,13 +645,22 @@ fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
 }
 
 fn live(cli: &Cli) -> ExitCode {
-    // A state dir a supervisor holds is enough: attach to it, whatever config there is.
-    if let Some(dir) = &cli.state_dir {
-        if lifeboat::runtime::service::lock::StateLock::probe(dir).is_some()
-            || cli.readonly && cli.config.is_none()
-        {
+    // A state dir a supervisor holds is enough (the given one, else the default one):
+    // attach to it, whatever config there is.
+    let dir = cli.state_dir.clone().or_else(|| {
+        // The default one only when no config could name another.
+        cli.config
+            .is_none()
+            .then(|| directories::ProjectDirs::from("", "", "lifeboat"))
+            .flatten()
+            .map(|p| p.data_dir().to_path_buf())
+    });
+    if let Some(dir) = dir {
+        let held = lifeboat::runtime::service::lock::StateLock::probe(&dir).is_some();
+        let observer = cli.readonly && cli.config.is_none() && cli.state_dir.is_some();
+        if held || observer {
             let plan = Plan {
-                state_dir: dir.clone(),
+                state_dir: dir,
                 starter: None,
                 readonly: cli.readonly,
             };
