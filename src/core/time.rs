@@ -46,6 +46,12 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// A time as RFC 3339 UTC with milliseconds (formatting only: no clock is read).
+pub fn rfc3339(ts: Ts) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts.0);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,10 +69,4 @@ mod tests {
         assert_eq!(human(Duration::from_secs(185)), "3m05s");
         assert_eq!(human(Duration::from_secs(7800)), "2h10m");
     }
-}
-
-/// A time as RFC 3339 UTC with milliseconds (formatting only: no clock is read).
-pub fn rfc3339(ts: Ts) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts.0);
-    humantime::format_rfc3339_millis(t).to_string()
 }
