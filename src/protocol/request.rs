@@ -13,16 +13,21 @@ pub enum Request {
     /// An operator command for the core (already confirmed).
     Core(Command),
     /// Inject a fault into the simulated fleet (demo only).
-    Inject {
-        kind: FaultKind,
-        target: String,
-    },
+    Inject { kind: FaultKind, target: String },
     /// Delete what retention removes for a job's checkpoints (already confirmed): only
     /// the `(checkpoint, store)` copies the operator was shown, if retention still
     /// removes them.
     Prune {
         job: String,
         copies: Vec<(String, String)>,
+    },
+    /// Stream checkpoint `id` of `job` (the newest verified when `None`) from the stores
+    /// onto `host` at `path` (the job's `checkpoint_dir/ID` when `None`), verified there.
+    Restore {
+        job: String,
+        id: Option<String>,
+        host: String,
+        path: Option<String>,
     },
     /// This screen leaves (it detaches; the supervisor goes on).
     Quit,
@@ -35,7 +40,7 @@ impl Request {
     pub fn needs(&self) -> Role {
         match self {
             Request::Core(c) => c.needs(),
-            Request::Inject { .. } => Role::Operator,
+            Request::Inject { .. } | Request::Restore { .. } => Role::Operator,
             Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
             Request::Quit => Role::Viewer,
         }
@@ -47,6 +52,10 @@ impl Request {
             Request::Core(c) => crate::core::commands::describe(c),
             Request::Inject { kind, target } => format!("inject {} into {target}", kind.as_str()),
             Request::Prune { job, copies } => format!("prune {} copies of {job}", copies.len()),
+            Request::Restore { job, id, host, .. } => {
+                let id = id.as_deref().unwrap_or("the newest verified checkpoint");
+                format!("restore {job} {id} to {host}")
+            }
             Request::Quit => "detach".into(),
             Request::ReloadConfig => "reload the config".into(),
         }

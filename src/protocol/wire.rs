@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// A frame larger than this is refused (a fleet of 1,000 hosts snapshots to a few MB).
 pub const MAX_FRAME: usize = 64 << 20;
 /// The socket's name in the state dir.
@@ -25,7 +25,8 @@ pub const SOCKET: &str = "lifeboat.sock";
 pub enum Client {
     /// A full-screen console: wants snapshots, notices and the recent history.
     Console,
-    /// A one-shot CLI command: sends requests and reads outcomes and notices.
+    /// A one-shot CLI command: gets the snapshot as it is when it greets (once), sends
+    /// requests and reads outcomes and notices.
     Cli,
     /// `lifeboat status`: only the greeting.
     Status,
@@ -90,14 +91,27 @@ pub enum ServerMsg {
         history: Vec<Notice>,
     },
     /// The greeting was not accepted (another protocol version, …); the socket closes.
-    Refused { reason: String },
-    Snapshot { snapshot: Box<Snapshot> },
-    Notice { notice: Notice },
+    Refused {
+        reason: String,
+    },
+    Snapshot {
+        snapshot: Box<Snapshot>,
+    },
+    Notice {
+        notice: Notice,
+    },
     /// This screen fell behind and `count` notices were skipped (the journal has them).
-    Missed { count: u64 },
-    Outcome { id: u64, outcome: Outcome },
+    Missed {
+        count: u64,
+    },
+    Outcome {
+        id: u64,
+        outcome: Outcome,
+    },
     /// The supervisor is stopping (or reloading): reconnect later.
-    Bye { reason: String },
+    Bye {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +144,10 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> Resu
     Ok(())
 }
 
-pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(w: &mut W, msg: &T) -> Result<(), WireError> {
+pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), WireError> {
     write_frame(w, &encode(msg)?).await
 }
 
@@ -205,7 +222,7 @@ mod tests {
     fn a_greeting_of_another_version_is_recognised() {
         let body = br#"{"msg":"hello","version":99,"client":"console","future":1}"#;
         assert_eq!(greeting_version(body), Some(99));
-        assert!(version_mismatch(99).contains("protocol 1"));
+        assert!(version_mismatch(99).contains(&format!("protocol {VERSION}")));
         assert_eq!(greeting_version(b"garbage"), None);
     }
 }

@@ -78,7 +78,9 @@ impl World for DemoSide {
         {
             super::chaos::Aim::Host(target.to_string())
         } else {
-            return Err(format!("no job or host named \"{target}\" in the demo fleet"));
+            return Err(format!(
+                "no job or host named \"{target}\" in the demo fleet"
+            ));
         };
         let fault = Fault {
             at: Duration::ZERO,
@@ -90,6 +92,18 @@ impl World for DemoSide {
             .await
             .map_err(|_| "the simulator has stopped".to_string())?;
         Ok(format!("{} strikes {target} now", kind.as_str()))
+    }
+
+    async fn restore(
+        &self,
+        job: &str,
+        _id: Option<&str>,
+        host: &str,
+        _path: Option<&str>,
+    ) -> Result<String, String> {
+        Err(format!(
+            "the demo fleet is simulated: it keeps no checkpoint stores, so nothing can be restored onto {host} for {job}; restore needs a real fleet with [storage] in its config"
+        ))
     }
 
     async fn stop(&self) {

@@ -68,11 +68,7 @@ fn history(state_dir: &std::path::Path) -> Vec<Notice> {
         Ok(rows) => rows
             .iter()
             .filter_map(|r| {
-                Notice::from_journal(
-                    crate::core::time::Ts(r.ts.max(0) as u64),
-                    &r.kind,
-                    &r.body,
-                )
+                Notice::from_journal(crate::core::time::Ts(r.ts.max(0) as u64), &r.kind, &r.body)
             })
             .collect(),
         Err(e) => {
@@ -237,7 +233,10 @@ impl Service {
                 }
                 self.service_event(
                     ServiceEvent::ConfigReloadFailed,
-                    format!("{}: the new config did not start ({why}); the old one runs again", by.name),
+                    format!(
+                        "{}: the new config did not start ({why}); the old one runs again",
+                        by.name
+                    ),
                 )
                 .await;
             }
@@ -279,7 +278,10 @@ impl Service {
         let label = request.describe();
         let needs = request.needs();
         if !by.role.may(needs) {
-            let reason = format!("{} is a {}: {label} needs the {needs} role", by.name, by.role);
+            let reason = format!(
+                "{} is a {}: {label} needs the {needs} role",
+                by.name, by.role
+            );
             self.audit(&by, &label, Err(reason.clone())).await;
             let _ = reply.send(Outcome::Refused { reason });
             return;
@@ -298,14 +300,18 @@ impl Service {
                     Some(w) => w.inject(kind, &target).await,
                     None => Err("the fleet is restarting; try again".into()),
                 };
-                self.audit(&by, &label, outcome.as_ref().map(|_| ()).map_err(Clone::clone))
-                    .await;
+                self.audit(
+                    &by,
+                    &label,
+                    outcome.as_ref().map(|_| ()).map_err(Clone::clone),
+                )
+                .await;
                 let _ = reply.send(match outcome {
                     Ok(detail) => Outcome::Accepted { detail },
                     Err(reason) => Outcome::Refused { reason },
                 });
             }
-            Request::Prune { job, copies } => {
+            work @ (Request::Prune { .. } | Request::Restore { .. }) => {
                 self.audit(&by, &label, Ok(())).await;
                 let Some(w) = world else {
                     let _ = reply.send(Outcome::Failed {
@@ -313,9 +319,9 @@ impl Service {
                     });
                     return;
                 };
-                // Deleting takes a while; its outcome is journaled as checkpoint notices.
+                // Moving or deleting bytes takes a while; checkpoint notices journal it.
                 tokio::spawn(async move {
-                    let outcome = match w.prune(&job, &copies, &by.name).await {
+                    let outcome = match checkpoint_work(w.as_ref(), work, &by.name).await {
                         Ok(detail) => Outcome::Accepted { detail },
                         Err(reason) => Outcome::Failed { reason },
                     };
@@ -345,6 +351,20 @@ impl Service {
         };
         let ts = self.now();
         self.say(Notice::Core(Event { ts, kind })).await;
+    }
+}
+
+/// What a prune or a restore asks of the world.
+async fn checkpoint_work(w: &dyn World, request: Request, by: &str) -> Result<String, String> {
+    match request {
+        Request::Prune { job, copies } => w.prune(&job, &copies, by).await,
+        Request::Restore {
+            job,
+            id,
+            host,
+            path,
+        } => w.restore(&job, id.as_deref(), &host, path.as_deref()).await,
+        other => Err(format!("{} is not checkpoint work", other.describe())),
     }
 }
 

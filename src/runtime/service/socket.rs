@@ -1,7 +1,8 @@
 //! The state dir's Unix socket: each connection greets with its protocol version, is
 //! given an identity from its peer's uid (SO_PEERCRED), then gets the live snapshot stream
-//! and notices while its requests go to the service. A screen that stalls only stalls its
-//! own task: it skips to the latest snapshot and is told how many notices it missed.
+//! (a CLI verb: only the first snapshot) and notices while its requests go to the service.
+//! A screen that stalls only stalls its own task: it skips to the latest snapshot and is
+//! told how many notices it missed.
 
 use super::fanout::Fanout;
 use crate::core::identity::{Identity, Origin, Role};
@@ -35,7 +36,10 @@ pub struct Shared {
 
 /// Binds `<dir>/lifeboat.sock` (0600; a stale one from a dead holder is replaced: the
 /// caller holds the state dir's lock) and serves it until shutdown.
-pub fn listen(dir: &Path, shared: Shared) -> std::io::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
+pub fn listen(
+    dir: &Path,
+    shared: Shared,
+) -> std::io::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
     let path = dir.join(wire::SOCKET);
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -101,13 +105,19 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
         _ => {
             let reason = match greeting_version(&hello) {
                 Some(v) if v != u64::from(wire::VERSION) => version_mismatch(v),
-                _ => "the first message must be a greeting (hello) with the protocol version".into(),
+                _ => {
+                    "the first message must be a greeting (hello) with the protocol version".into()
+                }
             };
             wire::send(&mut wr, &ServerMsg::Refused { reason }).await?;
             return Ok(());
         }
     };
-    let role = if readonly { Role::Viewer } else { local_role(uid) };
+    let role = if readonly {
+        Role::Viewer
+    } else {
+        local_role(uid)
+    };
     let identity = Identity {
         name: super::users::name_of(uid),
         role,
@@ -121,7 +131,11 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
         version: wire::VERSION,
         daemon: (*shared.info).clone(),
         identity: identity.clone(),
-        history: if client == Client::Console { history } else { Vec::new() },
+        history: if client == Client::Console {
+            history
+        } else {
+            Vec::new()
+        },
     };
     wire::send(&mut wr, &welcome).await?;
     if client == Client::Status {
@@ -145,7 +159,8 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
     let mut latest = shared.fanout.latest.clone();
     let mut shutdown = shared.shutdown.clone();
     let wants_snapshots = client == Client::Console;
-    if wants_snapshots {
+    // A CLI verb shows (and confirms against) the picture as it is now: one, no stream.
+    if wants_snapshots || client == Client::Cli {
         let frame = latest.borrow_and_update().frame.clone();
         if let Some(f) = frame {
             wire::write_frame(&mut wr, &f).await?;
@@ -219,4 +234,3 @@ fn route(
         let _ = out.send((id, outcome)).await;
     });
 }
-
