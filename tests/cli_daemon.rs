@@ -14,6 +14,9 @@ mod loopback_fleet;
 #[path = "support/daemon.rs"]
 mod daemon;
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use daemon::{bin, Daemon};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -129,6 +132,51 @@ fn a_failover_from_the_cli_is_done_by_the_daemon_and_followed_to_its_end() {
     let last = lines.last().unwrap();
     assert_eq!(last["kind"], "failover_finished", "{lines:?}");
     assert_eq!(last["job"], "llm-pretrain");
+    assert!(d.stop().success());
+}
+
+#[test]
+fn on_a_terminal_the_failover_is_shown_and_asked_for_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let d = Daemon::start(&["--demo", "--chaos", "off"], &dir);
+    let code = tmp.path().join("exit");
+    let cmd = |answer: &str| {
+        format!(
+            "{} --state-dir {} failover llm-pretrain; echo $? > {}.{answer}",
+            bin(),
+            dir.display(),
+            code.display()
+        )
+    };
+    let exit = |answer: &str| {
+        let file = format!("{}.{answer}", code.display());
+        wait_until(30, "the command to end", || {
+            std::path::Path::new(&file).exists()
+        });
+        std::fs::read_to_string(&file).unwrap().trim().to_string()
+    };
+
+    // Declined: nothing is sent.
+    let t = tmux::Tmux::start(&cmd("n"), 160, 40);
+    let s = t.wait_for("Fail over llm-pretrain now? [y/N]", 20);
+    assert!(s.contains("llm-pretrain is RUNNING on gpu-a"), "{s}");
+    assert!(s.contains("down its strategy chain"), "{s}");
+    t.text("n");
+    t.keys(&["Enter"]);
+    assert_eq!(exit("n"), "1");
+    t.wait_for("not confirmed; nothing was sent", 5);
+    assert!(accepted_from_cli(&dir, "failover llm-pretrain").is_empty());
+
+    // Confirmed: each step as it happens, to the end.
+    let t = tmux::Tmux::start(&cmd("y"), 160, 40);
+    t.wait_for("Fail over llm-pretrain now? [y/N]", 20);
+    t.text("y");
+    t.keys(&["Enter"]);
+    assert_eq!(exit("y"), "0");
+    let s = t.wait_for("RTO     llm-pretrain", 5);
+    assert!(s.contains("accepted: failover llm-pretrain"), "{s}");
+    assert_eq!(accepted_from_cli(&dir, "failover llm-pretrain").len(), 1);
     assert!(d.stop().success());
 }
 
