@@ -2,6 +2,7 @@
 //! 1 the operation failed, 2 usage or configuration error.
 
 use clap::{Parser, Subcommand};
+use lifeboat::runtime::act_cmd::Verb;
 use lifeboat::runtime::screens::{self, Plan};
 use lifeboat::runtime::service::world::Starter;
 use lifeboat::sim::chaos::{parse_inject, Fault};
@@ -93,15 +94,42 @@ enum Command {
         #[command(subcommand)]
         action: CheckpointsAction,
     },
-    /// With --dry-run: would a failover of JOB work now? Probes the hosts its strategy
-    /// chain could use and changes nothing. Exit 0 yes, 1 no, 2 usage or config error.
+    /// Fail JOB over now, through the supervisor of the state dir: shows the job as it sees
+    /// it, asks (or --yes), then prints each step until the failover ends. With --dry-run:
+    /// would a failover work now? (probes only, no supervisor needed). Exit 0 done (or
+    /// ready), 1 refused or failed, 2 usage error or nothing supervising.
     Failover {
         job: String,
-        /// Check readiness only (the one mode this command has; a real failover is started
-        /// in the console).
+        /// Where to (default: down the job's strategy chain).
+        #[arg(long, value_name = "HOST[:GPU]", value_parser = target)]
+        to: Option<lifeboat::core::ids::Target>,
+        /// Confirm without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Stop following after this long; the failover goes on in the supervisor.
+        #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10m")]
+        timeout: Duration,
+        /// Check readiness only: probe the hosts its strategy chain could use, change nothing.
         #[arg(long)]
         dry_run: bool,
     },
+    /// Move a healthy JOB to HOST[:GPU] as planned, through the supervisor (asks, or --yes),
+    /// printing each step until it ends.
+    Switchover {
+        job: String,
+        #[arg(long, value_name = "HOST[:GPU]", value_parser = target)]
+        to: lifeboat::core::ids::Target,
+        /// Confirm without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Stop following after this long; the switchover goes on in the supervisor.
+        #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10m")]
+        timeout: Duration,
+    },
+    /// Pause automatic failover for JOB (no JOB: the whole fleet); detection goes on.
+    Pause { job: Option<String> },
+    /// Resume automatic failover for JOB (no JOB: the whole fleet).
+    Resume { job: Option<String> },
     /// Run the supervisor alone, until SIGTERM/SIGINT (SIGHUP reloads the config). Consoles
     /// attach with `lifeboat --state-dir DIR`. One supervisor per state dir.
     Daemon {
@@ -255,7 +283,41 @@ fn main() -> ExitCode {
         Some(Command::Status) => status(&cli),
         Some(Command::Probe { raw }) => probe(*raw, cli.json),
         Some(Command::Checkpoints { action }) => checkpoints(&cli, action),
-        Some(Command::Failover { job, dry_run }) => failover(&cli, job, *dry_run),
+        Some(Command::Failover {
+            job, dry_run: true, ..
+        }) => failover(&cli, job),
+        Some(Command::Failover {
+            job,
+            to,
+            yes,
+            timeout,
+            ..
+        }) => act(
+            &cli,
+            Verb::Failover {
+                job: job.clone(),
+                target: to.clone(),
+                yes: *yes,
+            },
+            *timeout,
+        ),
+        Some(Command::Switchover {
+            job,
+            to,
+            yes,
+            timeout,
+        }) => act(
+            &cli,
+            Verb::Switchover {
+                job: job.clone(),
+                target: to.clone(),
+                yes: *yes,
+            },
+            *timeout,
+        ),
+        // Pause and resume wait only for their answer.
+        Some(Command::Pause { job }) => act(&cli, Verb::Pause { job: job.clone() }, ANSWER),
+        Some(Command::Resume { job }) => act(&cli, Verb::Resume { job: job.clone() }, ANSWER),
         Some(Command::Daemon {
             demo,
             log_stderr,
@@ -579,6 +641,28 @@ fn live_config(cli: &Cli) -> Result<(lifeboat::config::Config, PathBuf), ExitCod
 
 fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
     use lifeboat::runtime::checkpoints_cmd::{self as cmd, Action};
+    // A restore asked of the supervisor holding the state dir needs no config here.
+    if let (
+        CheckpointsAction::Restore {
+            job,
+            id,
+            host,
+            path,
+        },
+        Some(dir),
+        false,
+    ) = (action, &cli.state_dir, cli.readonly)
+    {
+        if lifeboat::runtime::service::lock::StateLock::probe(dir).is_some() {
+            let Some(rt) = runtime() else {
+                return ExitCode::from(1);
+            };
+            let mut out = lifeboat::runtime::cli_out::Stdout::default();
+            let (job, id, host, path) = (job.clone(), id.clone(), host.clone(), path.clone());
+            let asked = cmd::restore_supervised(dir, cli.json, job, id, host, path, &mut out);
+            return ExitCode::from(rt.block_on(asked));
+        }
+    }
     let (config, state_dir) = match live_config(cli) {
         Ok(c) => c,
         Err(code) => return code,
@@ -618,14 +702,8 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
     ExitCode::from(rt.block_on(cmd::run(action, opts, &mut out)))
 }
 
-fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
-    if !dry_run {
-        // No remote control of a running console: its supervisor owns the job.
-        eprintln!(
-            "error: a real failover is started from the console: select {job} in the jobs view and press f (or type :failover {job}).\n  To check whether it would work, run: lifeboat failover {job} --dry-run"
-        );
-        return ExitCode::from(2);
-    }
+/// `failover --dry-run`: readiness only, in this process (it changes nothing).
+fn failover(cli: &Cli, job: &str) -> ExitCode {
     let (config, state_dir) = match live_config(cli) {
         Ok(c) => c,
         Err(code) => return code,
@@ -642,6 +720,52 @@ fn failover(cli: &Cli, job: &str, dry_run: bool) -> ExitCode {
     };
     let mut out = lifeboat::runtime::cli_out::Stdout::default();
     ExitCode::from(rt.block_on(lifeboat::runtime::readiness_cmd::run(job, opts, &mut out)))
+}
+
+/// How long a pause or resume waits for the supervisor's answer.
+const ANSWER: Duration = Duration::from_secs(60);
+
+/// A verb that acts: asked of the supervisor holding the state dir, never done here.
+fn act(cli: &Cli, verb: Verb, timeout: Duration) -> ExitCode {
+    let state_dir = match verb_state_dir(cli) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let opts = lifeboat::runtime::act_cmd::Options {
+        state_dir,
+        config: cli.config.clone(),
+        json: cli.json,
+        readonly: cli.readonly,
+        timeout,
+    };
+    let mut out = lifeboat::runtime::cli_out::Stdout::default();
+    let code = rt.block_on(lifeboat::runtime::act_cmd::run(verb, opts, &mut out));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    ExitCode::from(code)
+}
+
+/// Where a verb finds its supervisor: --state-dir, else the config's, else the default.
+fn verb_state_dir(cli: &Cli) -> Result<PathBuf, ExitCode> {
+    if let Some(d) = &cli.state_dir {
+        return Ok(d.clone());
+    }
+    if lifeboat::config::locate(cli.config.clone()).is_ok() {
+        return live_config(cli).map(|(_, dir)| dir);
+    }
+    match directories::ProjectDirs::from("", "", "lifeboat") {
+        Some(p) => Ok(p.data_dir().to_path_buf()),
+        None => {
+            eprintln!("error: no home directory to find the state dir in; pass --state-dir DIR");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn target(s: &str) -> Result<lifeboat::core::ids::Target, String> {
+    lifeboat::core::ids::Target::parse(s)
 }
 
 fn live(cli: &Cli) -> ExitCode {

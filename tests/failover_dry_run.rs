@@ -282,9 +282,10 @@ fn usage_errors_exit_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no job named \"nope\""), "{err}");
     assert!(err.contains("(jobs: llm)"), "{err}");
+    // A real failover is confirmed on a terminal, or with --yes; a pipe gets neither.
     let out = run(&["failover", "llm"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("press f"), "{err}");
+    assert!(err.contains("lifeboat failover llm --yes"), "{err}");
     assert!(err.contains("lifeboat failover llm --dry-run"), "{err}");
 }

@@ -2,6 +2,8 @@
 //! protocol and never reaches into the runtime or the simulator; the core decides without
 //! knowing any of the layers above it.
 
+#![allow(clippy::expect_used)]
+
 use std::path::Path;
 
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {

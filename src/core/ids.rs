@@ -86,6 +86,23 @@ impl Target {
     pub fn new(host: HostId, gpu: Option<u32>) -> Self {
         Self { host, gpu }
     }
+
+    /// `host`, `host:1` or `host:gpu1` (whether the host exists is the fleet's to say).
+    pub fn parse(text: &str) -> Result<Target, String> {
+        let (host, gpu) = match text.split_once(':') {
+            Some((h, g)) => {
+                let idx = g.trim_start_matches("gpu").parse::<u32>().map_err(|_| {
+                    format!("\"{g}\" in \"{text}\" is not a GPU index; write HOST or HOST:0")
+                })?;
+                (h, Some(idx))
+            }
+            None => (text, None),
+        };
+        if host.is_empty() {
+            return Err(format!("\"{text}\" names no host; write HOST or HOST:0"));
+        }
+        Ok(Target::new(HostId::new(host), gpu))
+    }
 }
 
 impl fmt::Display for Target {
@@ -94,5 +111,25 @@ impl fmt::Display for Target {
             Some(g) => write!(f, "{}:gpu{}", self.host, g),
             None => write!(f, "{}", self.host),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_parses_with_or_without_its_gpu() {
+        assert_eq!(Target::parse("b"), Ok(Target::new(HostId::new("b"), None)));
+        assert_eq!(
+            Target::parse("b:1"),
+            Ok(Target::new(HostId::new("b"), Some(1)))
+        );
+        assert_eq!(
+            Target::parse("b:gpu2"),
+            Ok(Target::new(HostId::new("b"), Some(2)))
+        );
+        assert!(Target::parse("b:x").is_err_and(|e| e.contains("\"x\"")));
+        assert!(Target::parse(":0").is_err());
     }
 }

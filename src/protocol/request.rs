@@ -21,6 +21,14 @@ pub enum Request {
         job: String,
         copies: Vec<(String, String)>,
     },
+    /// Stream checkpoint `id` of `job` (the newest verified when `None`) from the stores
+    /// onto `host` at `path` (the job's `checkpoint_dir/ID` when `None`), verified there.
+    Restore {
+        job: String,
+        id: Option<String>,
+        host: String,
+        path: Option<String>,
+    },
     /// This screen leaves (it detaches; the supervisor goes on).
     Quit,
     /// Re-read the config file and apply it if it is valid (admin).
@@ -32,7 +40,7 @@ impl Request {
     pub fn needs(&self) -> Role {
         match self {
             Request::Core(c) => c.needs(),
-            Request::Inject { .. } => Role::Operator,
+            Request::Inject { .. } | Request::Restore { .. } => Role::Operator,
             Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
             Request::Quit => Role::Viewer,
         }
@@ -44,6 +52,10 @@ impl Request {
             Request::Core(c) => crate::core::commands::describe(c),
             Request::Inject { kind, target } => format!("inject {} into {target}", kind.as_str()),
             Request::Prune { job, copies } => format!("prune {} copies of {job}", copies.len()),
+            Request::Restore { job, id, host, .. } => {
+                let id = id.as_deref().unwrap_or("the newest verified checkpoint");
+                format!("restore {job} {id} to {host}")
+            }
             Request::Quit => "detach".into(),
             Request::ReloadConfig => "reload the config".into(),
         }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// A frame larger than this is refused (a fleet of 1,000 hosts snapshots to a few MB).
 pub const MAX_FRAME: usize = 64 << 20;
 /// The socket's name in the state dir.
@@ -25,7 +25,8 @@ pub const SOCKET: &str = "lifeboat.sock";
 pub enum Client {
     /// A full-screen console: wants snapshots, notices and the recent history.
     Console,
-    /// A one-shot CLI command: sends requests and reads outcomes and notices.
+    /// A one-shot CLI command: gets the snapshot as it is when it greets (once), sends
+    /// requests and reads outcomes and notices.
     Cli,
     /// `lifeboat status`: only the greeting.
     Status,
@@ -221,7 +222,7 @@ mod tests {
     fn a_greeting_of_another_version_is_recognised() {
         let body = br#"{"msg":"hello","version":99,"client":"console","future":1}"#;
         assert_eq!(greeting_version(body), Some(99));
-        assert!(version_mismatch(99).contains("protocol 1"));
+        assert!(version_mismatch(99).contains(&format!("protocol {VERSION}")));
         assert_eq!(greeting_version(b"garbage"), None);
     }
 }

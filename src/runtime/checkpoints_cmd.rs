@@ -2,14 +2,21 @@
 //! from the command line, printing tables or JSON. Deleting is refused in `--readonly`,
 //! needs `--yes` (or a typed confirmation on a terminal), and is journaled; so is adopting
 //! a checkpoint found in a store, with every file's size and hash that was checked.
+//! Restore and prune never race a supervisor: with one holding the state dir they are
+//! asked of it; without, they run here holding the state dir's lock.
 
 #[path = "checkpoints_adopt.rs"]
 mod adopt;
+#[path = "checkpoints_via.rs"]
+mod via;
+
+pub use via::restore_supervised;
 
 use super::cli_out::err_line;
 use super::journal::Journal;
 use super::notice::Notice;
 use super::replica::{self, PrunePlan, Replicator};
+use super::service::lock::{LockError, StateLock};
 use crate::config::Config;
 use crate::core::inventory::CheckpointEntry;
 use crate::core::safe_text::escape_line;
@@ -65,6 +72,19 @@ pub async fn run(action: Action, opts: Options, out: &mut (dyn Write + Send)) ->
             return no_state_yet(&journal, opts.json, out);
         }
     }
+    let _lock = if via::acts(&action, opts.readonly) {
+        let now = super::clock::Clock::new().now();
+        match StateLock::acquire(&opts.state_dir, "lifeboat checkpoints", now) {
+            Ok(lock) => Some(lock),
+            Err(LockError::Held { .. }) => return via::supervised(action, &opts, out).await,
+            Err(e) => {
+                err_line(&format!("error: {e}"));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     match run_inner(action, &opts, out).await {
         Ok(code) => code,
         Err(e) => {
@@ -260,29 +280,7 @@ async fn act(
             if opts.json {
                 emit(out, &r)?;
             } else {
-                match &r.from {
-                    Some(from) => writeln!(
-                        out,
-                        "restored {}/{} (step {}) to {}:{} — {} from {}, verified there",
-                        escape_line(&r.job),
-                        escape_line(&r.id),
-                        r.step,
-                        escape_line(&r.host),
-                        escape_line(&r.path),
-                        human_bytes(r.bytes),
-                        escape_line(&from.to_string())
-                    ),
-                    None => writeln!(
-                        out,
-                        "{}/{} (step {}) is already at {}:{} and verified; nothing moved",
-                        escape_line(&r.job),
-                        escape_line(&r.id),
-                        r.step,
-                        escape_line(&r.host),
-                        escape_line(&r.path)
-                    ),
-                }
-                .map_err(w)?;
+                writeln!(out, "{}", r.to_text()).map_err(w)?;
             }
             Ok(0)
         }

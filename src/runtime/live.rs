@@ -67,6 +67,26 @@ impl World for LiveWorld {
         prune(rep, job, copies, by).await
     }
 
+    /// The same restore `lifeboat checkpoints restore` runs when nothing supervises.
+    async fn restore(
+        &self,
+        job: &str,
+        id: Option<&str>,
+        host: &str,
+        path: Option<&str>,
+    ) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        match rep.restore(job, id, host, path).await {
+            Ok(r) => Ok(r.to_text()),
+            Err(e) => {
+                tracing::warn!(job, "restore: {e}");
+                Err(e.to_string())
+            }
+        }
+    }
+
     async fn stop(&self) {
         let _ = self.stop_poller.send(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));

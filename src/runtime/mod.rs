@@ -1,8 +1,11 @@
 //! The IO shell: supervisor, effect execution, journal, transports and logging.
 
+pub mod act_cmd;
+pub mod act_follow;
 pub mod attach;
 pub mod catalogue;
 pub mod checkpoints_cmd;
+pub mod cli_link;
 pub mod cli_out;
 pub mod clock;
 pub mod completions_cmd;

@@ -94,6 +94,18 @@ impl World for DemoSide {
         Ok(format!("{} strikes {target} now", kind.as_str()))
     }
 
+    async fn restore(
+        &self,
+        job: &str,
+        _id: Option<&str>,
+        host: &str,
+        _path: Option<&str>,
+    ) -> Result<String, String> {
+        Err(format!(
+            "the demo fleet is simulated: it keeps no checkpoint stores, so nothing can be restored onto {host} for {job}; restore needs a real fleet with [storage] in its config"
+        ))
+    }
+
     async fn stop(&self) {
         let _ = self.stop.send(true);
         let driver = self.driver.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -28,6 +28,33 @@ pub struct Restored {
     pub from: Option<String>,
 }
 
+impl Restored {
+    /// One line for people: what landed where, from which store (host words escaped).
+    pub fn to_text(&self) -> String {
+        let e = |s: &str| crate::core::safe_text::escape_line(s).into_owned();
+        match &self.from {
+            Some(from) => format!(
+                "restored {}/{} (step {}) to {}:{} — {} from {}, verified there",
+                e(&self.job),
+                e(&self.id),
+                self.step,
+                e(&self.host),
+                e(&self.path),
+                crate::runtime::checkpoints_cmd::human_bytes(self.bytes),
+                e(from)
+            ),
+            None => format!(
+                "{}/{} (step {}) is already at {}:{} and verified; nothing moved",
+                e(&self.job),
+                e(&self.id),
+                self.step,
+                e(&self.host),
+                e(&self.path)
+            ),
+        }
+    }
+}
+
 impl Replicator {
     /// The newest checkpoint of `job` with a verified copy somewhere.
     pub fn newest_restorable(&self, job: &str) -> Result<Option<CheckpointEntry>, ReplicaError> {

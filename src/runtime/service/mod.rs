@@ -331,7 +331,7 @@ impl Service {
                     Err(reason) => Outcome::Refused { reason },
                 });
             }
-            Request::Prune { job, copies } => {
+            work @ (Request::Prune { .. } | Request::Restore { .. }) => {
                 self.audit(&by, &label, Ok(())).await;
                 let Some(w) = world else {
                     let _ = reply.send(Outcome::Failed {
@@ -339,9 +339,9 @@ impl Service {
                     });
                     return;
                 };
-                // Deleting takes a while; its outcome is journaled as checkpoint notices.
+                // Moving or deleting bytes takes a while; checkpoint notices journal it.
                 tokio::spawn(async move {
-                    let outcome = match w.prune(&job, &copies, &by.name).await {
+                    let outcome = match checkpoint_work(w.as_ref(), work, &by.name).await {
                         Ok(detail) => Outcome::Accepted { detail },
                         Err(reason) => Outcome::Failed { reason },
                     };
@@ -411,6 +411,20 @@ async fn serve_ssh(
         stop,
         join,
     })
+}
+
+/// What a prune or a restore asks of the world.
+async fn checkpoint_work(w: &dyn World, request: Request, by: &str) -> Result<String, String> {
+    match request {
+        Request::Prune { job, copies } => w.prune(&job, &copies, by).await,
+        Request::Restore {
+            job,
+            id,
+            host,
+            path,
+        } => w.restore(&job, id.as_deref(), &host, path.as_deref()).await,
+        other => Err(format!("{} is not checkpoint work", other.describe())),
+    }
 }
 
 /// Wires a started fleet's output into the fan-out.

@@ -1,7 +1,8 @@
 //! The state dir's Unix socket: each connection greets with its protocol version, is
 //! given an identity from its peer's uid (SO_PEERCRED), then gets the live snapshot stream
-//! and notices while its requests go to the service. A screen that stalls only stalls its
-//! own task: it skips to the latest snapshot and is told how many notices it missed.
+//! (a CLI verb: only the first snapshot) and notices while its requests go to the service.
+//! A screen that stalls only stalls its own task: it skips to the latest snapshot and is
+//! told how many notices it missed.
 
 use super::fanout::Fanout;
 use crate::core::identity::{Identity, Origin, Role};
@@ -158,7 +159,8 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
     let mut latest = shared.fanout.latest.clone();
     let mut shutdown = shared.shutdown.clone();
     let wants_snapshots = client == Client::Console;
-    if wants_snapshots {
+    // A CLI verb shows (and confirms against) the picture as it is now: one, no stream.
+    if wants_snapshots || client == Client::Cli {
         let frame = latest.borrow_and_update().frame.clone();
         if let Some(f) = frame {
             wire::write_frame(&mut wr, &f).await?;

@@ -21,6 +21,19 @@ pub trait World: Send + Sync {
         Err("this fleet keeps no checkpoint stores to prune".into())
     }
 
+    /// Streams a checkpoint of `job` from the stores onto `host`, verified there; the
+    /// outcome in words. `id` `None` is the newest verified one, `path` `None` the job's
+    /// `checkpoint_dir/ID`.
+    async fn restore(
+        &self,
+        _job: &str,
+        _id: Option<&str>,
+        _host: &str,
+        _path: Option<&str>,
+    ) -> Result<String, String> {
+        Err("this fleet keeps no checkpoint stores to restore from".into())
+    }
+
     /// Makes a fault happen now (the simulated fleet only).
     async fn inject(&self, _kind: FaultKind, _target: &str) -> Result<String, String> {
         Err("faults can be injected only into the simulated demo fleet".into())
