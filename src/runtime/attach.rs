@@ -230,3 +230,21 @@ async fn serve(
     reader.abort();
     out
 }
+
+/// A one-shot request: connects as a CLI, sends, waits for the outcome (what arrives
+/// before it — the snapshot, notices — is skipped).
+pub async fn request(dir: &Path, request: Request) -> Result<(Conn, Outcome), AttachError> {
+    let mut conn = connect(dir, Client::Cli, false).await?;
+    wire::send(&mut conn.stream, &ClientMsg::Request { id: 1, request }).await?;
+    loop {
+        match wire::recv::<_, ServerMsg>(&mut conn.stream).await? {
+            ServerMsg::Outcome { outcome, .. } => return Ok((conn, outcome)),
+            ServerMsg::Bye { reason } => {
+                return Err(AttachError::Refused(format!(
+                    "the supervisor is stopping: {reason}"
+                )))
+            }
+            _ => {}
+        }
+    }
+}
