@@ -667,6 +667,26 @@ fn checkpoints(cli: &Cli, action: &CheckpointsAction) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Replicating, verifying (which repairs) and adopting write the stores and the
+    // journal the supervisor's own loop writes: beside a running one they would race it.
+    let writes = matches!(
+        action,
+        CheckpointsAction::Replicate { .. }
+            | CheckpointsAction::Verify { .. }
+            | CheckpointsAction::Adopt { .. }
+    );
+    if writes {
+        if let Some(holder) = lifeboat::runtime::service::lock::StateLock::probe(&state_dir) {
+            let who = holder.map_or("a supervisor".to_string(), |h| {
+                format!("the {} pid {} on {}", h.what, h.pid, h.host)
+            });
+            eprintln!(
+                "error: {who} holds {} and replicates, scrubs and repairs checkpoints itself; this command would race it.\n  Follow its work with `lifeboat status` or the console's Checkpoints view, or stop it first.",
+                state_dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let action = match action.clone() {
         CheckpointsAction::List { job } => Action::List { job },
         CheckpointsAction::Verify { job, sample } => Action::Verify {

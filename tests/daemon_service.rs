@@ -240,6 +240,25 @@ fn sighup_applies_a_good_config_and_keeps_the_running_one_for_a_bad_one() {
         "{text}"
     );
 
+    // Commands that would write the stores beside it are refused, naming it.
+    let out = Command::new(bin())
+        .args([
+            "--config",
+            &config,
+            "checkpoints",
+            "replicate",
+            "--state-dir",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("daemon pid {}", d.pid())) && err.contains("would race it"),
+        "{err}"
+    );
+
     let good = std::fs::read_to_string(&fleet.config).unwrap();
     std::fs::write(&fleet.config, format!("{good}\n[[host]]\nname = \"\"\n")).unwrap();
     d.signal("HUP");
