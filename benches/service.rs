@@ -1,15 +1,18 @@
 //! What the service costs, measured on the real binary and the demo fleet (`lifeboat
-//! daemon --demo --chaos off`, serving the console over SSH on loopback):
+//! daemon --demo --chaos off`, serving the console over SSH on loopback), once the
+//! daemon's snapshot has stopped growing (its steady state, ~5 min in):
 //!
 //! 1. attach latency, connect → first full frame: over the Unix socket (50 attaches) and
 //!    over SSH with OpenSSH's `ssh -tt` (10), beside two plain logins: our server's
 //!    one-line refusal of `ssh -T`, and `ssh -tt host true` against a loopback `sshd`;
 //! 2. the daemon's CPU and memory with 0, 1 and 10 screens attached (socket readers, then
 //!    SSH sessions in tmux at 160×48), beside an idle `top -d 1`;
-//! 3. bytes per second per session at 160×48, idle and during an injected failover.
+//! 3. bytes per second per session at 160×48, idle and during a failover. The fault is
+//!    injected into the same warmed daemon over its socket (the demo console's `x`), not
+//!    with `--inject`, whose schedule counts from the start of a fresh, small daemon.
 //!
-//! `cargo bench --bench service` (a few minutes) writes its tables into BENCHMARKS.md;
-//! under `cargo test` it only starts a daemon, attaches once, reads a frame and stops it.
+//! `cargo bench --bench service` (~10 min) writes its tables into BENCHMARKS.md; under
+//! `cargo test` it only starts a daemon, attaches once, reads a frame and stops it.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -100,7 +103,7 @@ fn smoke() {
     drop(rt);
     assert!(d.stop().success(), "the daemon did not stop cleanly");
     println!(
-        "service smoke check: attached over the socket and read a {bytes}-byte snapshot in {:.0} ms (unoptimised); `cargo bench --bench service` gives the numbers",
+        "service smoke check: attached over the socket and had its first snapshot in {:.0} ms, {bytes} bytes with the welcome (unoptimised); `cargo bench --bench service` gives the numbers",
         secs * 1000.0
     );
 }
@@ -154,7 +157,7 @@ fn latency(rt: &Runtime, rig: &Rig, r: &mut Report) {
     }
     drop(sshd);
     r.add_latency(Latency {
-        path: "Unix socket (`attach::connect`, as a console)".into(),
+        path: "Unix socket (`attach::connect`, as a console; bytes: welcome + snapshot)".into(),
         timed: "connect → greeting → welcome (with the recent history) → first `Snapshot` frame"
             .into(),
         secs: unix.iter().map(|u| u.0).collect(),

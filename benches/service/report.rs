@@ -123,7 +123,9 @@ pub fn render(r: &Report) -> String {
         "Command: `cargo bench --bench service` — date: {} — machine: {} — binary: `{}` — \
          1-minute load average during the run {lo:.1}–{hi:.1} (other work shares the machine).\n\n\
          The demo fleet, `lifeboat daemon --demo --chaos off`, serving the console over SSH on \
-         loopback (`--console-listen`). SSH clients are OpenSSH's `ssh`.\n\n",
+         loopback (`--console-listen`); the demo simulates its 6 hosts and 4 jobs inside the \
+         daemon, so the daemon's figures include the simulator. SSH clients are OpenSSH's \
+         `ssh`.\n\n",
         r.started,
         machine(),
         r.binary,
@@ -135,7 +137,8 @@ pub fn render(r: &Report) -> String {
         "**Attach latency.** Each run is a fresh connection; the SSH rows alternate run by run, \
          so load from elsewhere falls on all alike. The SSH console's first frame is found in \
          the client's own terminal output (read byte by byte from `script`, escape sequences \
-         removed), not by polling the screen.\n\n\
+         removed), not by polling the screen. Our server runs no commands, so a plain \
+         `ssh host true` cannot be timed against it: two logins stand beside it instead.\n\n\
          | Path | What is timed | Runs | p50 (ms) | p95 (ms) | Bytes by the first frame (median) |\n\
          | --- | --- | ---: | ---: | ---: | ---: |\n",
     );
@@ -154,7 +157,8 @@ pub fn render(r: &Report) -> String {
         "\n**The daemon's CPU and memory by screens attached.** Screens are attached, left \
          {} s to settle, then the daemon's `/proc/PID/stat` utime+stime and `VmRSS` are read \
          over {} s. Socket screens are the bench's own readers (they decode every frame); SSH \
-         screens are `ssh -tt` clients in tmux at 160×48. \"Per added screen\" is the CPU above \
+         screens are `ssh -tt` clients in tmux at 160×48 (their own CPU, and tmux's, is not \
+         counted: the SSH console is drawn inside the daemon). \"Per added screen\" is the CPU above \
          the first no-screen row, divided by the screens. The last row is `top -d 1` in tmux \
          at 160×48 (its own CPU and memory), the tool an operator would otherwise leave \
          running.\n\n\

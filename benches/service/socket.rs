@@ -22,14 +22,15 @@ pub fn runtime() -> Runtime {
 }
 
 /// One attach: seconds from `connect` (socket connect, greeting, welcome with the recent
-/// history) to the first `Snapshot`, and that snapshot's frame size in bytes.
+/// history) to the first `Snapshot`, and the bytes received by then (the welcome, counted
+/// by encoding it again after the clock stopped, and the snapshot's frame).
 pub fn attach_once(rt: &Runtime, dir: &Path) -> (f64, usize) {
     rt.block_on(async {
         let t0 = Instant::now();
         let mut conn = attach::connect(dir, Client::Console, true)
             .await
             .expect("attach over the socket");
-        loop {
+        let (secs, frame) = loop {
             let body =
                 tokio::time::timeout(Duration::from_secs(10), wire::read_frame(&mut conn.stream))
                     .await
@@ -37,9 +38,18 @@ pub fn attach_once(rt: &Runtime, dir: &Path) -> (f64, usize) {
                     .expect("a frame");
             let msg: ServerMsg = serde_json::from_slice(&body).expect("a server message");
             if matches!(msg, ServerMsg::Snapshot { .. }) {
-                return (t0.elapsed().as_secs_f64(), body.len() + 4);
+                break (t0.elapsed().as_secs_f64(), body.len() + 4);
             }
-        }
+        };
+        let welcome = wire::encode(&ServerMsg::Welcome {
+            version: wire::VERSION,
+            daemon: conn.daemon,
+            identity: conn.identity,
+            history: conn.history,
+        })
+        .expect("the welcome encodes")
+        .len();
+        (secs, welcome + frame)
     })
 }
 
