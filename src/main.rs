@@ -479,21 +479,11 @@ fn daemon(
         };
         (demo_dir(cli), demo_starter(cli.seed, cli.chaos, inject))
     } else {
-        let path = match lifeboat::config::locate(cli.config.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}\n  (or run the simulated fleet: lifeboat daemon --demo)");
-                return ExitCode::from(2);
-            }
-        };
-        let (config, state_dir) = match live_config(cli) {
-            Ok(c) => c,
+        let (starter, state_dir) = match live_starter(cli, "lifeboat daemon --demo") {
+            Ok(s) => s,
             Err(code) => return code,
         };
-        (
-            state_dir,
-            Arc::new(lifeboat::runtime::live::LiveStarter { path, config }),
-        )
+        (state_dir, Arc::new(starter))
     };
     let Some(rt) = runtime() else {
         return ExitCode::from(1);
@@ -788,6 +778,23 @@ fn target(s: &str) -> Result<lifeboat::core::ids::Target, String> {
     lifeboat::core::ids::Target::parse(s)
 }
 
+/// The real fleet a config names, and its state dir; `demo` is the command the error
+/// suggests instead when there is no config.
+fn live_starter(
+    cli: &Cli,
+    demo: &str,
+) -> Result<(lifeboat::runtime::live::LiveStarter, PathBuf), ExitCode> {
+    let path = lifeboat::config::locate(cli.config.clone()).map_err(|e| {
+        eprintln!("error: {e}\n  (or try the simulated fleet: {demo})");
+        ExitCode::from(2)
+    })?;
+    let (config, state_dir) = live_config(cli)?;
+    Ok((
+        lifeboat::runtime::live::LiveStarter { path, config },
+        state_dir,
+    ))
+}
+
 fn live(cli: &Cli) -> ExitCode {
     // A state dir a supervisor holds is enough (the given one, else the default one):
     // attach to it, whatever config there is.
@@ -811,24 +818,14 @@ fn live(cli: &Cli) -> ExitCode {
             return screens_for(cli, plan, cli.theme.clone(), false);
         }
     }
-    let path = match lifeboat::config::locate(cli.config.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}\n  (or try the simulated fleet: lifeboat --demo)");
-            return ExitCode::from(2);
-        }
-    };
-    let (config, state_dir) = match live_config(cli) {
-        Ok(c) => c,
+    let (starter, state_dir) = match live_starter(cli, "lifeboat --demo") {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let theme = cli.theme.clone().or(config.theme.clone());
+    let theme = cli.theme.clone().or(starter.config.theme.clone());
     let plan = Plan {
         state_dir,
-        starter: Some(Arc::new(lifeboat::runtime::live::LiveStarter {
-            path,
-            config,
-        })),
+        starter: Some(Arc::new(starter)),
         readonly: cli.readonly,
     };
     screens_for(cli, plan, theme, false)
