@@ -280,6 +280,8 @@ fn a_checkpoint_planted_in_the_nas_is_never_a_failovers_restore_source() {
     let bed = failover_bed::start("fo-plant", CHAIN);
     let mut c = bed.console("150s");
     let floor = primed(&bed, &mut c);
+    // The supervisor goes away (verify is refused beside a live one); the job runs on.
+    c.crash();
     // Someone else's checkpoint, a far higher step, with a valid manifest.
     let id = "step-99999999.ckpt";
     let data = b"not this job's".to_vec();
@@ -319,21 +321,16 @@ fn a_checkpoint_planted_in_the_nas_is_never_a_failovers_restore_source() {
         said.contains(&format!("FOUND {}/{id} [nas]", bed.job)),
         "{said}"
     );
-    // A checkpoint recorded after that means the console has told the core about the
-    // catalogue, planted one included, since.
-    let newest = bed
-        .journal("checkpoint_recorded")
-        .iter()
-        .filter_map(|v| v["step"].as_u64())
-        .max()
-        .unwrap_or(floor);
+    // The next supervisor starts on that catalogue, planted one included, and goes on
+    // recording the job's own checkpoints.
+    let mut c = bed.console("150s");
     let job = bed.job.clone();
     c.wait(60, |v| {
         v["kind"] == "checkpoint_recorded"
             && v["job"] == job
             && v["step"]
                 .as_u64()
-                .is_some_and(|s| s > newest && s < 99_999_999)
+                .is_some_and(|s| s > floor && s < 99_999_999)
     });
     bed.signal_runs(1, "KILL");
     let done = failed_over(&mut c, 60);
