@@ -3,6 +3,7 @@
 pub mod commands;
 pub mod detector;
 pub mod discovery;
+pub mod drill;
 pub mod engine;
 mod escalation;
 pub mod event;
