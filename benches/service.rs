@@ -18,6 +18,8 @@
 
 #[path = "../tests/support/daemon.rs"]
 mod daemon;
+#[path = "../tests/support/ssh_keys.rs"]
+mod ssh_keys;
 
 #[path = "../tests/support/sshd.rs"]
 mod sshd;

@@ -146,6 +146,13 @@ enum Command {
         /// authorized_keys): lines of `role=operator,name=alice ssh-ed25519 AAAA…`.
         #[arg(long, value_name = "FILE", requires = "console_listen")]
         console_keys: Option<PathBuf>,
+        /// Share the state dir's socket with this group (0660; overrides [console]
+        /// socket_group): its members attach with --socket-group-role.
+        #[arg(long, value_name = "GROUP")]
+        socket_group: Option<String>,
+        /// What members of --socket-group may do: viewer (default), operator or admin.
+        #[arg(long, value_name = "ROLE", requires = "socket_group", value_parser = role, default_value = "viewer")]
+        socket_group_role: lifeboat::core::identity::Role,
     },
     /// What happened, from the journal: incidents (detection, steps, RTO, how each ended)
     /// and operator actions, oldest first. Exit 0 ok, 1 read error, 2 no journal.
@@ -262,6 +269,11 @@ fn duration(s: &str) -> Result<Duration, String> {
     lifeboat::config::duration::parse(s).map_err(|e| e.to_string())
 }
 
+fn role(s: &str) -> Result<lifeboat::core::identity::Role, String> {
+    lifeboat::core::identity::Role::parse(s)
+        .ok_or_else(|| format!("\"{s}\" is not a role: use viewer, operator or admin"))
+}
+
 fn on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" | "true" | "yes" => Ok(true),
@@ -323,14 +335,24 @@ fn main() -> ExitCode {
             log_stderr,
             console_listen,
             console_keys,
+            socket_group,
+            socket_group_role,
         }) => {
-            let console = console_listen
-                .zip(console_keys.clone())
-                .map(|(listen, keys)| lifeboat::config::ConsoleConfig {
-                    listen,
-                    authorized_keys: keys,
-                });
-            daemon(&cli, *demo, *log_stderr, console)
+            let flags = lifeboat::runtime::service::access::Access {
+                ssh: console_listen
+                    .zip(console_keys.clone())
+                    .map(|(listen, keys)| lifeboat::config::ConsoleConfig {
+                        listen,
+                        authorized_keys: keys,
+                    }),
+                group: socket_group
+                    .clone()
+                    .map(|name| lifeboat::config::SocketGroup {
+                        name,
+                        role: *socket_group_role,
+                    }),
+            };
+            daemon(&cli, *demo, *log_stderr, flags)
         }
         Some(Command::History { since, job }) => {
             ExitCode::from(lifeboat::runtime::history_cmd::main(
@@ -470,7 +492,7 @@ fn daemon(
     cli: &Cli,
     demo: bool,
     log_stderr: bool,
-    console: Option<lifeboat::config::ConsoleConfig>,
+    flags: lifeboat::runtime::service::access::Access,
 ) -> ExitCode {
     let (state_dir, starter): (PathBuf, Arc<dyn Starter>) = if demo {
         let inject = match injections(cli) {
@@ -489,7 +511,7 @@ fn daemon(
         return ExitCode::from(1);
     };
     let _log = lifeboat::runtime::logging::init_daemon(&state_dir, log_stderr);
-    let result = rt.block_on(screens::daemon(state_dir, starter, console));
+    let result = rt.block_on(screens::daemon(state_dir, starter, flags));
     rt.shutdown_timeout(Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,8 @@
 mod console_bed;
 #[path = "support/console_screen.rs"]
 mod console_screen;
+#[path = "support/ssh_keys.rs"]
+mod ssh_keys;
 #[path = "support/tmux_driver.rs"]
 mod tmux_driver;
 

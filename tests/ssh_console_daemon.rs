@@ -7,42 +7,20 @@
 #[path = "support/daemon.rs"]
 mod daemon;
 
+#[path = "support/ssh_keys.rs"]
+mod ssh_keys;
 #[path = "support/tmux_driver.rs"]
 mod tmux_driver;
 
 use daemon::{bin, Daemon};
 use lifeboat::runtime::ssh_console::HostKey;
 use serde_json::Value;
+use ssh_keys::{free_port, keygen, public_line};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tmux_driver::{Stopped, Tmux};
-
-fn keygen(path: &Path) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ssh-keygen");
-}
-
-fn public_line(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut f = text.split_whitespace();
-    format!("{} {}", f.next().unwrap(), f.next().unwrap())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn events(dir: &Path, kind: &str) -> Vec<Value> {
     let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();

@@ -3,36 +3,17 @@
 //! host key pinned in a known_hosts; and the `ssh` command lines that log in to it.
 
 use crate::daemon::Daemon;
+use crate::ssh_keys::{free_port, keygen, public_line};
 use lifeboat::runtime::journal::EventRow;
 use lifeboat::runtime::ssh_console::HostKey;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Fields drop in order: the daemon (SIGTERM, waited for) before its temp dir.
 pub struct Rig {
     pub daemon: Daemon,
     pub port: u16,
     pub tmp: tempfile::TempDir,
-}
-
-fn keygen(path: &Path) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ssh-keygen");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The options every `ssh` of the bench shares: no config, no agent, only this key,
@@ -57,12 +38,9 @@ impl Rig {
         let d = tmp.path();
         keygen(&d.join("op"));
         let keys = d.join("console_keys");
-        let public = std::fs::read_to_string(d.join("op.pub")).unwrap();
-        let mut f = public.split_whitespace();
         let line = format!(
-            "role=viewer,name=bench {} {}\n",
-            f.next().unwrap(),
-            f.next().unwrap()
+            "role=viewer,name=bench {}\n",
+            public_line(&d.join("op.pub"))
         );
         std::fs::write(&keys, line).unwrap();
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();

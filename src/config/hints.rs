@@ -316,6 +316,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "authorized_keys",
         "authorized_keys = \"console_keys\"",
     ),
+    ("console", "socket_group", "socket_group = \"lifeboat\""),
+    (
+        "console",
+        "socket_group_role",
+        "socket_group_role = \"operator\"",
+    ),
 ];
 
 /// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.

@@ -52,6 +52,17 @@ pub struct Config {
     pub theme: Option<String>,
     /// `[console]` with `listen`: serve the console over SSH.
     pub console: Option<ConsoleConfig>,
+    /// `[console] socket_group`: the state dir's socket shared with a group.
+    pub socket_group: Option<SocketGroup>,
+}
+
+/// The state dir's socket made 0660 for a group, whose members attach with `role` (the
+/// supervisor's own user and root stay admin; nobody else can connect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SocketGroup {
+    /// The group's name (resolved to its gid in /etc/group when the socket opens).
+    pub name: String,
+    pub role: crate::core::identity::Role,
 }
 
 /// The console served over SSH.

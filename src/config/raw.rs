@@ -130,11 +130,13 @@
 //! [[provider]]
 //! name = "vast"; kind = "vast"; api_key_env = "VAST_API_KEY"; poll_every = "15s" (optional)
 //!
-//! [console]                       # optional: the console served over SSH
+//! [console]                       # optional: the console over SSH, and who shares the socket
 //! listen = "127.0.0.1:2222"       # IP address and port; without it the console is off
 //! authorized_keys = "console_keys"  # required with listen: who may log in, one key a
 //!                                 #   line: `role=operator,name=alice ssh-ed25519 AAAA…`;
 //!                                 #   a relative path is from the config file's folder
+//! socket_group = "lifeboat"       # optional: the state dir's socket is 0660 for this group
+//! socket_group_role = "operator"  # optional (default viewer): what its members may do
 //! ```
 //!
 //! Secrets never live in the file: keys like `bot_token` or `password` are refused, and
@@ -175,6 +177,8 @@ pub struct RawConfig {
 pub struct RawConsole {
     pub listen: Option<Str>,
     pub authorized_keys: Option<Str>,
+    pub socket_group: Option<Str>,
+    pub socket_group_role: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -73,6 +73,16 @@ pub fn summary(cfg: &Config) -> String {
             ),
         );
     }
+    if let Some(g) = &cfg.socket_group {
+        line(
+            &mut s,
+            1,
+            &format!(
+                "console socket: shared with group {} as {} (0660)",
+                g.name, g.role
+            ),
+        );
+    }
     if let Some(dir) = &cfg.state_dir {
         line(&mut s, 1, &format!("state: {}", dir.display()));
     }

@@ -59,6 +59,9 @@ pub enum ServiceEvent {
     ConfigReloadFailed,
     /// The console that was the supervisor lost its terminal and supervises on, headless.
     TerminalLost,
+    /// Who may reach the supervisor changed: the SSH console's keys, its address, or the
+    /// group the socket is shared with.
+    AccessChanged,
 }
 
 impl ServiceEvent {
@@ -69,6 +72,7 @@ impl ServiceEvent {
             ServiceEvent::ConfigReloaded => "config_reloaded",
             ServiceEvent::ConfigReloadFailed => "config_reload_failed",
             ServiceEvent::TerminalLost => "terminal_lost",
+            ServiceEvent::AccessChanged => "access_changed",
         }
     }
 
@@ -79,6 +83,7 @@ impl ServiceEvent {
             ServiceEvent::ConfigReloaded,
             ServiceEvent::ConfigReloadFailed,
             ServiceEvent::TerminalLost,
+            ServiceEvent::AccessChanged,
         ]
         .into_iter()
         .find(|e| e.as_str() == s)

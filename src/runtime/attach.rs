@@ -41,6 +41,8 @@ pub enum AttachError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("not allowed to reach the supervisor at {}: permission denied; the socket is for the supervisor's user (and the group named by [console] socket_group, if any): ask to be added to that group, or run as that user", path.display())]
+    Denied { path: PathBuf },
     #[error("the supervisor refused this screen: {0}")]
     Refused(String),
     #[error("the supervisor's answer: {0}")]
@@ -52,9 +54,13 @@ pub enum AttachError {
 /// Connects and greets; the daemon's answer says who it is and who it takes us for.
 pub async fn connect(dir: &Path, client: Client, readonly: bool) -> Result<Conn, AttachError> {
     let path = dir.join(wire::SOCKET);
-    let mut stream = UnixStream::connect(&path)
-        .await
-        .map_err(|source| AttachError::Unreachable { path, source })?;
+    let mut stream = UnixStream::connect(&path).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::PermissionDenied {
+            AttachError::Denied { path: path.clone() }
+        } else {
+            AttachError::Unreachable { path, source }
+        }
+    })?;
     let hello = ClientMsg::Hello {
         version: wire::VERSION,
         client,

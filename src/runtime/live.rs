@@ -141,8 +141,11 @@ impl Starter for LiveStarter {
         })
     }
 
-    fn console(&self) -> Option<crate::config::ConsoleConfig> {
-        self.config.console.clone()
+    fn access(&self) -> crate::runtime::service::access::Access {
+        crate::runtime::service::access::Access {
+            ssh: self.config.console.clone(),
+            group: self.config.socket_group.clone(),
+        }
     }
 
     fn reload(&self) -> Result<Arc<dyn Starter>, String> {

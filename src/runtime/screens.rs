@@ -4,6 +4,7 @@
 //! Then run the console, a headless event stream, or the daemon itself.
 
 use super::attach;
+use super::service::access::Access;
 use super::service::lock::{LockError, StateLock};
 use super::service::world::Starter;
 use super::service::{Control, Service};
@@ -74,8 +75,7 @@ async fn start(
     embedded: bool,
 ) -> Result<Embedded, String> {
     let started = lock.holder.started;
-    let console = starter.console();
-    let service = Service::start(lock, starter, embedded, console).await?;
+    let service = Service::start(lock, starter, embedded, Access::default()).await?;
     let hello = service.hello.clone();
     let (control, rx) = mpsc::channel(8);
     let join = tokio::spawn(service.run(rx));
@@ -181,12 +181,11 @@ async fn until_stopped() -> String {
 pub async fn daemon(
     state_dir: PathBuf,
     starter: Arc<dyn Starter>,
-    console: Option<crate::config::ConsoleConfig>,
+    flags: Access,
 ) -> Result<(), DaemonError> {
     let lock = StateLock::acquire(&state_dir, "daemon", super::clock::Clock::new().now())
         .map_err(DaemonError::Lock)?;
-    let console = console.or_else(|| starter.console());
-    let service = Service::start(lock, starter, false, console)
+    let service = Service::start(lock, starter, false, flags)
         .await
         .map_err(DaemonError::Start)?;
     eprintln_safe(&format!(

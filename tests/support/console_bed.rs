@@ -4,17 +4,19 @@
 //!
 //! Include it with its siblings:
 //! `#[path = "support/console_screen.rs"] mod console_screen;`,
+//! `#[path = "support/ssh_keys.rs"] mod ssh_keys;`,
 //! `#[path = "support/console_bed.rs"] mod console_bed;`.
 
 #![allow(dead_code, clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use crate::console_screen::TestScreens;
+pub use crate::ssh_keys::{keygen, keygen_fingerprint, public_line};
 use lifeboat::runtime::ssh_console::{
     bind, AuthorizedKeys, HostKey, ServeOptions, SshConsoleError,
 };
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,39 +33,6 @@ pub struct Bed {
     shutdown: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<Result<(), SshConsoleError>>>,
     rt: Option<tokio::runtime::Runtime>,
-}
-
-/// `ssh-keygen` an ed25519 key pair at `path` (and `path.pub`).
-pub fn keygen(path: &Path) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "ssh-keygen failed (is openssh-client installed?)");
-}
-
-/// The `type base64` of a `.pub` file.
-pub fn public_line(path: &Path) -> String {
-    let text = fs::read_to_string(path).unwrap();
-    let mut f = text.split_whitespace();
-    format!("{} {}", f.next().unwrap(), f.next().unwrap())
-}
-
-/// The SHA256 fingerprint `ssh-keygen -lf` prints for a key file.
-pub fn keygen_fingerprint(path: &Path) -> String {
-    let out = Command::new("ssh-keygen")
-        .arg("-lf")
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_string()
 }
 
 impl Bed {

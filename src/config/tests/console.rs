@@ -124,3 +124,53 @@ fn the_summary_says_where_the_console_listens() {
         "{s}"
     );
 }
+
+#[test]
+fn a_socket_group_shares_the_socket_with_a_role_viewer_unless_said() {
+    use crate::config::SocketGroup;
+    use crate::core::identity::Role;
+    let c = ok(&with("[console]\nsocket_group = \"ops\"\n"));
+    assert_eq!(
+        c.socket_group,
+        Some(SocketGroup {
+            name: "ops".into(),
+            role: Role::Viewer
+        })
+    );
+    assert_eq!(c.console, None, "no listen: no console over SSH");
+    let c = ok(&with(
+        "[console]\nsocket_group = \"ops\"\nsocket_group_role = \"operator\"\n",
+    ));
+    assert_eq!(c.socket_group.unwrap().role, Role::Operator);
+    assert_eq!(ok(BASE).socket_group, None);
+}
+
+#[test]
+fn a_bad_socket_group_or_role_is_refused_with_the_fix() {
+    let p = one(&with(
+        "[console]\nsocket_group = \"ops\"\nsocket_group_role = \"root\"\n",
+    ));
+    check(
+        &p,
+        20,
+        "console.socket_group_role",
+        &["socket_group_role \"root\" is not a role"],
+        &["viewer", "operator", "admin"],
+    );
+    let p = one(&with("[console]\nsocket_group = \"a b\"\n"));
+    check(
+        &p,
+        19,
+        "console.socket_group",
+        &["socket_group \"a b\" is not a group name"],
+        &["/etc/group"],
+    );
+    let p = one(&with("[console]\nsocket_group_role = \"operator\"\n"));
+    check(
+        &p,
+        19,
+        "console.socket_group",
+        &["no socket_group says whose role it is"],
+        &["socket_group = \"lifeboat\""],
+    );
+}

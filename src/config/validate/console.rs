@@ -1,11 +1,13 @@
 //! `[console]` → [`ConsoleConfig`]: the address the console's SSH server listens on
-//! and the keys-and-roles file (its path only; the file is read when the server starts).
+//! and the keys-and-roles file (its path only; the file is read when the server starts);
+//! and [`SocketGroup`]: the group the state dir's socket is shared with, and its role.
 
 use super::values::quote;
 use super::Ctx;
 use crate::config::keypath::KeyPath;
 use crate::config::raw::RawConsole;
-use crate::config::ConsoleConfig;
+use crate::config::{ConsoleConfig, SocketGroup};
+use crate::core::identity::Role;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -48,6 +50,56 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>, source: &Path) -> Opti
     Some(ConsoleConfig {
         listen: addr?,
         authorized_keys: keys,
+    })
+}
+
+/// `socket_group` (and `socket_group_role`, viewer unless said): `None` without it.
+pub fn socket_group(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>) -> Option<SocketGroup> {
+    let raw = raw?;
+    let at = KeyPath::at("console");
+    let role = match &raw.socket_group_role {
+        None => Some(Role::Viewer),
+        Some(r) => {
+            let v = r.get_ref().trim();
+            let role = Role::parse(v);
+            if role.is_none() {
+                ctx.report_at(
+                    r,
+                    &at.clone().key("socket_group_role"),
+                    format!("socket_group_role {} is not a role", quote(v)),
+                    "use viewer (look only), operator (act on jobs) or admin (also reload and stop the supervisor)",
+                );
+            } else if raw.socket_group.is_none() {
+                ctx.report_at(
+                    r,
+                    &at.clone().key("socket_group"),
+                    "socket_group_role is set but no socket_group says whose role it is",
+                    "add socket_group = \"lifeboat\" (a group in /etc/group), or remove socket_group_role",
+                );
+            }
+            role
+        }
+    };
+    let group = raw.socket_group.as_ref()?;
+    let name = group.get_ref().trim();
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
+        ctx.report_at(
+            group,
+            &at.key("socket_group"),
+            format!("socket_group {} is not a group name", quote(name)),
+            "name a group in /etc/group, e.g. socket_group = \"lifeboat\" (letters, digits, _ - .)",
+        );
+        return None;
+    }
+    Some(SocketGroup {
+        name: name.to_string(),
+        role: role?,
     })
 }
 

@@ -48,6 +48,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let notifiers = notify::build(ctx, &raw.notify);
     let provision = provision::build(ctx, &raw.job, &providers);
     let console = console::build(ctx, raw.console.as_ref(), source);
+    let socket_group = console::socket_group(ctx, raw.console.as_ref());
     let problems = ctx.take_problems();
     if !problems.is_empty() {
         return Err(problems);
@@ -63,5 +64,6 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
         console,
+        socket_group,
     })
 }

@@ -2,6 +2,7 @@
 //! that attach over the state dir's Unix socket. `lifeboat daemon`, and a console with no
 //! daemon to attach to, both run exactly this; the console then attaches to its own.
 
+pub mod access;
 pub mod fanout;
 pub mod lock;
 pub mod socket;
@@ -15,6 +16,7 @@ use crate::protocol::notice::{Notice, ServiceEvent};
 use crate::protocol::request::Request;
 use crate::protocol::wire::{DaemonInfo, Outcome};
 use crate::runtime::supervisor::{Feed, SupervisorHandle};
+use access::{Access, Grant};
 use fanout::Fanout;
 use lock::StateLock;
 use socket::Routed;
@@ -54,6 +56,12 @@ pub struct Service {
     pub hello: String,
     /// The console over SSH, when configured: its task and its stop switch.
     ssh: Option<Ssh>,
+    /// The daemon's flags, which win over the config's `[console]` on every reload.
+    flags: Access,
+    /// Access as it is in force now.
+    access: Access,
+    shared: socket::Shared,
+    grant: watch::Sender<Option<Grant>>,
     /// Requests the service makes of itself (a reload asked for over the socket).
     control_tx: mpsc::Sender<Control>,
     control_rx: mpsc::Receiver<Control>,
@@ -87,7 +95,7 @@ impl Service {
         lock: StateLock,
         starter: Arc<dyn Starter>,
         embedded: bool,
-        console: Option<crate::config::ConsoleConfig>,
+        flags: Access,
     ) -> Result<Service, String> {
         let dir = lock.dir.clone();
         let fanout = Fanout::new(history(&dir));
@@ -109,18 +117,34 @@ impl Service {
         let current = Some(attach(&fanout, started));
         let (req_tx, requests) = mpsc::channel(64);
         let (shutdown, shut_rx) = watch::channel(None);
+        let (grant, grant_rx) = watch::channel(None);
         let shared = socket::Shared {
             fanout: fanout.clone(),
             info: info.clone(),
             requests: req_tx,
             shutdown: shut_rx,
+            grant: grant_rx,
         };
-        let ssh = match console {
-            Some(c) => Some(serve_ssh(&dir, &c, &shared).await?),
+        let access = flags.over(starter.access());
+        let ssh = match &access.ssh {
+            Some(c) => Some(serve_ssh(&dir, c, &shared).await?),
             None => None,
         };
-        let (socket, listener) = socket::listen(&dir, shared)
+        let (socket, listener) = socket::listen(&dir, shared.clone())
             .map_err(|e| format!("cannot open the console socket in {}: {e}", dir.display()))?;
+        let (granted, warnings) = access::apply(&socket, &dir, access.group.as_ref())?;
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        if let Some(g) = &granted {
+            tracing::info!(
+                "the console socket is shared with group {} (gid {}) as {}",
+                g.name,
+                g.gid,
+                g.role
+            );
+        }
+        grant.send_replace(granted);
         let (control_tx, control_rx) = mpsc::channel(8);
         Ok(Service {
             lock,
@@ -134,6 +158,10 @@ impl Service {
             info,
             hello,
             ssh,
+            flags,
+            access,
+            shared,
+            grant,
             control_tx,
             control_rx,
         })
@@ -244,6 +272,7 @@ impl Service {
                     format!("{}: the new config is in force", by.name),
                 )
                 .await;
+                self.reload_access(by).await;
             }
             Err(why) => {
                 tracing::warn!("the new config did not start ({why}); starting the old one again");
@@ -260,6 +289,95 @@ impl Service {
                 )
                 .await;
             }
+        }
+    }
+
+    /// Puts the config's access (under the daemon's flags) in force: the SSH console's
+    /// keys re-read (sessions they no longer let in end), its address moved, the socket's
+    /// group changed. What cannot be applied keeps what is in force, and says why.
+    async fn reload_access(&mut self, by: &Identity) {
+        let next = self.flags.over(self.starter.access());
+        let dir = self.lock.dir.clone();
+        let mut said = Vec::new();
+        let mut failed = Vec::new();
+        let same_listen = match (&self.ssh, &next.ssh) {
+            (Some(running), Some(c)) => running.listen == c.listen,
+            (None, None) => true,
+            _ => false,
+        };
+        match (&self.ssh, &next.ssh) {
+            (Some(running), Some(c)) if same_listen => {
+                match crate::runtime::ssh_console::AuthorizedKeys::load(&c.authorized_keys) {
+                    Ok(keys) => {
+                        let was = running.keys.current().entries().len();
+                        let now = keys.entries().len();
+                        running.keys.replace(keys);
+                        said.push(format!(
+                            "the SSH console's keys re-read: {now} keys from {} (were {was}); sessions whose key is gone or changed role were ended",
+                            c.authorized_keys.display()
+                        ));
+                    }
+                    Err(e) => failed.push(format!("{e}; the keys in force stay")),
+                }
+            }
+            _ if same_listen => {}
+            _ => {
+                if let Some(old) = self.ssh.take() {
+                    let _ = old.stop.send(true);
+                    let _ = old.join.await;
+                    said.push(format!("the SSH console on {} stopped", old.addr));
+                }
+                if let Some(c) = &next.ssh {
+                    match serve_ssh(&dir, c, &self.shared).await {
+                        Ok(s) => {
+                            said.push(format!(
+                                "the SSH console listens on {}, host key {}",
+                                s.addr, s.fingerprint
+                            ));
+                            self.ssh = Some(s);
+                        }
+                        Err(e) => failed.push(format!("the SSH console did not start: {e}")),
+                    }
+                }
+            }
+        }
+        let mut group = self.access.group.clone();
+        if next.group != group {
+            match access::apply(&self.socket, &dir, next.group.as_ref()) {
+                Ok((granted, warnings)) => {
+                    for w in warnings {
+                        tracing::warn!("{w}");
+                        said.push(w);
+                    }
+                    said.push(match &granted {
+                        Some(g) => format!(
+                            "the console socket is shared with group {} as {} (0660)",
+                            g.name, g.role
+                        ),
+                        None => "the console socket is the supervisor's user's alone (0600)".into(),
+                    });
+                    self.grant.send_replace(granted);
+                    group = next.group.clone();
+                }
+                Err(e) => failed.push(format!("{e}; the socket's access in force stays")),
+            }
+        }
+        self.access = Access {
+            ssh: self.ssh.as_ref().and(next.ssh.clone()),
+            group,
+        };
+        for line in said {
+            tracing::info!("{line}");
+            self.service_event(ServiceEvent::AccessChanged, format!("{}: {line}", by.name))
+                .await;
+        }
+        for line in failed {
+            tracing::warn!("{line}");
+            self.service_event(
+                ServiceEvent::ConfigReloadFailed,
+                format!("{}: {line}", by.name),
+            )
+            .await;
         }
     }
 
@@ -375,8 +493,11 @@ impl Service {
 }
 
 struct Ssh {
+    /// Where the config said to listen (port 0 included), to see whether a reload moves it.
+    listen: std::net::SocketAddr,
     addr: std::net::SocketAddr,
     fingerprint: String,
+    keys: crate::runtime::ssh_console::KeysSwitch,
     stop: watch::Sender<bool>,
     join: tokio::task::JoinHandle<()>,
 }
@@ -393,6 +514,7 @@ async fn serve_ssh(
     let bound = sc::bind(opts).await.map_err(|e| e.to_string())?;
     let addr = bound.local_addr();
     let fingerprint = bound.fingerprint().to_string();
+    let keys = bound.keys_switch();
     let screens = Arc::new(ssh_screens::ConsoleScreens {
         fanout: shared.fanout.clone(),
         requests: shared.requests.clone(),
@@ -406,8 +528,10 @@ async fn serve_ssh(
         }
     });
     Ok(Ssh {
+        listen: c.listen,
         addr,
         fingerprint,
+        keys,
         stop,
         join,
     })

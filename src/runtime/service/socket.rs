@@ -1,9 +1,10 @@
 //! The state dir's Unix socket: each connection greets with its protocol version, is
-//! given an identity from its peer's uid (SO_PEERCRED), then gets the live snapshot stream
+//! given an identity from its peer's uid and gid (SO_PEERCRED; see `access`), then gets the live snapshot stream
 //! (a CLI verb: only the first snapshot) and notices while its requests go to the service.
 //! A screen that stalls only stalls its own task: it skips to the latest snapshot and is
 //! told how many notices it missed.
 
+use super::access::Grant;
 use super::fanout::Fanout;
 use crate::core::identity::{Identity, Origin, Role};
 use crate::protocol::request::Request;
@@ -32,10 +33,13 @@ pub struct Shared {
     pub info: Arc<DaemonInfo>,
     pub requests: mpsc::Sender<Routed>,
     pub shutdown: watch::Receiver<Option<String>>,
+    /// The group the socket is shared with, as it is now (a reload may change it).
+    pub grant: watch::Receiver<Option<Grant>>,
 }
 
-/// Binds `<dir>/lifeboat.sock` (0600; a stale one from a dead holder is replaced: the
-/// caller holds the state dir's lock) and serves it until shutdown.
+/// Binds `<dir>/lifeboat.sock` (0600 until `access::apply` shares it; a stale one from a
+/// dead holder is replaced: the caller holds the state dir's lock) and serves it until
+/// shutdown.
 pub fn listen(
     dir: &Path,
     shared: Shared,
@@ -79,19 +83,9 @@ pub fn listen(
     Ok((path, join))
 }
 
-/// The role a local uid gets: the supervisor's own user and root administer it; anyone
-/// else the socket's mode lets in may only look.
-fn local_role(uid: u32) -> Role {
-    let own = rustix::process::geteuid().as_raw();
-    if uid == own || uid == 0 {
-        Role::Admin
-    } else {
-        Role::Viewer
-    }
-}
-
 async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
-    let uid = stream.peer_cred()?.uid();
+    let cred = stream.peer_cred()?;
+    let (uid, gid) = (cred.uid(), cred.gid());
     let (mut rd, mut wr) = stream.into_split();
     let hello = tokio::time::timeout(Duration::from_secs(5), wire::read_frame(&mut rd))
         .await
@@ -116,7 +110,8 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
     let role = if readonly {
         Role::Viewer
     } else {
-        local_role(uid)
+        let grant = shared.grant.borrow().clone();
+        super::access::local_role(uid, gid, grant.as_ref())
     };
     let identity = Identity {
         name: super::users::name_of(uid),

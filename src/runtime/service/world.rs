@@ -64,8 +64,9 @@ pub trait Starter: Send + Sync {
     /// why it cannot be used; the running one is kept either way until this succeeds.
     fn reload(&self) -> Result<Arc<dyn Starter>, String>;
 
-    /// The console over SSH the config asks for (read once, at the service's start).
-    fn console(&self) -> Option<crate::config::ConsoleConfig> {
-        None
+    /// Who else the config lets in: the console over SSH and the socket's group (read at
+    /// the service's start and on every reload).
+    fn access(&self) -> super::access::Access {
+        super::access::Access::default()
     }
 }

@@ -30,7 +30,8 @@ const MAX_ROWS: u16 = 500;
 
 /// What every connection shares.
 pub(super) struct Shared {
-    pub keys: AuthorizedKeys,
+    /// The keys in force (a reload replaces them).
+    pub keys: watch::Receiver<Arc<AuthorizedKeys>>,
     pub screens: Arc<dyn Screens>,
     pub shutdown: watch::Receiver<bool>,
     pub grace: Duration,
@@ -47,17 +48,24 @@ struct Chan {
     input: Option<mpsc::Sender<Incoming>>,
 }
 
+/// Who logged in on a connection, with the key's entry as it was then.
+pub(super) struct Login {
+    pub fingerprint: String,
+    pub name: String,
+    pub role: crate::protocol::identity::Role,
+}
+
 pub(super) struct Connection {
     peer: SocketAddr,
     shared: Arc<Shared>,
     identity: Option<Identity>,
-    /// Told when login succeeds (the server's login deadline stops then).
-    authed: Option<oneshot::Sender<()>>,
+    /// Told who logged in when login succeeds (the server's login deadline stops then).
+    authed: Option<oneshot::Sender<Login>>,
     channels: HashMap<ChannelId, Chan>,
 }
 
 impl Connection {
-    pub fn new(peer: SocketAddr, shared: Arc<Shared>, authed: oneshot::Sender<()>) -> Self {
+    pub fn new(peer: SocketAddr, shared: Arc<Shared>, authed: oneshot::Sender<Login>) -> Self {
         Self {
             peer,
             shared,
@@ -103,7 +111,8 @@ impl russh::server::Handler for Connection {
         _user: &str,
         offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(match self.shared.keys.find(offer.public_key) {
+        let keys = self.shared.keys.borrow().clone();
+        Ok(match keys.find(offer.public_key) {
             Some(_) => Auth::Accept,
             None => Auth::reject(),
         })
@@ -114,12 +123,13 @@ impl russh::server::Handler for Connection {
         user: &str,
         key: VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        let Some(entry) = self.shared.keys.find(key.public_key) else {
+        let keys = self.shared.keys.borrow().clone();
+        let Some(entry) = keys.find(key.public_key) else {
             let fp = key.public_key.fingerprint(russh::keys::HashAlg::Sha256);
             tracing::warn!(
                 "console login refused: key {fp} from {} (user {user:?}) is not in {}",
                 self.peer,
-                self.shared.keys.path.display()
+                keys.path.display()
             );
             return Ok(Auth::reject());
         };
@@ -142,8 +152,14 @@ impl russh::server::Handler for Connection {
     }
 
     async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
-        if let Some(tx) = self.authed.take() {
-            let _ = tx.send(());
+        if let (Some(tx), Some(id)) = (self.authed.take(), &self.identity) {
+            if let Origin::Ssh { fingerprint, .. } = &id.origin {
+                let _ = tx.send(Login {
+                    fingerprint: fingerprint.clone(),
+                    name: id.name.clone(),
+                    role: id.role,
+                });
+            }
         }
         Ok(())
     }

@@ -136,6 +136,11 @@ impl AuthorizedKeys {
             .find(|e| e.key.key_data() == key.key_data())
     }
 
+    /// The entry for the key with this `SHA256:…` fingerprint.
+    pub fn by_fingerprint(&self, fingerprint: &str) -> Option<&KeyEntry> {
+        self.entries.iter().find(|e| e.fingerprint == fingerprint)
+    }
+
     pub fn entries(&self) -> &[KeyEntry] {
         &self.entries
     }

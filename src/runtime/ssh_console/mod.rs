@@ -24,7 +24,8 @@
 //! a client that stops reading fills its SSH window (OpenSSH's is 2 MiB), then its
 //! writer waits and later frames replace each other, so the screen, the daemon and the
 //! other sessions never wait for it. Such a client is dropped once three keepalives
-//! (15 s apart) go unanswered. The keys file is read when the server starts.
+//! (15 s apart) go unanswered. The keys file is read when the server starts; a
+//! [`KeysSwitch`] puts a re-read one in force (SIGHUP), ending sessions it no longer lets in.
 
 mod error;
 mod handler;
@@ -43,5 +44,5 @@ pub use handler::{NEEDS_TTY, NO_COMMANDS};
 pub use host_key::HostKey;
 pub use keys_file::{AuthorizedKeys, KeyEntry, KeysFileError};
 pub use screen::{Delivered, FrameSink, ScreenTerminal, Screens, SessionInfo, SessionIo};
-pub use server::{bind, serve, Listener, ServeOptions};
+pub use server::{bind, serve, KeysSwitch, Listener, ServeOptions};
 pub use session::SHUTTING_DOWN;

@@ -3,7 +3,7 @@
 //! client's terminal before the connections close.
 
 use super::error::SshConsoleError;
-use super::handler::{Connection, Shared};
+use super::handler::{Connection, Login, Shared};
 use super::host_key::HostKey;
 use super::keys_file::AuthorizedKeys;
 use super::screen::Screens;
@@ -89,6 +89,23 @@ pub struct Listener {
     listener: TcpListener,
     addr: SocketAddr,
     opts: ServeOptions,
+    keys: Arc<watch::Sender<Arc<AuthorizedKeys>>>,
+}
+
+/// Puts a new keys file in force on a running server: new logins are checked against it,
+/// and a session whose key it no longer lists, or lists with another role, is ended.
+#[derive(Clone)]
+pub struct KeysSwitch(Arc<watch::Sender<Arc<AuthorizedKeys>>>);
+
+impl KeysSwitch {
+    pub fn replace(&self, keys: AuthorizedKeys) {
+        self.0.send_replace(Arc::new(keys));
+    }
+
+    /// The keys in force.
+    pub fn current(&self) -> Arc<AuthorizedKeys> {
+        self.0.borrow().clone()
+    }
 }
 
 /// Binds `opts.listen`.
@@ -99,10 +116,12 @@ pub async fn bind(opts: ServeOptions) -> Result<Listener, SshConsoleError> {
     };
     let listener = TcpListener::bind(opts.listen).await.map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
+    let keys = Arc::new(watch::channel(Arc::new(opts.keys.clone())).0);
     Ok(Listener {
         listener,
         addr,
         opts,
+        keys,
     })
 }
 
@@ -121,6 +140,11 @@ impl Listener {
         self.addr
     }
 
+    /// Where a reload puts a new keys file in force.
+    pub fn keys_switch(&self) -> KeysSwitch {
+        KeysSwitch(self.keys.clone())
+    }
+
     /// The host key's fingerprint, for the daemon to print.
     pub fn fingerprint(&self) -> &str {
         &self.opts.host_key.fingerprint
@@ -135,7 +159,7 @@ impl Listener {
     ) -> Result<(), SshConsoleError> {
         let config = Arc::new(self.opts.russh_config());
         let shared = Arc::new(Shared {
-            keys: self.opts.keys.clone(),
+            keys: self.keys.subscribe(),
             screens,
             shutdown: shutdown.clone(),
             grace: self.opts.grace,
@@ -190,6 +214,7 @@ async fn connection(
     _slot: OwnedSemaphorePermit,
 ) {
     let mut shutdown = shared.shutdown.clone();
+    let mut keys = shared.keys.clone();
     let grace = shared.grace;
     let (authed_tx, mut authed) = oneshot::channel();
     let handler = Connection::new(peer, shared, authed_tx);
@@ -206,16 +231,27 @@ async fn connection(
         Err(_) => return,
     };
     let handle = session.handle();
-    let logged_in = tokio::select! {
-        r = &mut authed => r.is_ok(),
+    let login = tokio::select! {
+        r = &mut authed => r.ok(),
         _ = &mut session => return,
-        _ = sleep(login_grace) => false,
-        _ = shutting_down(&mut shutdown) => false,
+        _ = sleep(login_grace) => None,
+        _ = shutting_down(&mut shutdown) => None,
     };
-    if logged_in {
+    let logged_in = login.is_some();
+    if let Some(login) = login {
         tokio::select! {
             _ = &mut session => return,
             _ = shutting_down(&mut shutdown) => {}
+            why = revoked(&mut keys, &login) => {
+                tracing::warn!("console session of {} from {peer} ended: {why}", login.name);
+                let _ = timeout(
+                    Duration::from_secs(1),
+                    handle.disconnect(Disconnect::ByApplication, why, String::new()),
+                )
+                .await;
+                let _ = timeout(Duration::from_secs(1), &mut session).await;
+                return;
+            }
         }
         // Each session restores its terminal and closes its channel; the client then
         // closes the connection.
@@ -234,4 +270,25 @@ async fn connection(
     )
     .await;
     let _ = timeout(Duration::from_secs(1), &mut session).await;
+}
+
+/// Resolves when the keys in force no longer let `login` in as it is: its key removed,
+/// or its role or name changed (it must log in again for the new one).
+async fn revoked(keys: &mut watch::Receiver<Arc<AuthorizedKeys>>, login: &Login) -> String {
+    loop {
+        if keys.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        let now = keys.borrow_and_update().clone();
+        match now.by_fingerprint(&login.fingerprint) {
+            None => return "your key was removed from the console's keys file".into(),
+            Some(e) if e.role != login.role || e.name != login.name => {
+                return format!(
+                    "the console's keys file now says role={},name={} for your key; log in again",
+                    e.role, e.name
+                )
+            }
+            Some(_) => {}
+        }
+    }
 }
