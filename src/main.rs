@@ -154,6 +154,13 @@ enum Command {
         #[arg(long, value_name = "ROLE", requires = "socket_group", value_parser = role, default_value = "viewer")]
         socket_group_role: lifeboat::core::identity::Role,
     },
+    /// Disaster-recovery drills: runbooks (shipped and the team's), run by the supervisor
+    /// with real faults, stop conditions and rollbacks that always run. Exit 0 passed, 1
+    /// failed, aborted or refused, 2 a usage, config or runbook error.
+    Drill {
+        #[command(subcommand)]
+        action: DrillAction,
+    },
     /// What happened, from the journal: incidents (detection, steps, RTO, how each ended)
     /// and operator actions, oldest first. Exit 0 ok, 1 read error, 2 no journal.
     History {
@@ -230,6 +237,35 @@ enum CheckpointsAction {
     /// Trust a checkpoint found in a store that this Lifeboat did not write, after
     /// hashing every file of it (journaled); until then it is never restored.
     Adopt { job: String, id: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum DrillAction {
+    /// Every runbook, with its last result in the state dir.
+    List {
+        /// On the simulated demo fleet (its state dir).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// A runbook's description, blast radius, preconditions and steps.
+    Show { name: String },
+    /// Run NAME through the supervisor (started here on the demo fleet with --demo when
+    /// nothing supervises the state dir). Ctrl-C aborts it; its rollbacks run first.
+    Run {
+        name: String,
+        /// Resolve the targets, check the blast radius and preconditions, print the plan;
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Confirm the manual steps without asking (headless runs).
+        #[arg(long)]
+        yes: bool,
+        /// On the simulated demo fleet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Abort the running drill: its rollbacks run.
+    Abort,
 }
 
 #[derive(Subcommand, Debug)]
@@ -354,6 +390,7 @@ fn main() -> ExitCode {
             };
             daemon(&cli, *demo, *log_stderr, flags)
         }
+        Some(Command::Drill { action }) => drill(&cli, action),
         Some(Command::History { since, job }) => {
             ExitCode::from(lifeboat::runtime::history_cmd::main(
                 cli.state_dir.clone(),
@@ -394,6 +431,76 @@ fn main() -> ExitCode {
         None if cli.demo => demo(&cli),
         None => live(&cli),
     }
+}
+
+fn drill(cli: &Cli, action: &DrillAction) -> ExitCode {
+    use lifeboat::runtime::drill_cmd::Verb;
+    let (verb, demo) = match action {
+        DrillAction::List { demo } => (Verb::List, *demo),
+        DrillAction::Show { name } => (Verb::Show { name: name.clone() }, false),
+        DrillAction::Run {
+            name,
+            dry_run,
+            yes,
+            demo,
+        } => (
+            Verb::Run {
+                name: name.clone(),
+                dry_run: *dry_run,
+                yes: *yes,
+            },
+            *demo,
+        ),
+        DrillAction::Abort => (Verb::Abort, false),
+    };
+    let (plan, team_dir) = if demo {
+        let Some(state_dir) = cli.state_dir.clone() else {
+            eprintln!("error: --demo needs --state-dir DIR here, so the drill's reports stay where you can read them");
+            return ExitCode::from(2);
+        };
+        let plan = Plan {
+            state_dir,
+            starter: Some(demo_starter(cli.seed, false, Vec::new())),
+            readonly: cli.readonly,
+        };
+        (plan, None)
+    } else if matches!(verb, Verb::Show { .. }) && cli.config.is_none() && cli.state_dir.is_none() {
+        let plan = Plan {
+            state_dir: PathBuf::new(),
+            starter: None,
+            readonly: true,
+        };
+        (plan, None)
+    } else if cli.config.is_none() && cli.state_dir.is_some() {
+        // A state dir alone: its supervisor has the config and the runbooks.
+        let plan = Plan {
+            state_dir: cli.state_dir.clone().unwrap_or_default(),
+            starter: None,
+            readonly: cli.readonly,
+        };
+        (plan, None)
+    } else {
+        let (starter, state_dir) = match live_starter(cli, "lifeboat drill run NAME --demo --state-dir DIR") {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let team = starter.config.runbooks.clone();
+        let plan = Plan {
+            state_dir,
+            starter: Some(Arc::new(starter)),
+            readonly: cli.readonly,
+        };
+        (plan, team)
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(1);
+    };
+    let mut out = std::io::stdout();
+    let code = rt.block_on(lifeboat::runtime::drill_cmd::main(
+        verb, plan, team_dir, cli.json, &mut out,
+    ));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    ExitCode::from(code)
 }
 
 /// The demo's state dir: the one given, else a fresh one per run.

@@ -26,6 +26,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("settings", "profile", "profile = \"lan\""),
     ("settings", "state_dir", "state_dir = \"/var/lib/lifeboat\""),
     ("settings", "theme", "theme = \"production\""),
+    ("settings", "runbooks", "runbooks = \"runbooks\""),
     ("detection", "probe_interval", "probe_interval = \"1s\""),
     ("detection", "probe_timeout", "probe_timeout = \"900ms\""),
     ("detection", "suspect_after", "suspect_after = 1"),

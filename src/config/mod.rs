@@ -50,6 +50,8 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// The console's theme (a name or a path); `--theme` overrides it.
     pub theme: Option<String>,
+    /// `[settings] runbooks`: the team's drill runbooks (resolved against the file's folder).
+    pub runbooks: Option<PathBuf>,
     /// `[console]` with `listen`: serve the console over SSH.
     pub console: Option<ConsoleConfig>,
     /// `[console] socket_group`: the state dir's socket shared with a group.

@@ -4,6 +4,8 @@
 //! [settings]                      # optional
 //! profile = "lan"                 # "lan" (default) | "cloud": DetectionProfile defaults
 //! state_dir = "/var/lib/lifeboat" # optional, absolute: journal and logs
+//! runbooks = "runbooks"           # optional: the team's drill runbooks (*.toml), beside
+//!                                 #   the shipped ones; relative to this file's folder
 //! theme = "production"            # optional: console theme name or path (--theme wins)
 //!
 //! [detection]                     # optional overrides of the profile
@@ -187,6 +189,7 @@ pub struct RawSettings {
     pub profile: Option<Str>,
     pub state_dir: Option<Str>,
     pub theme: Option<Str>,
+    pub runbooks: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -47,7 +47,30 @@ pub enum Notice {
         what: ServiceEvent,
         detail: String,
     },
+    /// A drill's progress: `what` is one of [`DRILL_WHATS`]; `run` is its id.
+    Drill {
+        ts: Ts,
+        run: String,
+        runbook: String,
+        what: Cow<'static, str>,
+        detail: String,
+    },
 }
+
+/// Every `what` a drill notice may carry: a drill `started`, a step `step_started` /
+/// `step_passed` / `step_failed`, a fault `injected`, a manual step `waiting`, a
+/// `rollback` ran, and `finished` (detail starts with its status).
+pub const DRILL_WHATS: &[&str] = &[
+    "started",
+    "refused",
+    "step_started",
+    "step_passed",
+    "step_failed",
+    "injected",
+    "waiting",
+    "rollback",
+    "finished",
+];
 
 /// What the supervisor says of itself.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +134,8 @@ impl Notice {
             Notice::FaultInjected { ts, .. }
             | Notice::Checkpoint { ts, .. }
             | Notice::Workspace { ts, .. }
-            | Notice::Service { ts, .. } => *ts,
+            | Notice::Service { ts, .. }
+            | Notice::Drill { ts, .. } => *ts,
         }
     }
 
@@ -122,6 +146,7 @@ impl Notice {
             Notice::Checkpoint { .. } => "checkpoint",
             Notice::Workspace { .. } => "workspace",
             Notice::Service { what, .. } => what.as_str(),
+            Notice::Drill { .. } => "drill",
         }
     }
 
@@ -130,7 +155,7 @@ impl Notice {
             Notice::Core(e) => e.kind.job().map(|j| j.to_string()),
             Notice::FaultInjected { job, .. } => job.clone(),
             Notice::Checkpoint { job, .. } | Notice::Workspace { job, .. } => Some(job.clone()),
-            Notice::Service { .. } => None,
+            Notice::Service { .. } | Notice::Drill { .. } => None,
         }
     }
 
@@ -170,6 +195,15 @@ impl Notice {
             Notice::Service { what, detail, .. } => {
                 json!({ "kind": what.as_str(), "detail": detail })
             }
+            Notice::Drill {
+                run,
+                runbook,
+                what,
+                detail,
+                ..
+            } => {
+                json!({ "kind": "drill", "run": run, "runbook": runbook, "what": what, "detail": detail })
+            }
         };
         let mut out = serde_json::Map::new();
         out.insert("ts".into(), Value::String(rfc3339(self.ts())));
@@ -201,6 +235,13 @@ impl Notice {
                 job: text("job")?,
                 id: text("id").unwrap_or_default(),
                 store: text("store"),
+                detail: text("detail").unwrap_or_default(),
+            }),
+            "drill" => Some(Notice::Drill {
+                ts,
+                run: text("run")?,
+                runbook: text("runbook").unwrap_or_default(),
+                what: Cow::Owned(text("what")?),
                 detail: text("detail").unwrap_or_default(),
             }),
             "workspace" => Some(Notice::Workspace {
@@ -271,6 +312,12 @@ impl Notice {
             Notice::Service { what, detail, .. } => {
                 format!("SERVICE {}: {detail}", what.as_str().replace('_', " "))
             }
+            Notice::Drill {
+                runbook,
+                what,
+                detail,
+                ..
+            } => format!("DRILL   {runbook} {}: {detail}", what.replace('_', " ")),
             Notice::Core(e) => match &e.kind {
                 EventKind::HealthChanged {
                     host,

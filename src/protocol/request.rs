@@ -33,6 +33,17 @@ pub enum Request {
     Quit,
     /// Re-read the config file and apply it if it is valid (admin).
     ReloadConfig,
+    /// Run the runbook `name` as a drill (a dry run resolves and checks, changing
+    /// nothing); `yes` confirms its manual steps (headless).
+    DrillRun {
+        name: String,
+        dry_run: bool,
+        yes: bool,
+    },
+    /// Confirm the running drill's manual step.
+    DrillConfirm,
+    /// Abort the running drill: its rollbacks run.
+    DrillAbort { reason: String },
 }
 
 impl Request {
@@ -43,6 +54,10 @@ impl Request {
             Request::Inject { .. } | Request::Restore { .. } => Role::Operator,
             Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
             Request::Quit => Role::Viewer,
+            Request::DrillRun { dry_run: true, .. } => Role::Viewer,
+            Request::DrillRun { .. } | Request::DrillConfirm | Request::DrillAbort { .. } => {
+                Role::Operator
+            }
         }
     }
 
@@ -58,6 +73,14 @@ impl Request {
             }
             Request::Quit => "detach".into(),
             Request::ReloadConfig => "reload the config".into(),
+            Request::DrillRun {
+                name,
+                dry_run: true,
+                ..
+            } => format!("dry-run drill {name}"),
+            Request::DrillRun { name, .. } => format!("run drill {name}"),
+            Request::DrillConfirm => "confirm the drill's manual step".into(),
+            Request::DrillAbort { reason } => format!("abort the drill ({reason})"),
         }
     }
 }

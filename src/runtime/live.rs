@@ -141,6 +141,10 @@ impl Starter for LiveStarter {
         })
     }
 
+    fn runbook_dir(&self) -> Option<std::path::PathBuf> {
+        self.config.runbooks.clone()
+    }
+
     fn access(&self) -> crate::runtime::service::access::Access {
         crate::runtime::service::access::Access {
             ssh: self.config.console.clone(),

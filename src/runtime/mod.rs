@@ -13,6 +13,8 @@ pub mod config_check;
 pub mod config_init;
 pub mod config_probe;
 pub mod console_files;
+pub mod drill;
+pub mod drill_cmd;
 pub mod exec;
 pub mod fence_provider;
 pub mod history_cmd;

@@ -52,7 +52,7 @@ fn push(q: &mut VecDeque<u64>, v: u64) {
 pub fn note(ui: &mut UiState, n: &Notice) {
     let (host, operator) = match n {
         Notice::FaultInjected { host, .. } => (host.clone(), None),
-        Notice::Checkpoint { .. } | Notice::Service { .. } => (None, None),
+        Notice::Checkpoint { .. } | Notice::Service { .. } | Notice::Drill { .. } => (None, None),
         Notice::Workspace { to, .. } => (Some(to.clone()), None),
         Notice::Core(e) => match &e.kind {
             EventKind::HealthChanged { host, .. } => (Some(host.to_string()), None),

@@ -23,7 +23,7 @@ use super::keypath::KeyPath;
 use super::raw::RawConfig;
 use super::Config;
 use crate::core::fleet::Fleet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Checks `raw` and builds the [`Config`]; `ctx` knows the text for positions.
 pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config, Vec<Problem>> {
@@ -63,6 +63,13 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         provision,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
+        runbooks: settings.runbooks.as_ref().map(|r| {
+            let p = PathBuf::from(r.get_ref());
+            match source.parent() {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p,
+            }
+        }),
         console,
         socket_group,
     })

@@ -65,6 +65,8 @@ pub struct Service {
     /// Requests the service makes of itself (a reload asked for over the socket).
     control_tx: mpsc::Sender<Control>,
     control_rx: mpsc::Receiver<Control>,
+    /// The drill running now, if any (one at a time).
+    drill: Option<crate::runtime::drill::task::DrillHandle>,
 }
 
 /// The recent events from the journal, for screens that attach.
@@ -164,6 +166,7 @@ impl Service {
             grant,
             control_tx,
             control_rx,
+            drill: None,
         })
     }
 
@@ -201,7 +204,26 @@ impl Service {
             .map(|s| format!("console over SSH on {}, host key {}", s.addr, s.fingerprint))
     }
 
+    /// Aborts the running drill and waits (boundedly) for its rollbacks.
+    async fn end_drill(&mut self, why: &str) {
+        if let Some(d) = self.drill.take() {
+            if !d.join.is_finished() {
+                let _ = d
+                    .control
+                    .send(crate::runtime::drill::task::DrillControl::Abort(why.to_string()))
+                    .await;
+                if tokio::time::timeout(std::time::Duration::from_secs(60), d.join)
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("drill {} did not finish its rollbacks within 60 s", d.run);
+                }
+            }
+        }
+    }
+
     async fn stop(mut self, reason: &str) -> Result<(), String> {
+        self.end_drill(&format!("the supervisor is stopping ({reason})")).await;
         let _ = self.shutdown.send(Some(reason.to_string()));
         let _ = (&mut self.listener).await;
         if let Some(ssh) = self.ssh.take() {
@@ -257,6 +279,7 @@ impl Service {
                 return;
             }
         };
+        self.end_drill("the config is reloading").await;
         if let Some(c) = self.current.take() {
             if let Err(e) = c.stop("reloading the config").await {
                 tracing::warn!("stopping for the reload: {e}");
@@ -466,8 +489,92 @@ impl Service {
                     let _ = reply.send(outcome);
                 });
             }
+            Request::DrillRun { name, dry_run, yes } => {
+                let outcome = self.drill_run(&by, &name, dry_run, yes).await;
+                let verdict = match &outcome {
+                    Outcome::Accepted { .. } => Ok(()),
+                    Outcome::Refused { reason } | Outcome::Failed { reason } => Err(reason.clone()),
+                };
+                self.audit(&by, &label, verdict).await;
+                let _ = reply.send(outcome);
+            }
+            Request::DrillConfirm | Request::DrillAbort { .. } => {
+                use crate::runtime::drill::task::DrillControl;
+                let control = match request {
+                    Request::DrillAbort { reason } => DrillControl::Abort(format!("{}: {reason}", by.name)),
+                    _ => DrillControl::Confirm,
+                };
+                let outcome = match &self.drill {
+                    Some(d) if !d.join.is_finished() => match d.control.send(control).await {
+                        Ok(()) => Outcome::Accepted {
+                            detail: format!("drill {}: {label}", d.run),
+                        },
+                        Err(_) => Outcome::Failed {
+                            reason: "the drill has just ended".into(),
+                        },
+                    },
+                    _ => Outcome::Refused {
+                        reason: "no drill is running".into(),
+                    },
+                };
+                let verdict = match &outcome {
+                    Outcome::Accepted { .. } => Ok(()),
+                    Outcome::Refused { reason } | Outcome::Failed { reason } => Err(reason.clone()),
+                };
+                self.audit(&by, &label, verdict).await;
+                let _ = reply.send(outcome);
+            }
             Request::Core(_) | Request::Quit => {}
         }
+    }
+
+    /// Checks a drill (the plan and its preconditions) and, unless a dry run, starts it.
+    async fn drill_run(&mut self, by: &Identity, name: &str, dry_run: bool, yes: bool) -> Outcome {
+        use crate::runtime::drill::task;
+        let runbook = match crate::runtime::drill::find(name, self.starter.runbook_dir().as_deref()) {
+            Ok(r) => r,
+            Err(reason) => return Outcome::Refused { reason },
+        };
+        let snap = self.fanout.latest.borrow().snapshot.clone();
+        let Some(snap) = snap else {
+            return Outcome::Failed {
+                reason: "the supervisor has no picture of the fleet yet; try again".into(),
+            };
+        };
+        let checked = match task::check(&runbook, &snap) {
+            Ok(c) => c,
+            Err(reason) => return Outcome::Refused { reason },
+        };
+        if dry_run {
+            return Outcome::Accepted { detail: checked.text };
+        }
+        if !checked.ready {
+            return Outcome::Refused {
+                reason: format!("drill {name} refused: a precondition fails\n{}", checked.text),
+            };
+        }
+        if let Some(d) = self.drill.as_ref().filter(|d| !d.join.is_finished()) {
+            return Outcome::Refused {
+                reason: format!("drill {} is running; abort it first (lifeboat drill abort)", d.run),
+            };
+        }
+        let Some(c) = self.current.as_ref() else {
+            return Outcome::Failed {
+                reason: "the fleet is restarting; try again".into(),
+            };
+        };
+        let env = task::DrillEnv {
+            world: c.world.clone(),
+            feed: c.handle.feed.clone(),
+            latest: self.fanout.latest.clone(),
+            clock: c.handle.clock.clone(),
+            state_dir: self.lock.dir.clone(),
+            by: by.clone(),
+        };
+        let h = task::start(runbook, checked.targets, yes, env);
+        let detail = format!("run {}\n{}", h.run, checked.text);
+        self.drill = Some(h);
+        Outcome::Accepted { detail }
     }
 
     /// A request that is not a core command, journaled like one.

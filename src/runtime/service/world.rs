@@ -69,4 +69,9 @@ pub trait Starter: Send + Sync {
     fn access(&self) -> super::access::Access {
         super::access::Access::default()
     }
+
+    /// The team's own runbooks (the config's runbook dir), beside the shipped ones.
+    fn runbook_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }

@@ -1,0 +1,499 @@
+//! One drill run as a state machine: fed snapshots, the results of the effects it asked
+//! for, the operator's confirmations and aborts; it answers with effects (show, inject,
+//! ask, roll back) for the runtime to carry out and journal. Stop conditions are judged on
+//! every snapshot; rollbacks run whatever the ending. Pure: time comes from the snapshots.
+
+use super::plan::Resolved;
+use super::probe::{self, AtFault, Context, Verdict};
+use super::runbook::{Diagnose, Fault, Probe, Rollback, Runbook, StepAction, StopCondition};
+use crate::core::time::Ts;
+use crate::core::snapshot::Snapshot;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How a run ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Aborted,
+    /// The supervisor stopped under it; its rollbacks ran at the next start.
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Aborted => "aborted",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What the runtime is asked to do; it answers with [`Input::Done`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum Effect {
+    Show { what: Diagnose },
+    Inject { fault: Fault, duration_s: u64 },
+    /// A manual step: answered by [`Input::Confirm`] (or an abort).
+    Ask { prompt: String },
+    /// The restore test: restore the newest checkpoint to scratch and verify it there.
+    RestoreToScratch,
+    Rollback { action: Rollback },
+}
+
+#[derive(Clone, Debug)]
+pub enum Input<'a> {
+    Snapshot(&'a Snapshot),
+    Done(Result<String, String>),
+    Confirm,
+    Abort(String),
+}
+
+/// One step as it went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub title: String,
+    pub kind: String,
+    pub started: Ts,
+    pub ended: Option<Ts>,
+    pub ok: Option<bool>,
+    pub output: String,
+}
+
+/// What the drill measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Measures {
+    pub injected_at: Option<Ts>,
+    pub detection_s: Option<f64>,
+    pub rto_s: Option<f64>,
+    /// The job's step at the fault, and the newest verified checkpoint's step when it
+    /// ran again (what the failover restores).
+    pub step_at_fault: Option<u64>,
+    pub restored_step: Option<u64>,
+    pub rpo_steps: Option<u64>,
+    pub rpo_s: Option<f64>,
+}
+
+/// An expectation against its measure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    pub what: String,
+    pub limit: f64,
+    pub measured: Option<f64>,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+enum Phase {
+    Steps(usize),
+    Rollback(usize),
+    Done,
+}
+
+/// One run of a runbook.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Drill {
+    pub targets: Resolved,
+    pub steps: Vec<StepResult>,
+    pub rollbacks: Vec<(String, Result<String, String>)>,
+    pub stops: Vec<(String, Verdict)>,
+    pub measures: Measures,
+    pub status: Option<Status>,
+    pub why: String,
+    at_fault: Option<AtFault>,
+    detected: Option<Ts>,
+    restore: Option<Result<String, String>>,
+    phase: Phase,
+    /// An effect is out; nothing else starts until its answer.
+    waiting: bool,
+    #[serde(skip)]
+    runbook: Runbook,
+}
+
+impl Drill {
+    pub fn new(runbook: Runbook, targets: Resolved) -> Drill {
+        Drill {
+            targets,
+            steps: Vec::new(),
+            rollbacks: Vec::new(),
+            stops: Vec::new(),
+            measures: Measures::default(),
+            status: None,
+            why: String::new(),
+            at_fault: None,
+            detected: None,
+            restore: None,
+            phase: Phase::Steps(0),
+            waiting: false,
+            runbook,
+        }
+    }
+
+    fn rb(&self) -> &Runbook {
+        &self.runbook
+    }
+
+    pub fn finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    fn cx(&self, snap: &Snapshot) -> Context<'_> {
+        Context {
+            targets: &self.targets,
+            at_fault: self.at_fault.as_ref(),
+            detected: self.detected,
+            restore: self.restore.as_ref(),
+            caps: snap.caps,
+        }
+    }
+
+    /// Preconditions judged on `snap`: each with its verdict.
+    pub fn preconditions(runbook: &Runbook, targets: &Resolved, snap: &Snapshot) -> Vec<(Probe, Verdict)> {
+        let cx = Context {
+            targets,
+            at_fault: None,
+            detected: None,
+            restore: None,
+            caps: snap.caps,
+        };
+        runbook
+            .preconditions
+            .iter()
+            .map(|p| (p.clone(), probe::evaluate(p, snap, &cx)))
+            .collect()
+    }
+
+    /// Feeds one input; returns what to do next.
+    pub fn on(&mut self, input: Input<'_>, now: Ts) -> Vec<Effect> {
+        match input {
+            Input::Snapshot(snap) => {
+                self.measure(snap);
+                if matches!(self.phase, Phase::Steps(_)) {
+                    if let Some(why) = self.stop_fired(snap) {
+                        return self.abort(format!("stop condition: {why}"), snap.now);
+                    }
+                }
+                if self.waiting {
+                    return Vec::new();
+                }
+                self.advance(Some(snap), snap.now)
+            }
+            Input::Done(result) => {
+                self.waiting = false;
+                match self.phase.clone() {
+                    Phase::Steps(i) => {
+                        if let Some(StepAction::Inject { .. }) = self.rb().steps.get(i).map(|s| &s.action) {
+                            if result.is_ok() && self.measures.injected_at.is_none() {
+                                self.measures.injected_at = Some(now);
+                            }
+                        }
+                        if let Some(StepAction::Verify { check: Probe::RestoreVerified }) =
+                            self.rb().steps.get(i).map(|s| &s.action)
+                        {
+                            self.restore = Some(result.clone());
+                            return Vec::new();
+                        }
+                        let ok = result.is_ok();
+                        self.end_step(i, ok, result.unwrap_or_else(|e| e), now);
+                        if ok {
+                            self.phase = Phase::Steps(i + 1);
+                            self.advance(None, now)
+                        } else {
+                            self.fail(format!("step {} failed", i + 1), now)
+                        }
+                    }
+                    Phase::Rollback(i) => {
+                        let name = self.rb().rollbacks.get(i).map_or("", |r| rollback_name(*r)).to_string();
+                        self.rollbacks.push((name, result));
+                        self.phase = Phase::Rollback(i + 1);
+                        self.advance(None, now)
+                    }
+                    Phase::Done => Vec::new(),
+                }
+            }
+            Input::Confirm => match self.phase {
+                Phase::Steps(i) if self.waiting => {
+                    self.waiting = false;
+                    self.end_step(i, true, "confirmed".into(), now);
+                    self.phase = Phase::Steps(i + 1);
+                    self.advance(None, now)
+                }
+                _ => Vec::new(),
+            },
+            Input::Abort(why) => self.abort(why, now),
+        }
+    }
+
+    /// The at-fault picture is taken on the first snapshot after the injection.
+    fn measure(&mut self, snap: &Snapshot) {
+        let Some(injected) = self.measures.injected_at else {
+            return;
+        };
+        if self.at_fault.is_none() {
+            let mut a = AtFault::take(snap, &self.targets);
+            a.at = injected;
+            self.measures.step_at_fault = a.steps.values().copied().max();
+            self.at_fault = Some(a);
+        }
+        if self.detected.is_none() && probe::noticed(snap, &self.targets) {
+            self.detected = Some(snap.now);
+            self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());
+        }
+        let Some(a) = &self.at_fault else { return };
+        if self.detected.is_some() && self.measures.rto_s.is_none() {
+            let back = self.targets.jobs.iter().all(|id| {
+                snap.jobs.iter().any(|j| {
+                    &j.id == id
+                        && probe::steady(j.state)
+                        && a.jobs.get(id).is_some_and(|(_, e)| j.epoch.0 > *e)
+                })
+            });
+            if back && !self.targets.jobs.is_empty() {
+                self.measures.rto_s = Some(snap.now.since(injected).as_secs_f64());
+                let restored = self
+                    .targets
+                    .jobs
+                    .iter()
+                    .filter_map(|id| snap.jobs.iter().find(|j| &j.id == id))
+                    .filter_map(|j| j.newest_verified.as_ref())
+                    .min_by_key(|c| c.step);
+                if let Some(c) = restored {
+                    self.measures.restored_step = Some(c.step);
+                    self.measures.rpo_steps =
+                        self.measures.step_at_fault.map(|s| s.saturating_sub(c.step));
+                    self.measures.rpo_s = Some(injected.since(c.created).as_secs_f64());
+                }
+            }
+        }
+    }
+
+    fn stop_fired(&mut self, snap: &Snapshot) -> Option<String> {
+        let conditions = self.rb().stop_conditions.clone();
+        for c in conditions {
+            let v = self.judge_stop(&c, snap);
+            let fired = !v.ok;
+            let name = stop_name(&c);
+            match self.stops.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = v.clone(),
+                None => self.stops.push((name.clone(), v.clone())),
+            }
+            if fired {
+                return Some(format!("{name}: {}", v.why));
+            }
+        }
+        None
+    }
+
+    /// `ok` means the condition holds back (the drill may go on).
+    fn judge_stop(&self, c: &StopCondition, snap: &Snapshot) -> Verdict {
+        match c {
+            StopCondition::OtherJobInterrupted => {
+                let hit = snap.jobs.iter().find(|j| {
+                    !self.targets.jobs.contains(&j.id) && !probe::steady(j.state)
+                });
+                match hit {
+                    Some(j) => Verdict { ok: false, why: format!("{} is {}", j.id, j.state.as_str()) },
+                    None => Verdict { ok: true, why: "every other job runs".into() },
+                }
+            }
+            StopCondition::OtherHostFailed => {
+                let hit = snap.hosts.iter().find(|h| {
+                    !self.targets.hosts.contains(&h.id)
+                        && h.reach == crate::core::detector::Reach::Failed
+                });
+                match hit {
+                    Some(h) => Verdict { ok: false, why: format!("{} failed: {}", h.id, h.reason) },
+                    None => Verdict { ok: true, why: "no other host failed".into() },
+                }
+            }
+            StopCondition::RtoExceeds { limit } => match self.measures.injected_at {
+                Some(at) if self.measures.rto_s.is_none() && snap.now.since(at) > *limit => Verdict {
+                    ok: false,
+                    why: format!("{}s since injection, limit {}s", snap.now.since(at).as_secs(), limit.as_secs()),
+                },
+                _ => Verdict { ok: true, why: "within the limit".into() },
+            },
+        }
+    }
+
+    fn end_step(&mut self, i: usize, ok: bool, output: String, now: Ts) {
+        if let Some(s) = self.steps.get_mut(i) {
+            s.ended = Some(now);
+            s.ok = Some(ok);
+            s.output = output;
+        }
+    }
+
+    fn begin_step(&mut self, i: usize, now: Ts) {
+        if self.steps.len() <= i {
+            let step = &self.rb().steps[i];
+            let r = StepResult {
+                title: step.title.clone(),
+                kind: step.action.kind().into(),
+                started: now,
+                ended: None,
+                ok: None,
+                output: String::new(),
+            };
+            self.steps.push(r);
+        }
+    }
+
+    /// Moves on as far as it can without an answer from outside.
+    fn advance(&mut self, snap: Option<&Snapshot>, now: Ts) -> Vec<Effect> {
+        loop {
+            match self.phase.clone() {
+                Phase::Steps(i) if i >= self.rb().steps.len() => {
+                    self.status.get_or_insert(Status::Passed);
+                    self.phase = Phase::Rollback(0);
+                }
+                Phase::Steps(i) => {
+                    self.begin_step(i, now);
+                    let action = self.rb().steps[i].action.clone();
+                    let started = self.steps[i].started;
+                    let effect = match action {
+                        StepAction::Diagnose { show } => Effect::Show { what: show },
+                        StepAction::Inject { fault, duration } => Effect::Inject {
+                            fault,
+                            duration_s: duration.as_secs(),
+                        },
+                        StepAction::Manual { prompt } => Effect::Ask { prompt },
+                        StepAction::Verify { check: Probe::RestoreVerified } if self.restore.is_none() => {
+                            Effect::RestoreToScratch
+                        }
+                        StepAction::Observe { until, deadline } => {
+                            let Some(snap) = snap else { return Vec::new() };
+                            let v = probe::evaluate(&until, snap, &self.cx(snap));
+                            if v.ok {
+                                self.end_step(i, true, v.why, now);
+                                self.phase = Phase::Steps(i + 1);
+                                continue;
+                            }
+                            if now.since(started) > deadline {
+                                self.end_step(i, false, format!("not within {}s: {}", deadline.as_secs(), v.why), now);
+                                return self.fail(format!("step {} ran past its deadline", i + 1), now);
+                            }
+                            return Vec::new();
+                        }
+                        StepAction::Verify { check } => {
+                            let Some(snap) = snap else { return Vec::new() };
+                            let v = probe::evaluate(&check, snap, &self.cx(snap));
+                            self.end_step(i, v.ok, v.why, now);
+                            if !v.ok {
+                                return self.fail(format!("step {} did not verify", i + 1), now);
+                            }
+                            self.phase = Phase::Steps(i + 1);
+                            continue;
+                        }
+                    };
+                    self.waiting = true;
+                    return vec![effect];
+                }
+                Phase::Rollback(i) => match self.rb().rollbacks.get(i).copied() {
+                    Some(action) => {
+                        self.waiting = true;
+                        return vec![Effect::Rollback { action }];
+                    }
+                    None => {
+                        self.phase = Phase::Done;
+                        self.judge_expectations();
+                        return Vec::new();
+                    }
+                },
+                Phase::Done => return Vec::new(),
+            }
+        }
+    }
+
+    fn fail(&mut self, why: String, now: Ts) -> Vec<Effect> {
+        self.end(Status::Failed, why, now)
+    }
+
+    fn abort(&mut self, why: String, now: Ts) -> Vec<Effect> {
+        self.end(Status::Aborted, why, now)
+    }
+
+    fn end(&mut self, status: Status, why: String, now: Ts) -> Vec<Effect> {
+        if !matches!(self.phase, Phase::Steps(_)) {
+            return Vec::new();
+        }
+        if let Phase::Steps(i) = self.phase {
+            if let Some(s) = self.steps.get_mut(i) {
+                if s.ok.is_none() {
+                    s.ended = Some(now);
+                    s.ok = Some(false);
+                    if s.output.is_empty() {
+                        s.output = why.clone();
+                    }
+                }
+            }
+        }
+        self.status = Some(status);
+        self.why = why;
+        self.waiting = false;
+        self.phase = Phase::Rollback(0);
+        self.advance(None, now)
+    }
+
+    /// Expectations judged once the run is over; a missed one fails a passing run.
+    pub fn expectations(&self) -> Vec<Expectation> {
+        let e = self.rb().expect;
+        let m = &self.measures;
+        let mut out = Vec::new();
+        let mut push = |what: &str, limit: Option<f64>, measured: Option<f64>| {
+            if let Some(limit) = limit {
+                out.push(Expectation {
+                    what: what.into(),
+                    limit,
+                    measured,
+                    met: measured.is_some_and(|v| v <= limit),
+                });
+            }
+        };
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+        push("detection_s", secs(e.detection), m.detection_s);
+        push("rto_s", secs(e.rto), m.rto_s);
+        push("rpo_steps", e.rpo_steps.map(|s| s as f64), m.rpo_steps.map(|s| s as f64));
+        push("rpo_s", secs(e.rpo), m.rpo_s);
+        out
+    }
+
+    fn judge_expectations(&mut self) {
+        if self.status == Some(Status::Passed) {
+            if let Some(missed) = self.expectations().into_iter().find(|x| !x.met) {
+                self.status = Some(Status::Failed);
+                self.why = match missed.measured {
+                    Some(v) => format!("expected {} ≤ {}, measured {v:.1}", missed.what, missed.limit),
+                    None => format!("expected {} ≤ {}, and it was never measured", missed.what, missed.limit),
+                };
+            } else if self.why.is_empty() {
+                self.why = "every step passed and every expectation was met".into();
+            }
+        }
+    }
+
+    pub fn runbook(&self) -> &Runbook {
+        &self.runbook
+    }
+}
+
+fn rollback_name(r: Rollback) -> &'static str {
+    match r {
+        Rollback::ClearFaults => "clear-faults",
+        Rollback::ResumeAutomation => "resume-automation",
+        Rollback::RemoveScratch => "remove-scratch",
+    }
+}
+
+fn stop_name(c: &StopCondition) -> String {
+    match c {
+        StopCondition::OtherJobInterrupted => "other-job-interrupted".into(),
+        StopCondition::OtherHostFailed => "other-host-failed".into(),
+        StopCondition::RtoExceeds { limit } => format!("rto-exceeds {}s", limit.as_secs()),
+    }
+}

@@ -1,0 +1,139 @@
+//! A drill's report, written into `STATE/drills/RUN/`: `report.json` for tools and
+//! `report.md` for people — status and why, the runbook (name, version, hash), who ran it,
+//! the targets, every step, the stop conditions, the rollbacks, the measures and each
+//! expectation met or missed.
+
+use crate::core::drill::engine::{Drill, Expectation, Measures, Status, StepResult};
+use crate::core::drill::plan::Resolved;
+use crate::core::drill::probe::Verdict;
+use crate::core::time::{rfc3339, Ts};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub run: String,
+    pub runbook: String,
+    pub title: String,
+    pub scenario: String,
+    pub version: u32,
+    pub hash: String,
+    pub operator: String,
+    pub started: String,
+    pub ended: String,
+    pub status: Status,
+    pub why: String,
+    pub targets: Resolved,
+    pub steps: Vec<StepResult>,
+    pub stop_conditions: Vec<(String, Verdict)>,
+    pub rollbacks: Vec<(String, Result<String, String>)>,
+    pub measures: Measures,
+    pub expectations: Vec<Expectation>,
+}
+
+impl Report {
+    pub fn of(run: &str, drill: &Drill, operator: &str, started: Ts, ended: Ts) -> Report {
+        let rb = drill.runbook();
+        Report {
+            run: run.into(),
+            runbook: rb.name.clone(),
+            title: rb.title.clone(),
+            scenario: rb.scenario.as_str().into(),
+            version: rb.version,
+            hash: rb.hash.clone(),
+            operator: operator.into(),
+            started: rfc3339(started),
+            ended: rfc3339(ended),
+            status: drill.status.unwrap_or(Status::Interrupted),
+            why: drill.why.clone(),
+            targets: drill.targets.clone(),
+            steps: drill.steps.clone(),
+            stop_conditions: drill.stops.clone(),
+            rollbacks: drill.rollbacks.clone(),
+            measures: drill.measures.clone(),
+            expectations: drill.expectations(),
+        }
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Drill {} — {}\n", self.runbook, self.status.as_str().to_uppercase());
+        let _ = writeln!(s, "{}\n", self.why);
+        let _ = writeln!(s, "- Runbook: {} v{} ({}), sha256 `{}`", self.title, self.version, self.scenario, self.hash);
+        let _ = writeln!(s, "- Run: `{}` by {}, {} → {}", self.run, self.operator, self.started, self.ended);
+        let names = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let jobs: Vec<String> = self.targets.jobs.iter().map(|j| j.to_string()).collect();
+        let hosts: Vec<String> = self.targets.hosts.iter().map(|h| h.to_string()).collect();
+        let _ = writeln!(s, "- Targets: jobs {}; hosts {}\n", names(&jobs), names(&hosts));
+        let _ = writeln!(s, "## Measures\n");
+        let m = &self.measures;
+        let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1} s"));
+        let _ = writeln!(s, "| detection | RTO | RPO (steps) | RPO (time) | step at fault | restored step |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |\n",
+            opt(m.detection_s),
+            opt(m.rto_s),
+            m.rpo_steps.map_or("—".into(), |v| v.to_string()),
+            opt(m.rpo_s),
+            m.step_at_fault.map_or("—".into(), |v| v.to_string()),
+            m.restored_step.map_or("—".into(), |v| v.to_string()),
+        );
+        if !self.expectations.is_empty() {
+            let _ = writeln!(s, "## Expectations\n");
+            for e in &self.expectations {
+                let mark = if e.met { "met" } else { "MISSED" };
+                let got = e.measured.map_or("not measured".to_string(), |v| format!("{v:.1}"));
+                let _ = writeln!(s, "- {}: ≤ {} — measured {got} — {mark}", e.what, e.limit);
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "## Steps\n");
+        for (i, st) in self.steps.iter().enumerate() {
+            let mark = match st.ok {
+                Some(true) => "passed",
+                Some(false) => "FAILED",
+                None => "not finished",
+            };
+            let secs = st.ended.map(|e| e.since(st.started).as_secs_f64()).unwrap_or(0.0);
+            let _ = writeln!(s, "{}. **{}** [{}] — {mark} in {secs:.1} s", i + 1, st.title, st.kind);
+            for line in st.output.lines() {
+                let _ = writeln!(s, "   > {line}");
+            }
+        }
+        let _ = writeln!(s, "\n## Stop conditions\n");
+        if self.stop_conditions.is_empty() {
+            let _ = writeln!(s, "- none");
+        }
+        for (name, v) in &self.stop_conditions {
+            let _ = writeln!(s, "- {name}: {} ({})", if v.ok { "held" } else { "FIRED" }, v.why);
+        }
+        let _ = writeln!(s, "\n## Rollbacks\n");
+        if self.rollbacks.is_empty() {
+            let _ = writeln!(s, "- none");
+        }
+        for (name, r) in &self.rollbacks {
+            match r {
+                Ok(d) => {
+                    let _ = writeln!(s, "- {name}: done — {d}");
+                }
+                Err(e) => {
+                    let _ = writeln!(s, "- {name}: FAILED — {e}");
+                }
+            }
+        }
+        s
+    }
+
+    /// Writes `report.json` and `report.md` under `state_dir/drills/RUN/`.
+    pub fn write(&self, state_dir: &Path) -> std::io::Result<PathBuf> {
+        let dir = state_dir.join("drills").join(&self.run);
+        std::fs::create_dir_all(&dir)?;
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("report.json"), json)?;
+        std::fs::write(dir.join("report.md"), self.markdown())?;
+        Ok(dir)
+    }
+}

@@ -1,0 +1,328 @@
+//! One drill running in the service: the core's drill engine fed the supervisor's
+//! snapshots, its effects carried out through the fleet's world (faults, heals, the
+//! restore test) and the supervisor (automation), every transition journaled as a drill
+//! notice, and the report written at the end, whatever the ending.
+
+use super::report::Report;
+use super::show;
+use crate::core::drill::engine::{Drill, Effect, Input};
+use crate::core::drill::plan::{self, Resolved};
+use crate::core::drill::runbook::{Fault, Rollback, Runbook};
+use crate::core::identity::Identity;
+use crate::core::snapshot::Snapshot;
+use crate::protocol::fault::FaultKind;
+use crate::protocol::notice::Notice;
+use crate::runtime::clock::Clock;
+use crate::runtime::service::fanout::Latest;
+use crate::runtime::service::world::World;
+use crate::runtime::supervisor::Feed;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// What an operator may tell a running drill.
+#[derive(Debug)]
+pub enum DrillControl {
+    Confirm,
+    Abort(String),
+}
+
+/// A running drill, as the service holds it.
+pub struct DrillHandle {
+    pub run: String,
+    pub runbook: String,
+    pub control: mpsc::Sender<DrillControl>,
+    pub join: tokio::task::JoinHandle<()>,
+}
+
+/// What a drill needs from the service.
+pub struct DrillEnv {
+    pub world: Arc<dyn World>,
+    pub feed: mpsc::Sender<Feed>,
+    pub latest: watch::Receiver<Latest>,
+    pub clock: Clock,
+    pub state_dir: PathBuf,
+    pub by: Identity,
+}
+
+/// The plan, checked: its text, and whether the drill may start.
+pub struct Checked {
+    pub targets: Resolved,
+    pub text: String,
+    pub ready: bool,
+}
+
+/// Resolves the targets, checks the blast radius and the preconditions on `snap`.
+pub fn check(runbook: &Runbook, snap: &Snapshot) -> Result<Checked, String> {
+    let targets = plan::resolve(runbook, snap).map_err(|e| format!("drill {} refused: {e}", runbook.name))?;
+    let pre = Drill::preconditions(runbook, &targets, snap);
+    let ready = pre.iter().all(|(_, v)| v.ok);
+    Ok(Checked {
+        text: show::plan(runbook, &targets, &pre),
+        targets,
+        ready,
+    })
+}
+
+/// Starts `runbook` on checked targets; the drill runs until it has rolled back.
+pub fn start(runbook: Runbook, targets: Resolved, yes: bool, env: DrillEnv) -> DrillHandle {
+    let started = env.clock.now();
+    let stamp = crate::core::time::rfc3339(started).replace([':', '.'], "");
+    let run = format!("{}-{}", stamp.trim_end_matches('Z'), runbook.name);
+    let (control, rx) = mpsc::channel(8);
+    let name = runbook.name.clone();
+    let r = run.clone();
+    let join = tokio::spawn(async move {
+        let mut t = Task {
+            run: r,
+            drill: Drill::new(runbook, targets),
+            env,
+            injected: Vec::new(),
+            reported: Vec::new(),
+            scratch: None,
+        };
+        t.go(yes, rx, started).await;
+    });
+    DrillHandle {
+        run,
+        runbook: name,
+        control,
+        join,
+    }
+}
+
+struct Task {
+    run: String,
+    drill: Drill,
+    env: DrillEnv,
+    /// Where each injected fault struck (hosts and jobs), for clear-faults.
+    injected: Vec<String>,
+    /// Per step: (started said, ended said).
+    reported: Vec<(bool, bool)>,
+    /// Where the restore test put its copy (host, path).
+    scratch: Option<(String, String)>,
+}
+
+impl Task {
+    async fn say(&self, what: &'static str, detail: String) {
+        let n = Notice::Drill {
+            ts: self.env.clock.now(),
+            run: self.run.clone(),
+            runbook: self.drill.runbook().name.clone(),
+            what: Cow::Borrowed(what),
+            detail,
+        };
+        let _ = self.env.feed.send(Feed::Notice(n)).await;
+    }
+
+    fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.env.latest.borrow().snapshot.clone()
+    }
+
+    async fn go(&mut self, yes: bool, mut control: mpsc::Receiver<DrillControl>, started: crate::core::time::Ts) {
+        let jobs: Vec<String> = self.drill.targets.jobs.iter().map(|j| j.to_string()).collect();
+        let hosts: Vec<String> = self.drill.targets.hosts.iter().map(|h| h.to_string()).collect();
+        self.say(
+            "started",
+            format!("{} runs it: jobs {}; hosts {}", self.env.by.name, jobs.join(", "), hosts.join(", ")),
+        )
+        .await;
+        let mut latest = self.env.latest.clone();
+        let mut effects: VecDeque<Effect> = VecDeque::new();
+        if let Some(s) = self.snapshot() {
+            effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
+        }
+        loop {
+            self.report_steps().await;
+            while let Some(e) = effects.pop_front() {
+                let now = self.env.clock.now();
+                let next = match e {
+                    Effect::Ask { prompt } if yes => {
+                        self.say("waiting", format!("{prompt} (confirmed by --yes)")).await;
+                        self.drill.on(Input::Confirm, now)
+                    }
+                    Effect::Ask { prompt } => {
+                        self.say("waiting", prompt).await;
+                        Vec::new()
+                    }
+                    other => {
+                        let result = self.carry_out(other).await;
+                        let now = self.env.clock.now();
+                        self.drill.on(Input::Done(result), now)
+                    }
+                };
+                effects.extend(next);
+                self.report_steps().await;
+            }
+            if self.drill.finished() {
+                break;
+            }
+            tokio::select! {
+                changed = latest.changed() => {
+                    if changed.is_err() {
+                        let now = self.env.clock.now();
+                        effects.extend(self.drill.on(Input::Abort("the supervisor stopped".into()), now));
+                        continue;
+                    }
+                    let snap = latest.borrow_and_update().snapshot.clone();
+                    if let Some(s) = snap {
+                        effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
+                    }
+                }
+                c = control.recv() => {
+                    let now = self.env.clock.now();
+                    match c {
+                        Some(DrillControl::Confirm) => effects.extend(self.drill.on(Input::Confirm, now)),
+                        Some(DrillControl::Abort(why)) => effects.extend(self.drill.on(Input::Abort(why), now)),
+                        None => effects.extend(self.drill.on(Input::Abort("the service stopped".into()), now)),
+                    }
+                }
+            }
+        }
+        let ended = self.env.clock.now();
+        let report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);
+        let at = match report.write(&self.env.state_dir) {
+            Ok(dir) => format!("; report in {}", dir.display()),
+            Err(e) => format!("; the report could not be written: {e}"),
+        };
+        self.say("finished", format!("{}: {}{at}", report.status.as_str(), report.why)).await;
+    }
+
+    /// Says each step's start and end once.
+    async fn report_steps(&mut self) {
+        let steps = self.drill.steps.clone();
+        for (i, s) in steps.iter().enumerate() {
+            if self.reported.len() <= i {
+                self.reported.push((false, false));
+            }
+            if !self.reported[i].0 {
+                self.reported[i].0 = true;
+                self.say("step_started", format!("{}. [{}] {}", i + 1, s.kind, s.title)).await;
+            }
+            if let (Some(ok), false) = (s.ok, self.reported[i].1) {
+                self.reported[i].1 = true;
+                let what = if ok { "step_passed" } else { "step_failed" };
+                self.say(what, format!("{}. {}: {}", i + 1, s.title, s.output.replace('\n', "; "))).await;
+            }
+        }
+    }
+
+    async fn carry_out(&mut self, e: Effect) -> Result<String, String> {
+        let snap = self.snapshot().ok_or("no snapshot of the fleet yet")?;
+        match e {
+            Effect::Show { what } => Ok(show::diagnose(what, &snap, &self.drill.targets)),
+            Effect::Inject { fault, duration_s } => self.inject(fault, duration_s).await,
+            Effect::RestoreToScratch => self.restore_test(&snap).await,
+            Effect::Rollback { action } => self.rollback(action).await,
+            Effect::Ask { .. } => Ok(String::new()),
+        }
+    }
+
+    async fn inject(&mut self, fault: Fault, duration_s: u64) -> Result<String, String> {
+        let jobs: Vec<String> = self.drill.targets.jobs.iter().map(|j| j.to_string()).collect();
+        let hosts: Vec<String> = self.drill.targets.hosts.iter().map(|h| h.to_string()).collect();
+        let (kind, aims) = match fault {
+            Fault::JobCrash => (FaultKind::JobCrash, jobs),
+            Fault::JobHang => (FaultKind::JobHang, jobs),
+            Fault::GpuLost => (FaultKind::GpuLost, jobs),
+            Fault::HostHang | Fault::Partition => (FaultKind::HostHung, hosts),
+            Fault::HostDown | Fault::FleetLoss => (FaultKind::HostUnreachable, hosts),
+            Fault::SpotPreemption => (FaultKind::SpotPreemption, hosts),
+            Fault::SupervisorKill | Fault::NasLost | Fault::CorruptCopy => {
+                return Err(format!(
+                    "{} cannot be injected into this fleet yet",
+                    serde_json::to_value(fault).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                ))
+            }
+        };
+        if aims.is_empty() {
+            return Err(format!("{} has no target", kind.as_str()));
+        }
+        let mut said = Vec::new();
+        for aim in &aims {
+            let done = self.env.world.inject(kind, aim).await?;
+            self.injected.push(aim.clone());
+            said.push(done);
+        }
+        // The hosts under a job fault are healed too at the end.
+        for h in &self.drill.targets.hosts {
+            if !self.injected.contains(&h.to_string()) {
+                self.injected.push(h.to_string());
+            }
+        }
+        let detail = format!("{} on {} (undone after {duration_s}s at the latest)", kind.as_str(), aims.join(", "));
+        self.say("injected", detail).await;
+        Ok(said.join("; "))
+    }
+
+    async fn restore_test(&mut self, snap: &Snapshot) -> Result<String, String> {
+        let job = self.drill.targets.jobs.first().ok_or("no target job")?;
+        let view = snap.jobs.iter().find(|j| &j.id == job).ok_or("the job left the fleet")?;
+        let host = view
+            .standbys
+            .first()
+            .map(|t| t.host.to_string())
+            .ok_or_else(|| format!("{job} has no standby to restore onto"))?;
+        let path = format!("/tmp/lifeboat-restore-test-{}", self.run);
+        let t0 = std::time::Instant::now();
+        self.scratch = Some((host.clone(), path.clone()));
+        let done = self.env.world.restore(job.as_str(), None, &host, Some(&path)).await?;
+        Ok(format!("{done} on {host} in {:.1}s", t0.elapsed().as_secs_f64()))
+    }
+
+    async fn rollback(&mut self, action: Rollback) -> Result<String, String> {
+        match action {
+            Rollback::ClearFaults => {
+                if self.injected.is_empty() {
+                    return Ok("nothing was injected".into());
+                }
+                let mut healed = Vec::new();
+                let mut failed = Vec::new();
+                for aim in std::mem::take(&mut self.injected) {
+                    match self.env.world.inject(FaultKind::Heal, &aim).await {
+                        Ok(_) => healed.push(aim),
+                        Err(e) => failed.push(format!("{aim}: {e}")),
+                    }
+                }
+                let detail = format!("healed {}", healed.join(", "));
+                self.say("rollback", format!("clear-faults: {detail}")).await;
+                if failed.is_empty() {
+                    Ok(detail)
+                } else {
+                    Err(format!("{detail}; not healed: {}", failed.join("; ")))
+                }
+            }
+            Rollback::ResumeAutomation => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let sent = self
+                    .env
+                    .feed
+                    .send(Feed::Command {
+                        by: self.env.by.clone(),
+                        command: crate::core::io::Command::Resume { job: None },
+                        reply: Some(tx),
+                    })
+                    .await;
+                let answer = match (sent, rx.await) {
+                    (Ok(()), Ok(Ok(()))) => Ok("automation resumed".to_string()),
+                    (Ok(()), Ok(Err(why))) => Ok(format!("nothing to resume ({why})")),
+                    _ => Err("the supervisor did not answer".to_string()),
+                };
+                self.say("rollback", format!("resume-automation: {}", answer.clone().unwrap_or_else(|e| e))).await;
+                answer
+            }
+            Rollback::RemoveScratch => {
+                // Removing the copy over SSH comes with the live restore test; until then
+                // say exactly what is left, never that it is gone.
+                let r = match &self.scratch {
+                    None => Ok("nothing was restored".to_string()),
+                    Some((host, path)) => Err(format!("the scratch copy may remain at {path} on {host}: remove it by hand")),
+                };
+                self.say("rollback", format!("remove-scratch: {}", r.clone().unwrap_or_else(|e| e))).await;
+                r
+            }
+        }
+    }
+}

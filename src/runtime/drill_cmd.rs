@@ -1,0 +1,206 @@
+//! `lifeboat drill list|show NAME|run NAME [--dry-run] [--yes]|abort`: runbooks from the
+//! files, drills through the supervisor of the state dir (started here on the demo fleet
+//! when nothing supervises it and `--demo` says so). Ctrl-C aborts a running drill: its
+//! rollbacks run before this command ends. Exit 0 passed, 1 failed, aborted or refused,
+//! 2 a usage, config or runbook error.
+
+use super::cli_link::{self, Heard};
+use super::screens::{supervise_or_attach, Plan};
+use crate::core::drill::runbook::Runbook;
+use crate::protocol::notice::Notice;
+use crate::protocol::request::Request;
+use crate::protocol::wire::Outcome;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub enum Verb {
+    List,
+    Show { name: String },
+    Run { name: String, dry_run: bool, yes: bool },
+    Abort,
+}
+
+/// The last report of each runbook in `state_dir/drills/` (status, when).
+fn last_results(state_dir: &Path) -> Vec<super::drill::report::Report> {
+    let mut out: Vec<super::drill::report::Report> = std::fs::read_dir(state_dir.join("drills"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("report.json")).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    out.sort_by(|a, b| a.ended.cmp(&b.ended));
+    out
+}
+
+fn list(books: &[Runbook], state_dir: &Path, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let results = last_results(state_dir);
+    for r in books {
+        let last = results.iter().rev().find(|x| x.runbook == r.name);
+        if json {
+            let v = serde_json::json!({
+                "name": r.name, "title": r.title, "scenario": r.scenario.as_str(),
+                "version": r.version, "source": r.source,
+                "last": last.map(|l| serde_json::json!({"run": l.run, "status": l.status, "ended": l.ended, "rto_s": l.measures.rto_s})),
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            let last = last.map_or("never run".to_string(), |l| {
+                let rto = l.measures.rto_s.map_or(String::new(), |v| format!(", RTO {v:.1} s"));
+                format!("last {} {}{rto}", l.status.as_str(), l.ended)
+            });
+            writeln!(out, "{:<24} {:<40} {last}", r.name, r.title)?;
+        }
+    }
+    Ok(())
+}
+
+fn show(r: &Runbook, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{} v{} — {} ({})", r.name, r.version, r.title, r.scenario.as_str())?;
+    writeln!(out, "from {} (sha256 {})", r.source.display(), r.hash)?;
+    writeln!(out, "\n{}\n", r.description)?;
+    writeln!(out, "blast radius: at most {} hosts, {} jobs", r.blast_radius.max_hosts, r.blast_radius.max_jobs)?;
+    writeln!(out, "preconditions: {}", r.preconditions.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "))?;
+    writeln!(out, "steps:")?;
+    for (i, s) in r.steps.iter().enumerate() {
+        writeln!(out, "  {}. [{}] {} — {}", i + 1, s.action.kind(), s.title, super::drill::show::step_line(&s.action))?;
+    }
+    Ok(())
+}
+
+/// Runs the verb; the exit status.
+pub async fn main(verb: Verb, plan: Plan, team_dir: Option<PathBuf>, json: bool, out: &mut (dyn Write + Send)) -> u8 {
+    let (books, errors) = crate::config::runbook::catalogue(team_dir.as_deref());
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    match verb {
+        Verb::List => match list(&books, &plan.state_dir, json, out) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        },
+        Verb::Show { name } => match books.iter().find(|r| r.name == name) {
+            Some(r) => match show(r, out) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            },
+            None => match super::drill::find(&name, team_dir.as_deref()) {
+                Ok(_) => 1,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            },
+        },
+        Verb::Run { name, dry_run, yes } => {
+            if let Err(e) = super::drill::find(&name, team_dir.as_deref()) {
+                eprintln!("error: {e}");
+                return 2;
+            }
+            let embedded = match supervise_or_attach(&plan, "drill").await {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            let code = run(&plan.state_dir, name, dry_run, yes, json, out).await;
+            if let Some(e) = embedded {
+                if let Err(e) = e.stop("the drill command ended").await {
+                    eprintln!("error: {e}");
+                }
+            }
+            code
+        }
+        Verb::Abort => {
+            let mut link = match cli_link::open(&plan.state_dir, false, None).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return e.exit_code();
+                }
+            };
+            let Ok(id) = link.send(Request::DrillAbort { reason: "asked from the CLI".into() }).await else {
+                return 1;
+            };
+            loop {
+                match link.next().await {
+                    Heard::Outcome { id: got, outcome } if got == id => {
+                        let _ = writeln!(out, "{}", cli_link::outcome_line(&link, &outcome, json));
+                        return u8::from(!matches!(outcome, Outcome::Accepted { .. }));
+                    }
+                    Heard::Gone(why) => {
+                        eprintln!("error: {why}");
+                        return 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out: &mut (dyn Write + Send)) -> u8 {
+    let mut link = match cli_link::open(dir, false, None).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let _ = writeln!(out, "supervisor: {}", link.who());
+    let Ok(id) = link.send(Request::DrillRun { name, dry_run, yes }).await else {
+        return 1;
+    };
+    let mut ours: Option<String> = None;
+    let aborter = {
+        let dir = dir.to_path_buf();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("aborting the drill: its rollbacks run first…");
+                if let Ok(mut l) = cli_link::open(&dir, false, None).await {
+                    if l.send(Request::DrillAbort { reason: "Ctrl-C".into() }).await.is_ok() {
+                        let _ = l.next().await;
+                    }
+                }
+            }
+        })
+    };
+    let code = loop {
+        match link.next().await {
+            Heard::Outcome { id: got, outcome } if got == id => match outcome {
+                Outcome::Accepted { detail } => {
+                    let (first, plan) = detail.split_once('\n').unwrap_or(("", detail.as_str()));
+                    if dry_run {
+                        let _ = write!(out, "{detail}");
+                        break u8::from(detail.contains('✗'));
+                    }
+                    ours = first.strip_prefix("run ").map(str::to_string);
+                    let _ = write!(out, "{plan}");
+                }
+                Outcome::Refused { reason } | Outcome::Failed { reason } => {
+                    eprintln!("error: {reason}");
+                    break 1;
+                }
+            },
+            Heard::Notice(n @ Notice::Drill { .. }) => {
+                let Notice::Drill { run, what, detail, .. } = &n else { continue };
+                if ours.as_deref() != Some(run.as_str()) {
+                    continue;
+                }
+                let _ = n.write_line(json, out);
+                if what == "finished" {
+                    break u8::from(!detail.starts_with("passed"));
+                }
+            }
+            Heard::Gone(why) => {
+                eprintln!("error: {why}");
+                break 1;
+            }
+            _ => {}
+        }
+    };
+    aborter.abort();
+    link.quit().await;
+    code
+}
