@@ -255,9 +255,15 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         problems,
     };
     let doc = toml_edit::ImDocument::parse(text)
-        .map_err(|e| invalid(vec![syntax_error::syntax(text, &e)]))?;
-    let raw: raw::RawConfig = toml::from_str(text)
-        .map_err(|e| invalid(vec![schema_error::schema(text, doc.as_item(), &e)]))?;
+        .map_err(|e| invalid(vec![syntax_error::syntax(&hints::CONFIG, text, &e)]))?;
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+        invalid(vec![schema_error::schema(
+            &hints::CONFIG,
+            text,
+            doc.as_item(),
+            &e,
+        )])
+    })?;
     let mut ctx = validate::Ctx::new(text, doc.as_item());
     validate::build(raw, &mut ctx, path).map_err(invalid)
 }
