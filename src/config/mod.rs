@@ -3,7 +3,8 @@
 //!
 //! [`locate`] picks the file, [`load_file`] reads it, [`parse_str`] (pure) parses and
 //! validates it, and [`summary`] says what it means. The schema is documented in
-//! `raw.rs` and by the commented examples in `assets/examples/`.
+//! `raw.rs` and by the commented examples in `assets/examples/`. Drill runbooks are
+//! files too: [`runbook`] parses and checks them with the same machinery.
 
 pub mod duration;
 mod error;
@@ -12,6 +13,7 @@ mod keypath;
 mod locate;
 mod position;
 mod raw;
+pub mod runbook;
 mod schema_error;
 mod secret;
 pub mod suggest;
