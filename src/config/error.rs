@@ -59,6 +59,14 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// A file or folder other than the config (a runbook, a runbook folder) could not be
+    /// read, or is refused (a link that leads out of its folder).
+    #[error("{}: {message}\n  fix: {fix}", path.display())]
+    File {
+        path: PathBuf,
+        message: String,
+        fix: String,
+    },
     /// The file was read but is not a valid config; every problem found is listed.
     #[error("{}", Invalid(path, problems))]
     Invalid {

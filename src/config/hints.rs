@@ -325,35 +325,68 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.
-pub fn example(table: &str, key: &str) -> Option<&'static str> {
-    EXAMPLES
-        .iter()
-        .find(|(t, k, _)| *t == table && *k == key)
-        .map(|(_, _, e)| *e)
+/// A TOML schema as error messages describe it: an example line for every key, which
+/// top-level keys are arrays of tables, and the samples a syntax fix shows. The config
+/// file has [`CONFIG`]; runbooks have their own (`config::runbook`).
+pub struct Schema {
+    /// `(table, key, example)`; `table` is the key path without indices (`storage.s3`).
+    pub examples: &'static [(&'static str, &'static str, &'static str)],
+    /// Top-level array-of-tables keys, written `[[name]]`, the most used first.
+    pub table_arrays: &'static [&'static str],
+    /// What the file is called in a sentence: "the config file", "a runbook".
+    pub noun: &'static str,
+    /// Where its commented examples live.
+    pub docs: &'static str,
+    /// A table header and an array-of-tables header: "[storage] or [[host]]".
+    pub headers: &'static str,
+    /// An array value: `standby = ["pc1:1", "cpu-vm"]`.
+    pub array: &'static str,
+    /// A quoted text value: `name = "pc1"`.
+    pub text: &'static str,
 }
 
-/// Every key allowed in `table`.
-pub fn keys_of(table: &str) -> Vec<&'static str> {
-    EXAMPLES
-        .iter()
-        .filter(|(t, _, _)| *t == table)
-        .map(|(_, k, _)| *k)
-        .collect()
-}
+/// The config file's schema.
+pub const CONFIG: Schema = Schema {
+    examples: EXAMPLES,
+    table_arrays: &["host", "job", "notify", "provider"],
+    noun: "the config file",
+    docs: "assets/examples/",
+    headers: "[storage] or [[host]]",
+    array: "standby = [\"pc1:1\", \"cpu-vm\"]",
+    text: "name = \"pc1\"",
+};
 
-/// The tables (other than the top level) that have a key called `key`.
-pub fn tables_with(key: &str) -> Vec<&'static str> {
-    EXAMPLES
-        .iter()
-        .filter(|(t, k, _)| !t.is_empty() && *k == key)
-        .map(|(t, _, _)| *t)
-        .collect()
-}
+impl Schema {
+    /// The example for `key` in `table` (`host`, `storage.s3` …), if the schema has it.
+    pub fn example(&self, table: &str, key: &str) -> Option<&'static str> {
+        self.examples
+            .iter()
+            .find(|(t, k, _)| *t == table && *k == key)
+            .map(|(_, _, e)| *e)
+    }
 
-/// Array-of-tables keys: written `[[name]]`, one table per entry.
-pub fn is_table_array(table: &str, key: &str) -> bool {
-    table.is_empty() && matches!(key, "host" | "job" | "notify" | "provider")
+    /// Every key allowed in `table`.
+    pub fn keys_of(&self, table: &str) -> Vec<&'static str> {
+        self.examples
+            .iter()
+            .filter(|(t, _, _)| *t == table)
+            .map(|(_, k, _)| *k)
+            .collect()
+    }
+
+    /// The tables (other than the top level) that have a key called `key`.
+    pub fn tables_with(&self, key: &str) -> Vec<&'static str> {
+        self.examples
+            .iter()
+            .filter(|(t, k, _)| !t.is_empty() && *k == key)
+            .map(|(t, _, _)| *t)
+            .collect()
+    }
+
+    /// Array-of-tables keys: written `[[name]]`, one table per entry.
+    pub fn is_table_array(&self, table: &str, key: &str) -> bool {
+        table.is_empty() && self.table_arrays.contains(&key)
+    }
 }
 
 #[cfg(test)]
@@ -363,16 +396,17 @@ mod tests {
 
     #[test]
     fn looks_up_examples() {
-        assert_eq!(example("host", "gpus"), Some("gpus = 2"));
+        let c = &CONFIG;
+        assert_eq!(c.example("host", "gpus"), Some("gpus = 2"));
         assert_eq!(
-            example("storage.s3", "region"),
+            c.example("storage.s3", "region"),
             Some("region = \"me-south-1\"")
         );
-        assert_eq!(example("host", "nope"), None);
-        assert!(keys_of("provider").contains(&"api_key_env"));
-        assert!(is_table_array("", "host"));
+        assert_eq!(c.example("host", "nope"), None);
+        assert!(c.keys_of("provider").contains(&"api_key_env"));
+        assert!(c.is_table_array("", "host"));
         assert_eq!(
-            tables_with("keep_last"),
+            c.tables_with("keep_last"),
             vec![
                 "job.retention",
                 "storage",
@@ -380,8 +414,8 @@ mod tests {
                 "storage.s3"
             ]
         );
-        assert_eq!(tables_with("parallel"), vec!["storage"]);
-        assert_eq!(tables_with("name"), vec!["host", "job", "provider"]);
-        assert!(!is_table_array("", "storage"));
+        assert_eq!(c.tables_with("parallel"), vec!["storage"]);
+        assert_eq!(c.tables_with("name"), vec!["host", "job", "provider"]);
+        assert!(!c.is_table_array("", "storage"));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! [`locate`] picks the file, [`load_file`] reads it, [`parse_str`] (pure) parses and
 //! validates it, and [`summary`] says what it means. The schema is documented in
-//! `raw.rs` and by the commented examples in `assets/examples/`.
+//! `raw.rs` and by the commented examples in `assets/examples/`. Drill runbooks are
+//! files too: [`runbook`] parses and checks them with the same machinery.
 
 pub mod duration;
 mod error;
@@ -12,6 +13,7 @@ mod keypath;
 mod locate;
 mod position;
 mod raw;
+pub mod runbook;
 mod schema_error;
 mod secret;
 pub mod suggest;
@@ -268,9 +270,15 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         problems,
     };
     let doc = toml_edit::ImDocument::parse(text)
-        .map_err(|e| invalid(vec![syntax_error::syntax(text, &e)]))?;
-    let raw: raw::RawConfig = toml::from_str(text)
-        .map_err(|e| invalid(vec![schema_error::schema(text, doc.as_item(), &e)]))?;
+        .map_err(|e| invalid(vec![syntax_error::syntax(&hints::CONFIG, text, &e)]))?;
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+        invalid(vec![schema_error::schema(
+            &hints::CONFIG,
+            text,
+            doc.as_item(),
+            &e,
+        )])
+    })?;
     let mut ctx = validate::Ctx::new(text, doc.as_item());
     validate::build(raw, &mut ctx, path).map_err(invalid)
 }

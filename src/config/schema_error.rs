@@ -2,15 +2,16 @@
 //! name the key path, quote the value (redacting secrets) and say how to fix it.
 
 use super::error::Problem;
-use super::hints;
+use super::hints::Schema;
 use super::keypath::{self, KeyPath, Seg};
 use super::position::LineCol;
 use super::secret;
 use super::suggest;
 use toml_edit::Item;
 
-/// A schema error from serde (unknown or missing key, wrong type), located with `root`.
-pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
+/// A schema error from serde (unknown or missing key, wrong type), located with `root`
+/// and worded with `schema`'s examples.
+pub fn schema(schema: &Schema, text: &str, root: &Item, e: &toml::de::Error) -> Problem {
     let msg = e.message().trim();
     let offset = e.span().map_or(0, |s| s.start);
     let at = e.span().map(|s| LineCol::of(text, s.start));
@@ -27,10 +28,11 @@ pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
             };
             let is_table = on_key && (item.is_table() || item.is_array_of_tables());
             let key = table.clone().key(name);
-            let (m, f) = unknown_key(&table, name, &expected, value.as_deref(), is_table);
+            let (m, f) = unknown_key(schema, &table, name, &expected, value.as_deref(), is_table);
             (m, f, key)
         } else if let Some(name) = msg.strip_prefix("missing field ").and(ticked.first()) {
-            let example = hints::example(&path.schema_name(), name)
+            let example = schema
+                .example(&path.schema_name(), name)
                 .map_or_else(|| format!("{name} = …"), str::to_string);
             (
                 format!("missing required key \"{name}\""),
@@ -38,7 +40,7 @@ pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
                 path.clone().key(name),
             )
         } else if let Some(rest) = msg.strip_prefix("invalid type: ") {
-            let (m, f) = wrong_type(&path, rest);
+            let (m, f) = wrong_type(schema, &path, rest);
             (m, f, path)
         } else if let Some(rest) = msg.strip_prefix("invalid value: ") {
             let (found, expected) = split_expected(rest);
@@ -48,11 +50,15 @@ pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
                     describe_found(found),
                     describe_expected(expected)
                 ),
-                example_fix(&path, "write it like"),
+                example_fix(schema, &path, "write it like"),
             );
             (m, f, path)
         } else {
-            (msg.to_string(), example_fix(&path, "write it like"), path)
+            (
+                msg.to_string(),
+                example_fix(schema, &path, "write it like"),
+                path,
+            )
         };
     Problem {
         at,
@@ -63,6 +69,7 @@ pub fn schema(text: &str, root: &Item, e: &toml::de::Error) -> Problem {
 }
 
 fn unknown_key(
+    schema: &Schema,
     table: &KeyPath,
     name: &str,
     expected: &[&str],
@@ -70,11 +77,11 @@ fn unknown_key(
     is_table: bool,
 ) -> (String, String) {
     if secret::is_secret_key(name) {
-        return secret_key(table, name, expected, value);
+        return secret_key(schema, table, name, expected, value);
     }
     let here = table.schema_name();
     let allowed = if expected.is_empty() {
-        hints::keys_of(&here)
+        schema.keys_of(&here)
     } else {
         expected.to_vec()
     };
@@ -85,7 +92,8 @@ fn unknown_key(
         (false, false) => "key",
     };
     // A right key in the wrong table (`profile` at the top, `keep_last` in a host).
-    let mut tables: Vec<&str> = hints::tables_with(name)
+    let mut tables: Vec<&str> = schema
+        .tables_with(name)
         .into_iter()
         .filter(|t| *t != here)
         .collect();
@@ -94,18 +102,19 @@ fn unknown_key(
     // A key of an inline sub-table of this `[[job]]` (`keep_daily`: its `retention`).
     let child = tables
         .iter()
-        .filter(|_| hints::is_table_array("", &here))
+        .filter(|_| schema.is_table_array("", &here))
         .find_map(|t| {
             t.strip_prefix(here.as_str())
                 .and_then(|r| r.strip_prefix('.'))
                 .filter(|r| !r.contains('.'))
         });
-    let elsewhere: Vec<String> = tables.iter().map(|t| table_name(t)).collect();
+    let elsewhere: Vec<String> = tables.iter().map(|t| table_name(schema, t)).collect();
     let near = suggest::closest(name, &allowed);
     // One edit away (`gpu` for `gpus`) is a typo even if the word is a key elsewhere.
     let typo = near.is_some_and(|s| strsim::levenshtein(name, s) <= 1);
     if let (false, Some(child)) = (typo, child) {
-        let example = hints::example(&format!("{here}.{child}"), name)
+        let example = schema
+            .example(&format!("{here}.{child}"), name)
             .map_or_else(|| format!("{child} = {{ {name} = … }}"), str::to_string);
         return (
             format!("\"{name}\" does not belong here; it goes in this {here}'s {child} table"),
@@ -133,12 +142,12 @@ fn unknown_key(
 
 /// How a message names a table: `[storage.s3]`, `[[host]]`, or for a sub-table of an
 /// array of tables, `retention = { … } in a [[job]]`.
-fn table_name(t: &str) -> String {
+fn table_name(schema: &Schema, t: &str) -> String {
     match t.split_once('.') {
-        Some((top, rest)) if hints::is_table_array("", top) => {
+        Some((top, rest)) if schema.is_table_array("", top) => {
             format!("{rest} = {{ … }} in a [[{top}]]")
         }
-        _ if hints::is_table_array("", t) => format!("[[{t}]]"),
+        _ if schema.is_table_array("", t) => format!("[[{t}]]"),
         _ => format!("[{t}]"),
     }
 }
@@ -153,14 +162,17 @@ fn listed(items: &[String], word: &str) -> String {
 
 /// `bot_token = "…"` and friends: refuse, never echo the value, and name the `_env` key.
 fn secret_key(
+    schema: &Schema,
     table: &KeyPath,
     name: &str,
     expected: &[&str],
     value: Option<&str>,
 ) -> (String, String) {
     let shown = value.map_or_else(String::new, |v| format!(" (\"{}\")", secret::redact(v)));
-    let message =
-        format!("\"{name}\" would hold a secret{shown}; secrets never live in the config file");
+    let message = format!(
+        "\"{name}\" would hold a secret{shown}; secrets never live in {}",
+        schema.noun
+    );
     let env_key = format!("{name}_env");
     let env_key = if expected.contains(&env_key.as_str()) {
         Some(env_key)
@@ -178,7 +190,8 @@ fn secret_key(
             .filter(|v| secret::is_env_name(v) && !secret::looks_like_secret(v))
             .map(str::to_string)
             .or_else(|| {
-                hints::example(&table.schema_name(), &k)
+                schema
+                    .example(&table.schema_name(), &k)
                     .and_then(|e| e.split('"').nth(1))
                     .map(str::to_string)
             })
@@ -194,7 +207,7 @@ fn secret_key(
     (message, fix)
 }
 
-fn wrong_type(path: &KeyPath, rest: &str) -> (String, String) {
+fn wrong_type(schema: &Schema, path: &KeyPath, rest: &str) -> (String, String) {
     let (found, expected) = split_expected(rest);
     let message = format!(
         "expected {}, found {}",
@@ -213,17 +226,17 @@ fn wrong_type(path: &KeyPath, rest: &str) -> (String, String) {
         Some((k, t)) => (t.join("."), *k),
         None => (String::new(), ""),
     };
-    let fix = if hints::is_table_array(&table, key) && expected.contains("sequence") {
+    let fix = if schema.is_table_array(&table, key) && expected.contains("sequence") {
         format!("write [[{key}]] (double brackets): each [[{key}]] table adds one entry")
     } else if found.starts_with("integer") && expected.contains("string") {
-        example_fix(path, "put the value in double quotes, e.g.")
+        example_fix(schema, path, "put the value in double quotes, e.g.")
     } else {
-        example_fix(path, "write it like")
+        example_fix(schema, path, "write it like")
     };
     (message, fix)
 }
 
-fn example_fix(path: &KeyPath, lead: &str) -> String {
+fn example_fix(schema: &Schema, path: &KeyPath, lead: &str) -> String {
     let keys: Vec<&str> = path
         .0
         .iter()
@@ -233,11 +246,11 @@ fn example_fix(path: &KeyPath, lead: &str) -> String {
         })
         .collect();
     match keys.split_last() {
-        Some((k, t)) => hints::example(&t.join("."), k).map_or_else(
-            || "see the commented examples in assets/examples/".to_string(),
+        Some((k, t)) => schema.example(&t.join("."), k).map_or_else(
+            || format!("see the commented examples in {}", schema.docs),
             |e| format!("{lead} {e}"),
         ),
-        None => "see the commented examples in assets/examples/".into(),
+        None => format!("see the commented examples in {}", schema.docs),
     }
 }
 

@@ -2,13 +2,14 @@
 //! offending line (secrets redacted) and a fix.
 
 use super::error::Problem;
-use super::hints;
+use super::hints::Schema;
 use super::keypath::KeyPath;
 use super::position::LineCol;
 use super::secret;
 
-/// A TOML syntax error: where, what, the offending line, and a fix.
-pub fn syntax(text: &str, e: &toml_edit::TomlError) -> Problem {
+/// A TOML syntax error: where, what, the offending line, and a fix worded with
+/// `schema`'s examples.
+pub fn syntax(schema: &Schema, text: &str, e: &toml_edit::TomlError) -> Problem {
     let message = e.message().trim().replace('\n', ": ");
     let offset = e.span().map_or(0, |s| s.start);
     let line = line_text(text, offset);
@@ -18,19 +19,20 @@ pub fn syntax(text: &str, e: &toml_edit::TomlError) -> Problem {
     }
     let key = guess_key(text, offset);
     let example = match (key.last_key(), key.parent().schema_name()) {
-        (Some(k), table) => hints::example(&table, k),
+        (Some(k), table) => schema.example(&table, k),
         (None, _) => None,
     };
     let fix = match example {
         _ if key.last_key().is_some_and(secret::is_secret_key) => format!(
-            "secrets never live in the config file: put the secret in an environment variable and write `{}_env = \"NAME\"` instead",
+            "secrets never live in {}: put the secret in an environment variable and write `{}_env = \"NAME\"` instead",
+            schema.noun,
             key.last_key().unwrap_or("key")
         ),
         Some(ex) if message.contains("invalid string") || message.contains("expected newline") => {
             format!("write the value like this: {ex} (text in double quotes, numbers and true/false without)")
         }
-        Some(ex) => format!("{}; e.g. {ex}", syntax_fix(&message)),
-        None => syntax_fix(&message).to_string(),
+        Some(ex) => format!("{}; e.g. {ex}", syntax_fix(schema, &message)),
+        None => syntax_fix(schema, &message),
     };
     Problem {
         at: Some(LineCol::of(text, offset)),
@@ -90,24 +92,39 @@ fn guess_key(text: &str, offset: usize) -> KeyPath {
     path
 }
 
-fn syntax_fix(message: &str) -> &'static str {
+fn syntax_fix(schema: &Schema, message: &str) -> String {
     if message.contains("duplicate key") {
-        "each key may appear once per table: delete one of them, or start a new [[host]] / [[job]] table before the second"
+        let arrays: Vec<String> = schema
+            .table_arrays
+            .iter()
+            .take(2)
+            .map(|a| format!("[[{a}]]"))
+            .collect();
+        format!("each key may appear once per table: delete one of them, or start a new {} table before the second", arrays.join(" / "))
     } else if message.contains("invalid table header") {
-        "a table header is [name] or [[name]] on a line of its own, e.g. [storage] or [[host]]"
+        format!(
+            "a table header is [name] or [[name]] on a line of its own, e.g. {}",
+            schema.headers
+        )
     } else if message.contains("invalid basic string") || message.contains("invalid literal string")
     {
-        "close the string with a quote on the same line (use \"\"\"…\"\"\" for text over several lines)"
+        "close the string with a quote on the same line (use \"\"\"…\"\"\" for text over several lines)".into()
     } else if message.contains("invalid string") {
-        "put text values in double quotes, e.g. name = \"pc1\""
+        format!("put text values in double quotes, e.g. {}", schema.text)
     } else if message.contains("invalid array") {
-        "close the array with ] and separate the items with commas, e.g. standby = [\"pc1:1\", \"cpu-vm\"]"
+        format!(
+            "close the array with ] and separate the items with commas, e.g. {}",
+            schema.array
+        )
     } else if message.contains("invalid inline table") {
-        "an inline table stays on one line without a trailing comma, e.g. heartbeat = { file = \"/abs/path\" }"
+        "an inline table stays on one line without a trailing comma, e.g. { key = \"value\", other = 1 }".into()
     } else if message.contains("expected newline") {
-        "write one key = value per line, and quote values that contain spaces, e.g. probe_interval = \"10s\""
+        format!(
+            "write one key = value per line, and quote values that contain spaces, e.g. {}",
+            schema.text
+        )
     } else {
-        "check the TOML syntax here: strings in double quotes, one key = value per line, tables as [name] or [[name]]"
+        "check the TOML syntax here: strings in double quotes, one key = value per line, tables as [name] or [[name]]".into()
     }
 }
 

@@ -238,7 +238,7 @@ fn every_schema_key_has_an_example() {
             "job.heartbeat" => "[[job]]\nheartbeat = { zzzzzz = \"x\" }\n".to_string(),
             "job.retention" => "[[job]]\nretention = { zzzzzz = 1 }\n".to_string(),
             "job.workspace" => "[[job]]\nworkspace = { zzzzzz = 1 }\n".to_string(),
-            t if hints::is_table_array("", t) => format!("[[{t}]]\nzzzzzz = 1\n"),
+            t if hints::CONFIG.is_table_array("", t) => format!("[[{t}]]\nzzzzzz = 1\n"),
             t => format!("[{t}]\nzzzzzz = 1\n"),
         };
         let p = one(&text);
@@ -248,7 +248,7 @@ fn every_schema_key_has_an_example() {
             .nth(1)
             .unwrap_or_else(|| panic!("{t}: {p:#?}"));
         let mut from_serde: Vec<&str> = listed.split(", ").collect();
-        let mut from_hints = hints::keys_of(t);
+        let mut from_hints = hints::CONFIG.keys_of(t);
         from_serde.sort_unstable();
         from_hints.sort_unstable();
         assert_eq!(from_serde, from_hints, "table {t:?}");

@@ -60,6 +60,19 @@ impl<'a> Ctx<'a> {
         self.report(span, key, message, fix);
     }
 
+    /// Records a problem about `key`, which the document lacks, at the table that should
+    /// hold it (`runbook.title` missing: at `[runbook]`).
+    pub fn report_missing(
+        &mut self,
+        table: &KeyPath,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let span = keypath::span_at(self.root, table);
+        self.report(span, &table.clone().key(key), message, fix);
+    }
+
     /// Where a spanned value is, as `line N` for messages that point back at it.
     pub fn line_of<T>(&self, value: &Spanned<T>) -> usize {
         LineCol::of(self.text, value.span().start).line

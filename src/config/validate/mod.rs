@@ -13,7 +13,7 @@ mod provision;
 mod retention;
 mod storage;
 mod strategies;
-mod values;
+pub(super) mod values;
 mod workspace;
 
 pub use ctx::Ctx;

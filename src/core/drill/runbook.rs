@@ -162,6 +162,36 @@ pub enum Probe {
 }
 
 impl Probe {
+    /// Every probe's name, in declaration order.
+    pub const NAMES: [&'static str; 13] = [
+        "readiness",
+        "checkpoint-fresh",
+        "heartbeat-advancing",
+        "stores-reachable",
+        "job-running",
+        "job-moved",
+        "failover-finished",
+        "fault-detected",
+        "no-failover",
+        "automation-frozen",
+        "hosts-healthy",
+        "copies-verified",
+        "restore-verified",
+    ];
+
+    /// Whether the probe is measured against an injection ("since injection", "the host
+    /// it ran on at injection"), so a fault must be injected before it is checked.
+    pub fn needs_injection(&self) -> bool {
+        matches!(
+            self,
+            Probe::JobMoved
+                | Probe::FailoverFinished
+                | Probe::FaultDetected
+                | Probe::NoFailover
+                | Probe::AutomationFrozen
+        )
+    }
+
     /// The name a runbook uses (`probe = "job-running"`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -233,6 +263,22 @@ pub enum Diagnose {
     Checkpoints,
 }
 
+impl Diagnose {
+    pub const ALL: [Diagnose; 3] = [Diagnose::Status, Diagnose::Readiness, Diagnose::Checkpoints];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Diagnose::Status => "status",
+            Diagnose::Readiness => "readiness",
+            Diagnose::Checkpoints => "checkpoints",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Diagnose> {
+        Diagnose::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// A fault a drill makes. On a real fleet each is made on the host over SSH (or planted
 /// as a marker Lifeboat's own probe reports, labelled injected) with a dead-man timer on
 /// the host; on the demo fleet the simulator makes it.
@@ -263,6 +309,43 @@ pub enum Fault {
     FleetLoss,
 }
 
+impl Fault {
+    pub const ALL: [Fault; 11] = [
+        Fault::GpuLost,
+        Fault::JobCrash,
+        Fault::JobHang,
+        Fault::HostHang,
+        Fault::HostDown,
+        Fault::SpotPreemption,
+        Fault::Partition,
+        Fault::SupervisorKill,
+        Fault::NasLost,
+        Fault::CorruptCopy,
+        Fault::FleetLoss,
+    ];
+
+    /// The name a runbook uses (`fault = "job-crash"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::GpuLost => "gpu-lost",
+            Fault::JobCrash => "job-crash",
+            Fault::JobHang => "job-hang",
+            Fault::HostHang => "host-hang",
+            Fault::HostDown => "host-down",
+            Fault::SpotPreemption => "spot-preemption",
+            Fault::Partition => "partition",
+            Fault::SupervisorKill => "supervisor-kill",
+            Fault::NasLost => "nas-lost",
+            Fault::CorruptCopy => "corrupt-copy",
+            Fault::FleetLoss => "fleet-loss",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// What aborts a drill while it runs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "when")]
@@ -278,6 +361,20 @@ pub enum StopCondition {
     },
 }
 
+impl StopCondition {
+    /// Every condition's name (`when = "…"`).
+    pub const NAMES: [&'static str; 3] =
+        ["other-job-interrupted", "other-host-failed", "rto-exceeds"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            StopCondition::OtherJobInterrupted => "other-job-interrupted",
+            StopCondition::OtherHostFailed => "other-host-failed",
+            StopCondition::RtoExceeds { .. } => "rto-exceeds",
+        }
+    }
+}
+
 /// What always runs at the end: on success, failure, abort, Ctrl-C, and after a crash.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -288,6 +385,27 @@ pub enum Rollback {
     ResumeAutomation,
     /// Remove the restore test's scratch copy from the standby.
     RemoveScratch,
+}
+
+impl Rollback {
+    pub const ALL: [Rollback; 3] = [
+        Rollback::ClearFaults,
+        Rollback::ResumeAutomation,
+        Rollback::RemoveScratch,
+    ];
+
+    /// The name a runbook uses (`action = "clear-faults"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollback::ClearFaults => "clear-faults",
+            Rollback::ResumeAutomation => "resume-automation",
+            Rollback::RemoveScratch => "remove-scratch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rollback> {
+        Rollback::ALL.into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 /// What the drill must measure to pass.
