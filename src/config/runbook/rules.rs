@@ -181,16 +181,11 @@ fn scratch(ctx: &mut Ctx<'_>, raw: &RawRunbook, rollbacks: &[Rollback]) {
 /// Named jobs and hosts must fit the blast radius as written.
 fn fits(ctx: &mut Ctx<'_>, raw: &RawRunbook, targets: &Targets, b: BlastRadius) {
     let Some(t) = &raw.targets else { return };
-    let named = |sel: &Option<toml::Spanned<RawSelector>>| {
-        sel.as_ref()
-            .filter(|s| matches!(s.get_ref(), RawSelector::Names(_)))
-            .cloned()
-    };
-    if let (JobSelector::Named(jobs), Some(s)) = (&targets.jobs, named(&t.jobs)) {
-        over(ctx, &s, "jobs", jobs, "max_jobs", b.max_jobs);
+    if let (JobSelector::Named(jobs), Some(s)) = (&targets.jobs, &t.jobs) {
+        over(ctx, s, "jobs", jobs, "max_jobs", b.max_jobs);
     }
-    if let (HostSelector::Named(hosts), Some(s)) = (&targets.hosts, named(&t.hosts)) {
-        over(ctx, &s, "hosts", hosts, "max_hosts", b.max_hosts);
+    if let (HostSelector::Named(hosts), Some(s)) = (&targets.hosts, &t.hosts) {
+        over(ctx, s, "hosts", hosts, "max_hosts", b.max_hosts);
     }
 }
 
