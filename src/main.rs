@@ -480,10 +480,11 @@ fn drill(cli: &Cli, action: &DrillAction) -> ExitCode {
         };
         (plan, None)
     } else {
-        let (starter, state_dir) = match live_starter(cli, "lifeboat drill run NAME --demo --state-dir DIR") {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let (starter, state_dir) =
+            match live_starter(cli, "lifeboat drill run NAME --demo --state-dir DIR") {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
         let team = starter.config.runbooks.clone();
         let plan = Plan {
             state_dir,

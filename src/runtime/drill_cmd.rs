@@ -15,8 +15,14 @@ use std::path::{Path, PathBuf};
 
 pub enum Verb {
     List,
-    Show { name: String },
-    Run { name: String, dry_run: bool, yes: bool },
+    Show {
+        name: String,
+    },
+    Run {
+        name: String,
+        dry_run: bool,
+        yes: bool,
+    },
     Abort,
 }
 
@@ -33,7 +39,12 @@ fn last_results(state_dir: &Path) -> Vec<super::drill::report::Report> {
     out
 }
 
-fn list(books: &[Runbook], state_dir: &Path, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
+fn list(
+    books: &[Runbook],
+    state_dir: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let results = last_results(state_dir);
     for r in books {
         let last = results.iter().rev().find(|x| x.runbook == r.name);
@@ -46,7 +57,10 @@ fn list(books: &[Runbook], state_dir: &Path, json: bool, out: &mut dyn Write) ->
             writeln!(out, "{v}")?;
         } else {
             let last = last.map_or("never run".to_string(), |l| {
-                let rto = l.measures.rto_s.map_or(String::new(), |v| format!(", RTO {v:.1} s"));
+                let rto = l
+                    .measures
+                    .rto_s
+                    .map_or(String::new(), |v| format!(", RTO {v:.1} s"));
                 format!("last {} {}{rto}", l.status.as_str(), l.ended)
             });
             writeln!(out, "{:<24} {:<40} {last}", r.name, r.title)?;
@@ -56,20 +70,52 @@ fn list(books: &[Runbook], state_dir: &Path, json: bool, out: &mut dyn Write) ->
 }
 
 fn show(r: &Runbook, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{} v{} — {} ({})", r.name, r.version, r.title, r.scenario.as_str())?;
+    writeln!(
+        out,
+        "{} v{} — {} ({})",
+        r.name,
+        r.version,
+        r.title,
+        r.scenario.as_str()
+    )?;
     writeln!(out, "from {} (sha256 {})", r.source.display(), r.hash)?;
     writeln!(out, "\n{}\n", r.description)?;
-    writeln!(out, "blast radius: at most {} hosts, {} jobs", r.blast_radius.max_hosts, r.blast_radius.max_jobs)?;
-    writeln!(out, "preconditions: {}", r.preconditions.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "))?;
+    writeln!(
+        out,
+        "blast radius: at most {} hosts, {} jobs",
+        r.blast_radius.max_hosts, r.blast_radius.max_jobs
+    )?;
+    writeln!(
+        out,
+        "preconditions: {}",
+        r.preconditions
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
     writeln!(out, "steps:")?;
     for (i, s) in r.steps.iter().enumerate() {
-        writeln!(out, "  {}. [{}] {} — {}", i + 1, s.action.kind(), s.title, super::drill::show::step_line(&s.action))?;
+        writeln!(
+            out,
+            "  {}. [{}] {} — {}",
+            i + 1,
+            s.action.kind(),
+            s.title,
+            super::drill::show::step_line(&s.action)
+        )?;
     }
     Ok(())
 }
 
 /// Runs the verb; the exit status.
-pub async fn main(verb: Verb, plan: Plan, team_dir: Option<PathBuf>, json: bool, out: &mut (dyn Write + Send)) -> u8 {
+pub async fn main(
+    verb: Verb,
+    plan: Plan,
+    team_dir: Option<PathBuf>,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> u8 {
     let (books, errors) = crate::config::runbook::catalogue(team_dir.as_deref());
     for e in &errors {
         eprintln!("warning: {e}");
@@ -104,6 +150,11 @@ pub async fn main(verb: Verb, plan: Plan, team_dir: Option<PathBuf>, json: bool,
                     return 2;
                 }
             };
+            // A supervisor started just now has not seen its fleet settle: give it time
+            // to pass the preconditions before the drill is checked for real.
+            if embedded.is_some() {
+                settle(&plan.state_dir, &name).await;
+            }
             let code = run(&plan.state_dir, name, dry_run, yes, json, out).await;
             if let Some(e) = embedded {
                 if let Err(e) = e.stop("the drill command ended").await {
@@ -120,7 +171,12 @@ pub async fn main(verb: Verb, plan: Plan, team_dir: Option<PathBuf>, json: bool,
                     return e.exit_code();
                 }
             };
-            let Ok(id) = link.send(Request::DrillAbort { reason: "asked from the CLI".into() }).await else {
+            let Ok(id) = link
+                .send(Request::DrillAbort {
+                    reason: "asked from the CLI".into(),
+                })
+                .await
+            else {
                 return 1;
             };
             loop {
@@ -140,7 +196,14 @@ pub async fn main(verb: Verb, plan: Plan, team_dir: Option<PathBuf>, json: bool,
     }
 }
 
-async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out: &mut (dyn Write + Send)) -> u8 {
+async fn run(
+    dir: &Path,
+    name: String,
+    dry_run: bool,
+    yes: bool,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> u8 {
     let mut link = match cli_link::open(dir, false, None).await {
         Ok(l) => l,
         Err(e) => {
@@ -148,7 +211,7 @@ async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out
             return e.exit_code();
         }
     };
-    let _ = writeln!(out, "supervisor: {}", link.who());
+    let _ = writeln!(out, "{}", link.who());
     let Ok(id) = link.send(Request::DrillRun { name, dry_run, yes }).await else {
         return 1;
     };
@@ -159,7 +222,12 @@ async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("aborting the drill: its rollbacks run first…");
                 if let Ok(mut l) = cli_link::open(&dir, false, None).await {
-                    if l.send(Request::DrillAbort { reason: "Ctrl-C".into() }).await.is_ok() {
+                    if l.send(Request::DrillAbort {
+                        reason: "Ctrl-C".into(),
+                    })
+                    .await
+                    .is_ok()
+                    {
                         let _ = l.next().await;
                     }
                 }
@@ -184,7 +252,12 @@ async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out
                 }
             },
             Heard::Notice(n @ Notice::Drill { .. }) => {
-                let Notice::Drill { run, what, detail, .. } = &n else { continue };
+                let Notice::Drill {
+                    run, what, detail, ..
+                } = &n
+                else {
+                    continue;
+                };
                 if ours.as_deref() != Some(run.as_str()) {
                     continue;
                 }
@@ -203,4 +276,46 @@ async fn run(dir: &Path, name: String, dry_run: bool, yes: bool, json: bool, out
     aborter.abort();
     link.quit().await;
     code
+}
+
+/// How long a fleet started by this command may take to pass a drill's preconditions.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until a dry run of `name` passes every precondition (or [`SETTLE`] passes).
+async fn settle(dir: &Path, name: &str) {
+    let Ok(mut link) = cli_link::open(dir, false, None).await else {
+        return;
+    };
+    let end = tokio::time::Instant::now() + SETTLE;
+    let mut said = false;
+    while tokio::time::Instant::now() < end {
+        let request = Request::DrillRun {
+            name: name.to_string(),
+            dry_run: true,
+            yes: false,
+        };
+        let Ok(id) = link.send(request).await else {
+            break;
+        };
+        let ready = loop {
+            match link.next().await {
+                Heard::Outcome { id: got, outcome } if got == id => {
+                    break matches!(outcome, Outcome::Accepted { ref detail } if !detail.contains('✗'));
+                }
+                Heard::Gone(_) => return,
+                _ => {}
+            }
+        };
+        if ready {
+            break;
+        }
+        if !said {
+            eprintln!(
+                "the fleet is settling (probes, a first verified checkpoint) before the drill…"
+            );
+            said = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    link.quit().await;
 }

@@ -6,8 +6,8 @@
 use super::plan::Resolved;
 use super::probe::{self, AtFault, Context, Verdict};
 use super::runbook::{Diagnose, Fault, Probe, Rollback, Runbook, StepAction, StopCondition};
-use crate::core::time::Ts;
 use crate::core::snapshot::Snapshot;
+use crate::core::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -37,13 +37,22 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "effect")]
 pub enum Effect {
-    Show { what: Diagnose },
-    Inject { fault: Fault, duration_s: u64 },
+    Show {
+        what: Diagnose,
+    },
+    Inject {
+        fault: Fault,
+        duration_s: u64,
+    },
     /// A manual step: answered by [`Input::Confirm`] (or an abort).
-    Ask { prompt: String },
+    Ask {
+        prompt: String,
+    },
     /// The restore test: restore the newest checkpoint to scratch and verify it there.
     RestoreToScratch,
-    Rollback { action: Rollback },
+    Rollback {
+        action: Rollback,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +115,8 @@ pub struct Drill {
     pub status: Option<Status>,
     pub why: String,
     at_fault: Option<AtFault>,
+    /// The fleet as last seen before the injection: what the fault struck.
+    before: Option<AtFault>,
     detected: Option<Ts>,
     restore: Option<Result<String, String>>,
     phase: Phase,
@@ -126,6 +137,7 @@ impl Drill {
             status: None,
             why: String::new(),
             at_fault: None,
+            before: None,
             detected: None,
             restore: None,
             phase: Phase::Steps(0),
@@ -153,7 +165,11 @@ impl Drill {
     }
 
     /// Preconditions judged on `snap`: each with its verdict.
-    pub fn preconditions(runbook: &Runbook, targets: &Resolved, snap: &Snapshot) -> Vec<(Probe, Verdict)> {
+    pub fn preconditions(
+        runbook: &Runbook,
+        targets: &Resolved,
+        snap: &Snapshot,
+    ) -> Vec<(Probe, Verdict)> {
         let cx = Context {
             targets,
             at_fault: None,
@@ -187,13 +203,21 @@ impl Drill {
                 self.waiting = false;
                 match self.phase.clone() {
                     Phase::Steps(i) => {
-                        if let Some(StepAction::Inject { .. }) = self.rb().steps.get(i).map(|s| &s.action) {
+                        if let Some(StepAction::Inject { .. }) =
+                            self.rb().steps.get(i).map(|s| &s.action)
+                        {
                             if result.is_ok() && self.measures.injected_at.is_none() {
                                 self.measures.injected_at = Some(now);
+                                if let Some(mut a) = self.before.take() {
+                                    a.at = now;
+                                    self.measures.step_at_fault = a.steps.values().copied().max();
+                                    self.at_fault = Some(a);
+                                }
                             }
                         }
-                        if let Some(StepAction::Verify { check: Probe::RestoreVerified }) =
-                            self.rb().steps.get(i).map(|s| &s.action)
+                        if let Some(StepAction::Verify {
+                            check: Probe::RestoreVerified,
+                        }) = self.rb().steps.get(i).map(|s| &s.action)
                         {
                             self.restore = Some(result.clone());
                             return Vec::new();
@@ -208,7 +232,12 @@ impl Drill {
                         }
                     }
                     Phase::Rollback(i) => {
-                        let name = self.rb().rollbacks.get(i).map_or("", |r| rollback_name(*r)).to_string();
+                        let name = self
+                            .rb()
+                            .rollbacks
+                            .get(i)
+                            .map_or("", |r| rollback_name(*r))
+                            .to_string();
                         self.rollbacks.push((name, result));
                         self.phase = Phase::Rollback(i + 1);
                         self.advance(None, now)
@@ -229,9 +258,10 @@ impl Drill {
         }
     }
 
-    /// The at-fault picture is taken on the first snapshot after the injection.
+    /// Before the injection, keeps the picture the fault will strike; after, measures.
     fn measure(&mut self, snap: &Snapshot) {
         let Some(injected) = self.measures.injected_at else {
+            self.before = Some(AtFault::take(snap, &self.targets));
             return;
         };
         if self.at_fault.is_none() {
@@ -264,8 +294,10 @@ impl Drill {
                     .min_by_key(|c| c.step);
                 if let Some(c) = restored {
                     self.measures.restored_step = Some(c.step);
-                    self.measures.rpo_steps =
-                        self.measures.step_at_fault.map(|s| s.saturating_sub(c.step));
+                    self.measures.rpo_steps = self
+                        .measures
+                        .step_at_fault
+                        .map(|s| s.saturating_sub(c.step));
                     self.measures.rpo_s = Some(injected.since(c.created).as_secs_f64());
                 }
             }
@@ -293,12 +325,19 @@ impl Drill {
     fn judge_stop(&self, c: &StopCondition, snap: &Snapshot) -> Verdict {
         match c {
             StopCondition::OtherJobInterrupted => {
-                let hit = snap.jobs.iter().find(|j| {
-                    !self.targets.jobs.contains(&j.id) && !probe::steady(j.state)
-                });
+                let hit = snap
+                    .jobs
+                    .iter()
+                    .find(|j| !self.targets.jobs.contains(&j.id) && !probe::steady(j.state));
                 match hit {
-                    Some(j) => Verdict { ok: false, why: format!("{} is {}", j.id, j.state.as_str()) },
-                    None => Verdict { ok: true, why: "every other job runs".into() },
+                    Some(j) => Verdict {
+                        ok: false,
+                        why: format!("{} is {}", j.id, j.state.as_str()),
+                    },
+                    None => Verdict {
+                        ok: true,
+                        why: "every other job runs".into(),
+                    },
                 }
             }
             StopCondition::OtherHostFailed => {
@@ -307,16 +346,31 @@ impl Drill {
                         && h.reach == crate::core::detector::Reach::Failed
                 });
                 match hit {
-                    Some(h) => Verdict { ok: false, why: format!("{} failed: {}", h.id, h.reason) },
-                    None => Verdict { ok: true, why: "no other host failed".into() },
+                    Some(h) => Verdict {
+                        ok: false,
+                        why: format!("{} failed: {}", h.id, h.reason),
+                    },
+                    None => Verdict {
+                        ok: true,
+                        why: "no other host failed".into(),
+                    },
                 }
             }
             StopCondition::RtoExceeds { limit } => match self.measures.injected_at {
-                Some(at) if self.measures.rto_s.is_none() && snap.now.since(at) > *limit => Verdict {
-                    ok: false,
-                    why: format!("{}s since injection, limit {}s", snap.now.since(at).as_secs(), limit.as_secs()),
+                Some(at) if self.measures.rto_s.is_none() && snap.now.since(at) > *limit => {
+                    Verdict {
+                        ok: false,
+                        why: format!(
+                            "{}s since injection, limit {}s",
+                            snap.now.since(at).as_secs(),
+                            limit.as_secs()
+                        ),
+                    }
+                }
+                _ => Verdict {
+                    ok: true,
+                    why: "within the limit".into(),
                 },
-                _ => Verdict { ok: true, why: "within the limit".into() },
             },
         }
     }
@@ -363,9 +417,9 @@ impl Drill {
                             duration_s: duration.as_secs(),
                         },
                         StepAction::Manual { prompt } => Effect::Ask { prompt },
-                        StepAction::Verify { check: Probe::RestoreVerified } if self.restore.is_none() => {
-                            Effect::RestoreToScratch
-                        }
+                        StepAction::Verify {
+                            check: Probe::RestoreVerified,
+                        } if self.restore.is_none() => Effect::RestoreToScratch,
                         StepAction::Observe { until, deadline } => {
                             let Some(snap) = snap else { return Vec::new() };
                             let v = probe::evaluate(&until, snap, &self.cx(snap));
@@ -375,8 +429,14 @@ impl Drill {
                                 continue;
                             }
                             if now.since(started) > deadline {
-                                self.end_step(i, false, format!("not within {}s: {}", deadline.as_secs(), v.why), now);
-                                return self.fail(format!("step {} ran past its deadline", i + 1), now);
+                                self.end_step(
+                                    i,
+                                    false,
+                                    format!("not within {}s: {}", deadline.as_secs(), v.why),
+                                    now,
+                                );
+                                return self
+                                    .fail(format!("step {} ran past its deadline", i + 1), now);
                             }
                             return Vec::new();
                         }
@@ -458,7 +518,11 @@ impl Drill {
         let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
         push("detection_s", secs(e.detection), m.detection_s);
         push("rto_s", secs(e.rto), m.rto_s);
-        push("rpo_steps", e.rpo_steps.map(|s| s as f64), m.rpo_steps.map(|s| s as f64));
+        push(
+            "rpo_steps",
+            e.rpo_steps.map(|s| s as f64),
+            m.rpo_steps.map(|s| s as f64),
+        );
         push("rpo_s", secs(e.rpo), m.rpo_s);
         out
     }
@@ -468,8 +532,14 @@ impl Drill {
             if let Some(missed) = self.expectations().into_iter().find(|x| !x.met) {
                 self.status = Some(Status::Failed);
                 self.why = match missed.measured {
-                    Some(v) => format!("expected {} ≤ {}, measured {v:.1}", missed.what, missed.limit),
-                    None => format!("expected {} ≤ {}, and it was never measured", missed.what, missed.limit),
+                    Some(v) => format!(
+                        "expected {} ≤ {}, measured {v:.1}",
+                        missed.what, missed.limit
+                    ),
+                    None => format!(
+                        "expected {} ≤ {}, and it was never measured",
+                        missed.what, missed.limit
+                    ),
                 };
             } else if self.why.is_empty() {
                 self.why = "every step passed and every expectation was met".into();

@@ -142,13 +142,26 @@ fn a_gpu_failure_drill_passes_with_its_measures_and_rolls_back() {
     let mut drill = Drill::new(rb, targets);
     drive(&mut hs, &mut drill, 120, None);
     assert!(drill.finished());
-    assert_eq!(drill.status, Some(Status::Passed), "{}: {:#?}", drill.why, drill.steps);
+    assert_eq!(
+        drill.status,
+        Some(Status::Passed),
+        "{}: {:#?}",
+        drill.why,
+        drill.steps
+    );
     let m = &drill.measures;
     assert!(m.detection_s.is_some_and(|d| d <= 5.0), "{m:?}");
-    assert!(m.rto_s.is_some_and(|r| r >= m.detection_s.unwrap_or(0.0)), "{m:?}");
+    assert!(
+        m.rto_s.is_some_and(|r| r >= m.detection_s.unwrap_or(0.0)),
+        "{m:?}"
+    );
     assert_eq!(drill.steps.len(), 5);
     assert!(drill.steps.iter().all(|s| s.ok == Some(true)));
-    assert!(drill.steps[3].output.contains("moved from a to b"), "{:?}", drill.steps[3]);
+    assert!(
+        drill.steps[3].output.contains("moved from a to b"),
+        "{:?}",
+        drill.steps[3]
+    );
     assert_eq!(drill.rollbacks.len(), 1);
     assert!(drill.rollbacks[0].1.is_ok());
     assert!(drill.expectations().iter().all(|e| e.met));
@@ -198,7 +211,10 @@ fn a_stop_condition_aborts_the_drill_and_the_rollbacks_still_run() {
     drive(&mut hs, &mut drill, 60, None);
     assert_eq!(drill.status, Some(Status::Aborted));
     assert!(drill.why.contains("rto-exceeds 5s"), "{}", drill.why);
-    assert!(drill.stops.iter().any(|(n, v)| n == "rto-exceeds 5s" && !v.ok));
+    assert!(drill
+        .stops
+        .iter()
+        .any(|(n, v)| n == "rto-exceeds 5s" && !v.ok));
     assert_eq!(drill.rollbacks.len(), 1);
     assert!(hs.fake("a").up, "the rollback brought the host back");
 }
@@ -228,7 +244,15 @@ fn targets_beyond_the_blast_radius_refuse_the_drill() {
     rb.targets.hosts = HostSelector::HalfFleet;
     let e = plan::resolve(&rb, &hs.core.snapshot()).unwrap_err();
     assert!(
-        matches!(e, PlanError::BlastRadius { what: "hosts", max: 1, count: 2, .. }),
+        matches!(
+            e,
+            PlanError::BlastRadius {
+                what: "hosts",
+                max: 1,
+                count: 2,
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("a, b"), "{e}");
@@ -245,9 +269,7 @@ fn a_failing_precondition_says_why() {
     let mut rb = runbook(gpu_drill(), Vec::new(), Expectations::default());
     rb.preconditions = vec![
         Probe::JobRunning,
-        Probe::CheckpointFresh {
-            max_age: secs(600),
-        },
+        Probe::CheckpointFresh { max_age: secs(600) },
     ];
     let snap = hs.core.snapshot();
     let targets = plan::resolve(&rb, &snap).unwrap();

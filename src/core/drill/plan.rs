@@ -64,7 +64,11 @@ pub fn resolve(runbook: &Runbook, snap: &Snapshot) -> Result<Resolved, PlanError
                 .map(|j| &j.id)
                 .collect();
             running.sort();
-            vec![running.first().ok_or(PlanError::NothingRunning)?.to_owned().clone()]
+            vec![running
+                .first()
+                .ok_or(PlanError::NothingRunning)?
+                .to_owned()
+                .clone()]
         }
         JobSelector::All => snap.jobs.iter().map(|j| j.id.clone()).collect(),
     };
@@ -89,7 +93,8 @@ pub fn resolve(runbook: &Runbook, snap: &Snapshot) -> Result<Resolved, PlanError
                     .find(|h| h.id.as_str() == n)
                     .map(|h| h.id.clone())
                     .ok_or_else(|| {
-                        let all: Vec<String> = snap.hosts.iter().map(|h| h.id.to_string()).collect();
+                        let all: Vec<String> =
+                            snap.hosts.iter().map(|h| h.id.to_string()).collect();
                         PlanError::NoSuchHost(n.clone(), all.join(", "))
                     })
             })

@@ -105,13 +105,20 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
     let now = snap.now;
     let at_fault = |id: &JobId| cx.at_fault.and_then(|a| a.jobs.get(id));
     match probe {
-        Probe::Readiness => each_job(snap, cx, |j| {
-            match crate::core::readiness_snapshot::from_snapshot(snap, &j.id, cx.caps) {
-                Some(r) if r.would_succeed => Ok(format!("{}: {}", j.id, r.reason)),
-                Some(r) => Err(format!("{}: a failover would not succeed: {}", j.id, r.reason)),
-                None => Err(format!("{}: no readiness to judge", j.id)),
-            }
-        }),
+        Probe::Readiness => {
+            each_job(
+                snap,
+                cx,
+                |j| match crate::core::readiness_snapshot::from_snapshot(snap, &j.id, cx.caps) {
+                    Some(r) if r.would_succeed => Ok(format!("{}: {}", j.id, r.reason)),
+                    Some(r) => Err(format!(
+                        "{}: a failover would not succeed: {}",
+                        j.id, r.reason
+                    )),
+                    None => Err(format!("{}: no readiness to judge", j.id)),
+                },
+            )
+        }
         Probe::CheckpointFresh { max_age } => each_job(snap, cx, |j| match &j.newest_verified {
             Some(c) if now.since(c.created) <= *max_age => Ok(format!(
                 "{}: newest verified checkpoint {} is {}s old",
@@ -185,9 +192,10 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
         }),
         Probe::FaultDetected => match (cx.at_fault, cx.detected) {
             (None, _) => Verdict::fail("nothing was injected yet"),
-            (Some(a), Some(d)) => {
-                Verdict::pass(format!("noticed {:.1}s after injection", d.since(a.at).as_secs_f64()))
-            }
+            (Some(a), Some(d)) => Verdict::pass(format!(
+                "noticed {:.1}s after injection",
+                d.since(a.at).as_secs_f64()
+            )),
             (Some(_), None) => Verdict::fail("not noticed yet"),
         },
         Probe::NoFailover => {
@@ -257,9 +265,10 @@ pub fn noticed(snap: &Snapshot, targets: &Resolved) -> bool {
             targets.jobs.iter().any(|j| j.as_str() == c.job)
                 && c.copies.iter().any(|cp| cp.state == CopyState::Bad)
         })
-        || snap.jobs
-        .iter()
-        .any(|j| targets.jobs.contains(&j.id) && !steady(j.state))
+        || snap
+            .jobs
+            .iter()
+            .any(|j| targets.jobs.contains(&j.id) && !steady(j.state))
         || snap.hosts.iter().any(|h| {
             targets.hosts.contains(&h.id) && h.reach != crate::core::detector::Reach::Healthy
         })

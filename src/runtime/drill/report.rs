@@ -58,18 +58,45 @@ impl Report {
 
     pub fn markdown(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# Drill {} — {}\n", self.runbook, self.status.as_str().to_uppercase());
+        let _ = writeln!(
+            s,
+            "# Drill {} — {}\n",
+            self.runbook,
+            self.status.as_str().to_uppercase()
+        );
         let _ = writeln!(s, "{}\n", self.why);
-        let _ = writeln!(s, "- Runbook: {} v{} ({}), sha256 `{}`", self.title, self.version, self.scenario, self.hash);
-        let _ = writeln!(s, "- Run: `{}` by {}, {} → {}", self.run, self.operator, self.started, self.ended);
-        let names = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let _ = writeln!(
+            s,
+            "- Runbook: {} v{} ({}), sha256 `{}`",
+            self.title, self.version, self.scenario, self.hash
+        );
+        let _ = writeln!(
+            s,
+            "- Run: `{}` by {}, {} → {}",
+            self.run, self.operator, self.started, self.ended
+        );
+        let names = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
         let jobs: Vec<String> = self.targets.jobs.iter().map(|j| j.to_string()).collect();
         let hosts: Vec<String> = self.targets.hosts.iter().map(|h| h.to_string()).collect();
-        let _ = writeln!(s, "- Targets: jobs {}; hosts {}\n", names(&jobs), names(&hosts));
+        let _ = writeln!(
+            s,
+            "- Targets: jobs {}; hosts {}\n",
+            names(&jobs),
+            names(&hosts)
+        );
         let _ = writeln!(s, "## Measures\n");
         let m = &self.measures;
         let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1} s"));
-        let _ = writeln!(s, "| detection | RTO | RPO (steps) | RPO (time) | step at fault | restored step |");
+        let _ = writeln!(
+            s,
+            "| detection | RTO | RPO (steps) | RPO (time) | step at fault | restored step |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         let _ = writeln!(
             s,
@@ -85,7 +112,9 @@ impl Report {
             let _ = writeln!(s, "## Expectations\n");
             for e in &self.expectations {
                 let mark = if e.met { "met" } else { "MISSED" };
-                let got = e.measured.map_or("not measured".to_string(), |v| format!("{v:.1}"));
+                let got = e
+                    .measured
+                    .map_or("not measured".to_string(), |v| format!("{v:.1}"));
                 let _ = writeln!(s, "- {}: ≤ {} — measured {got} — {mark}", e.what, e.limit);
             }
             let _ = writeln!(s);
@@ -97,8 +126,17 @@ impl Report {
                 Some(false) => "FAILED",
                 None => "not finished",
             };
-            let secs = st.ended.map(|e| e.since(st.started).as_secs_f64()).unwrap_or(0.0);
-            let _ = writeln!(s, "{}. **{}** [{}] — {mark} in {secs:.1} s", i + 1, st.title, st.kind);
+            let secs = st
+                .ended
+                .map(|e| e.since(st.started).as_secs_f64())
+                .unwrap_or(0.0);
+            let _ = writeln!(
+                s,
+                "{}. **{}** [{}] — {mark} in {secs:.1} s",
+                i + 1,
+                st.title,
+                st.kind
+            );
             for line in st.output.lines() {
                 let _ = writeln!(s, "   > {line}");
             }
@@ -108,7 +146,12 @@ impl Report {
             let _ = writeln!(s, "- none");
         }
         for (name, v) in &self.stop_conditions {
-            let _ = writeln!(s, "- {name}: {} ({})", if v.ok { "held" } else { "FIRED" }, v.why);
+            let _ = writeln!(
+                s,
+                "- {name}: {} ({})",
+                if v.ok { "held" } else { "FIRED" },
+                v.why
+            );
         }
         let _ = writeln!(s, "\n## Rollbacks\n");
         if self.rollbacks.is_empty() {

@@ -28,7 +28,11 @@ pub fn step_line(action: &StepAction) -> String {
             duration.as_secs()
         ),
         StepAction::Observe { until, deadline } => {
-            format!("wait until {} (deadline {}s)", probe_text(until), deadline.as_secs())
+            format!(
+                "wait until {} (deadline {}s)",
+                probe_text(until),
+                deadline.as_secs()
+            )
         }
         StepAction::Verify { check } => format!("check {}", probe_text(check)),
         StepAction::Manual { prompt } => format!("operator: {prompt}"),
@@ -64,7 +68,12 @@ pub fn plan(runbook: &Runbook, targets: &Resolved, pre: &[(Probe, Verdict)]) -> 
         runbook.title,
         runbook.scenario.as_str()
     );
-    let _ = writeln!(s, "targets: jobs {}; hosts {}", list(&targets.jobs), list(&targets.hosts));
+    let _ = writeln!(
+        s,
+        "targets: jobs {}; hosts {}",
+        list(&targets.jobs),
+        list(&targets.hosts)
+    );
     let _ = writeln!(
         s,
         "blast radius: at most {} hosts, {} jobs (targets: {} hosts, {} jobs)",
@@ -83,7 +92,14 @@ pub fn plan(runbook: &Runbook, targets: &Resolved, pre: &[(Probe, Verdict)]) -> 
     }
     let _ = writeln!(s, "steps:");
     for (i, step) in runbook.steps.iter().enumerate() {
-        let _ = writeln!(s, "  {}. [{}] {} — {}", i + 1, step.action.kind(), step.title, step_line(&step.action));
+        let _ = writeln!(
+            s,
+            "  {}. [{}] {} — {}",
+            i + 1,
+            step.action.kind(),
+            step.title,
+            step_line(&step.action)
+        );
     }
     let _ = writeln!(
         s,
@@ -92,7 +108,10 @@ pub fn plan(runbook: &Runbook, targets: &Resolved, pre: &[(Probe, Verdict)]) -> 
             &runbook
                 .rollbacks
                 .iter()
-                .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                .map(|r| serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default())
                 .collect::<Vec<_>>()
         )
     );
@@ -136,7 +155,11 @@ pub fn diagnose(what: Diagnose, snap: &Snapshot, targets: &Resolved) -> String {
             for j in jobs {
                 match &j.newest_verified {
                     Some(c) => {
-                        let _ = writeln!(s, "{}: newest verified {} (step {}, {} bytes)", j.id, c.id, c.step, c.bytes);
+                        let _ = writeln!(
+                            s,
+                            "{}: newest verified {} (step {}, {} bytes)",
+                            j.id, c.id, c.step, c.bytes
+                        );
                     }
                     None => {
                         let _ = writeln!(s, "{}: no verified checkpoint", j.id);

@@ -56,7 +56,8 @@ pub struct Checked {
 
 /// Resolves the targets, checks the blast radius and the preconditions on `snap`.
 pub fn check(runbook: &Runbook, snap: &Snapshot) -> Result<Checked, String> {
-    let targets = plan::resolve(runbook, snap).map_err(|e| format!("drill {} refused: {e}", runbook.name))?;
+    let targets =
+        plan::resolve(runbook, snap).map_err(|e| format!("drill {} refused: {e}", runbook.name))?;
     let pre = Drill::preconditions(runbook, &targets, snap);
     let ready = pre.iter().all(|(_, v)| v.ok);
     Ok(Checked {
@@ -121,12 +122,34 @@ impl Task {
         self.env.latest.borrow().snapshot.clone()
     }
 
-    async fn go(&mut self, yes: bool, mut control: mpsc::Receiver<DrillControl>, started: crate::core::time::Ts) {
-        let jobs: Vec<String> = self.drill.targets.jobs.iter().map(|j| j.to_string()).collect();
-        let hosts: Vec<String> = self.drill.targets.hosts.iter().map(|h| h.to_string()).collect();
+    async fn go(
+        &mut self,
+        yes: bool,
+        mut control: mpsc::Receiver<DrillControl>,
+        started: crate::core::time::Ts,
+    ) {
+        let jobs: Vec<String> = self
+            .drill
+            .targets
+            .jobs
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        let hosts: Vec<String> = self
+            .drill
+            .targets
+            .hosts
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
         self.say(
             "started",
-            format!("{} runs it: jobs {}; hosts {}", self.env.by.name, jobs.join(", "), hosts.join(", ")),
+            format!(
+                "{} runs it: jobs {}; hosts {}",
+                self.env.by.name,
+                jobs.join(", "),
+                hosts.join(", ")
+            ),
         )
         .await;
         let mut latest = self.env.latest.clone();
@@ -140,7 +163,8 @@ impl Task {
                 let now = self.env.clock.now();
                 let next = match e {
                     Effect::Ask { prompt } if yes => {
-                        self.say("waiting", format!("{prompt} (confirmed by --yes)")).await;
+                        self.say("waiting", format!("{prompt} (confirmed by --yes)"))
+                            .await;
                         self.drill.on(Input::Confirm, now)
                     }
                     Effect::Ask { prompt } => {
@@ -187,7 +211,11 @@ impl Task {
             Ok(dir) => format!("; report in {}", dir.display()),
             Err(e) => format!("; the report could not be written: {e}"),
         };
-        self.say("finished", format!("{}: {}{at}", report.status.as_str(), report.why)).await;
+        self.say(
+            "finished",
+            format!("{}: {}{at}", report.status.as_str(), report.why),
+        )
+        .await;
     }
 
     /// Says each step's start and end once.
@@ -199,12 +227,20 @@ impl Task {
             }
             if !self.reported[i].0 {
                 self.reported[i].0 = true;
-                self.say("step_started", format!("{}. [{}] {}", i + 1, s.kind, s.title)).await;
+                self.say(
+                    "step_started",
+                    format!("{}. [{}] {}", i + 1, s.kind, s.title),
+                )
+                .await;
             }
             if let (Some(ok), false) = (s.ok, self.reported[i].1) {
                 self.reported[i].1 = true;
                 let what = if ok { "step_passed" } else { "step_failed" };
-                self.say(what, format!("{}. {}: {}", i + 1, s.title, s.output.replace('\n', "; "))).await;
+                self.say(
+                    what,
+                    format!("{}. {}: {}", i + 1, s.title, s.output.replace('\n', "; ")),
+                )
+                .await;
             }
         }
     }
@@ -221,8 +257,20 @@ impl Task {
     }
 
     async fn inject(&mut self, fault: Fault, duration_s: u64) -> Result<String, String> {
-        let jobs: Vec<String> = self.drill.targets.jobs.iter().map(|j| j.to_string()).collect();
-        let hosts: Vec<String> = self.drill.targets.hosts.iter().map(|h| h.to_string()).collect();
+        let jobs: Vec<String> = self
+            .drill
+            .targets
+            .jobs
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        let hosts: Vec<String> = self
+            .drill
+            .targets
+            .hosts
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
         let (kind, aims) = match fault {
             Fault::JobCrash => (FaultKind::JobCrash, jobs),
             Fault::JobHang => (FaultKind::JobHang, jobs),
@@ -233,7 +281,10 @@ impl Task {
             Fault::SupervisorKill | Fault::NasLost | Fault::CorruptCopy => {
                 return Err(format!(
                     "{} cannot be injected into this fleet yet",
-                    serde_json::to_value(fault).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                    serde_json::to_value(fault)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
                 ))
             }
         };
@@ -252,14 +303,22 @@ impl Task {
                 self.injected.push(h.to_string());
             }
         }
-        let detail = format!("{} on {} (undone after {duration_s}s at the latest)", kind.as_str(), aims.join(", "));
+        let detail = format!(
+            "{} on {} (undone after {duration_s}s at the latest)",
+            kind.as_str(),
+            aims.join(", ")
+        );
         self.say("injected", detail).await;
         Ok(said.join("; "))
     }
 
     async fn restore_test(&mut self, snap: &Snapshot) -> Result<String, String> {
         let job = self.drill.targets.jobs.first().ok_or("no target job")?;
-        let view = snap.jobs.iter().find(|j| &j.id == job).ok_or("the job left the fleet")?;
+        let view = snap
+            .jobs
+            .iter()
+            .find(|j| &j.id == job)
+            .ok_or("the job left the fleet")?;
         let host = view
             .standbys
             .first()
@@ -268,8 +327,15 @@ impl Task {
         let path = format!("/tmp/lifeboat-restore-test-{}", self.run);
         let t0 = std::time::Instant::now();
         self.scratch = Some((host.clone(), path.clone()));
-        let done = self.env.world.restore(job.as_str(), None, &host, Some(&path)).await?;
-        Ok(format!("{done} on {host} in {:.1}s", t0.elapsed().as_secs_f64()))
+        let done = self
+            .env
+            .world
+            .restore(job.as_str(), None, &host, Some(&path))
+            .await?;
+        Ok(format!(
+            "{done} on {host} in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        ))
     }
 
     async fn rollback(&mut self, action: Rollback) -> Result<String, String> {
@@ -287,7 +353,8 @@ impl Task {
                     }
                 }
                 let detail = format!("healed {}", healed.join(", "));
-                self.say("rollback", format!("clear-faults: {detail}")).await;
+                self.say("rollback", format!("clear-faults: {detail}"))
+                    .await;
                 if failed.is_empty() {
                     Ok(detail)
                 } else {
@@ -310,7 +377,14 @@ impl Task {
                     (Ok(()), Ok(Err(why))) => Ok(format!("nothing to resume ({why})")),
                     _ => Err("the supervisor did not answer".to_string()),
                 };
-                self.say("rollback", format!("resume-automation: {}", answer.clone().unwrap_or_else(|e| e))).await;
+                self.say(
+                    "rollback",
+                    format!(
+                        "resume-automation: {}",
+                        answer.clone().unwrap_or_else(|e| e)
+                    ),
+                )
+                .await;
                 answer
             }
             Rollback::RemoveScratch => {
@@ -318,9 +392,15 @@ impl Task {
                 // say exactly what is left, never that it is gone.
                 let r = match &self.scratch {
                     None => Ok("nothing was restored".to_string()),
-                    Some((host, path)) => Err(format!("the scratch copy may remain at {path} on {host}: remove it by hand")),
+                    Some((host, path)) => Err(format!(
+                        "the scratch copy may remain at {path} on {host}: remove it by hand"
+                    )),
                 };
-                self.say("rollback", format!("remove-scratch: {}", r.clone().unwrap_or_else(|e| e))).await;
+                self.say(
+                    "rollback",
+                    format!("remove-scratch: {}", r.clone().unwrap_or_else(|e| e)),
+                )
+                .await;
                 r
             }
         }

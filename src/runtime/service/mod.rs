@@ -210,7 +210,9 @@ impl Service {
             if !d.join.is_finished() {
                 let _ = d
                     .control
-                    .send(crate::runtime::drill::task::DrillControl::Abort(why.to_string()))
+                    .send(crate::runtime::drill::task::DrillControl::Abort(
+                        why.to_string(),
+                    ))
                     .await;
                 if tokio::time::timeout(std::time::Duration::from_secs(60), d.join)
                     .await
@@ -223,7 +225,8 @@ impl Service {
     }
 
     async fn stop(mut self, reason: &str) -> Result<(), String> {
-        self.end_drill(&format!("the supervisor is stopping ({reason})")).await;
+        self.end_drill(&format!("the supervisor is stopping ({reason})"))
+            .await;
         let _ = self.shutdown.send(Some(reason.to_string()));
         let _ = (&mut self.listener).await;
         if let Some(ssh) = self.ssh.take() {
@@ -501,7 +504,9 @@ impl Service {
             Request::DrillConfirm | Request::DrillAbort { .. } => {
                 use crate::runtime::drill::task::DrillControl;
                 let control = match request {
-                    Request::DrillAbort { reason } => DrillControl::Abort(format!("{}: {reason}", by.name)),
+                    Request::DrillAbort { reason } => {
+                        DrillControl::Abort(format!("{}: {reason}", by.name))
+                    }
                     _ => DrillControl::Confirm,
                 };
                 let outcome = match &self.drill {
@@ -531,7 +536,8 @@ impl Service {
     /// Checks a drill (the plan and its preconditions) and, unless a dry run, starts it.
     async fn drill_run(&mut self, by: &Identity, name: &str, dry_run: bool, yes: bool) -> Outcome {
         use crate::runtime::drill::task;
-        let runbook = match crate::runtime::drill::find(name, self.starter.runbook_dir().as_deref()) {
+        let runbook = match crate::runtime::drill::find(name, self.starter.runbook_dir().as_deref())
+        {
             Ok(r) => r,
             Err(reason) => return Outcome::Refused { reason },
         };
@@ -546,16 +552,24 @@ impl Service {
             Err(reason) => return Outcome::Refused { reason },
         };
         if dry_run {
-            return Outcome::Accepted { detail: checked.text };
+            return Outcome::Accepted {
+                detail: checked.text,
+            };
         }
         if !checked.ready {
             return Outcome::Refused {
-                reason: format!("drill {name} refused: a precondition fails\n{}", checked.text),
+                reason: format!(
+                    "drill {name} refused: a precondition fails\n{}",
+                    checked.text
+                ),
             };
         }
         if let Some(d) = self.drill.as_ref().filter(|d| !d.join.is_finished()) {
             return Outcome::Refused {
-                reason: format!("drill {} is running; abort it first (lifeboat drill abort)", d.run),
+                reason: format!(
+                    "drill {} is running; abort it first (lifeboat drill abort)",
+                    d.run
+                ),
             };
         }
         let Some(c) = self.current.as_ref() else {
@@ -567,7 +581,7 @@ impl Service {
             world: c.world.clone(),
             feed: c.handle.feed.clone(),
             latest: self.fanout.latest.clone(),
-            clock: c.handle.clock.clone(),
+            clock: c.handle.clock,
             state_dir: self.lock.dir.clone(),
             by: by.clone(),
         };
