@@ -155,7 +155,16 @@ pub async fn main(
             if embedded.is_some() {
                 settle(&plan.state_dir, &name).await;
             }
-            let code = run(&plan.state_dir, name, dry_run, yes, json, out).await;
+            let code = run(
+                &plan.state_dir,
+                plan.readonly,
+                name,
+                dry_run,
+                yes,
+                json,
+                out,
+            )
+            .await;
             if let Some(e) = embedded {
                 if let Err(e) = e.stop("the drill command ended").await {
                     eprintln!("error: {e}");
@@ -198,13 +207,14 @@ pub async fn main(
 
 async fn run(
     dir: &Path,
+    readonly: bool,
     name: String,
     dry_run: bool,
     yes: bool,
     json: bool,
     out: &mut (dyn Write + Send),
 ) -> u8 {
-    let mut link = match cli_link::open(dir, false, None).await {
+    let mut link = match cli_link::open(dir, readonly, None).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
