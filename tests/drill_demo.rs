@@ -197,7 +197,9 @@ fn waiting_drill(dir: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until(60, "the drill to wait at its manual step", || waits() > before);
+    wait_until(60, "the drill to wait at its manual step", || {
+        waits() > before
+    });
     child
 }
 
@@ -261,4 +263,51 @@ fn a_drill_is_aborted_by_the_cli_by_ctrl_c_and_by_the_daemon_stopping_and_always
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     aborted(&dir, "the supervisor is stopping");
     assert_eq!(reports(&dir).len(), 3);
+}
+
+#[test]
+fn a_drill_whose_daemon_is_killed_is_rolled_back_by_the_next_one_and_reported_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let first = Daemon::start(&["--demo", "--chaos", "off"], &dir);
+    let child = waiting_drill(&dir);
+    let inflight: Vec<_> = std::fs::read_dir(dir.join("drills"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("inflight.json").is_file())
+        .collect();
+    assert_eq!(
+        inflight.len(),
+        1,
+        "the running drill keeps an in-flight record"
+    );
+    first.signal("KILL");
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    drop(first);
+    assert!(
+        reports(&dir).is_empty(),
+        "nothing wrote a report for the killed run"
+    );
+
+    let second = Daemon::start(&["--demo", "--chaos", "off"], &dir);
+    wait_until(30, "the interrupted drill's report", || {
+        !reports(&dir).is_empty()
+    });
+    let r = &reports(&dir)[0];
+    assert_eq!(r["status"], "interrupted", "{r:#}");
+    assert!(
+        r["why"]
+            .as_str()
+            .unwrap()
+            .contains("its rollbacks ran when the next one started"),
+        "{r:#}"
+    );
+    assert_eq!(r["rollbacks"][0][0], "clear-faults", "{r:#}");
+    assert!(r["rollbacks"][0][1]["Ok"].is_string(), "{r:#}");
+    assert!(!inflight[0].path().join("inflight.json").exists());
+    assert!(drill_notices(&dir).iter().any(
+        |n| n["what"] == "finished" && n["detail"].as_str().unwrap().starts_with("interrupted")
+    ));
+    assert!(second.stop().success());
 }

@@ -236,7 +236,7 @@ impl Drill {
                             .rb()
                             .rollbacks
                             .get(i)
-                            .map_or("", |r| rollback_name(*r))
+                            .map_or("", |r| r.as_str())
                             .to_string();
                         self.rollbacks.push((name, result));
                         self.phase = Phase::Rollback(i + 1);
@@ -549,14 +549,6 @@ impl Drill {
 
     pub fn runbook(&self) -> &Runbook {
         &self.runbook
-    }
-}
-
-fn rollback_name(r: Rollback) -> &'static str {
-    match r {
-        Rollback::ClearFaults => "clear-faults",
-        Rollback::ResumeAutomation => "resume-automation",
-        Rollback::RemoveScratch => "remove-scratch",
     }
 }
 

@@ -30,6 +30,12 @@ pub struct Report {
     pub rollbacks: Vec<(String, Result<String, String>)>,
     pub measures: Measures,
     pub expectations: Vec<Expectation>,
+    /// What the drill struck (hosts and jobs), for clear-faults after a crash.
+    #[serde(default)]
+    pub injected: Vec<String>,
+    /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
+    #[serde(default)]
+    pub rollback_plan: Vec<String>,
 }
 
 impl Report {
@@ -53,7 +59,43 @@ impl Report {
             rollbacks: drill.rollbacks.clone(),
             measures: drill.measures.clone(),
             expectations: drill.expectations(),
+            injected: Vec::new(),
+            rollback_plan: rb
+                .rollbacks
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
         }
+    }
+
+    fn dir(state_dir: &Path, run: &str) -> PathBuf {
+        state_dir.join("drills").join(run)
+    }
+
+    /// Keeps the run's picture in `inflight.json` while it runs: a supervisor that
+    /// restarts under it finds it there and runs the rollbacks.
+    pub fn write_inflight(&self, state_dir: &Path) -> std::io::Result<()> {
+        let dir = Self::dir(state_dir, &self.run);
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join("inflight.json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, dir.join("inflight.json"))
+    }
+
+    /// The runs a supervisor stopped under (their `inflight.json`), oldest first.
+    pub fn inflight(state_dir: &Path) -> Vec<Report> {
+        let mut out: Vec<Report> = std::fs::read_dir(state_dir.join("drills"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("inflight.json")).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
+        out.sort_by(|a, b| a.started.cmp(&b.started));
+        out
     }
 
     pub fn markdown(&self) -> String {
@@ -170,13 +212,18 @@ impl Report {
         s
     }
 
-    /// Writes `report.json` and `report.md` under `state_dir/drills/RUN/`.
+    /// Writes `report.json` and `report.md` under `state_dir/drills/RUN/`; the run is
+    /// no longer in flight.
     pub fn write(&self, state_dir: &Path) -> std::io::Result<PathBuf> {
-        let dir = state_dir.join("drills").join(&self.run);
+        let dir = Self::dir(state_dir, &self.run);
         std::fs::create_dir_all(&dir)?;
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("report.json"), json)?;
         std::fs::write(dir.join("report.md"), self.markdown())?;
+        match std::fs::remove_file(dir.join("inflight.json")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(dir)
     }
 }

@@ -18,13 +18,10 @@ fn list<T: ToString>(v: &[T]) -> String {
 /// One line per step: what it will do.
 pub fn step_line(action: &StepAction) -> String {
     match action {
-        StepAction::Diagnose { show } => format!("show the fleet's {}", diagnose_name(*show)),
+        StepAction::Diagnose { show } => format!("show the fleet's {}", show.as_str()),
         StepAction::Inject { fault, duration } => format!(
             "inject {} (undoes itself after {}s)",
-            serde_json::to_value(fault)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            fault.as_str(),
             duration.as_secs()
         ),
         StepAction::Observe { until, deadline } => {
@@ -46,14 +43,6 @@ fn probe_text(p: &Probe) -> String {
         }
         Probe::HeartbeatAdvancing { within } => format!("{} (≤ {}s)", p.name(), within.as_secs()),
         _ => p.name().to_string(),
-    }
-}
-
-fn diagnose_name(d: Diagnose) -> &'static str {
-    match d {
-        Diagnose::Status => "status",
-        Diagnose::Readiness => "readiness",
-        Diagnose::Checkpoints => "checkpoints",
     }
 }
 
@@ -108,10 +97,7 @@ pub fn plan(runbook: &Runbook, targets: &Resolved, pre: &[(Probe, Verdict)]) -> 
             &runbook
                 .rollbacks
                 .iter()
-                .map(|r| serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default())
+                .map(|r| r.as_str().to_string())
                 .collect::<Vec<_>>()
         )
     );

@@ -16,6 +16,7 @@ use crate::runtime::clock::Clock;
 use crate::runtime::service::fanout::Latest;
 use crate::runtime::service::world::World;
 use crate::runtime::supervisor::Feed;
+
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -157,6 +158,7 @@ impl Task {
         if let Some(s) = self.snapshot() {
             effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
         }
+        self.keep(started);
         loop {
             self.report_steps().await;
             while let Some(e) = effects.pop_front() {
@@ -179,6 +181,7 @@ impl Task {
                 };
                 effects.extend(next);
                 self.report_steps().await;
+                self.keep(started);
             }
             if self.drill.finished() {
                 break;
@@ -206,7 +209,8 @@ impl Task {
             }
         }
         let ended = self.env.clock.now();
-        let report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);
+        let mut report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);
+        report.injected = self.injected.clone();
         let at = match report.write(&self.env.state_dir) {
             Ok(dir) => format!("; report in {}", dir.display()),
             Err(e) => format!("; the report could not be written: {e}"),
@@ -216,6 +220,22 @@ impl Task {
             format!("{}: {}{at}", report.status.as_str(), report.why),
         )
         .await;
+    }
+
+    /// The run as it stands, in `inflight.json` (for a supervisor that restarts under it).
+    fn keep(&self, started: crate::core::time::Ts) {
+        let mut r = Report::of(
+            &self.run,
+            &self.drill,
+            &self.env.by.name,
+            started,
+            self.env.clock.now(),
+        );
+        r.status = crate::core::drill::engine::Status::Interrupted;
+        r.injected = self.injected.clone();
+        if let Err(e) = r.write_inflight(&self.env.state_dir) {
+            tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
+        }
     }
 
     /// Says each step's start and end once.
@@ -281,10 +301,7 @@ impl Task {
             Fault::SupervisorKill | Fault::NasLost | Fault::CorruptCopy => {
                 return Err(format!(
                     "{} cannot be injected into this fleet yet",
-                    serde_json::to_value(fault)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    fault.as_str()
                 ))
             }
         };
@@ -339,70 +356,20 @@ impl Task {
     }
 
     async fn rollback(&mut self, action: Rollback) -> Result<String, String> {
-        match action {
-            Rollback::ClearFaults => {
-                if self.injected.is_empty() {
-                    return Ok("nothing was injected".into());
-                }
-                let mut healed = Vec::new();
-                let mut failed = Vec::new();
-                for aim in std::mem::take(&mut self.injected) {
-                    match self.env.world.inject(FaultKind::Heal, &aim).await {
-                        Ok(_) => healed.push(aim),
-                        Err(e) => failed.push(format!("{aim}: {e}")),
-                    }
-                }
-                let detail = format!("healed {}", healed.join(", "));
-                self.say("rollback", format!("clear-faults: {detail}"))
-                    .await;
-                if failed.is_empty() {
-                    Ok(detail)
-                } else {
-                    Err(format!("{detail}; not healed: {}", failed.join("; ")))
-                }
-            }
-            Rollback::ResumeAutomation => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let sent = self
-                    .env
-                    .feed
-                    .send(Feed::Command {
-                        by: self.env.by.clone(),
-                        command: crate::core::io::Command::Resume { job: None },
-                        reply: Some(tx),
-                    })
-                    .await;
-                let answer = match (sent, rx.await) {
-                    (Ok(()), Ok(Ok(()))) => Ok("automation resumed".to_string()),
-                    (Ok(()), Ok(Err(why))) => Ok(format!("nothing to resume ({why})")),
-                    _ => Err("the supervisor did not answer".to_string()),
-                };
-                self.say(
-                    "rollback",
-                    format!(
-                        "resume-automation: {}",
-                        answer.clone().unwrap_or_else(|e| e)
-                    ),
-                )
-                .await;
-                answer
-            }
-            Rollback::RemoveScratch => {
-                // Removing the copy over SSH comes with the live restore test; until then
-                // say exactly what is left, never that it is gone.
-                let r = match &self.scratch {
-                    None => Ok("nothing was restored".to_string()),
-                    Some((host, path)) => Err(format!(
-                        "the scratch copy may remain at {path} on {host}: remove it by hand"
-                    )),
-                };
-                self.say(
-                    "rollback",
-                    format!("remove-scratch: {}", r.clone().unwrap_or_else(|e| e)),
-                )
-                .await;
-                r
-            }
-        }
+        let undo = super::rollback::Undo {
+            injected: &self.injected,
+            scratch: self.scratch.as_ref(),
+            world: self.env.world.as_ref(),
+            feed: &self.env.feed,
+            by: &self.env.by,
+        };
+        let r = undo.run(action).await;
+        let said = match &r {
+            Ok(d) => d.clone(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        self.say("rollback", format!("{}: {said}", action.as_str()))
+            .await;
+        r
     }
 }

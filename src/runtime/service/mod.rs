@@ -116,7 +116,15 @@ impl Service {
         });
         tracing::info!("{}", started.hello);
         let hello = started.hello.clone();
-        let current = Some(attach(&fanout, started));
+        let current = attach(&fanout, started);
+        // Drills a previous supervisor stopped under: their rollbacks run now.
+        tokio::spawn(crate::runtime::drill::recover::recover(
+            dir.clone(),
+            current.world.clone(),
+            current.handle.feed.clone(),
+            current.handle.clock,
+        ));
+        let current = Some(current);
         let (req_tx, requests) = mpsc::channel(64);
         let (shutdown, shut_rx) = watch::channel(None);
         let (grant, grant_rx) = watch::channel(None);

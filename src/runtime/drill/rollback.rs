@@ -1,0 +1,76 @@
+//! A drill's rollbacks, carried out: the faults it made healed, automation resumed, the
+//! restore test's copy accounted for. Used by a running drill and, after a crash, by the
+//! supervisor that starts next.
+
+use crate::core::drill::runbook::Rollback;
+use crate::core::identity::Identity;
+use crate::protocol::fault::FaultKind;
+use crate::runtime::service::world::World;
+use crate::runtime::supervisor::Feed;
+use tokio::sync::mpsc;
+
+/// What the rollbacks act on.
+pub struct Undo<'a> {
+    /// Where the drill's faults struck (hosts and jobs).
+    pub injected: &'a [String],
+    /// Where the restore test put its copy (host, path).
+    pub scratch: Option<&'a (String, String)>,
+    pub world: &'a dyn World,
+    pub feed: &'a mpsc::Sender<Feed>,
+    pub by: &'a Identity,
+}
+
+impl Undo<'_> {
+    pub async fn run(&self, action: Rollback) -> Result<String, String> {
+        match action {
+            Rollback::ClearFaults => self.clear().await,
+            Rollback::ResumeAutomation => self.resume().await,
+            // Removing the copy over SSH comes with the live restore test; until then say
+            // exactly what may be left, never that it is gone.
+            Rollback::RemoveScratch => match self.scratch {
+                None => Ok("nothing was restored".to_string()),
+                Some((host, path)) => Err(format!(
+                    "the scratch copy may remain at {path} on {host}: remove it by hand"
+                )),
+            },
+        }
+    }
+
+    /// Heals every target a fault struck; idempotent, so a repeat after a crash is safe.
+    async fn clear(&self) -> Result<String, String> {
+        if self.injected.is_empty() {
+            return Ok("nothing was injected".into());
+        }
+        let mut healed = Vec::new();
+        let mut failed = Vec::new();
+        for aim in self.injected {
+            match self.world.inject(FaultKind::Heal, aim).await {
+                Ok(_) => healed.push(aim.as_str()),
+                Err(e) => failed.push(format!("{aim}: {e}")),
+            }
+        }
+        let detail = format!("healed {}", healed.join(", "));
+        if failed.is_empty() {
+            Ok(detail)
+        } else {
+            Err(format!("{detail}; not healed: {}", failed.join("; ")))
+        }
+    }
+
+    async fn resume(&self) -> Result<String, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self
+            .feed
+            .send(Feed::Command {
+                by: self.by.clone(),
+                command: crate::core::io::Command::Resume { job: None },
+                reply: Some(tx),
+            })
+            .await;
+        match (sent, rx.await) {
+            (Ok(()), Ok(Ok(()))) => Ok("automation resumed".to_string()),
+            (Ok(()), Ok(Err(why))) => Ok(format!("nothing to resume ({why})")),
+            _ => Err("the supervisor did not answer".to_string()),
+        }
+    }
+}
