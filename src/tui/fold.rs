@@ -84,6 +84,31 @@ pub fn note(ui: &mut UiState, n: &Notice) {
             });
         }
     }
+    if let Notice::Drill {
+        run,
+        runbook,
+        what,
+        detail,
+        ..
+    } = n
+    {
+        match what.as_ref() {
+            "finished" if ui.drill.as_ref().is_some_and(|d| &d.run == run) => ui.drill = None,
+            "started" => {
+                ui.drill = Some(crate::tui::state::DrillUnderWay {
+                    runbook: runbook.clone(),
+                    run: run.clone(),
+                    step: String::new(),
+                })
+            }
+            "step_started" | "waiting" => {
+                if let Some(d) = ui.drill.as_mut().filter(|d| &d.run == run) {
+                    d.step = detail.clone();
+                }
+            }
+            _ => {}
+        }
+    }
     if let Notice::Core(e) = n {
         if let EventKind::CommandRejected {
             operator,

@@ -31,6 +31,17 @@ pub struct UiState {
     pub link: Option<crate::protocol::screen::LinkState>,
     /// Wall-clock time, moved on every tick: how old the data is once the link is lost.
     pub wall: Ts,
+    /// The drill under way in the supervisor, from its notices: every screen says so.
+    pub drill: Option<DrillUnderWay>,
+}
+
+/// A drill running now, as the console shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DrillUnderWay {
+    pub runbook: String,
+    pub run: String,
+    /// The step under way ("4. [observe] Lifeboat notices the job is gone").
+    pub step: String,
 }
 
 /// The `/` filter: rows whose text contains it (case-insensitive) stay.

@@ -44,6 +44,21 @@ pub fn banner(ui: &UiState) -> Option<String> {
     }
 }
 
+/// The DRILL banner while a drill runs: faults on the fleet are on purpose, and how to
+/// stop them.
+pub fn drill_banner(ui: &UiState) -> Option<String> {
+    let d = ui.drill.as_ref()?;
+    let step = if d.step.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", d.step)
+    };
+    Some(format!(
+        "DRILL {} under way{step} — its faults are on purpose; abort: lifeboat drill abort",
+        d.runbook
+    ))
+}
+
 pub fn draw_banner(buf: &mut Buffer, area: Rect, text: &str, theme: &Theme) {
     let row = Rect::new(area.x, area.y, area.width, 1);
     buf.set_style(
@@ -110,5 +125,44 @@ pub fn help_lines(ui: &UiState) -> Vec<(String, String)> {
         ],
         Some(_) => vec![("supervisor".into(), banner(ui).unwrap_or_default())],
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::time::Ts;
+    use crate::protocol::notice::Notice;
+    use crate::tui::state::UiState;
+    use std::borrow::Cow;
+
+    fn drill(run: &str, what: &'static str, detail: &str) -> Notice {
+        Notice::Drill {
+            ts: Ts(1),
+            run: run.into(),
+            runbook: "job-crash".into(),
+            what: Cow::Borrowed(what),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn the_drill_banner_shows_from_start_to_finish_with_the_step_under_way() {
+        let mut ui = UiState::default();
+        assert_eq!(super::drill_banner(&ui), None);
+        crate::tui::fold::note(&mut ui, &drill("r1", "started", "root runs it"));
+        crate::tui::fold::note(&mut ui, &drill("r1", "step_started", "3. [inject] Kill it"));
+        let text = super::drill_banner(&ui).unwrap();
+        assert!(
+            text.starts_with("DRILL job-crash under way — 3. [inject] Kill it"),
+            "{text}"
+        );
+        assert!(text.contains("lifeboat drill abort"), "{text}");
+        // Another run's end does not clear it; its own does.
+        crate::tui::fold::note(&mut ui, &drill("r0", "finished", "passed"));
+        assert!(super::drill_banner(&ui).is_some());
+        crate::tui::fold::note(&mut ui, &drill("r1", "finished", "aborted: Ctrl-C"));
+        assert_eq!(super::drill_banner(&ui), None);
+        // The drill is not a lost link: nothing is greyed for it.
+        assert_eq!(super::banner(&ui), None);
     }
 }

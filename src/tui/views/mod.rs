@@ -60,7 +60,8 @@ pub fn layout(area: Rect, snap: &Snapshot, ui: &UiState) -> Areas {
     let head = header::HEIGHT.min(area.height);
     // The body keeps at least a few lines; attention gives way first (a lost link's
     // banner leads it).
-    let banner = u16::from(link::banner(ui).is_some());
+    let banner =
+        u16::from(link::banner(ui).is_some()) + u16::from(link::drill_banner(ui).is_some());
     let att = (attention::height(snap) + banner).min(area.height.saturating_sub(head + 4));
     let top = head + att;
     let foot = footer::height(ui).min(area.height - top);
@@ -93,18 +94,22 @@ pub fn draw_buffer(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, 
     }
     let a = layout(area, snap, ui);
     header::draw(buf, a.header, snap, ui, theme);
-    let attention_area = match link::banner(ui) {
-        Some(text) if a.attention.height > 0 => {
-            link::draw_banner(buf, a.attention, &text, theme);
-            Rect::new(
-                a.attention.x,
-                a.attention.y + 1,
-                a.attention.width,
-                a.attention.height - 1,
-            )
+    let mut attention_area = a.attention;
+    for text in [link::banner(ui), link::drill_banner(ui)]
+        .into_iter()
+        .flatten()
+    {
+        if attention_area.height == 0 {
+            break;
         }
-        _ => a.attention,
-    };
+        link::draw_banner(buf, attention_area, &text, theme);
+        attention_area = Rect::new(
+            attention_area.x,
+            attention_area.y + 1,
+            attention_area.width,
+            attention_area.height - 1,
+        );
+    }
     attention::draw(buf, attention_area, snap, ui, theme);
     match ui.view {
         View::Fleet => fleet::draw(buf, a.body, snap, ui, theme),
