@@ -8,6 +8,7 @@ use super::shell::Shell;
 use super::shell_transport::ShellTransport;
 use super::supervisor::{self, RuntimeParts, SupervisorHandle};
 use crate::config::Config;
+use crate::protocol::fault::FaultKind;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -49,8 +50,30 @@ struct Running {
 /// What runs beside the supervisor on a real fleet.
 struct LiveWorld {
     replicas: Option<Arc<super::replica::Replicator>>,
+    /// The hosts, over SSH: a drill's faults are made there.
+    shell: Arc<dyn super::shell::Shell>,
+    fleet: crate::core::fleet::Fleet,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
+}
+
+impl LiveWorld {
+    /// Runs a drill's fault script on `host` and reads its answer.
+    async fn on_host(&self, host: &str, script: &str) -> Result<String, String> {
+        let spec = self
+            .fleet
+            .hosts
+            .iter()
+            .find(|h| h.id.as_str() == host)
+            .ok_or_else(|| format!("no host named \"{host}\" in the fleet"))?;
+        let out = self
+            .shell
+            .run(spec, script, std::time::Duration::from_secs(20), 64 * 1024)
+            .await
+            .map_err(|e| format!("{host}: {e}"))?;
+        super::drill_faults::said(&String::from_utf8_lossy(&out.stdout))
+            .map(|s| format!("{host}: {s}"))
+    }
 }
 
 #[async_trait::async_trait]
@@ -87,6 +110,42 @@ impl World for LiveWorld {
         }
     }
 
+    async fn drill_fault(
+        &self,
+        kind: FaultKind,
+        host: &str,
+        job: Option<&str>,
+        duration: std::time::Duration,
+    ) -> Result<String, String> {
+        use super::drill_faults as df;
+        let script = match (kind, job) {
+            (FaultKind::JobCrash, Some(job)) => df::crash(job),
+            (FaultKind::JobHang, Some(job)) => df::hang(job, duration),
+            _ => {
+                return Err(format!(
+                    "{} cannot be made on a real host yet",
+                    kind.as_str()
+                ))
+            }
+        };
+        self.on_host(host, &script).await
+    }
+
+    async fn drill_heal(
+        &self,
+        kind: FaultKind,
+        host: &str,
+        job: Option<&str>,
+    ) -> Result<String, String> {
+        match (kind, job) {
+            (FaultKind::JobHang, Some(job)) => {
+                self.on_host(host, &super::drill_faults::unhang(job)).await
+            }
+            // A crash is not undone: Lifeboat's own recovery restarts the job.
+            _ => Ok(format!("nothing to undo for {}", kind.as_str())),
+        }
+    }
+
     async fn stop(&self) {
         let _ = self.stop_poller.send(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
@@ -110,6 +169,7 @@ impl Starter for LiveStarter {
             config: self.config.clone(),
             state_dir: state_dir.to_path_buf(),
         };
+        let shell = opts.ssh.clone();
         let running = start(&opts).await.map_err(|e| e.to_string())?;
         let hello = format!(
             "Watching {} hosts and {} jobs from {}; state in {}",
@@ -128,6 +188,8 @@ impl Starter for LiveStarter {
             handle: running.handle,
             world: Arc::new(LiveWorld {
                 replicas,
+                shell,
+                fleet: self.config.fleet.clone(),
                 tasks: std::sync::Mutex::new(tasks),
                 stop_poller: running.stop_poller,
             }),

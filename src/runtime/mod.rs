@@ -15,6 +15,7 @@ pub mod config_probe;
 pub mod console_files;
 pub mod drill;
 pub mod drill_cmd;
+pub mod drill_faults;
 pub mod exec;
 pub mod fence_provider;
 pub mod history_cmd;

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+/// One fault a drill made: its kind, the host, and the job whose process it struck.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Injected {
+    pub fault: crate::protocol::fault::FaultKind,
+    pub host: String,
+    pub job: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub run: String,
@@ -30,9 +38,9 @@ pub struct Report {
     pub rollbacks: Vec<(String, Result<String, String>)>,
     pub measures: Measures,
     pub expectations: Vec<Expectation>,
-    /// What the drill struck (hosts and jobs), for clear-faults after a crash.
+    /// What the drill struck, for clear-faults after a crash.
     #[serde(default)]
-    pub injected: Vec<String>,
+    pub injected: Vec<Injected>,
     /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
     #[serde(default)]
     pub rollback_plan: Vec<String>,

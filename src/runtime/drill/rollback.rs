@@ -4,15 +4,14 @@
 
 use crate::core::drill::runbook::Rollback;
 use crate::core::identity::Identity;
-use crate::protocol::fault::FaultKind;
 use crate::runtime::service::world::World;
 use crate::runtime::supervisor::Feed;
 use tokio::sync::mpsc;
 
 /// What the rollbacks act on.
 pub struct Undo<'a> {
-    /// Where the drill's faults struck (hosts and jobs).
-    pub injected: &'a [String],
+    /// The faults the drill made.
+    pub injected: &'a [super::report::Injected],
     /// Where the restore test put its copy (host, path).
     pub scratch: Option<&'a (String, String)>,
     pub world: &'a dyn World,
@@ -36,20 +35,29 @@ impl Undo<'_> {
         }
     }
 
-    /// Heals every target a fault struck; idempotent, so a repeat after a crash is safe.
+    /// Undoes every fault the drill made; idempotent, so a repeat after a crash is safe.
     async fn clear(&self) -> Result<String, String> {
         if self.injected.is_empty() {
             return Ok("nothing was injected".into());
         }
         let mut healed = Vec::new();
         let mut failed = Vec::new();
-        for aim in self.injected {
-            match self.world.inject(FaultKind::Heal, aim).await {
-                Ok(_) => healed.push(aim.as_str()),
-                Err(e) => failed.push(format!("{aim}: {e}")),
+        for i in self.injected {
+            let what = format!(
+                "{} on {}",
+                i.fault.as_str(),
+                i.job.as_deref().unwrap_or(&i.host)
+            );
+            match self
+                .world
+                .drill_heal(i.fault, &i.host, i.job.as_deref())
+                .await
+            {
+                Ok(said) => healed.push(format!("{what} ({said})")),
+                Err(e) => failed.push(format!("{what}: {e}")),
             }
         }
-        let detail = format!("healed {}", healed.join(", "));
+        let detail = format!("undone: {}", healed.join("; "));
         if failed.is_empty() {
             Ok(detail)
         } else {

@@ -99,8 +99,8 @@ struct Task {
     run: String,
     drill: Drill,
     env: DrillEnv,
-    /// Where each injected fault struck (hosts and jobs), for clear-faults.
-    injected: Vec<String>,
+    /// The faults made, for clear-faults.
+    injected: Vec<super::report::Injected>,
     /// Per step: (started said, ended said).
     reported: Vec<(bool, bool)>,
     /// Where the restore test put its copy (host, path).
@@ -269,35 +269,52 @@ impl Task {
         let snap = self.snapshot().ok_or("no snapshot of the fleet yet")?;
         match e {
             Effect::Show { what } => Ok(show::diagnose(what, &snap, &self.drill.targets)),
-            Effect::Inject { fault, duration_s } => self.inject(fault, duration_s).await,
+            Effect::Inject { fault, duration_s } => self.inject(fault, duration_s, &snap).await,
             Effect::RestoreToScratch => self.restore_test(&snap).await,
             Effect::Rollback { action } => self.rollback(action).await,
             Effect::Ask { .. } => Ok(String::new()),
         }
     }
 
-    async fn inject(&mut self, fault: Fault, duration_s: u64) -> Result<String, String> {
-        let jobs: Vec<String> = self
-            .drill
-            .targets
-            .jobs
-            .iter()
-            .map(|j| j.to_string())
-            .collect();
-        let hosts: Vec<String> = self
-            .drill
-            .targets
-            .hosts
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
-        let (kind, aims) = match fault {
-            Fault::JobCrash => (FaultKind::JobCrash, jobs),
-            Fault::JobHang => (FaultKind::JobHang, jobs),
-            Fault::GpuLost => (FaultKind::GpuLost, jobs),
-            Fault::HostHang | Fault::Partition => (FaultKind::HostHung, hosts),
-            Fault::HostDown | Fault::FleetLoss => (FaultKind::HostUnreachable, hosts),
-            Fault::SpotPreemption => (FaultKind::SpotPreemption, hosts),
+    async fn inject(
+        &mut self,
+        fault: Fault,
+        duration_s: u64,
+        snap: &Snapshot,
+    ) -> Result<String, String> {
+        use super::report::Injected;
+        let on_jobs = |kind: FaultKind| -> Vec<Injected> {
+            self.drill
+                .targets
+                .jobs
+                .iter()
+                .filter_map(|id| snap.jobs.iter().find(|j| &j.id == id))
+                .map(|j| Injected {
+                    fault: kind,
+                    host: j.placement.host.to_string(),
+                    job: Some(j.id.to_string()),
+                })
+                .collect()
+        };
+        let on_hosts = |kind: FaultKind| -> Vec<Injected> {
+            self.drill
+                .targets
+                .hosts
+                .iter()
+                .map(|h| Injected {
+                    fault: kind,
+                    host: h.to_string(),
+                    job: None,
+                })
+                .collect()
+        };
+        let aims = match fault {
+            Fault::JobCrash => on_jobs(FaultKind::JobCrash),
+            Fault::JobHang => on_jobs(FaultKind::JobHang),
+            Fault::GpuLost => on_jobs(FaultKind::GpuLost),
+            Fault::HostHang | Fault::Partition => on_hosts(FaultKind::HostHung),
+            Fault::HostDown | Fault::FleetLoss => on_hosts(FaultKind::HostUnreachable),
+            Fault::SpotPreemption => on_hosts(FaultKind::SpotPreemption),
             Fault::SupervisorKill | Fault::NasLost | Fault::CorruptCopy => {
                 return Err(format!(
                     "{} cannot be injected into this fleet yet",
@@ -306,24 +323,28 @@ impl Task {
             }
         };
         if aims.is_empty() {
-            return Err(format!("{} has no target", kind.as_str()));
+            return Err(format!("{} has no target", fault.as_str()));
         }
+        let duration = std::time::Duration::from_secs(duration_s);
         let mut said = Vec::new();
-        for aim in &aims {
-            let done = self.env.world.inject(kind, aim).await?;
-            self.injected.push(aim.clone());
+        for aim in aims {
+            let done = self
+                .env
+                .world
+                .drill_fault(aim.fault, &aim.host, aim.job.as_deref(), duration)
+                .await?;
             said.push(done);
-        }
-        // The hosts under a job fault are healed too at the end.
-        for h in &self.drill.targets.hosts {
-            if !self.injected.contains(&h.to_string()) {
-                self.injected.push(h.to_string());
-            }
+            // Kept before the next one: a crash now still undoes what was made.
+            self.injected.push(aim);
         }
         let detail = format!(
             "{} on {} (undone after {duration_s}s at the latest)",
-            kind.as_str(),
-            aims.join(", ")
+            fault.as_str(),
+            self.injected
+                .iter()
+                .map(|i| i.job.clone().unwrap_or_else(|| i.host.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         self.say("injected", detail).await;
         Ok(said.join("; "))

@@ -39,6 +39,34 @@ pub trait World: Send + Sync {
         Err("faults can be injected only into the simulated demo fleet".into())
     }
 
+    /// A drill's fault on `host` (on `job`'s process there, when given); on a real fleet
+    /// it undoes itself on the host after `duration` even if Lifeboat dies. The
+    /// simulator's faults stand in by default.
+    async fn drill_fault(
+        &self,
+        kind: FaultKind,
+        host: &str,
+        job: Option<&str>,
+        _duration: std::time::Duration,
+    ) -> Result<String, String> {
+        self.inject(kind, job.unwrap_or(host)).await
+    }
+
+    /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe).
+    async fn drill_heal(
+        &self,
+        _kind: FaultKind,
+        host: &str,
+        job: Option<&str>,
+    ) -> Result<String, String> {
+        let mut said = Vec::new();
+        if let Some(j) = job {
+            said.push(self.inject(FaultKind::Heal, j).await?);
+        }
+        said.push(self.inject(FaultKind::Heal, host).await?);
+        Ok(said.join("; "))
+    }
+
     /// Stops what runs beside the supervisor (the supervisor is stopped after).
     async fn stop(&self);
 }

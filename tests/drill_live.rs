@@ -1,0 +1,198 @@
+//! Drills on a real fleet: the fault scripts under dash and busybox against real processes
+//! (a crash kills, a hang stops and is continued by the rollback or by its dead-man timer
+//! on the host), and the shipped job-crash runbook run by a daemon on three loopback sshd
+//! hosts: the real toy job is killed over SSH and Lifeboat brings it back, measured.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "support/failover_bed.rs"]
+mod failover_bed;
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use daemon::{bin, Daemon};
+use lifeboat::runtime::drill_faults as df;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wait_until(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < end, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The process state letter from /proc (R, S, T …), or None once it is gone.
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(") ")?.1;
+    let c = rest.chars().next()?;
+    (c != 'Z').then_some(c)
+}
+
+/// Runs `script` with `shell` (["dash"] or ["busybox", "sh"]) fed on stdin.
+fn run(shell: &[&str], runs: &Path, script: &str) -> String {
+    let mut child = Command::new(shell[0])
+        .args(&shell[1..])
+        .arg("-s")
+        .env("LIFEBOAT_RUN_DIR", runs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A stand-in for a job's process, recorded as run e1 of `job`.
+fn job_process(runs: &Path, job: &str) -> std::process::Child {
+    let child = Command::new("sleep").arg("300").spawn().unwrap();
+    let d = runs.join(job);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("e1.pid"), child.id().to_string()).unwrap();
+    child
+}
+
+#[test]
+fn the_fault_scripts_crash_and_hang_a_real_process_under_dash_and_busybox() {
+    for shell in [&["dash"][..], &["busybox", "sh"][..]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path();
+        let job = "train it's"; // quoted through, like any job name
+
+        let mut p = job_process(runs, job);
+        let pid = p.id();
+        let out = run(shell, runs, &df::hang(job, Duration::from_secs(300)));
+        assert_eq!(
+            df::said(&out).unwrap().split(' ').nth(2),
+            Some(pid.to_string().as_str()),
+            "{shell:?}: {out}"
+        );
+        wait_until(5, "the process stopped", || state(pid) == Some('T'));
+        let timer =
+            std::fs::read_to_string(runs.join(job).join(format!(".drill-hang.{pid}"))).unwrap();
+        let timer: u32 = timer.trim().parse().unwrap();
+        assert!(
+            state(timer).is_some(),
+            "the dead-man timer runs on the host"
+        );
+        let out = run(shell, runs, &df::unhang(job));
+        assert_eq!(
+            df::said(&out).unwrap(),
+            "continued 1 stopped process(es)",
+            "{shell:?}: {out}"
+        );
+        wait_until(5, "the process continued", || {
+            state(pid).is_some_and(|s| s != 'T')
+        });
+        wait_until(5, "the dead-man timer disarmed", || state(timer).is_none());
+        assert!(!runs.join(job).join(format!(".drill-hang.{pid}")).exists());
+
+        // Left alone, the dead-man continues it by itself.
+        let out = run(shell, runs, &df::hang(job, Duration::from_secs(1)));
+        assert!(df::said(&out).is_ok(), "{shell:?}: {out}");
+        wait_until(5, "the process stopped", || state(pid) == Some('T'));
+        wait_until(10, "the dead-man continued it", || {
+            state(pid).is_some_and(|s| s != 'T')
+        });
+        let _ = run(shell, runs, &df::unhang(job));
+
+        let out = run(shell, runs, &df::crash(job));
+        assert_eq!(
+            df::said(&out).unwrap(),
+            format!("killed pid {pid} (run e1)"),
+            "{shell:?}: {out}"
+        );
+        let _ = p.wait();
+        assert!(state(pid).is_none());
+        let out = run(shell, runs, &df::crash(job));
+        assert!(
+            df::said(&out).unwrap_err().contains("no running copy"),
+            "{shell:?}: {out}"
+        );
+    }
+}
+
+fn reports(dir: &Path) -> Vec<Value> {
+    std::fs::read_dir(dir.join("drills"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("report.json")).ok())
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back() {
+    let bed = failover_bed::start(
+        "dr-crash",
+        &["restart-in-place", "warm-standby", "escalate"],
+    );
+    let config = bed.config.to_str().unwrap().to_string();
+    let state = bed.state.to_str().unwrap().to_string();
+    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--state-dir", &state])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // Probes answered, a first checkpoint verified in the NAS: the preconditions pass.
+    wait_until(120, "the preconditions to pass", || {
+        cli(&["drill", "run", "job-crash", "--dry-run"])
+            .status
+            .success()
+    });
+    let before: Vec<(u64, u32)> = bed.alive(1);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let out = cli(&["drill", "run", "job-crash", "--yes", "--json"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let r = &reports(&bed.state)[0];
+    assert_eq!(r["status"], "passed", "{r:#}");
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    assert!(
+        inject["output"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("h1: killed pid {}", before[0].1)),
+        "{inject}"
+    );
+    let m = &r["measures"];
+    eprintln!("job-crash drill on the loopback fleet measured: {m}");
+    assert!(
+        m["detection_s"].as_f64().unwrap() <= m["rto_s"].as_f64().unwrap(),
+        "{m}"
+    );
+    assert!(m["rpo_steps"].as_u64().is_some(), "{m}");
+    // Exactly one copy of the job runs, a newer run than the one killed.
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(now[0].1 > before[0].0, "{now:?} after {before:?}");
+    assert!(daemon.stop().success());
+}
