@@ -159,6 +159,22 @@ fn a_job_crash_drill_on_the_demo_fleet_passes_and_reports_what_it_measured() {
     )
     .unwrap();
     assert!(md.starts_with("# Drill job-crash — PASSED"), "{md}");
+    let svg = std::fs::read_to_string(
+        dir.join("drills")
+            .join(r["run"].as_str().unwrap())
+            .join("timeline.svg"),
+    )
+    .unwrap();
+    assert!(
+        svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("detecting") && svg.contains("<polyline"),
+        "{svg}"
+    );
+    assert!(svg.contains("restored step"), "{svg}");
+    assert!(!r["timeline"].as_array().unwrap().is_empty(), "{r:#}");
     assert!(md.contains("| detection | RTO |"), "{md}");
 
     // The catalogue shows the last result.

@@ -88,6 +88,17 @@ pub struct Measures {
     pub rpo_s: Option<f64>,
 }
 
+/// The target job as one snapshot showed it: for the report's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at: Ts,
+    pub step: Option<u64>,
+    pub state: String,
+}
+
+/// Samples kept at most; past it every other one is dropped (the shape stays).
+const SAMPLES: usize = 2000;
+
 /// An expectation against its measure.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expectation {
@@ -114,6 +125,8 @@ pub struct Drill {
     pub measures: Measures,
     pub status: Option<Status>,
     pub why: String,
+    /// The first target job's step and state across the run (on change, else each 1 s).
+    pub timeline: Vec<Sample>,
     at_fault: Option<AtFault>,
     /// The fleet as last seen before the injection: what the fault struck.
     before: Option<AtFault>,
@@ -136,6 +149,7 @@ impl Drill {
             measures: Measures::default(),
             status: None,
             why: String::new(),
+            timeline: Vec::new(),
             at_fault: None,
             before: None,
             detected: None,
@@ -188,6 +202,7 @@ impl Drill {
     pub fn on(&mut self, input: Input<'_>, now: Ts) -> Vec<Effect> {
         match input {
             Input::Snapshot(snap) => {
+                self.sample(snap);
                 self.measure(snap);
                 if matches!(self.phase, Phase::Steps(_)) {
                     if let Some(why) = self.stop_fired(snap) {
@@ -258,6 +273,35 @@ impl Drill {
         }
     }
 
+    fn sample(&mut self, snap: &Snapshot) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        let Some(j) = self
+            .targets
+            .jobs
+            .first()
+            .and_then(|id| snap.jobs.iter().find(|j| &j.id == id))
+        else {
+            return;
+        };
+        let s = Sample {
+            at: snap.now,
+            step: j.last_step,
+            state: j.state.as_str().to_string(),
+        };
+        let due = self.timeline.last().is_none_or(|l| {
+            l.step != s.step || l.state != s.state || s.at.since(l.at) >= Duration::from_secs(1)
+        });
+        if due {
+            self.timeline.push(s);
+            if self.timeline.len() > SAMPLES {
+                let kept = std::mem::take(&mut self.timeline);
+                self.timeline = kept.into_iter().step_by(2).collect();
+            }
+        }
+    }
+
     /// Before the injection, keeps the picture the fault will strike; after, measures.
     fn measure(&mut self, snap: &Snapshot) {
         let Some(injected) = self.measures.injected_at else {
@@ -275,6 +319,20 @@ impl Drill {
             self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());
         }
         let Some(a) = &self.at_fault else { return };
+        // What the struck run reached counts as the step at the fault: its last
+        // heartbeat may land after the injection.
+        if self.measures.rto_s.is_none() {
+            let reached = snap
+                .jobs
+                .iter()
+                .filter(|j| a.jobs.get(&j.id).is_some_and(|(_, e)| j.epoch.0 == *e))
+                .filter(|j| self.targets.jobs.contains(&j.id))
+                .filter_map(|j| j.last_step)
+                .max();
+            if reached > self.measures.step_at_fault {
+                self.measures.step_at_fault = reached;
+            }
+        }
         if self.detected.is_some() && self.measures.rto_s.is_none() {
             let back = self.targets.jobs.iter().all(|id| {
                 snap.jobs.iter().any(|j| {

@@ -6,6 +6,7 @@ pub mod report;
 mod rollback;
 pub mod show;
 pub mod task;
+pub mod timeline;
 
 use crate::core::drill::runbook::Runbook;
 use std::path::Path;

@@ -1,9 +1,9 @@
-//! A drill's report, written into `STATE/drills/RUN/`: `report.json` for tools and
-//! `report.md` for people — status and why, the runbook (name, version, hash), who ran it,
+//! A drill's report, written into `STATE/drills/RUN/`: `report.json` for tools,
+//! `report.md` for people and `timeline.svg` (see `timeline`) — status and why, the runbook (name, version, hash), who ran it,
 //! the targets, every step, the stop conditions, the rollbacks, the measures and each
 //! expectation met or missed.
 
-use crate::core::drill::engine::{Drill, Expectation, Measures, Status, StepResult};
+use crate::core::drill::engine::{Drill, Expectation, Measures, Sample, Status, StepResult};
 use crate::core::drill::plan::Resolved;
 use crate::core::drill::probe::Verdict;
 use crate::core::time::{rfc3339, Ts};
@@ -30,6 +30,11 @@ pub struct Report {
     pub operator: String,
     pub started: String,
     pub ended: String,
+    /// The same instants in ms since the epoch (the timeline's axis).
+    #[serde(default)]
+    pub started_ms: u64,
+    #[serde(default)]
+    pub ended_ms: u64,
     pub status: Status,
     pub why: String,
     pub targets: Resolved,
@@ -38,6 +43,9 @@ pub struct Report {
     pub rollbacks: Vec<(String, Result<String, String>)>,
     pub measures: Measures,
     pub expectations: Vec<Expectation>,
+    /// The target job's step and state across the run.
+    #[serde(default)]
+    pub timeline: Vec<Sample>,
     /// What the drill struck, for clear-faults after a crash.
     #[serde(default)]
     pub injected: Vec<Injected>,
@@ -59,6 +67,8 @@ impl Report {
             operator: operator.into(),
             started: rfc3339(started),
             ended: rfc3339(ended),
+            started_ms: started.0,
+            ended_ms: ended.0,
             status: drill.status.unwrap_or(Status::Interrupted),
             why: drill.why.clone(),
             targets: drill.targets.clone(),
@@ -67,6 +77,7 @@ impl Report {
             rollbacks: drill.rollbacks.clone(),
             measures: drill.measures.clone(),
             expectations: drill.expectations(),
+            timeline: drill.timeline.clone(),
             injected: Vec::new(),
             rollback_plan: rb
                 .rollbacks
@@ -228,6 +239,7 @@ impl Report {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("report.json"), json)?;
         std::fs::write(dir.join("report.md"), self.markdown())?;
+        std::fs::write(dir.join("timeline.svg"), super::timeline::svg(self))?;
         match std::fs::remove_file(dir.join("inflight.json")) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
