@@ -123,6 +123,45 @@ fn the_fault_scripts_crash_and_hang_a_real_process_under_dash_and_busybox() {
             df::said(&out).unwrap_err().contains("no running copy"),
             "{shell:?}: {out}"
         );
+
+        // A planted GPU fault is what the probe reports in its Xid section, labelled
+        // injected, until it is removed or expires (then the probe removes it).
+        let probe = lifeboat::runtime::scripts::probe(&[]);
+        let xids = |p: &str| p.split("@@xid").nth(1).unwrap_or("").to_string();
+        let out = run(shell, runs, &df::gpu_lost(Duration::from_secs(300)));
+        assert!(
+            df::said(&out).unwrap().contains("Xid 79"),
+            "{shell:?}: {out}"
+        );
+        let p = run(shell, runs, &probe);
+        assert!(xids(&p).contains(df::GPU_LOST_LINE), "{shell:?}: {p}");
+        assert_eq!(
+            lifeboat::core::xid::parse_xid_lines(&xids(&p)),
+            vec![79],
+            "{shell:?}: {p}"
+        );
+        let out = run(shell, runs, &df::gpu_restore());
+        assert_eq!(
+            df::said(&out).unwrap(),
+            "removed 1 GPU marker(s)",
+            "{shell:?}: {out}"
+        );
+        assert!(!xids(&run(shell, runs, &probe)).contains("LIFEBOAT DRILL"));
+        let _ = run(shell, runs, &df::gpu_lost(Duration::from_secs(1)));
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(
+            !xids(&run(shell, runs, &probe)).contains("LIFEBOAT DRILL"),
+            "{shell:?}: expired"
+        );
+        let left: Vec<_> = std::fs::read_dir(runs)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".drill-xid"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{shell:?}: the probe removes an expired marker"
+        );
     }
 }
 
@@ -194,5 +233,51 @@ fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back
     let now = bed.all_alive();
     assert_eq!(now.len(), 1, "{now:?}");
     assert!(now[0].1 > before[0].0, "{now:?} after {before:?}");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_gpu_failure_runbook_plants_an_xid_79_the_probe_reports_and_the_job_moves_to_the_standby() {
+    let bed = failover_bed::start("dr-gpu", &["warm-standby", "cpu-standby", "escalate"]);
+    let config = bed.config.to_str().unwrap().to_string();
+    let state = bed.state.to_str().unwrap().to_string();
+    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--state-dir", &state])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    wait_until(120, "the preconditions to pass", || {
+        cli(&["drill", "run", "gpu-failure", "--dry-run"])
+            .status
+            .success()
+    });
+    let out = cli(&["drill", "run", "gpu-failure", "--yes"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let r = &reports(&bed.state)[0];
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "gpu-failure drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    // The job runs on the standby now, once; the marker is gone from the primary.
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, 2, "{now:?}");
+    let runs = bed.dir.path().join("runs-h1");
+    let left: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".drill-xid"))
+        .collect();
+    assert!(left.is_empty(), "the rollback removed the marker: {left:?}");
     assert!(daemon.stop().success());
 }

@@ -1,7 +1,9 @@
 //! A drill's faults made for real on a host, over SSH, as POSIX `sh` (dash and busybox
 //! run them the same): the job's process killed (a crash), or stopped with SIGSTOP (a hang:
 //! alive, no progress) under a dead-man timer *on the host* that sends SIGCONT after the
-//! drill's duration even if Lifeboat dies or the network goes. The fault then travels the
+//! drill's duration even if Lifeboat dies or the network goes. A GPU cannot be made to
+//! fall off the bus without harm, so a marker is planted that Lifeboat's probe reports as
+//! that Xid, labelled injected; it expires by itself. The fault then travels the
 //! path a real one does: host → probe → parser → detector.
 
 use super::scripts::quote;
@@ -65,6 +67,37 @@ echo "@@continued $n"
     )
 }
 
+/// The kernel-log line a planted GPU fault shows as: Xid 79 as the driver writes it, and
+/// labelled as a drill's, so nobody takes it for a real one.
+pub const GPU_LOST_LINE: &str =
+    "NVRM: Xid (PCI:0000:00:00): 79, pid=0, LIFEBOAT DRILL (injected): GPU has fallen off the bus.";
+
+/// Plants a GPU-off-the-bus marker that Lifeboat's own probe reports (its Xid section) for
+/// `duration`; past it the probe removes the marker, so it undoes itself on the host.
+pub fn gpu_lost(duration: Duration) -> String {
+    format!(
+        r#"LB="${{LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}}"
+mkdir -p "$LB" || exit 4
+f="$LB/.drill-xid.$$"
+printf '%s %s
+' "$(( $(date +%s) + {secs} ))" {line} >"$f.tmp" && mv "$f.tmp" "$f" || {{ echo "@@failed marker"; exit 4; }}
+echo "@@planted $f"
+"#,
+        secs = duration.as_secs().max(1),
+        line = quote(GPU_LOST_LINE)
+    )
+}
+
+/// Removes every planted GPU marker now.
+pub fn gpu_restore() -> String {
+    r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
+n=0
+for f in "$LB"/.drill-xid.*; do [ -f "$f" ] && rm -f "$f" && n=$((n+1)); done
+echo "@@removed $n"
+"#
+    .to_string()
+}
+
 /// What a fault script's output says, for the drill's log.
 pub fn said(stdout: &str) -> Result<String, String> {
     let line = stdout
@@ -83,6 +116,10 @@ pub fn said(stdout: &str) -> Result<String, String> {
             ep.map(|e| format!(" (run {e})")).unwrap_or_default()
         )),
         (Some("continued"), Some(n), _) => Ok(format!("continued {n} stopped process(es)")),
+        (Some("planted"), Some(f), _) => Ok(format!(
+            "planted a GPU-lost marker ({f}) that the probe reports as Xid 79, labelled injected"
+        )),
+        (Some("removed"), Some(n), _) => Ok(format!("removed {n} GPU marker(s)")),
         (Some("none"), ..) => Err("no running copy of the job on that host".into()),
         (Some("failed"), Some(pid), _) => Err(format!("could not signal pid {pid}")),
         _ => Err(format!(
@@ -95,6 +132,14 @@ pub fn said(stdout: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::said;
+
+    #[test]
+    fn the_planted_line_is_read_as_xid_79_by_the_kernel_log_parser() {
+        assert_eq!(
+            crate::core::xid::parse_xid_lines(super::GPU_LOST_LINE),
+            vec![79]
+        );
+    }
 
     #[test]
     fn answers_are_read_and_anything_else_is_an_error() {

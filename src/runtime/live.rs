@@ -121,6 +121,7 @@ impl World for LiveWorld {
         let script = match (kind, job) {
             (FaultKind::JobCrash, Some(job)) => df::crash(job),
             (FaultKind::JobHang, Some(job)) => df::hang(job, duration),
+            (FaultKind::GpuLost, _) => df::gpu_lost(duration),
             _ => {
                 return Err(format!(
                     "{} cannot be made on a real host yet",
@@ -140,6 +141,10 @@ impl World for LiveWorld {
         match (kind, job) {
             (FaultKind::JobHang, Some(job)) => {
                 self.on_host(host, &super::drill_faults::unhang(job)).await
+            }
+            (FaultKind::GpuLost, _) => {
+                self.on_host(host, &super::drill_faults::gpu_restore())
+                    .await
             }
             // A crash is not undone: Lifeboat's own recovery restarts the job.
             _ => Ok(format!("nothing to undo for {}", kind.as_str())),

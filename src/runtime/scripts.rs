@@ -1,5 +1,6 @@
 //! The shell scripts Lifeboat runs on hosts: one probe round trip, and job control
-//! (launch, fence, verify, stage). POSIX `sh`, fed on stdin; every value is quoted.
+//! (launch, fence, verify, stage). The probe also reports a drill's planted Xid markers
+//! (`$LB/.drill-xid.*`, see `drill_faults`) while they are young, and removes them after. POSIX `sh`, fed on stdin; every value is quoted.
 //! Runs live in `$LIFEBOAT_RUN_DIR` (default `~/.lifeboat/runs`): `<job>/e<epoch>.pid`,
 //! `.log` and `.gpu`, so the same epoch is never started twice.
 
@@ -115,6 +116,11 @@ else
 fi
 echo "@@xid"
 {{ journalctl -k -n 300 --no-pager -q 2>/dev/null || dmesg 2>/dev/null | tail -n 300; }} | grep -a 'NVRM: Xid' | tail -n 20 | cut -c1-400
+for f in "$LB"/.drill-xid.*; do
+  [ -f "$f" ] || continue
+  read -r dl line <"$f" || true
+  if [ "$(date +%s)" -lt "${{dl:-0}}" ] 2>/dev/null; then printf '%s\n' "$line" | cut -c1-400; else rm -f "$f"; fi
+done
 for f in "$LB"/*/e*.pid; do
   [ -f "$f" ] || continue
   d="${{f%/*}}"; job="${{d##*/}}"; n="${{f##*/e}}"; n="${{n%.pid}}"
