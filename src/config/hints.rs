@@ -27,6 +27,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("settings", "state_dir", "state_dir = \"/var/lib/lifeboat\""),
     ("settings", "theme", "theme = \"production\""),
     ("settings", "runbooks", "runbooks = \"runbooks\""),
+    (
+        "settings",
+        "drill_notifications",
+        "drill_notifications = \"mark\"",
+    ),
     ("detection", "probe_interval", "probe_interval = \"1s\""),
     ("detection", "probe_timeout", "probe_timeout = \"900ms\""),
     ("detection", "suspect_after", "suspect_after = 1"),

@@ -6,6 +6,8 @@
 //! state_dir = "/var/lib/lifeboat" # optional, absolute: journal and logs
 //! runbooks = "runbooks"           # optional: the team's drill runbooks (*.toml), beside
 //!                                 #   the shipped ones; relative to this file's folder
+//! drill_notifications = "mark"    # optional: what a drill's notifications do: mark
+//!                                 #   (default, "[DRILL name] …"), deliver, or hold
 //! theme = "production"            # optional: console theme name or path (--theme wins)
 //!
 //! [detection]                     # optional overrides of the profile
@@ -190,6 +192,7 @@ pub struct RawSettings {
     pub state_dir: Option<Str>,
     pub theme: Option<Str>,
     pub runbooks: Option<Str>,
+    pub drill_notifications: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]

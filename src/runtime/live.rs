@@ -34,6 +34,8 @@ pub struct LiveOptions {
     pub config: Config,
     pub state_dir: PathBuf,
     pub ssh: Arc<dyn Shell>,
+    /// Set while a drill runs: its notifications are marked, delivered or held.
+    pub drill: super::notify::drill_mark::DrillFlag,
 }
 
 /// The runtime and what runs beside it; `stop` ends them in order.
@@ -53,6 +55,7 @@ struct LiveWorld {
     /// The hosts, over SSH: a drill's faults are made there.
     shell: Arc<dyn super::shell::Shell>,
     fleet: crate::core::fleet::Fleet,
+    drill: super::notify::drill_mark::DrillFlag,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
 }
@@ -108,6 +111,10 @@ impl World for LiveWorld {
                 Err(e.to_string())
             }
         }
+    }
+
+    fn drill_flag(&self) -> Option<super::notify::drill_mark::DrillFlag> {
+        Some(self.drill.clone())
     }
 
     async fn drill_fault(
@@ -173,7 +180,9 @@ impl Starter for LiveStarter {
             ssh: super::ssh_shell(&self.config.fleet, &self.config.policy),
             config: self.config.clone(),
             state_dir: state_dir.to_path_buf(),
+            drill: super::notify::drill_mark::DrillFlag::default(),
         };
+        let drill = opts.drill.clone();
         let shell = opts.ssh.clone();
         let running = start(&opts).await.map_err(|e| e.to_string())?;
         let hello = format!(
@@ -195,6 +204,7 @@ impl Starter for LiveStarter {
                 replicas,
                 shell,
                 fleet: self.config.fleet.clone(),
+                drill,
                 tasks: std::sync::Mutex::new(tasks),
                 stop_poller: running.stop_poller,
             }),
@@ -243,7 +253,12 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         .map(|c| Ok((c.name.clone(), super::provider::provisioner_from_config(c)?)))
         .collect::<Result<_, super::provider::ProviderError>>()?;
     // Notifier tokens too (after the log, so each destination's "ready" line lands there).
-    let notifier = super::notify::from_config(&opts.config.notifiers)?;
+    let notifier: Arc<dyn super::transport::Notifier> =
+        Arc::new(super::notify::drill_mark::DrillAware {
+            inner: super::notify::from_config(&opts.config.notifiers)?,
+            flag: opts.drill.clone(),
+            mode: opts.config.drill_notify,
+        });
     let local: Arc<dyn Shell> = Arc::new(super::local::LocalShell);
     let (rep_notices, rep_rx) = mpsc::channel(256);
     let storage = &opts.config.storage;

@@ -174,3 +174,23 @@ fn a_bad_socket_group_or_role_is_refused_with_the_fix() {
         &["socket_group = \"lifeboat\""],
     );
 }
+
+#[test]
+fn drill_notifications_and_the_team_runbooks_come_from_settings() {
+    use crate::core::drill::DrillNotify;
+    assert_eq!(ok(BASE).drill_notify, DrillNotify::Mark);
+    assert_eq!(ok(BASE).runbooks, None);
+    let c = ok(&format!(
+        "[settings]\ndrill_notifications = \"hold\"\nrunbooks = \"drills\"\n{BASE}"
+    ));
+    assert_eq!(c.drill_notify, DrillNotify::Hold);
+    assert_eq!(c.runbooks, Some(PathBuf::from("/etc/lifeboat/drills")));
+    let p = one(&format!("[settings]\ndrill_notifications = \"loud\"\n{BASE}"));
+    check(
+        &p,
+        2,
+        "settings.drill_notifications",
+        &["drill_notifications \"loud\" is not a choice"],
+        &["mark", "deliver", "hold"],
+    );
+}

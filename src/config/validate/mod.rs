@@ -49,6 +49,20 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let provision = provision::build(ctx, &raw.job, &providers);
     let console = console::build(ctx, raw.console.as_ref(), source);
     let socket_group = console::socket_group(ctx, raw.console.as_ref());
+    let drill_notify = match &settings.drill_notifications {
+        None => crate::core::drill::DrillNotify::default(),
+        Some(v) => {
+            crate::core::drill::DrillNotify::parse(v.get_ref().trim()).unwrap_or_else(|| {
+                ctx.report_at(
+                v,
+                &KeyPath::at("settings").key("drill_notifications"),
+                format!("drill_notifications {} is not a choice", values::quote(v.get_ref())),
+                "use mark (\"[DRILL name] …\"), deliver (as they are) or hold (not sent; logged)",
+            );
+                crate::core::drill::DrillNotify::default()
+            })
+        }
+    };
     let problems = ctx.take_problems();
     if !problems.is_empty() {
         return Err(problems);
@@ -63,6 +77,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         provision,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
+        drill_notify,
         runbooks: settings.runbooks.as_ref().map(|r| {
             let p = PathBuf::from(r.get_ref());
             match source.parent() {

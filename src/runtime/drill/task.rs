@@ -153,6 +153,10 @@ impl Task {
             ),
         )
         .await;
+        let flag = self.env.world.drill_flag();
+        if let Some(f) = &flag {
+            f.set(Some(self.drill.runbook().name.clone()));
+        }
         let mut latest = self.env.latest.clone();
         let mut effects: VecDeque<Effect> = VecDeque::new();
         if let Some(s) = self.snapshot() {
@@ -207,6 +211,9 @@ impl Task {
                     }
                 }
             }
+        }
+        if let Some(f) = &flag {
+            f.set(None);
         }
         let ended = self.env.clock.now();
         let mut report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);

@@ -3,6 +3,7 @@
 //! destination never delays another. Tokens are read from the environment at start-up;
 //! a missing one stops the start with the variable's name, never a value.
 
+pub mod drill_mark;
 mod held;
 mod http;
 pub mod pace;

@@ -39,6 +39,12 @@ pub trait World: Send + Sync {
         Err("faults can be injected only into the simulated demo fleet".into())
     }
 
+    /// Set while a drill runs, so the notifications it causes are marked, delivered or
+    /// held as the config says (`None`: this fleet sends none of its own).
+    fn drill_flag(&self) -> Option<crate::runtime::notify::drill_mark::DrillFlag> {
+        None
+    }
+
     /// A drill's fault on `host` (on `job`'s process there, when given); on a real fleet
     /// it undoes itself on the host after `duration` even if Lifeboat dies. The
     /// simulator's faults stand in by default.
