@@ -185,7 +185,9 @@ fn drill_notifications_and_the_team_runbooks_come_from_settings() {
     ));
     assert_eq!(c.drill_notify, DrillNotify::Hold);
     assert_eq!(c.runbooks, Some(PathBuf::from("/etc/lifeboat/drills")));
-    let p = one(&format!("[settings]\ndrill_notifications = \"loud\"\n{BASE}"));
+    let p = one(&format!(
+        "[settings]\ndrill_notifications = \"loud\"\n{BASE}"
+    ));
     check(
         &p,
         2,
