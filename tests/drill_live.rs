@@ -281,3 +281,55 @@ fn the_gpu_failure_runbook_plants_an_xid_79_the_probe_reports_and_the_job_moves_
     assert!(left.is_empty(), "the rollback removed the marker: {left:?}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn the_restore_test_restores_to_scratch_on_the_standby_verifies_it_and_leaves_nothing() {
+    let bed = failover_bed::start("dr-restore", &["warm-standby", "cpu-standby", "escalate"]);
+    let config = bed.config.to_str().unwrap().to_string();
+    let state = bed.state.to_str().unwrap().to_string();
+    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--state-dir", &state])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    wait_until(120, "the preconditions to pass", || {
+        cli(&["drill", "run", "restore-test", "--dry-run"])
+            .status
+            .success()
+    });
+    let before = bed.alive(1);
+    let out = cli(&["drill", "run", "restore-test", "--yes"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let r = &reports(&bed.state)[0];
+    assert_eq!(r["status"], "passed", "{r:#}");
+    let restore = &r["steps"][1];
+    assert!(
+        restore["output"].as_str().unwrap().contains("on h2 in"),
+        "{restore}"
+    );
+    let (host, path) = (
+        r["scratch"][0].as_str().unwrap(),
+        r["scratch"][1].as_str().unwrap(),
+    );
+    assert_eq!(host, "h2");
+    assert!(!Path::new(path).exists(), "the scratch copy {path} is left");
+    assert!(
+        r["rollbacks"][0][1]["Ok"]
+            .as_str()
+            .unwrap()
+            .contains("nothing of it is left"),
+        "{r:#}"
+    );
+    // The job was never touched: the same run goes on.
+    assert_eq!(bed.alive(1), before);
+    assert!(daemon.stop().success());
+}

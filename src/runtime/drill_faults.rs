@@ -98,6 +98,29 @@ echo "@@removed $n"
     .to_string()
 }
 
+/// Where a restore test puts its copy: under this prefix only, so removing it can never
+/// reach anything else.
+pub const SCRATCH_PREFIX: &str = "/tmp/lifeboat-restore-test-";
+
+/// Removes a restore test's scratch copy; refuses a path outside [`SCRATCH_PREFIX`].
+pub fn remove_scratch(path: &str) -> Result<String, String> {
+    let rest = path.strip_prefix(SCRATCH_PREFIX).unwrap_or("");
+    if rest.is_empty()
+        || rest.contains('/')
+        || !rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "refused to remove {path:?}: a scratch copy is only ever {SCRATCH_PREFIX}RUN"
+        ));
+    }
+    Ok(format!(
+        "rm -rf -- {p} && [ ! -e {p} ] && echo \"@@scratch-removed\" || echo \"@@failed scratch\"\n",
+        p = quote(path)
+    ))
+}
+
 /// What a fault script's output says, for the drill's log.
 pub fn said(stdout: &str) -> Result<String, String> {
     let line = stdout
@@ -120,6 +143,9 @@ pub fn said(stdout: &str) -> Result<String, String> {
             "planted a GPU-lost marker ({f}) that the probe reports as Xid 79, labelled injected"
         )),
         (Some("removed"), Some(n), _) => Ok(format!("removed {n} GPU marker(s)")),
+        (Some("scratch-removed"), ..) => {
+            Ok("removed the scratch copy; nothing of it is left".into())
+        }
         (Some("none"), ..) => Err("no running copy of the job on that host".into()),
         (Some("failed"), Some(pid), _) => Err(format!("could not signal pid {pid}")),
         _ => Err(format!(
@@ -139,6 +165,20 @@ mod tests {
             crate::core::xid::parse_xid_lines(super::GPU_LOST_LINE),
             vec![79]
         );
+    }
+
+    #[test]
+    fn only_a_scratch_copy_can_be_removed() {
+        assert!(super::remove_scratch("/tmp/lifeboat-restore-test-2026-x").is_ok());
+        for bad in [
+            "/",
+            "/tmp/lifeboat-restore-test-",
+            "/tmp/lifeboat-restore-test-a/../../etc",
+            "/tmp/lifeboat-restore-test-a b",
+            "/home/x",
+        ] {
+            assert!(super::remove_scratch(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -113,6 +113,11 @@ impl World for LiveWorld {
         }
     }
 
+    async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
+        let script = super::drill_faults::remove_scratch(path)?;
+        self.on_host(host, &script).await
+    }
+
     fn drill_flag(&self) -> Option<super::notify::drill_mark::DrillFlag> {
         Some(self.drill.clone())
     }

@@ -35,7 +35,7 @@ pub async fn recover(
         };
         let undo = Undo {
             injected: &r.injected,
-            scratch: None,
+            scratch: r.scratch.as_ref(),
             world: world.as_ref(),
             feed: &feed,
             by: &by,

@@ -49,6 +49,9 @@ pub struct Report {
     /// What the drill struck, for clear-faults after a crash.
     #[serde(default)]
     pub injected: Vec<Injected>,
+    /// Where the restore test put its copy (host, path), for remove-scratch after a crash.
+    #[serde(default)]
+    pub scratch: Option<(String, String)>,
     /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
     #[serde(default)]
     pub rollback_plan: Vec<String>,
@@ -79,6 +82,7 @@ impl Report {
             expectations: drill.expectations(),
             timeline: drill.timeline.clone(),
             injected: Vec::new(),
+            scratch: None,
             rollback_plan: rb
                 .rollbacks
                 .iter()

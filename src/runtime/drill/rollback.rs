@@ -24,13 +24,10 @@ impl Undo<'_> {
         match action {
             Rollback::ClearFaults => self.clear().await,
             Rollback::ResumeAutomation => self.resume().await,
-            // Removing the copy over SSH comes with the live restore test; until then say
-            // exactly what may be left, never that it is gone.
+            // "Removed" only when the host says nothing of it is left.
             Rollback::RemoveScratch => match self.scratch {
                 None => Ok("nothing was restored".to_string()),
-                Some((host, path)) => Err(format!(
-                    "the scratch copy may remain at {path} on {host}: remove it by hand"
-                )),
+                Some((host, path)) => self.world.drill_remove_scratch(host, path).await,
             },
         }
     }

@@ -84,6 +84,7 @@ pub fn start(runbook: Runbook, targets: Resolved, yes: bool, env: DrillEnv) -> D
             injected: Vec::new(),
             reported: Vec::new(),
             scratch: None,
+            started,
         };
         t.go(yes, rx, started).await;
     });
@@ -105,6 +106,7 @@ struct Task {
     reported: Vec<(bool, bool)>,
     /// Where the restore test put its copy (host, path).
     scratch: Option<(String, String)>,
+    started: crate::core::time::Ts,
 }
 
 impl Task {
@@ -218,6 +220,7 @@ impl Task {
         let ended = self.env.clock.now();
         let mut report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);
         report.injected = self.injected.clone();
+        report.scratch = self.scratch.clone();
         let at = match report.write(&self.env.state_dir) {
             Ok(dir) => format!("; report in {}", dir.display()),
             Err(e) => format!("; the report could not be written: {e}"),
@@ -240,6 +243,7 @@ impl Task {
         );
         r.status = crate::core::drill::engine::Status::Interrupted;
         r.injected = self.injected.clone();
+        r.scratch = self.scratch.clone();
         if let Err(e) = r.write_inflight(&self.env.state_dir) {
             tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
         }
@@ -369,9 +373,15 @@ impl Task {
             .first()
             .map(|t| t.host.to_string())
             .ok_or_else(|| format!("{job} has no standby to restore onto"))?;
-        let path = format!("/tmp/lifeboat-restore-test-{}", self.run);
+        let path = format!(
+            "{}{}",
+            crate::runtime::drill_faults::SCRATCH_PREFIX,
+            self.run
+        );
         let t0 = std::time::Instant::now();
         self.scratch = Some((host.clone(), path.clone()));
+        // Recorded before a byte moves: a crash now still removes it at the next start.
+        self.keep(self.started);
         let done = self
             .env
             .world

@@ -58,6 +58,13 @@ pub trait World: Send + Sync {
         self.inject(kind, job.unwrap_or(host)).await
     }
 
+    /// Removes the copy a drill's restore test put on `host` at `path`.
+    async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
+        Err(format!(
+            "this fleet cannot remove {path} on {host}: remove it by hand"
+        ))
+    }
+
     /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe).
     async fn drill_heal(
         &self,
