@@ -131,6 +131,29 @@ impl Journal {
         })
     }
 
+    /// Runs `f` as one transaction: every write in it lands, or none does. The supervisor
+    /// saves the core's state with the events and intents that state change produced, so a
+    /// killed process never leaves a state saved without its events (a failover finished
+    /// with no `failover_finished`), nor events without their state.
+    pub fn atomically<R>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<R, JournalError>,
+    ) -> Result<R, JournalError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.sql(e))?;
+        match f(self) {
+            Ok(r) => {
+                self.conn.execute_batch("COMMIT").map_err(|e| self.sql(e))?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     pub fn append_event(
         &self,
         ts: u64,
@@ -295,6 +318,47 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_state_change_and_its_events_land_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let j = Journal::open(&path).unwrap();
+        j.save("core", 1, &"before").unwrap();
+        let failed: Result<(), JournalError> = j.atomically(|j| {
+            j.save("core", 2, &"after")?;
+            j.append_event(
+                2,
+                "failover_finished",
+                Some("train"),
+                &serde_json::json!({}),
+            )?;
+            Err(JournalError::Encode {
+                path: j.path().to_path_buf(),
+                what: "test",
+                source: serde_json::from_str::<u8>("x").unwrap_err(),
+            })
+        });
+        assert!(failed.is_err());
+        assert_eq!(j.load::<String>("core").unwrap().as_deref(), Some("before"));
+        assert!(j.recent_events(10).unwrap().is_empty());
+        j.atomically(|j| {
+            j.save("core", 3, &"after")?;
+            j.append_event(
+                3,
+                "failover_finished",
+                Some("train"),
+                &serde_json::json!({}),
+            )
+        })
+        .unwrap();
+        let again = Journal::open_existing(&path).unwrap();
+        assert_eq!(
+            again.load::<String>("core").unwrap().as_deref(),
+            Some("after")
+        );
+        assert_eq!(again.recent_events(10).unwrap().len(), 1);
+    }
 
     #[test]
     fn round_trips_state_events_and_intents() {

@@ -89,6 +89,8 @@ struct Supervisor {
     published_at: tokio::time::Instant,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
+    /// Answered intents, closed in the same transaction as the state change they caused.
+    answered: Vec<(u64, u64, String)>,
 }
 
 /// Opens the journal, restores the core from it, and starts the supervisor task.
@@ -139,6 +141,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         published_at: tokio::time::Instant::now(),
         inventory: Arc::default(),
         inventory_changed: false,
+        answered: Vec::new(),
     };
     let join = tokio::spawn(sup.run(feed_rx, results_rx, shut_rx));
     Ok(SupervisorHandle {
@@ -176,7 +179,7 @@ impl Supervisor {
                 Some(input) = results.recv() => {
                     let now = self.clock.now();
                     if let Some(op) = answered_op(&input) {
-                        self.journal.complete_intent(op, now.0, outcome(&input))?;
+                        self.answered.push((op, now.0, outcome(&input).to_string()));
                     }
                     self.core.handle(now, input);
                 }
@@ -216,21 +219,45 @@ impl Supervisor {
         self.notice(Notice::Service { ts, what, detail }).await
     }
 
-    /// Saves state, journals intent, starts effects, records events — in that order.
+    /// Journals, in one transaction, the answered intents, the core's new state, the
+    /// intents of the effects it asks for and the events it produced; then starts the
+    /// effects and tells the watchers. A crash before the commit leaves the previous state
+    /// and open intents (the core re-issues them); after it, everything at once.
     async fn drain(&mut self) -> Result<(), JournalError> {
         let now = self.clock.now();
-        if let Some(d) = self.core.take_durable() {
-            self.journal.save("core", now.0, &d)?;
-        }
+        let durable = self.core.take_durable();
+        let mut effects = Vec::new();
         while let Some(effect) = self.core.poll_effect() {
-            if !effect.is_routine() {
-                self.journal
-                    .record_intent(effect.op().0, now.0, effect_job(&effect), &effect)?;
-            }
+            effects.push(effect);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = self.core.poll_event() {
+            events.push(Notice::Core(e));
+        }
+        let answered = std::mem::take(&mut self.answered);
+        if durable.is_some() || !effects.is_empty() || !events.is_empty() || !answered.is_empty() {
+            self.journal.atomically(|j| {
+                for (op, ts, outcome) in &answered {
+                    j.complete_intent(*op, *ts, outcome)?;
+                }
+                if let Some(d) = &durable {
+                    j.save("core", now.0, d)?;
+                }
+                for effect in effects.iter().filter(|e| !e.is_routine()) {
+                    j.record_intent(effect.op().0, now.0, effect_job(effect), effect)?;
+                }
+                for n in &events {
+                    j.append_event(n.ts().0, n.kind(), n.job().as_deref(), &n.to_json())?;
+                }
+                Ok(())
+            })?;
+        }
+        for effect in effects {
             self.start(effect);
         }
-        while let Some(e) = self.core.poll_event() {
-            self.notice(Notice::Core(e)).await?;
+        for n in events {
+            // Block rather than drop: the journal has it either way, but watchers want it all.
+            let _ = self.notices.send(n).await;
         }
         self.publish(false)
     }
