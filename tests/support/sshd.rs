@@ -259,6 +259,10 @@ impl Sshd {
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).expect("chmod");
         fs::create_dir_all(d.join("host")).expect("host dir");
         fs::set_permissions(d.join("host"), fs::Permissions::from_mode(0o777)).expect("chmod");
+        // The host's own temp folder: what scripts there leave in $TMPDIR is seen (and
+        // removed) with the host, never strewn in this machine's /tmp.
+        fs::create_dir_all(d.join("host/tmp")).expect("host tmp");
+        fs::set_permissions(d.join("host/tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod");
         keygen(&d.join("host_key"), opts.host_key_type, "");
         keygen(
             &d.join("client_key"),
@@ -305,7 +309,7 @@ impl Sshd {
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nAllowTcpForwarding yes\nMaxSessions 20\n\
              MaxStartups 100:30:200\nLogLevel VERBOSE\n\
-             SetEnv HOST_NAME={name} HOST_DIR={d}/host PATH={path}{env}\n\
+             SetEnv HOST_NAME={name} HOST_DIR={d}/host TMPDIR={d}/host/tmp PATH={path}{env}\n\
              Subsystem sftp internal-sftp\n{extra}\n",
             port = self.port,
             addr = self.address,
