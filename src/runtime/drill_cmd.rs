@@ -226,6 +226,8 @@ async fn run(
         return 1;
     };
     let mut ours: Option<String> = None;
+    // Drill notices heard before the answer naming our run.
+    let mut early: Vec<Notice> = Vec::new();
     let aborter = {
         let dir = dir.to_path_buf();
         tokio::spawn(async move {
@@ -255,25 +257,27 @@ async fn run(
                     }
                     ours = first.strip_prefix("run ").map(str::to_string);
                     let _ = write!(out, "{plan}");
+                    // The drill's first notices may have come before this answer.
+                    let mut ended = None;
+                    for n in std::mem::take(&mut early) {
+                        if let Some(code) = print_notice(&n, ours.as_deref(), json, out) {
+                            ended = Some(code);
+                            break;
+                        }
+                    }
+                    if let Some(code) = ended {
+                        break code;
+                    }
                 }
                 Outcome::Refused { reason } | Outcome::Failed { reason } => {
                     eprintln!("error: {reason}");
                     break 1;
                 }
             },
+            Heard::Notice(n @ Notice::Drill { .. }) if ours.is_none() => early.push(n),
             Heard::Notice(n @ Notice::Drill { .. }) => {
-                let Notice::Drill {
-                    run, what, detail, ..
-                } = &n
-                else {
-                    continue;
-                };
-                if ours.as_deref() != Some(run.as_str()) {
-                    continue;
-                }
-                let _ = n.write_line(json, out);
-                if what == "finished" {
-                    break u8::from(!detail.starts_with("passed"));
+                if let Some(code) = print_notice(&n, ours.as_deref(), json, out) {
+                    break code;
                 }
             }
             Heard::Gone(why) => {
@@ -328,4 +332,24 @@ async fn settle(dir: &Path, name: &str) {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
     link.quit().await;
+}
+
+/// Prints a drill notice of run `ours`; the exit status once it says the run finished.
+fn print_notice(
+    n: &Notice,
+    ours: Option<&str>,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> Option<u8> {
+    let Notice::Drill {
+        run, what, detail, ..
+    } = n
+    else {
+        return None;
+    };
+    if ours != Some(run.as_str()) {
+        return None;
+    }
+    let _ = n.write_line(json, out);
+    (what == "finished").then(|| u8::from(!detail.starts_with("passed")))
 }
