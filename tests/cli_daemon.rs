@@ -17,7 +17,7 @@ mod daemon;
 #[path = "support/tmux.rs"]
 mod tmux;
 
-use daemon::{bin, Daemon};
+use daemon::{bin, events, Daemon};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -46,17 +46,6 @@ fn json_lines(o: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
-
-/// The journal's events of `kind`, oldest first.
-fn events(dir: &Path, kind: &str) -> Vec<Value> {
-    let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();
-    j.recent_events(100_000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.body)
         .collect()
 }
 

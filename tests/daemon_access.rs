@@ -13,25 +13,14 @@ mod ssh_keys;
 #[path = "support/sshd.rs"]
 mod sshd;
 
-use daemon::{bin, Daemon};
+use daemon::{bin, events, Daemon};
 use lifeboat::runtime::ssh_console::HostKey;
-use serde_json::Value;
 use ssh_keys::{free_port, keygen, public_line};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn events(dir: &Path, kind: &str) -> Vec<Value> {
-    let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();
-    j.recent_events(100_000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.body)
-        .collect()
-}
 
 fn wait_until(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(secs);

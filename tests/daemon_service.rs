@@ -16,7 +16,7 @@ mod tmux;
 #[path = "support/daemon.rs"]
 mod daemon;
 
-use daemon::{bin, Daemon};
+use daemon::{bin, events, Daemon};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -39,17 +39,6 @@ fn status(dir: &Path) -> (Option<i32>, String, Value) {
         String::from_utf8_lossy(&text.stdout).into_owned(),
         serde_json::from_slice(&json.stdout).unwrap_or(Value::Null),
     )
-}
-
-/// The journal's events of `kind`, oldest first.
-fn events(dir: &Path, kind: &str) -> Vec<Value> {
-    let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();
-    j.recent_events(100_000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.body)
-        .collect()
 }
 
 fn wait_until(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {

@@ -175,12 +175,15 @@ fn reports(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back() {
-    let bed = failover_bed::start(
-        "dr-crash",
-        &["restart-in-place", "warm-standby", "escalate"],
-    );
+/// Runs the shipped runbook `name` (with `--yes`, and `extra`) through a daemon on `bed`
+/// once its preconditions pass; `before` runs just before the drill starts. Returns the
+/// daemon, the drill's report, and what `before` returned.
+fn drill_on<T>(
+    bed: &failover_bed::Bed,
+    name: &str,
+    extra: &[&str],
+    before: impl FnOnce() -> T,
+) -> (Daemon, Value, T) {
     let config = bed.config.to_str().unwrap().to_string();
     let state = bed.state.to_str().unwrap().to_string();
     let daemon = Daemon::start(&["--config", &config], &bed.state);
@@ -194,20 +197,31 @@ fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back
     };
     // Probes answered, a first checkpoint verified in the NAS: the preconditions pass.
     wait_until(120, "the preconditions to pass", || {
-        cli(&["drill", "run", "job-crash", "--dry-run"])
-            .status
-            .success()
+        cli(&["drill", "run", name, "--dry-run"]).status.success()
     });
-    let before: Vec<(u64, u32)> = bed.alive(1);
-    assert_eq!(before.len(), 1, "{before:?}");
-    let out = cli(&["drill", "run", "job-crash", "--yes", "--json"]);
+    let seen = before();
+    let mut args = vec!["drill", "run", name, "--yes"];
+    args.extend_from_slice(extra);
+    let out = cli(&args);
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(0), "{said}");
-    let r = &reports(&bed.state)[0];
+    let r = reports(&bed.state).remove(0);
+    (daemon, r, seen)
+}
+
+#[test]
+fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back() {
+    let bed = failover_bed::start(
+        "dr-crash",
+        &["restart-in-place", "warm-standby", "escalate"],
+    );
+    let (daemon, r, before) = drill_on(&bed, "job-crash", &["--json"], || bed.alive(1));
+    assert_eq!(before.len(), 1, "{before:?}");
+    let r = &r;
     assert_eq!(r["status"], "passed", "{r:#}");
     let inject = r["steps"]
         .as_array()
@@ -239,30 +253,8 @@ fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back
 #[test]
 fn the_gpu_failure_runbook_plants_an_xid_79_the_probe_reports_and_the_job_moves_to_the_standby() {
     let bed = failover_bed::start("dr-gpu", &["warm-standby", "cpu-standby", "escalate"]);
-    let config = bed.config.to_str().unwrap().to_string();
-    let state = bed.state.to_str().unwrap().to_string();
-    let daemon = Daemon::start(&["--config", &config], &bed.state);
-    let cli = |args: &[&str]| {
-        Command::new(bin())
-            .args(args)
-            .args(["--state-dir", &state])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    wait_until(120, "the preconditions to pass", || {
-        cli(&["drill", "run", "gpu-failure", "--dry-run"])
-            .status
-            .success()
-    });
-    let out = cli(&["drill", "run", "gpu-failure", "--yes"]);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{said}");
-    let r = &reports(&bed.state)[0];
+    let (daemon, r, ()) = drill_on(&bed, "gpu-failure", &[], || ());
+    let r = &r;
     assert_eq!(r["status"], "passed", "{r:#}");
     eprintln!(
         "gpu-failure drill on the loopback fleet measured: {}",
@@ -285,31 +277,8 @@ fn the_gpu_failure_runbook_plants_an_xid_79_the_probe_reports_and_the_job_moves_
 #[test]
 fn the_restore_test_restores_to_scratch_on_the_standby_verifies_it_and_leaves_nothing() {
     let bed = failover_bed::start("dr-restore", &["warm-standby", "cpu-standby", "escalate"]);
-    let config = bed.config.to_str().unwrap().to_string();
-    let state = bed.state.to_str().unwrap().to_string();
-    let daemon = Daemon::start(&["--config", &config], &bed.state);
-    let cli = |args: &[&str]| {
-        Command::new(bin())
-            .args(args)
-            .args(["--state-dir", &state])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    wait_until(120, "the preconditions to pass", || {
-        cli(&["drill", "run", "restore-test", "--dry-run"])
-            .status
-            .success()
-    });
-    let before = bed.alive(1);
-    let out = cli(&["drill", "run", "restore-test", "--yes"]);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{said}");
-    let r = &reports(&bed.state)[0];
+    let (daemon, r, before) = drill_on(&bed, "restore-test", &[], || bed.alive(1));
+    let r = &r;
     assert_eq!(r["status"], "passed", "{r:#}");
     let restore = &r["steps"][1];
     assert!(

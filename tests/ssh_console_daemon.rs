@@ -12,7 +12,7 @@ mod ssh_keys;
 #[path = "support/tmux_driver.rs"]
 mod tmux_driver;
 
-use daemon::{bin, Daemon};
+use daemon::{bin, events, Daemon};
 use lifeboat::runtime::ssh_console::HostKey;
 use serde_json::Value;
 use ssh_keys::{free_port, keygen, public_line};
@@ -21,16 +21,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tmux_driver::{Stopped, Tmux};
-
-fn events(dir: &Path, kind: &str) -> Vec<Value> {
-    let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();
-    j.recent_events(100_000)
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.body)
-        .collect()
-}
 
 fn snapshot_time(dir: &Path) -> u64 {
     let out = Command::new(bin())

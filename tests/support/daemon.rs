@@ -14,6 +14,17 @@ pub struct Daemon {
     pub err: PathBuf,
 }
 
+/// The bodies of the journal's events of `kind` in state dir `dir`, oldest first.
+pub fn events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let j = lifeboat::runtime::journal::Journal::open_existing(&dir.join("journal.db")).unwrap();
+    j.recent_events(100_000)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.body)
+        .collect()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lifeboat")
 }
