@@ -17,6 +17,9 @@ pub struct Injected {
     pub fault: crate::protocol::fault::FaultKind,
     pub host: String,
     pub job: Option<String>,
+    /// When the fault's dead-man on the host undoes it at the latest (Unix seconds).
+    #[serde(default)]
+    pub until: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -47,7 +47,7 @@ impl Undo<'_> {
             );
             match self
                 .world
-                .drill_heal(i.fault, &i.host, i.job.as_deref())
+                .drill_heal(i.fault, &i.host, i.job.as_deref(), i.until)
                 .await
             {
                 Ok(said) => healed.push(format!("{what} ({said})")),

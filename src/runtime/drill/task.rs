@@ -294,6 +294,10 @@ impl Task {
         snap: &Snapshot,
     ) -> Result<String, String> {
         use super::report::Injected;
+        let until = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() + duration_s);
         let on_jobs = |kind: FaultKind| -> Vec<Injected> {
             self.drill
                 .targets
@@ -304,6 +308,7 @@ impl Task {
                     fault: kind,
                     host: j.placement.host.to_string(),
                     job: Some(j.id.to_string()),
+                    until,
                 })
                 .collect()
         };
@@ -316,6 +321,7 @@ impl Task {
                     fault: kind,
                     host: h.to_string(),
                     job: None,
+                    until,
                 })
                 .collect()
         };

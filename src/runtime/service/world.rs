@@ -65,12 +65,15 @@ pub trait World: Send + Sync {
         ))
     }
 
-    /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe).
+    /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe). A fault
+    /// that cut the host off is undone by its dead-man by `until` (Unix seconds) at the
+    /// latest; the heal waits for the host to answer until shortly after.
     async fn drill_heal(
         &self,
         _kind: FaultKind,
         host: &str,
         job: Option<&str>,
+        _until: Option<u64>,
     ) -> Result<String, String> {
         let mut said = Vec::new();
         if let Some(j) = job {
