@@ -9,6 +9,8 @@
 mod daemon;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
+#[path = "support/s3.rs"]
+mod s3;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -296,9 +298,20 @@ fn drill_on<T>(
     extra: &[&str],
     before: impl FnOnce() -> T,
 ) -> (Daemon, Value, T) {
+    drill_on_env(bed, name, extra, &[], before)
+}
+
+/// [`drill_on`] with `env` for the daemon (S3 credentials).
+fn drill_on_env<T>(
+    bed: &failover_bed::Bed,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    before: impl FnOnce() -> T,
+) -> (Daemon, Value, T) {
     let config = bed.config.to_str().unwrap().to_string();
     let state = bed.state.to_str().unwrap().to_string();
-    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let daemon = Daemon::start_env(&["--config", &config], &bed.state, env);
     let cli = |args: &[&str]| {
         Command::new(bin())
             .args(args)
@@ -502,9 +515,72 @@ fn the_network_partition_runbook_cuts_half_the_fleet_and_automation_freezes_with
     // Nothing moved: the same run of the job goes on where it was, and no failover began.
     assert_eq!(bed.alive(1), before);
     assert_eq!(bed.all_alive().len(), 1);
-    let steps = bed.journal("failover_step");
-    assert!(steps.is_empty(), "{steps:?}");
+    // (The job's first start is journaled as failover steps too: only later ones count.)
+    let started = r["started"].as_str().unwrap();
+    let steps: Vec<_> = bed
+        .journal("failover_step")
+        .into_iter()
+        .filter(|s| s["ts"].as_str().unwrap() >= started)
+        .collect();
+    assert!(steps.is_empty(), "{started}: {steps:?}");
     let frozen = bed.journal("automation_changed");
     assert!(!frozen.is_empty(), "the partition guard froze automation");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_repairs_it_from_s3()
+{
+    let bed = failover_bed::start("dr-rot", &["warm-standby", "cpu-standby", "escalate"]);
+    let srv = s3::S3Server::start();
+    let mut config = std::fs::read_to_string(&bed.config).unwrap();
+    config.push_str(&format!(
+        "\n[storage.s3]\nbucket = \"{}\"\nregion = \"{}\"\nendpoint = \"{}\"\npath_style = true\nprefix = \"lb\"\n",
+        s3::BUCKET,
+        s3::REGION,
+        srv.endpoint()
+    ));
+    std::fs::write(&bed.config, config).unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY),
+    ];
+    let (daemon, r, before) =
+        drill_on_env(&bed, "checkpoint-corruption", &[], &env, || bed.alive(1));
+    let r = &r;
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "checkpoint-corruption drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    let said = inject["output"].as_str().unwrap();
+    assert!(said.contains("in the NAS copy"), "{inject}");
+    // The flipped copy was found bad and copied again: the journal says both.
+    let notices = |what: &str| {
+        daemon::events(&bed.state, "checkpoint")
+            .into_iter()
+            .filter(|e| e["what"] == what)
+            .count()
+    };
+    assert!(notices("copy_bad") >= 1, "the scrub reported the bad copy");
+    assert!(notices("repaired") >= 1, "the bad copy was repaired");
+    // The NAS copy reads back as its manifest says again, and the job never moved.
+    let out = Command::new(bin())
+        .args(["checkpoints", "list", "--json", "--config"])
+        .arg(&bed.config)
+        .args(["--state-dir"])
+        .arg(&bed.state)
+        .envs(env)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("\"bad\""), "{text}");
+    assert_eq!(bed.alive(1), before);
     assert!(daemon.stop().success());
 }

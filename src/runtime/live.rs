@@ -163,6 +163,20 @@ impl World for LiveWorld {
         self.on_host(host, &script).await
     }
 
+    async fn drill_corrupt(&self, job: &str) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        rep.drill_corrupt(job).await
+    }
+
+    async fn drill_mend(&self, job: &str) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        rep.drill_mend(job).await
+    }
+
     fn drill_flag(&self) -> Option<super::notify::drill_mark::DrillFlag> {
         Some(self.drill.clone())
     }
