@@ -691,3 +691,150 @@ fn the_nas_scripts_move_it_aside_and_back_and_refuse_a_link_under_dash_and_busyb
         assert!(root.join("job").join("f").exists());
     }
 }
+
+/// A team runbook dir beside `bed` with `host-down` as shipped but cut for `duration`,
+/// named `name`, with `extra` TOML appended; the bed's config points at it.
+fn team_host_down(bed: &failover_bed::Bed, name: &str, duration: &str, extra: &str) {
+    let dir = bed.dir.path().join("runbooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/runbooks/host-down.toml"
+    ))
+    .unwrap();
+    let text = shipped.replace("duration = \"150s\"", &format!("duration = \"{duration}\""));
+    assert_ne!(
+        text, shipped,
+        "the shipped host-down runbook's duration moved"
+    );
+    std::fs::write(dir.join(format!("{name}.toml")), format!("{text}\n{extra}")).unwrap();
+    let config = std::fs::read_to_string(&bed.config).unwrap();
+    let config = config.replacen(
+        "profile = \"lan\"\n",
+        &format!("profile = \"lan\"\nrunbooks = \"{}\"\n", dir.display()),
+        1,
+    );
+    std::fs::write(&bed.config, config).unwrap();
+}
+
+#[test]
+fn a_stop_condition_firing_aborts_the_drill_and_its_rollback_lifts_the_cut() {
+    sshd::allow_firewall();
+    let bed = failover_bed::start("dr-stop", &["warm-standby", "cpu-standby", "escalate"]);
+    let port = bed.host(1).port;
+    // Recovery cannot be this fast: the stop condition fires.
+    team_host_down(
+        &bed,
+        "host-down-strict",
+        "30s",
+        "[[stop]]\nwhen = \"rto-exceeds\"\nlimit = \"1s\"\n",
+    );
+    let config = bed.config.to_str().unwrap().to_string();
+    let state = bed.state.to_str().unwrap().to_string();
+    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--state-dir", &state])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    wait_until(120, "the preconditions to pass", || {
+        cli(&["drill", "run", "host-down-strict", "--dry-run"])
+            .status
+            .success()
+    });
+    let out = cli(&["drill", "run", "host-down-strict", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r = reports(&bed.state).remove(0);
+    assert_eq!(r["status"], "aborted", "{r:#}");
+    assert!(r["why"].as_str().unwrap().contains("rto-exceeds"), "{r:#}");
+    assert!(
+        r["rollbacks"][0][1]["Ok"]
+            .as_str()
+            .unwrap()
+            .contains("the host answers again"),
+        "{r:#}"
+    );
+    assert!(drill_rules(port).is_empty(), "the cut is left on h1");
+    wait_until(90, "exactly one copy of the job", || {
+        bed.all_alive().len() == 1
+    });
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn a_daemon_killed_mid_cut_leaves_it_to_the_dead_man_and_the_next_daemon_rolls_back() {
+    sshd::allow_firewall();
+    let bed = failover_bed::start("dr-kill", &["warm-standby", "cpu-standby", "escalate"]);
+    let port = bed.host(1).port;
+    team_host_down(&bed, "host-down-short", "30s", "");
+    let config = bed.config.to_str().unwrap().to_string();
+    let state = bed.state.to_str().unwrap().to_string();
+    let first = Daemon::start(&["--config", &config], &bed.state);
+    let cli = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .args(["--state-dir", &state])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    wait_until(120, "the preconditions to pass", || {
+        cli(&["drill", "run", "host-down-short", "--dry-run"])
+            .wait()
+            .unwrap()
+            .success()
+    });
+    let mut run = cli(&["drill", "run", "host-down-short", "--yes"]);
+    // Once the cut is recorded in flight and made, the daemon dies.
+    let inflight = || -> Vec<Value> {
+        std::fs::read_dir(bed.state.join("drills"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("inflight.json")).ok())
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .collect()
+    };
+    wait_until(60, "the cut made and recorded", || {
+        !drill_rules(port).is_empty()
+            && inflight()
+                .iter()
+                .any(|r| !r["injected"].as_array().unwrap().is_empty())
+    });
+    first.signal("KILL");
+    let _ = run.wait();
+    drop(first);
+    // With nothing of Lifeboat alive, the host's own dead-man lifts the cut.
+    wait_until(60, "the dead-man lifted the cut", || {
+        drill_rules(port).is_empty()
+    });
+    assert!(
+        reports(&bed.state).is_empty(),
+        "no report for the killed run yet"
+    );
+    // The next daemon runs the rollback and reports the run interrupted.
+    let second = Daemon::start(&["--config", &config], &bed.state);
+    wait_until(90, "the interrupted drill's report", || {
+        !reports(&bed.state).is_empty()
+    });
+    let r = reports(&bed.state).remove(0);
+    assert_eq!(r["status"], "interrupted", "{r:#}");
+    let rb = &r["rollbacks"][0][1];
+    assert!(
+        rb["Ok"]
+            .as_str()
+            .is_some_and(|s| s.contains("the host answers again")),
+        "{r:#}"
+    );
+    assert!(inflight().is_empty(), "the in-flight record is gone");
+    wait_until(90, "exactly one copy of the job", || {
+        bed.all_alive().len() == 1
+    });
+    assert!(drill_rules(port).is_empty());
+    assert!(second.stop().success());
+}

@@ -200,9 +200,14 @@ pub async fn main(
             },
         },
         Verb::Run { name, dry_run, yes } => {
+            // A daemon already running knows its own runbook dir: without a config here,
+            // a name not shipped is left for it to find (or refuse).
+            let ask_daemon = team_dir.is_none() && plan.starter.is_none();
             if let Err(e) = super::drill::find(&name, team_dir.as_deref()) {
-                eprintln!("error: {e}");
-                return 2;
+                if !ask_daemon {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
             }
             let embedded = match supervise_or_attach(&plan, "drill").await {
                 Ok(e) => e,
