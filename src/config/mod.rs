@@ -54,6 +54,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// `[settings] runbooks`: the team's drill runbooks (resolved against the file's folder).
     pub runbooks: Option<PathBuf>,
+    /// `[[drill]]`: runbooks run on a schedule.
+    pub drills: Vec<crate::core::drill::schedule::Schedule>,
     /// `[settings] drill_notifications`: what notifications a drill causes do.
     pub drill_notify: crate::core::drill::DrillNotify,
     /// `[console]` with `listen`: serve the console over SSH.

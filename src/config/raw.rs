@@ -147,6 +147,13 @@
 //! `*_env` keys hold the *name* of an environment variable. Every struct denies unknown
 //! keys. Leaves that checks may point at are `Spanned`; tables are not, because toml
 //! cannot give a span to a table made by dotted keys (`heartbeat.file = …`).
+//!
+//! [[drill]]                       # optional: run a drill runbook on a schedule
+//! runbook = "restore-test"        # a shipped runbook or one in [settings] runbooks
+//! every = "7d"                    # at most this often (≥ "1h"); a skip (a precondition
+//!                                 #   failed: journaled and notified) retries an hour later
+//! window = "Mon-Fri 10:00-16:00"  # optional, default "any": days and hours it may start,
+//!                                 #   in this machine's local time (TZ); "daily 09:00-17:00"
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -173,6 +180,17 @@ pub struct RawConfig {
     #[serde(default)]
     pub provider: Vec<RawProvider>,
     pub console: Option<RawConsole>,
+    #[serde(default)]
+    pub drill: Vec<RawDrill>,
+}
+
+/// `[[drill]]`: a runbook run on a schedule (see `core::drill::schedule`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrill {
+    pub runbook: Option<Str>,
+    pub every: Option<Str>,
+    pub window: Option<Str>,
 }
 
 /// `[console]`: the console served over SSH (see `ConsoleConfig`).

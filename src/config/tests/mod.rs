@@ -5,6 +5,7 @@
 
 mod checkpoints;
 mod console;
+mod drills;
 mod fleet;
 mod good;
 mod schema;

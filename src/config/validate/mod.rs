@@ -4,6 +4,7 @@
 mod checkpoint;
 mod console;
 mod ctx;
+mod drills;
 mod hosts;
 mod jobs;
 mod notify;
@@ -63,6 +64,14 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
             })
         }
     };
+    let runbooks = settings.runbooks.as_ref().map(|r| {
+        let p = PathBuf::from(r.get_ref());
+        match source.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    });
+    let drills = drills::build(ctx, &raw.drill, runbooks.as_deref());
     let problems = ctx.take_problems();
     if !problems.is_empty() {
         return Err(problems);
@@ -78,13 +87,8 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         state_dir,
         theme: settings.theme.as_ref().map(|t| t.get_ref().clone()),
         drill_notify,
-        runbooks: settings.runbooks.as_ref().map(|r| {
-            let p = PathBuf::from(r.get_ref());
-            match source.parent() {
-                Some(dir) if p.is_relative() => dir.join(p),
-                _ => p,
-            }
-        }),
+        runbooks,
+        drills,
         console,
         socket_group,
     })

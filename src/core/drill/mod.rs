@@ -5,6 +5,7 @@ pub mod engine;
 pub mod plan;
 pub mod probe;
 pub mod runbook;
+pub mod schedule;
 
 use serde::Serialize;
 
