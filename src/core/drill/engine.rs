@@ -61,6 +61,10 @@ pub enum Input<'a> {
     Done(Result<String, String>),
     Confirm,
     Abort(String),
+    /// Guided: run the next step (or confirm the manual step that waits).
+    Step,
+    /// Guided: stop holding before each step; run the rest as a headless run would.
+    RunToEnd,
 }
 
 /// One step as it went.
@@ -135,6 +139,10 @@ pub struct Drill {
     phase: Phase,
     /// An effect is out; nothing else starts until its answer.
     waiting: bool,
+    /// Guided: hold before each step until the operator says [`Input::Step`].
+    stepping: bool,
+    /// One step may begin (the operator said so while it held).
+    released: bool,
     #[serde(skip)]
     runbook: Runbook,
 }
@@ -156,8 +164,47 @@ impl Drill {
             restore: None,
             phase: Phase::Steps(0),
             waiting: false,
+            stepping: false,
+            released: false,
             runbook,
         }
+    }
+
+    /// A guided run: it holds before each step until told [`Input::Step`] (one step) or
+    /// [`Input::RunToEnd`]. Stop conditions and measures go on while it holds.
+    pub fn stepping(mut self) -> Drill {
+        self.stepping = true;
+        self
+    }
+
+    /// The step (index) the run holds before, waiting for the operator.
+    pub fn held(&self) -> Option<usize> {
+        match self.phase {
+            Phase::Steps(i)
+                if self.stepping
+                    && !self.waiting
+                    && i < self.rb().steps.len()
+                    && self.steps.len() <= i =>
+            {
+                Some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// The manual step (index) that waits for the operator's confirmation.
+    pub fn asking(&self) -> Option<usize> {
+        match self.phase {
+            Phase::Steps(i) if self.waiting && self.is_manual(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn is_manual(&self, i: usize) -> bool {
+        matches!(
+            self.rb().steps.get(i).map(|s| &s.action),
+            Some(StepAction::Manual { .. })
+        )
     }
 
     fn rb(&self) -> &Runbook {
@@ -270,6 +317,21 @@ impl Drill {
                 _ => Vec::new(),
             },
             Input::Abort(why) => self.abort(why, now),
+            Input::Step if self.asking().is_some() => self.on(Input::Confirm, now),
+            Input::Step => match self.held() {
+                Some(_) => {
+                    self.released = true;
+                    self.advance(None, now)
+                }
+                None => Vec::new(),
+            },
+            Input::RunToEnd => {
+                self.stepping = false;
+                if self.waiting {
+                    return Vec::new();
+                }
+                self.advance(None, now)
+            }
         }
     }
 
@@ -465,6 +527,12 @@ impl Drill {
                     self.phase = Phase::Rollback(0);
                 }
                 Phase::Steps(i) => {
+                    if self.stepping && self.steps.len() <= i {
+                        if !self.released {
+                            return Vec::new();
+                        }
+                        self.released = false;
+                    }
                     self.begin_step(i, now);
                     let action = self.rb().steps[i].action.clone();
                     let started = self.steps[i].started;
