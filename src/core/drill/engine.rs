@@ -678,7 +678,8 @@ impl Drill {
     }
 }
 
-fn stop_name(c: &StopCondition) -> String {
+/// A stop condition's name as reports and screens show it.
+pub fn stop_name(c: &StopCondition) -> String {
     match c {
         StopCondition::OtherJobInterrupted => "other-job-interrupted".into(),
         StopCondition::OtherHostFailed => "other-host-failed".into(),
