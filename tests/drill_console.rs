@@ -43,7 +43,14 @@ fn settled_daemon(dir: &Path) -> Daemon {
     let state = dir.to_str().unwrap();
     wait_until(90, "job-crash's preconditions to pass", || {
         Command::new(bin())
-            .args(["drill", "run", "job-crash", "--dry-run", "--state-dir", state])
+            .args([
+                "drill",
+                "run",
+                "job-crash",
+                "--dry-run",
+                "--state-dir",
+                state,
+            ])
             .stdin(Stdio::null())
             .output()
             .unwrap()
@@ -83,7 +90,12 @@ fn a_guided_job_crash_drill_from_the_drills_view_to_its_report() {
     // Enter: the plan, checked on the fleet now.
     t.keys(&["Enter"]);
     let s = t.wait_for("Plan of job-crash", 10);
-    for want in ["✓ readiness", "targets: jobs ", "3. [inject]", "clear-faults"] {
+    for want in [
+        "✓ readiness",
+        "targets: jobs ",
+        "3. [inject]",
+        "clear-faults",
+    ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }
 
@@ -122,6 +134,8 @@ fn a_guided_job_crash_drill_from_the_drills_view_to_its_report() {
     t.keys(&["Enter"]);
     let s = t.wait_for("FINISHED passed", 60);
     assert!(s.contains("rollback clear-faults"), "{s}");
+    assert!(s.contains("RTO phases: "), "{s}");
+    assert!(s.contains("✓ other-job-interrupted"), "{s}");
 
     // The report is in the state dir, and the list says passed.
     let r = reports(&dir);

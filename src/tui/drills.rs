@@ -35,6 +35,12 @@ pub struct LiveRun {
     /// Each stop condition: name, whether it holds, why.
     pub stops: Vec<(String, bool, String)>,
     pub rollbacks: Vec<String>,
+    /// The target jobs (from the `started` notice).
+    pub jobs: Vec<String>,
+    /// The target jobs' recovery states after the injection: when, job, state entered.
+    pub phases: Vec<(Ts, String, String)>,
+    /// The target jobs' failover steps: step, how long (ms), whether it went well.
+    pub failover: Vec<(String, u64, bool)>,
     /// Guided: the step it holds before ("3. [observe] …: wait until …").
     pub holding: Option<String>,
     /// A manual step's prompt, waiting for the operator.
@@ -92,6 +98,19 @@ pub struct LiveStep {
     pub ended: Option<Ts>,
 }
 
+/// The jobs of a `started` detail ("alice runs it: jobs a, b; hosts x").
+fn started_jobs(detail: &str) -> Vec<String> {
+    let Some((_, rest)) = detail.split_once("jobs ") else {
+        return Vec::new();
+    };
+    let list = rest.split(';').next().unwrap_or_default();
+    list.split(", ")
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// `"4. rest"` → (3, "rest"): step details start with the step's number.
 fn numbered(detail: &str) -> Option<(usize, &str)> {
     let (n, rest) = detail.split_once(". ")?;
@@ -125,6 +144,31 @@ impl DrillsState {
         self.plan.as_ref().filter(|p| p.runbook == runbook)
     }
 
+    /// A target job's recovery, once the fault is in: its phases and failover steps.
+    fn recovery(&mut self, e: &crate::core::event::Event) {
+        use crate::core::event::EventKind;
+        let Some(l) = self
+            .live
+            .as_mut()
+            .filter(|l| l.running() && l.injected.is_some())
+        else {
+            return;
+        };
+        match &e.kind {
+            EventKind::RecoveryState { job, to, .. }
+                if l.jobs.iter().any(|j| j == job.as_str()) =>
+            {
+                l.phases.push((e.ts, job.to_string(), to.clone()));
+            }
+            EventKind::FailoverStep {
+                job, step, ms, ok, ..
+            } if l.jobs.iter().any(|j| j == job.as_str()) => {
+                l.failover.push((step.clone(), *ms, *ok));
+            }
+            _ => {}
+        }
+    }
+
     /// Folds one answer in.
     pub fn answered(&mut self, answer: Answer) {
         match answer {
@@ -133,8 +177,12 @@ impl DrillsState {
         }
     }
 
-    /// Folds a drill notice in; others change nothing.
+    /// Folds a notice in: a drill's progress, or a target job's recovery (its phases).
     pub fn note(&mut self, n: &Notice) {
+        if let Notice::Core(e) = n {
+            self.recovery(e);
+            return;
+        }
         let Notice::Drill {
             ts,
             run,
@@ -150,6 +198,7 @@ impl DrillsState {
                 run: run.clone(),
                 runbook: runbook.clone(),
                 who: detail.clone(),
+                jobs: started_jobs(detail),
                 started: *ts,
                 ..LiveRun::default()
             });

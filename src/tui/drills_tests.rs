@@ -219,9 +219,25 @@ pub(crate) fn mid_run(ui: &mut UiState) {
             "3. [observe] Lifeboat notices: wait until fault-detected",
         ),
         drill(8_300, "detected", "detected 3.2s after the injection"),
+        recovery(8_300, "train", "failing_over"),
+        recovery(8_400, "other", "failing_over"),
     ] {
         note(ui, &n);
     }
+}
+
+/// A job's recovery state changed (a core event).
+pub(crate) fn recovery(ts: u64, job: &str, to: &str) -> Notice {
+    use crate::core::event::{Event, EventKind};
+    Notice::Core(Event {
+        ts: Ts(T0 + ts),
+        kind: EventKind::RecoveryState {
+            job: crate::core::ids::JobId::new(job),
+            from: "running".into(),
+            to: to.into(),
+            reason: "test".into(),
+        },
+    })
 }
 
 #[test]

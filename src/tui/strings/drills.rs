@@ -72,6 +72,7 @@ pub const CLOCK_DETECTION: &str = "detection";
 pub const CLOCK_RTO: &str = "RTO";
 pub const CLOCK_RPO: &str = "RPO";
 pub const CLOCK_PHASE: &str = "target now";
+pub const CLOCK_PHASES: &str = "RTO phases";
 
 // Refusals and messages.
 pub fn drill_readonly(what: &str) -> String {

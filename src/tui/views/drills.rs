@@ -302,6 +302,40 @@ pub fn clocks(l: &LiveRun, now: Ts) -> String {
     parts.join(" · ")
 }
 
+/// The RTO's phases: each recovery state a target job entered, at its time since the
+/// injection (the last one ticking while it lasts), then the failover's steps.
+pub fn phases(l: &LiveRun, now: Ts, theme: &Theme) -> Option<Line<'static>> {
+    let (at, _) = l.injected.as_ref()?;
+    if l.phases.is_empty() {
+        return None;
+    }
+    let mut spans = vec![Span::styled(format!("{}: ", s::CLOCK_PHASES), theme.title)];
+    let end = l.finished.as_ref().map(|x| x.0);
+    let now = now.max(l.last_heard());
+    let many = l.jobs.len() > 1;
+    for (i, (ts, job, to)) in l.phases.iter().enumerate() {
+        let who = if many {
+            format!("{job} ")
+        } else {
+            String::new()
+        };
+        let mut text = format!("{who}{to} +{}", f::age(*ts, *at));
+        if i + 1 == l.phases.len() && end.is_none() {
+            text.push_str(&format!(" ({})", clock(*ts, None, now)));
+        }
+        if i > 0 {
+            spans.push(Span::styled(" → ", theme.dim));
+        }
+        spans.push(Span::styled(text, theme.base));
+    }
+    for (step, ms, ok) in &l.failover {
+        spans.push(Span::styled(" · ", theme.dim));
+        spans.push(mark(*ok, theme));
+        spans.push(Span::styled(format!("{step} {}", f::ms(*ms)), theme.dim));
+    }
+    Some(Line::from(spans))
+}
+
 fn draw_live(
     buf: &mut Buffer,
     area: Rect,
@@ -342,9 +376,12 @@ fn draw_live(
                     format!("{} {} ", j.id, j.state.as_str()),
                     theme.recovery(j.state),
                 ),
-                Span::styled(format!("({}) on {}", j.reason, j.placement), theme.dim),
+                Span::styled(format!("— {}", j.reason), theme.dim),
             ]));
         }
+    }
+    if let Some(line) = phases(l, ui.wall, theme) {
+        v.push(line);
     }
     let n = plan.map_or(0, |p| p.steps.len()).max(l.steps.len());
     for i in 0..n {
