@@ -37,7 +37,11 @@ mod attention_tests;
 #[cfg(test)]
 mod dialog_fit_tests;
 #[cfg(test)]
-pub(crate) mod drills_tests;
+mod drill_run_tests;
+#[cfg(test)]
+pub(crate) mod drills_fixture;
+#[cfg(test)]
+mod drills_tests;
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]

@@ -11,6 +11,9 @@ use crate::core::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+#[path = "engine_step.rs"]
+mod step;
+
 /// How a run ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -170,43 +173,6 @@ impl Drill {
         }
     }
 
-    /// A guided run: it holds before each step until told [`Input::Step`] (one step) or
-    /// [`Input::RunToEnd`]. Stop conditions and measures go on while it holds.
-    pub fn stepping(mut self) -> Drill {
-        self.stepping = true;
-        self
-    }
-
-    /// The step (index) the run holds before, waiting for the operator.
-    pub fn held(&self) -> Option<usize> {
-        match self.phase {
-            Phase::Steps(i)
-                if self.stepping
-                    && !self.waiting
-                    && i < self.rb().steps.len()
-                    && self.steps.len() <= i =>
-            {
-                Some(i)
-            }
-            _ => None,
-        }
-    }
-
-    /// The manual step (index) that waits for the operator's confirmation.
-    pub fn asking(&self) -> Option<usize> {
-        match self.phase {
-            Phase::Steps(i) if self.waiting && self.is_manual(i) => Some(i),
-            _ => None,
-        }
-    }
-
-    fn is_manual(&self, i: usize) -> bool {
-        matches!(
-            self.rb().steps.get(i).map(|s| &s.action),
-            Some(StepAction::Manual { .. })
-        )
-    }
-
     fn rb(&self) -> &Runbook {
         &self.runbook
     }
@@ -317,21 +283,8 @@ impl Drill {
                 _ => Vec::new(),
             },
             Input::Abort(why) => self.abort(why, now),
-            Input::Step if self.asking().is_some() => self.on(Input::Confirm, now),
-            Input::Step => match self.held() {
-                Some(_) => {
-                    self.released = true;
-                    self.advance(None, now)
-                }
-                None => Vec::new(),
-            },
-            Input::RunToEnd => {
-                self.stepping = false;
-                if self.waiting {
-                    return Vec::new();
-                }
-                self.advance(None, now)
-            }
+            Input::Step => self.step(now),
+            Input::RunToEnd => self.run_to_end(now),
         }
     }
 

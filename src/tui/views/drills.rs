@@ -1,15 +1,14 @@
 //! The Drills view: the runbooks (shipped and the team's) with their last result and RTO
-//! trend, and below them either the run under way — its steps, live clocks, stop
-//! conditions and rollbacks — or the selected runbook's plan as checked on the fleet.
+//! trend, and below them either the run under way (`drill_run`) or the selected runbook's
+//! plan as checked on the fleet.
 
 use super::format as f;
-use super::widgets::{cell, clip, highlight, list_panel, panel, put, spark};
+use super::widgets::{cell, highlight, list_panel, panel, put, spark};
 use crate::core::drill::engine::Status;
 use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
 use crate::protocol::drill::{DrillEntry, DrillPlan};
 use crate::tui::action::View;
-use crate::tui::drills::{LiveRun, StepState};
 use crate::tui::select;
 use crate::tui::state::UiState;
 use crate::tui::strings as s;
@@ -93,7 +92,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: 
         .as_ref()
         .filter(|l| l.running() || name.as_deref() == Some(l.runbook.as_str()));
     match (live, name.as_deref().and_then(|n| ui.drills.plan_of(n))) {
-        (Some(l), _) => draw_live(buf, detail, snap, ui, l, theme),
+        (Some(l), _) => super::drill_run::draw(buf, detail, snap, ui, l, theme),
         (None, Some(p)) => draw_plan(buf, detail, p, theme),
         (None, None) => draw_about(buf, detail, rows.get(sel).copied(), theme),
     }
@@ -157,7 +156,13 @@ fn entry_line(r: &DrillEntry, mark: &str, now: Ts, theme: &Theme) -> Line<'stati
 }
 
 /// Draws `lines` inside a panel titled `title`, clipped to it.
-fn lines_panel(buf: &mut Buffer, area: Rect, title: &str, lines: &[Line<'static>], theme: &Theme) {
+pub(super) fn lines_panel(
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    lines: &[Line<'static>],
+    theme: &Theme,
+) {
     let inner = panel(buf, area, title, None, theme);
     let content = Rect::new(
         inner.x + 1,
@@ -170,7 +175,7 @@ fn lines_panel(buf: &mut Buffer, area: Rect, title: &str, lines: &[Line<'static>
     }
 }
 
-fn mark(ok: bool, theme: &Theme) -> Span<'static> {
+pub(super) fn mark(ok: bool, theme: &Theme) -> Span<'static> {
     if ok {
         Span::styled("✓ ", theme.healthy)
     } else {
@@ -222,7 +227,7 @@ pub fn plan_lines(p: &DrillPlan, theme: &Theme) -> Vec<Line<'static>> {
     v
 }
 
-fn join_or_none(v: &[String]) -> String {
+pub(super) fn join_or_none(v: &[String]) -> String {
     if v.is_empty() {
         s::DRILL_NO_STOPS.into()
     } else {
@@ -258,193 +263,4 @@ fn draw_about(buf: &mut Buffer, area: Rect, r: Option<&DrillEntry>, theme: &Them
     }
     v.push(Line::from(Span::styled(s::DRILL_PLAN_HINT, theme.dim)));
     lines_panel(buf, area, &format!(" Drill {} ", r.name), &v, theme);
-}
-
-/// A clock: fixed once `end` is known, else ticking to `now` (marked `…`).
-fn clock(from: Ts, end: Option<Ts>, now: Ts) -> String {
-    match end {
-        Some(e) => f::age(e.max(from), from),
-        None => format!("{} {}", f::age(now.max(from), from), s::DRILL_CLOCK_WAIT),
-    }
-}
-
-/// The live clocks: since start and since the injection, detection, RTO and RPO.
-pub fn clocks(l: &LiveRun, now: Ts) -> String {
-    let end = l.finished.as_ref().map(|x| x.0);
-    let now = now.max(l.last_heard());
-    let mut parts = vec![format!(
-        "{} {}",
-        s::CLOCK_SINCE_START,
-        clock(l.started, end, now)
-    )];
-    if let Some((at, _)) = &l.injected {
-        parts.push(format!(
-            "{} {}",
-            s::CLOCK_SINCE_INJECTION,
-            clock(*at, end, now)
-        ));
-        let det = l.detected.as_ref().map(|d| d.0).or(end);
-        let det = match (l.detected.is_some(), det) {
-            (false, Some(_)) => "not detected".into(),
-            _ => clock(*at, det, now),
-        };
-        parts.push(format!("{} {det}", s::CLOCK_DETECTION));
-        let rto = match (&l.recovered, end) {
-            (Some((r, _)), _) => f::age(*r, *at),
-            (None, Some(_)) => "not recovered".into(),
-            (None, None) => clock(*at, None, now),
-        };
-        parts.push(format!("{} {rto}", s::CLOCK_RTO));
-        if let Some(rpo) = l.recovered.as_ref().and_then(|r| r.1.split_once("; ")) {
-            parts.push(rpo.1.to_string());
-        }
-    }
-    parts.join(" · ")
-}
-
-/// The RTO's phases: each recovery state a target job entered, at its time since the
-/// injection (the last one ticking while it lasts), then the failover's steps.
-pub fn phases(l: &LiveRun, now: Ts, theme: &Theme) -> Option<Line<'static>> {
-    let (at, _) = l.injected.as_ref()?;
-    if l.phases.is_empty() {
-        return None;
-    }
-    let mut spans = vec![Span::styled(format!("{}: ", s::CLOCK_PHASES), theme.title)];
-    let end = l.finished.as_ref().map(|x| x.0);
-    let now = now.max(l.last_heard());
-    let many = l.jobs.len() > 1;
-    for (i, (ts, job, to)) in l.phases.iter().enumerate() {
-        let who = if many {
-            format!("{job} ")
-        } else {
-            String::new()
-        };
-        let mut text = format!("{who}{to} +{}", f::age(*ts, *at));
-        if i + 1 == l.phases.len() && end.is_none() {
-            text.push_str(&format!(" ({})", clock(*ts, None, now)));
-        }
-        if i > 0 {
-            spans.push(Span::styled(" → ", theme.dim));
-        }
-        spans.push(Span::styled(text, theme.base));
-    }
-    for (step, ms, ok) in &l.failover {
-        spans.push(Span::styled(" · ", theme.dim));
-        spans.push(mark(*ok, theme));
-        spans.push(Span::styled(format!("{step} {}", f::ms(*ms)), theme.dim));
-    }
-    Some(Line::from(spans))
-}
-
-fn draw_live(
-    buf: &mut Buffer,
-    area: Rect,
-    snap: &Snapshot,
-    ui: &UiState,
-    l: &LiveRun,
-    theme: &Theme,
-) {
-    let plan = ui.drills.plan_of(&l.runbook);
-    let mut v = Vec::new();
-    let (head, style) = if let Some((_, d)) = &l.finished {
-        let st = match l.status() {
-            Some("passed") => theme.healthy,
-            Some("failed") => theme.failed,
-            _ => theme.degraded,
-        };
-        (s::drill_finished(d), st.add_modifier(Modifier::BOLD))
-    } else if let Some(p) = &l.asking {
-        (
-            s::drill_asking(p),
-            theme.danger.add_modifier(Modifier::BOLD),
-        )
-    } else if let Some(h) = &l.holding {
-        (
-            s::drill_holding(h),
-            theme.accent.add_modifier(Modifier::BOLD),
-        )
-    } else {
-        (l.who.clone(), theme.base)
-    };
-    v.push(Line::from(Span::styled(head, style)));
-    v.push(Line::from(Span::styled(clocks(l, ui.wall), theme.accent)));
-    for job in plan.map(|p| p.jobs.as_slice()).unwrap_or(&[]) {
-        if let Some(j) = snap.jobs.iter().find(|j| j.id.as_str() == job) {
-            v.push(Line::from(vec![
-                Span::styled(format!("{}: ", s::CLOCK_PHASE), theme.title),
-                Span::styled(
-                    format!("{} {} ", j.id, j.state.as_str()),
-                    theme.recovery(j.state),
-                ),
-                Span::styled(format!("— {}", j.reason), theme.dim),
-            ]));
-        }
-    }
-    if let Some(line) = phases(l, ui.wall, theme) {
-        v.push(line);
-    }
-    let n = plan.map_or(0, |p| p.steps.len()).max(l.steps.len());
-    for i in 0..n {
-        let (word, st) = match l.steps.get(i).map(|x| x.state) {
-            None => (s::DRILL_STEP_PENDING, theme.dim),
-            Some(StepState::Running) => (s::DRILL_STEP_RUNNING, theme.accent),
-            Some(StepState::Passed) => (s::DRILL_STEP_PASSED, theme.healthy),
-            Some(StepState::Failed) => (s::DRILL_STEP_FAILED, theme.failed),
-        };
-        let title = match (l.steps.get(i), plan.and_then(|p| p.steps.get(i))) {
-            (Some(x), _) => x.title.clone(),
-            (None, Some(p)) => format!("[{}] {}", p.kind, p.title),
-            (None, None) => String::new(),
-        };
-        let mut spans = vec![
-            Span::styled(format!("{:>2}. ", i + 1), theme.dim),
-            Span::styled(cell(word, 8), st),
-            Span::styled(title, theme.base),
-        ];
-        if let Some(x) = l.steps.get(i).filter(|x| !x.output.is_empty()) {
-            spans.push(Span::styled(
-                format!(" — {}", clip(&x.output, 200)),
-                theme.dim,
-            ));
-        }
-        v.push(Line::from(spans));
-    }
-    let mut stops = vec![Span::styled(format!("{}: ", s::DRILL_STOPS), theme.title)];
-    if l.stops.is_empty() {
-        let names = plan
-            .map(|p| join_or_none(&p.stop_conditions))
-            .unwrap_or_default();
-        stops.push(Span::styled(names, theme.dim));
-    }
-    for (name, holds, why) in &l.stops {
-        stops.push(mark(*holds, theme));
-        let text = if *holds {
-            format!("{name}  ")
-        } else {
-            format!("{name} FIRED: {why}  ")
-        };
-        stops.push(Span::styled(
-            text,
-            if *holds { theme.base } else { theme.danger },
-        ));
-    }
-    v.push(Line::from(stops));
-    for r in &l.rollbacks {
-        let st = if r.contains("FAILED") {
-            theme.failed
-        } else {
-            theme.base
-        };
-        v.push(Line::from(vec![
-            Span::styled("rollback ", theme.title),
-            Span::styled(r.clone(), st),
-        ]));
-    }
-    lines_panel(
-        buf,
-        area,
-        &s::drill_run_title(&l.runbook, &l.run),
-        &v,
-        theme,
-    );
 }

@@ -7,7 +7,7 @@ use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
 use crate::protocol::drill::Answer;
 use crate::tui::action::View;
-use crate::tui::drills_tests::{catalogue, drill, mid_run, plan, T0};
+use crate::tui::drills_fixture::{catalogue, drill, mid_run, plan, T0};
 use crate::tui::state::UiState;
 use crate::tui::update::note;
 

@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod checkpoints;
+pub mod drill_run;
 pub mod drills;
 pub mod events;
 pub mod fleet;
