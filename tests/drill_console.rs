@@ -1,8 +1,8 @@
 //! The guided drill at the keyboard, in a real terminal (tmux): a console attached to a
 //! demo daemon opens the Drills view, reads job-crash's plan, starts it by typing its
 //! name, steps through it with Enter, lets it run to the end, confirms its manual step,
-//! and sees it pass — with the report in the state dir. A read-only console watches but
-//! cannot start one.
+//! and sees it pass — with the report in the state dir. An abort by key is confirmed and
+//! its rollbacks show. A read-only console watches but cannot start one.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -149,6 +149,54 @@ fn a_guided_job_crash_drill_from_the_drills_view_to_its_report() {
         .find(|l| l.contains("job-crash") && l.contains("ago"))
         .unwrap_or_default();
     assert!(row.contains("passed"), "{s}");
+    t.keys(&["q"]);
+    wait_until(10, "the console to end on q", || {
+        t.format("#{pane_dead}") == "1"
+    });
+}
+
+#[test]
+fn an_abort_by_key_is_confirmed_and_its_rollbacks_show() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let d = settled_daemon(&dir);
+    let t = console_on_job_crash(&dir, &d, false);
+    t.keys(&["s"]);
+    t.wait_for("Start drill job-crash", 10);
+    t.text("job-crash");
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("before 1. [diagnose]", 20);
+    for next in [
+        "before 2. [diagnose]",
+        "before 3. [inject]",
+        "before 4. [observe]",
+    ] {
+        t.keys(&["Enter"]);
+        t.wait_for(next, 20);
+    }
+    // x asks first; Enter on the focused Cancel keeps the drill going.
+    t.keys(&["x"]);
+    t.wait_for("Abort drill job-crash", 10);
+    t.keys(&["Enter"]);
+    t.wait_for("cancelled, nothing done", 5);
+    assert!(t.screen().contains("HOLDING"), "{}", t.screen());
+    t.keys(&["x"]);
+    t.wait_for("Abort drill job-crash", 10);
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for("FINISHED aborted", 60);
+    assert!(s.contains("rollback clear-faults: undone"), "{s}");
+    let r = reports(&dir);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["status"], "aborted", "{:#}", r[0]);
+    assert!(
+        r[0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("aborted from the console"),
+        "{:#}",
+        r[0]
+    );
+    assert!(r[0]["rollbacks"][0][1]["Ok"].is_string(), "{:#}", r[0]);
     t.keys(&["q"]);
     wait_until(10, "the console to end on q", || {
         t.format("#{pane_dead}") == "1"

@@ -106,3 +106,63 @@ impl Answer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::identity::Role;
+    use crate::protocol::request::Request;
+    use crate::protocol::wire::{Outcome, ServerMsg};
+
+    #[test]
+    fn answers_cross_the_wire_and_questions_need_only_a_viewer() {
+        let plan = DrillPlan {
+            runbook: "job-crash".into(),
+            preconditions: vec![PlanCheck {
+                what: "readiness".into(),
+                ok: false,
+                why: "no standby".into(),
+            }],
+            refused: Some("a precondition fails".into()),
+            ..DrillPlan::default()
+        };
+        let catalogue = DrillCatalogue {
+            runbooks: vec![DrillEntry {
+                name: "job-crash".into(),
+                title: "Job crash".into(),
+                scenario: "job-crash".into(),
+                description: String::new(),
+                team: false,
+                runs: vec![PastRun {
+                    run: "r1".into(),
+                    status: Status::Passed,
+                    ended: Ts(5),
+                    rto_s: Some(4.5),
+                    why: "ok".into(),
+                }],
+            }],
+            errors: Vec::new(),
+        };
+        for answer in [Answer::DrillPlan(Box::new(plan)), Answer::Drills(catalogue)] {
+            let msg = ServerMsg::Outcome {
+                id: 3,
+                outcome: Outcome::Answered {
+                    answer: answer.clone(),
+                },
+            };
+            let json = serde_json::to_string(&msg).unwrap();
+            let back: ServerMsg = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, msg, "{json}");
+            assert!(matches!(back, ServerMsg::Outcome { outcome, .. } if outcome.ok()));
+        }
+        for (r, role) in [
+            (Request::DrillCatalogue, Role::Viewer),
+            (Request::DrillPlan { name: "x".into() }, Role::Viewer),
+            (Request::DrillGuide { name: "x".into() }, Role::Operator),
+            (Request::DrillStep, Role::Operator),
+            (Request::DrillRunToEnd, Role::Operator),
+        ] {
+            assert_eq!(r.needs(), role, "{r:?}");
+        }
+    }
+}
