@@ -37,6 +37,8 @@ for _ in $(seq 1 20); do
 done
 mounts=$(grep -F " $scratch" /proc/mounts || true)
 files=$(find "$scratch" -mindepth 1 -maxdepth 2 2>/dev/null | head -20)
+# Drills cut hosts off with firewall rules tagged lifeboat-drill; none may outlive them.
+rules=$( { iptables -S INPUT; ip6tables -S INPUT; } 2>/dev/null | grep -e 'lifeboat-drill' || true)
 
 status=0
 if [ -n "$left" ]; then
@@ -51,11 +53,20 @@ if [ -n "$mounts" ]; then
   echo "$mounts" | cut -d' ' -f2 | xargs -r -n1 umount -l 2>/dev/null
   status=1
 fi
+if [ -n "$rules" ]; then
+  echo "LEFT BEHIND: firewall rules a drill made:"
+  echo "$rules" | sed 's/^/  /'
+  for ipt in iptables ip6tables; do
+    $ipt -S INPUT 2>/dev/null | grep -e 'lifeboat-drill' | sed 's/^-A /-D /' |
+      while read -r r; do eval "$ipt $r"; done
+  done
+  status=1
+fi
 if [ -n "$files" ]; then
   echo "LEFT BEHIND: files in the tests' temp folder ($scratch):"
   echo "$files" | sed 's/^/  /'
   status=1
 fi
 rm -rf "$scratch"
-[ $status = 0 ] && echo "nothing left behind: no process, no mount, no temp file"
+[ $status = 0 ] && echo "nothing left behind: no process, no mount, no temp file, no firewall rule"
 exit $status

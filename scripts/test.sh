@@ -16,6 +16,9 @@ command -v busybox >/dev/null 2>&1 || need_apt+=(busybox)
 # Real sshd hosts on loopback (tests/support/sshd.rs); ssh-keygen and ssh-agent come with it.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+# Drills cut a host's SSH port with its own firewall, as the test user through sudo.
+[ -x /usr/sbin/iptables ] || need_apt+=(iptables)
+[ -x /usr/bin/sudo ] || need_apt+=(sudo)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -249,6 +249,9 @@ enum DrillAction {
     },
     /// A runbook's description, blast radius, preconditions and steps.
     Show { name: String },
+    /// A past run's report (Markdown; JSON with --json): its id as `drill list` and
+    /// `lifeboat history` name it, a unique part of it, or `last`.
+    Report { id: String },
     /// Run NAME through the supervisor (started here on the demo fleet with --demo when
     /// nothing supervises the state dir). Ctrl-C aborts it; its rollbacks run first.
     Run {
@@ -438,6 +441,7 @@ fn drill(cli: &Cli, action: &DrillAction) -> ExitCode {
     let (verb, demo) = match action {
         DrillAction::List { demo } => (Verb::List, *demo),
         DrillAction::Show { name } => (Verb::Show { name: name.clone() }, false),
+        DrillAction::Report { id } => (Verb::Report { id: id.clone() }, false),
         DrillAction::Run {
             name,
             dry_run,

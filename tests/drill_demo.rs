@@ -188,6 +188,26 @@ fn a_job_crash_drill_on_the_demo_fleet_passes_and_reports_what_it_measured() {
         line.contains("last passed") && line.contains("RTO"),
         "{line}"
     );
+
+    // Its report by id, by `last`, as JSON; a wrong id names the runs there.
+    let run = r["run"].as_str().unwrap();
+    let out = lifeboat(&["drill", "report", run, "--state-dir", d]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), md);
+    let out = lifeboat(&["drill", "report", "last", "--json", "--state-dir", d]);
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["run"], run);
+    let out = lifeboat(&["drill", "report", "nope", "--state-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains(run), "{}", text(&out));
+    // `lifeboat history` lists the run as one line, with how it ended.
+    let out = lifeboat(&["history", "--state-dir", d]);
+    let said = text(&out);
+    let runs: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains(&format!("job-crash ({run}): passed")))
+        .collect();
+    assert_eq!(runs.len(), 1, "{said}");
 }
 
 /// A drill that waits at its manual step (no --yes), started against `daemon`'s dir.

@@ -9,6 +9,8 @@
 mod daemon;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
+#[path = "support/s3.rs"]
+mod s3;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -38,9 +40,14 @@ fn state(pid: u32) -> Option<char> {
 
 /// Runs `script` with `shell` (["dash"] or ["busybox", "sh"]) fed on stdin.
 fn run(shell: &[&str], runs: &Path, script: &str) -> String {
+    run_env(shell, runs, script, &[])
+}
+
+fn run_env(shell: &[&str], runs: &Path, script: &str, env: &[(&str, &str)]) -> String {
     let mut child = Command::new(shell[0])
         .args(&shell[1..])
         .arg("-s")
+        .envs(env.iter().copied())
         .env("LIFEBOAT_RUN_DIR", runs)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -83,7 +90,8 @@ fn the_fault_scripts_crash_and_hang_a_real_process_under_dash_and_busybox() {
         );
         wait_until(5, "the process stopped", || state(pid) == Some('T'));
         let timer =
-            std::fs::read_to_string(runs.join(job).join(format!(".drill-hang.{pid}"))).unwrap();
+            std::fs::read_to_string(runs.join(job).join(format!(".drill-hang.{pid}.sh.pid")))
+                .unwrap();
         let timer: u32 = timer.trim().parse().unwrap();
         assert!(
             state(timer).is_some(),
@@ -99,7 +107,10 @@ fn the_fault_scripts_crash_and_hang_a_real_process_under_dash_and_busybox() {
             state(pid).is_some_and(|s| s != 'T')
         });
         wait_until(5, "the dead-man timer disarmed", || state(timer).is_none());
-        assert!(!runs.join(job).join(format!(".drill-hang.{pid}")).exists());
+        assert!(!runs
+            .join(job)
+            .join(format!(".drill-hang.{pid}.sh"))
+            .exists());
 
         // Left alone, the dead-man continues it by itself.
         let out = run(shell, runs, &df::hang(job, Duration::from_secs(1)));
@@ -165,6 +176,109 @@ fn the_fault_scripts_crash_and_hang_a_real_process_under_dash_and_busybox() {
     }
 }
 
+/// The drill rules the host's firewall holds for `port`.
+fn drill_rules(port: u16) -> Vec<String> {
+    let out = Command::new("iptables")
+        .args(["-S", "INPUT"])
+        .output()
+        .expect("iptables (scripts/test.sh installs it)");
+    assert!(out.status.success(), "iptables -S: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("lifeboat-drill") && l.contains(&format!("--dport {port} ")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// How a connection to `port` goes: "ok", "refused" or "hangs".
+fn knock(port: u16) -> &'static str {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(400)) {
+        Ok(_) => "ok",
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => "refused",
+        Err(_) => "hangs",
+    }
+}
+
+#[test]
+fn a_host_cut_drops_or_refuses_its_ssh_port_and_is_lifted_by_the_rollback_or_its_dead_man() {
+    for shell in [&["dash"][..], &["busybox", "sh"][..]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path();
+        // Stands in for the host's sshd: the port the connection came in on is cut.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let conn = format!("127.0.0.1 40000 127.0.0.1 {port}");
+        let env = [("SSH_CONNECTION", conn.as_str())];
+        assert_eq!(knock(port), "ok");
+
+        let out = run_env(
+            shell,
+            runs,
+            &df::net_cut(df::Cut::Refuse, Duration::from_secs(300)),
+            &env,
+        );
+        assert!(
+            df::said(&out).unwrap().contains("connections refused"),
+            "{shell:?}: {out}"
+        );
+        wait_until(10, "the port refuses", || knock(port) == "refused");
+        assert_eq!(drill_rules(port).len(), 1, "{shell:?}");
+        // A second cut of the same port is refused while the first is armed.
+        let again = run_env(
+            shell,
+            runs,
+            &df::net_cut(df::Cut::Hang, Duration::from_secs(300)),
+            &env,
+        );
+        assert!(
+            df::said(&again).unwrap_err().contains("already armed"),
+            "{shell:?}: {again}"
+        );
+        let out = run_env(shell, runs, &df::net_restore(), &env);
+        assert!(
+            df::said(&out).unwrap().contains("1 dead-man"),
+            "{shell:?}: {out}"
+        );
+        assert_eq!(knock(port), "ok", "{shell:?}");
+        assert!(drill_rules(port).is_empty(), "{shell:?}");
+
+        // Left alone, a hang lifts itself: the dead-man on the host removes the rule.
+        let out = run_env(
+            shell,
+            runs,
+            &df::net_cut(df::Cut::Hang, Duration::from_secs(2)),
+            &env,
+        );
+        assert!(
+            df::said(&out).unwrap().contains("a hang"),
+            "{shell:?}: {out}"
+        );
+        wait_until(10, "the port hangs", || knock(port) == "hangs");
+        wait_until(15, "the dead-man lifted the cut", || knock(port) == "ok");
+        assert!(drill_rules(port).is_empty(), "{shell:?}");
+        wait_until(5, "the dead-man removed itself", || {
+            std::fs::read_dir(runs).unwrap().next().is_none()
+        });
+        let out = run_env(shell, runs, &df::net_restore(), &env);
+        assert!(
+            df::said(&out).unwrap().contains("0 dead-man"),
+            "{shell:?}: {out}"
+        );
+
+        // Without the port, nothing is cut and the drill is told why.
+        let out = run(
+            shell,
+            runs,
+            &df::net_cut(df::Cut::Hang, Duration::from_secs(2)),
+        );
+        assert!(
+            df::said(&out).unwrap_err().contains("SSH_CONNECTION"),
+            "{shell:?}: {out}"
+        );
+    }
+}
+
 fn reports(dir: &Path) -> Vec<Value> {
     std::fs::read_dir(dir.join("drills"))
         .into_iter()
@@ -184,9 +298,20 @@ fn drill_on<T>(
     extra: &[&str],
     before: impl FnOnce() -> T,
 ) -> (Daemon, Value, T) {
+    drill_on_env(bed, name, extra, &[], before)
+}
+
+/// [`drill_on`] with `env` for the daemon (S3 credentials).
+fn drill_on_env<T>(
+    bed: &failover_bed::Bed,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    before: impl FnOnce() -> T,
+) -> (Daemon, Value, T) {
     let config = bed.config.to_str().unwrap().to_string();
     let state = bed.state.to_str().unwrap().to_string();
-    let daemon = Daemon::start(&["--config", &config], &bed.state);
+    let daemon = Daemon::start_env(&["--config", &config], &bed.state, env);
     let cli = |args: &[&str]| {
         Command::new(bin())
             .args(args)
@@ -299,6 +424,163 @@ fn the_restore_test_restores_to_scratch_on_the_standby_verifies_it_and_leaves_no
         "{r:#}"
     );
     // The job was never touched: the same run goes on.
+    assert_eq!(bed.alive(1), before);
+    assert!(daemon.stop().success());
+}
+
+/// Runs a runbook that cuts h1 off (`host-down`, `host-unreachable`): the job moves to the
+/// standby, the cut is lifted, and Lifeboat stops the old copy once h1 answers again.
+fn a_cut_host_fails_over(name: &str, bed_name: &str) {
+    sshd::allow_firewall();
+    let bed = failover_bed::start(bed_name, &["warm-standby", "cpu-standby", "escalate"]);
+    let port = bed.host(1).port;
+    let (daemon, r, before) = drill_on(&bed, name, &[], || bed.alive(1));
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "{name} drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    assert!(
+        inject["output"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("h1: cut SSH port {port}")),
+        "{inject}"
+    );
+    // The rollback waited for h1 and lifted the cut; nothing of it is left there.
+    assert!(
+        r["rollbacks"][0][1]["Ok"]
+            .as_str()
+            .unwrap()
+            .contains("the host answers again"),
+        "{r:#}"
+    );
+    assert!(drill_rules(port).is_empty(), "the cut is left on h1");
+    assert_eq!(knock(port), "ok");
+    // One copy: the job runs on the standby, and the old copy on h1 is stopped once
+    // Lifeboat sees it again.
+    wait_until(60, "exactly one copy, on the standby", || {
+        let now = bed.all_alive();
+        now.len() == 1 && now[0].0 == 2
+    });
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_host_down_runbook_refuses_the_hosts_ssh_port_and_the_job_moves_to_the_standby() {
+    a_cut_host_fails_over("host-down", "dr-down");
+}
+
+#[test]
+fn the_host_unreachable_runbook_drops_the_hosts_ssh_packets_and_the_job_moves_to_the_standby() {
+    a_cut_host_fails_over("host-unreachable", "dr-hang");
+}
+
+#[test]
+fn the_network_partition_runbook_cuts_half_the_fleet_and_automation_freezes_with_no_failover() {
+    sshd::allow_firewall();
+    let bed = failover_bed::start("dr-split", &["warm-standby", "cpu-standby", "escalate"]);
+    let ports = [bed.host(1).port, bed.host(2).port];
+    let (daemon, r, before) = drill_on(&bed, "network-partition", &[], || bed.alive(1));
+    let r = &r;
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "network-partition drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    for (h, p) in ["h1", "h2"].iter().zip(ports) {
+        assert!(
+            inject["output"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{h}: cut SSH port {p}")),
+            "{inject}"
+        );
+        assert!(drill_rules(p).is_empty(), "the cut is left on {h}");
+    }
+    // Nothing moved: the same run of the job goes on where it was, and no failover began.
+    assert_eq!(bed.alive(1), before);
+    assert_eq!(bed.all_alive().len(), 1);
+    // (The job's first start is journaled as failover steps too: only later ones count.)
+    let started = r["started"].as_str().unwrap();
+    let steps: Vec<_> = bed
+        .journal("failover_step")
+        .into_iter()
+        .filter(|s| s["ts"].as_str().unwrap() >= started)
+        .collect();
+    assert!(steps.is_empty(), "{started}: {steps:?}");
+    let frozen = bed.journal("automation_changed");
+    assert!(!frozen.is_empty(), "the partition guard froze automation");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_repairs_it_from_s3()
+{
+    let bed = failover_bed::start("dr-rot", &["warm-standby", "cpu-standby", "escalate"]);
+    let srv = s3::S3Server::start();
+    let mut config = std::fs::read_to_string(&bed.config).unwrap();
+    config.push_str(&format!(
+        "\n[storage.s3]\nbucket = \"{}\"\nregion = \"{}\"\nendpoint = \"{}\"\npath_style = true\nprefix = \"lb\"\n",
+        s3::BUCKET,
+        s3::REGION,
+        srv.endpoint()
+    ));
+    std::fs::write(&bed.config, config).unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY),
+    ];
+    let (daemon, r, before) =
+        drill_on_env(&bed, "checkpoint-corruption", &[], &env, || bed.alive(1));
+    let r = &r;
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "checkpoint-corruption drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    let said = inject["output"].as_str().unwrap();
+    assert!(said.contains("in the NAS copy"), "{inject}");
+    // The flipped copy was found bad and copied again: the journal says both.
+    let notices = |what: &str| {
+        daemon::events(&bed.state, "checkpoint")
+            .into_iter()
+            .filter(|e| e["what"] == what)
+            .count()
+    };
+    assert!(notices("copy_bad") >= 1, "the scrub reported the bad copy");
+    assert!(notices("repaired") >= 1, "the bad copy was repaired");
+    // The NAS copy reads back as its manifest says again, and the job never moved.
+    let out = Command::new(bin())
+        .args(["checkpoints", "list", "--json", "--config"])
+        .arg(&bed.config)
+        .args(["--state-dir"])
+        .arg(&bed.state)
+        .envs(env)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("\"bad\""), "{text}");
     assert_eq!(bed.alive(1), before);
     assert!(daemon.stop().success());
 }

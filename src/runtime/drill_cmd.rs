@@ -1,4 +1,4 @@
-//! `lifeboat drill list|show NAME|run NAME [--dry-run] [--yes]|abort`: runbooks from the
+//! `lifeboat drill list|show NAME|run NAME [--dry-run] [--yes]|abort|report ID`: runbooks from the
 //! files, drills through the supervisor of the state dir (started here on the demo fleet
 //! when nothing supervises it and `--demo` says so). Ctrl-C aborts a running drill: its
 //! rollbacks run before this command ends. Exit 0 passed, 1 failed, aborted or refused,
@@ -24,6 +24,9 @@ pub enum Verb {
         yes: bool,
     },
     Abort,
+    Report {
+        id: String,
+    },
 }
 
 /// The last report of each runbook in `state_dir/drills/` (status, when).
@@ -67,6 +70,63 @@ fn list(
         }
     }
     Ok(())
+}
+
+/// Prints run `id`'s report: the id itself, `last`, or a part of one id only.
+fn report(state_dir: &Path, id: &str, json: bool, out: &mut dyn Write) -> u8 {
+    let dir = state_dir.join("drills");
+    let mut runs: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("report.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    runs.sort();
+    let picked: Vec<&String> = if id == "last" {
+        runs.last().into_iter().collect()
+    } else if runs.iter().any(|r| r == id) {
+        runs.iter().filter(|r| *r == id).collect()
+    } else {
+        runs.iter().filter(|r| r.contains(id)).collect()
+    };
+    let run = match picked.as_slice() {
+        [one] => one.to_string(),
+        [] => {
+            eprintln!(
+                "error: no drill report {id:?} in {}; runs there: {}",
+                dir.display(),
+                if runs.is_empty() {
+                    "none".to_string()
+                } else {
+                    runs.join(", ")
+                }
+            );
+            return 2;
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "error: {id:?} names {} runs ({}): give more of the id",
+                many.len(),
+                names.join(", ")
+            );
+            return 2;
+        }
+    };
+    let file = dir
+        .join(&run)
+        .join(if json { "report.json" } else { "report.md" });
+    match std::fs::read_to_string(&file) {
+        Ok(text) => match out.write_all(text.as_bytes()) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        },
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            1
+        }
+    }
 }
 
 fn show(r: &Runbook, out: &mut dyn Write) -> std::io::Result<()> {
@@ -121,6 +181,7 @@ pub async fn main(
         eprintln!("warning: {e}");
     }
     match verb {
+        Verb::Report { id } => report(&plan.state_dir, &id, json, out),
         Verb::List => match list(&books, &plan.state_dir, json, out) {
             Ok(()) => 0,
             Err(_) => 1,

@@ -34,36 +34,170 @@ pub fn crash(job: &str) -> String {
     )
 }
 
+/// A dead-man timer armed on the host as its own detached `sh`: after `secs` it runs
+/// `undo`, or at once when it is sent SIGTERM (how a rollback disarms it), and then
+/// removes itself. Written to `$at.sh` with its pid in `$at.sh.pid`; the shell variables
+/// `vars` are handed to it under the same names. `arm` runs inside it after `delay` seconds
+/// (a fault that cuts this very connection must wait until the answer is out).
+fn dead_man(at: &str, vars: &[&str], secs: u64, delay: u64, arm: &str, undo: &str) -> String {
+    let arm = if delay == 0 {
+        String::new()
+    } else {
+        format!("sleep {delay} & s=$!; wait \"$s\"\n{arm}\n")
+    };
+    format!(
+        r#"cat >"{at}.sh" <<'LIFEBOAT_DEADMAN'
+{take}s=""
+undo() {{
+{undo}
+}}
+trap 'kill "$s" 2>/dev/null; undo; rm -f "$0" "$0.pid"; exit 0' TERM INT
+{arm}sleep {secs} & s=$!; wait "$s"
+undo; rm -f "$0" "$0.pid"
+LIFEBOAT_DEADMAN
+nohup sh "{at}.sh" {give} >/dev/null 2>&1 </dev/null &
+echo "$!" >"{at}.sh.pid"
+"#,
+        secs = secs.max(1),
+        take = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{v}=\"${}\"; ", i + 1))
+            .collect::<String>(),
+        give = vars
+            .iter()
+            .map(|v| format!("\"${v}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// Disarms every dead-man matching the glob `pattern` (`…/.drill-x.*`): each is sent
+/// SIGTERM, so it undoes its fault now and removes itself; one that does not within 2 s
+/// is killed and `fallback PATH` run for it. Counts them in `$n`.
+fn disarm(pattern: &str, fallback: &str) -> String {
+    format!(
+        r#"n=0
+for f in {pattern}.sh; do
+  [ -f "$f" ] || continue
+  t="$(head -c 20 "$f.pid" 2>/dev/null | tr -dc 0-9)"
+  [ -n "$t" ] && kill -TERM "$t" 2>/dev/null
+  i=0
+  while [ -f "$f" ] && [ $i -lt 20 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done
+  if [ -f "$f" ]; then
+    [ -n "$t" ] && kill -KILL "$t" 2>/dev/null
+    {fallback} "$f"
+    rm -f "$f" "$f.pid"
+  fi
+  n=$((n+1))
+done
+"#
+    )
+}
+
 /// Stops the job's process (SIGSTOP) and arms a dead-man on the host that continues it
-/// after `duration`; the timer's pid is kept in `$d/.drill-hang.PID` for [`unhang`].
+/// after `duration` (`$d/.drill-hang.PID.sh`, disarmed by [`unhang`]).
 pub fn hang(job: &str, duration: Duration) -> String {
     format!(
-        "{}kill -STOP \"$pid\" 2>/dev/null || {{ echo \"@@failed $pid\"; exit 4; }}\n\
-         nohup sh -c \"sleep {secs}; kill -CONT $pid\" >/dev/null 2>&1 </dev/null &\n\
-         echo \"$!\" >\"$d/.drill-hang.$pid\"\n\
-         echo \"@@stopped $pid $ep\"\n",
+        "{}kill -STOP \"$pid\" 2>/dev/null || {{ echo \"@@failed $pid\"; exit 4; }}\n{}echo \"@@stopped $pid $ep\"\n",
         find(job),
-        secs = duration.as_secs().max(1)
+        dead_man(
+            "$d/.drill-hang.$pid",
+            &["pid"],
+            duration.as_secs(),
+            0,
+            "",
+            "kill -CONT \"$pid\" 2>/dev/null"
+        )
     )
 }
 
 /// Continues every process a drill stopped for `job` and disarms its dead-man timers.
 pub fn unhang(job: &str) -> String {
     format!(
-        r#"LB="${{LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}}"
-d="$LB"/{job}
-n=0
-for f in "$d"/.drill-hang.*; do
-  [ -f "$f" ] || continue
-  pid="${{f##*.}}"
-  kill -CONT "$pid" 2>/dev/null
-  t="$(head -c 20 "$f" | tr -dc 0-9)"
-  [ -n "$t" ] && kill "$t" 2>/dev/null
-  rm -f "$f"; n=$((n+1))
-done
-echo "@@continued $n"
-"#,
+        "LB=\"${{LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}}\"\nd=\"$LB\"/{job}\n{}echo \"@@continued $n\"\n",
+        disarm(
+            "\"$d\"/.drill-hang.*",
+            "cont() { p=\"${1%.sh}\"; kill -CONT \"${p##*.}\" 2>/dev/null; }; cont"
+        ),
         job = quote(job)
+    )
+}
+
+/// How a cut host answers: not at all (a hang: packets dropped) or with a refusal (a
+/// host that is down: connections reset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    Hang,
+    Refuse,
+}
+
+/// The firewall rule a cut adds, for the SSH port in `$port`; tagged so nobody takes it
+/// for the host's own and so [`net_restore`] finds every one.
+fn rule(cut: Cut) -> &'static str {
+    match cut {
+        Cut::Hang => "-p tcp --dport \"$port\" -m comment --comment lifeboat-drill -j DROP",
+        Cut::Refuse => "-p tcp --dport \"$port\" -m comment --comment lifeboat-drill -j REJECT --reject-with tcp-reset",
+    }
+}
+
+/// Deletes every drill rule on `$port`, both kinds, in iptables and ip6tables (as `$su`).
+const UNCUT: &str = r#"for ipt in iptables ip6tables; do
+  command -v $ipt >/dev/null 2>&1 || continue
+  i=0
+  while [ $i -lt 50 ] && { $su $ipt -D INPUT -p tcp --dport "$port" -m comment --comment lifeboat-drill -j DROP 2>/dev/null || $su $ipt -D INPUT -p tcp --dport "$port" -m comment --comment lifeboat-drill -j REJECT --reject-with tcp-reset 2>/dev/null; }; do i=$((i+1)); done
+done"#;
+
+/// Finds the SSH port this connection came in on (`$port`) and how the firewall may be
+/// changed here: directly (root or CAP_NET_ADMIN) or through passwordless sudo (`$su`).
+const FIREWALL: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
+port="${SSH_CONNECTION##* }"
+PATH="$PATH:/usr/sbin:/sbin"; export PATH
+case "$port" in ''|*[!0-9]*) echo "@@refused SSH_CONNECTION does not name the port this host is reached on"; exit 4;; esac
+command -v iptables >/dev/null 2>&1 || { echo "@@refused iptables is not installed on this host (apt install iptables)"; exit 4; }
+if iptables -S INPUT >/dev/null 2>&1; then su=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n iptables -S INPUT >/dev/null 2>&1; then su="sudo -n"
+else echo "@@refused the firewall cannot be changed as $(id -un 2>/dev/null || id -u): a host fault needs root, CAP_NET_ADMIN or passwordless sudo for iptables on the host"; exit 4
+fi
+"#;
+
+/// Cuts the host off on the SSH port Lifeboat reaches it on (from `$SSH_CONNECTION`),
+/// with the host's own firewall: every packet to it dropped (a hang) or refused. The
+/// established connection is cut too, as a real fault would; the answer goes out first
+/// (the rule lands a second later), and the dead-man lifts the rule after `duration`
+/// whatever becomes of Lifeboat. Needs iptables and root, CAP_NET_ADMIN or passwordless
+/// sudo for it on the host; without them it says so and changes nothing.
+pub fn net_cut(cut: Cut, duration: Duration) -> String {
+    let r = rule(cut);
+    let arm = format!(
+        "$su iptables -I INPUT {r} || {{ rm -f \"$0\" \"$0.pid\"; exit 1; }}\ncommand -v ip6tables >/dev/null 2>&1 && $su ip6tables -I INPUT {r} 2>/dev/null"
+    );
+    format!(
+        r#"{FIREWALL}mkdir -p "$LB" || exit 4
+[ -f "$LB/.drill-net.$port.sh" ] && {{ echo "@@refused a drill's cut of port $port is already armed ($LB/.drill-net.$port.sh)"; exit 4; }}
+{dm}echo "@@cut $port {how}"
+"#,
+        dm = dead_man(
+            "$LB/.drill-net.$port",
+            &["port", "su"],
+            duration.as_secs(),
+            1,
+            &arm,
+            UNCUT
+        ),
+        how = match cut {
+            Cut::Hang => "hang",
+            Cut::Refuse => "refuse",
+        }
+    )
+}
+
+/// Lifts every drill cut on the port this connection came in on (run once the host
+/// answers again) and disarms its dead-man.
+pub fn net_restore() -> String {
+    format!(
+        "{FIREWALL}{}{UNCUT}\necho \"@@lifted $n $port\"\n",
+        disarm("\"$LB\"/.drill-net.\"$port\"", "true")
     )
 }
 
@@ -146,6 +280,17 @@ pub fn said(stdout: &str) -> Result<String, String> {
         (Some("scratch-removed"), ..) => {
             Ok("removed the scratch copy; nothing of it is left".into())
         }
+        (Some("cut"), Some(port), how) => {
+            Ok(format!(
+            "cut SSH port {port} with the host's firewall ({}); a dead-man on the host lifts it",
+            if how == Some("refuse") { "connections refused" } else { "packets dropped: a hang" }
+        ))
+        }
+        (Some("lifted"), Some(n), port) => Ok(format!(
+            "the host answers again; {n} dead-man(s) disarmed and no drill rule is left on port {}",
+            port.unwrap_or("?")
+        )),
+        (Some("refused"), ..) => Err(line.trim_start_matches("refused").trim().to_string()),
         (Some("none"), ..) => Err("no running copy of the job on that host".into()),
         (Some("failed"), Some(pid), _) => Err(format!("could not signal pid {pid}")),
         _ => Err(format!(

@@ -102,6 +102,16 @@ struct CheckpointBody {
     operator: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct DrillBody {
+    what: String,
+    run: String,
+    #[serde(default)]
+    runbook: String,
+    #[serde(default)]
+    detail: String,
+}
+
 /// `lifeboat checkpoints adopt` journals its own kind, with what it hashed.
 #[derive(Deserialize)]
 struct AdoptedBody {
@@ -177,6 +187,18 @@ pub fn record(row: &EventRow) -> Result<Option<Record>, serde_json::Error> {
                 store: b.store,
                 detail: b.detail,
                 operator: b.operator,
+            }
+        }
+        // A drill is one line: how its run ended (its steps are in its report).
+        "drill" => {
+            let b: DrillBody = serde_json::from_value(body())?;
+            if b.what != "finished" {
+                return Ok(None);
+            }
+            Fact::Note {
+                kind: "drill".into(),
+                detail: format!("{} ({}): {}", b.runbook, b.run, b.detail),
+                operator: None,
             }
         }
         "checkpoint_adopted" => {
@@ -270,6 +292,32 @@ mod tests {
         assert_eq!(c.rejected, None);
         assert_eq!(c.role.as_deref(), Some("admin"));
         assert_eq!(c.origin.unwrap()["via"], "ssh");
+    }
+
+    #[test]
+    fn a_drill_is_one_line_when_it_finished_and_its_steps_are_left_to_its_report() {
+        let step = row(
+            "drill",
+            json!({"what": "step_passed", "run": "r1", "runbook": "job-crash", "detail": "1. x"}),
+        );
+        assert_eq!(record(&step).unwrap(), None);
+        let done = row(
+            "drill",
+            json!({"what": "finished", "run": "r1", "runbook": "job-crash",
+                   "detail": "passed: every step passed; report in /s/drills/r1"}),
+        );
+        let Some(Record {
+            fact: Fact::Note { kind, detail, .. },
+            ..
+        }) = record(&done).unwrap()
+        else {
+            panic!("not a note")
+        };
+        assert_eq!(kind, "drill");
+        assert_eq!(
+            detail,
+            "job-crash (r1): passed: every step passed; report in /s/drills/r1"
+        );
     }
 
     #[test]

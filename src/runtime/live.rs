@@ -62,7 +62,52 @@ struct LiveWorld {
 
 impl LiveWorld {
     /// Runs a drill's fault script on `host` and reads its answer.
+    /// Lifts a drill's cut of `host`: its own firewall keeps Lifeboat out until the
+    /// dead-man there lifts it (by `until`), so this asks again every 2 s until the host
+    /// answers, and says so when it still does not a minute after that.
+    async fn heal_cut(&self, host: &str, until: Option<u64>) -> Result<String, String> {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let grace = Duration::from_secs(60);
+        let give_up = until
+            .map(|u| UNIX_EPOCH + Duration::from_secs(u) + grace)
+            .unwrap_or_else(|| SystemTime::now() + grace);
+        let t0 = std::time::Instant::now();
+        loop {
+            let tried = self
+                .on_host_within(
+                    host,
+                    &super::drill_faults::net_restore(),
+                    Duration::from_secs(5),
+                )
+                .await;
+            match tried {
+                Ok(said) => {
+                    return Ok(format!(
+                        "{said} (after {:.0}s of waiting for it)",
+                        t0.elapsed().as_secs_f64()
+                    ))
+                }
+                Err(e) if SystemTime::now() > give_up => {
+                    return Err(format!(
+                        "{e}; the host still does not answer a minute after its dead-man was due to lift the cut: reach it another way and run `iptables -S INPUT | grep lifeboat-drill`"
+                    ))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        }
+    }
+
     async fn on_host(&self, host: &str, script: &str) -> Result<String, String> {
+        self.on_host_within(host, script, std::time::Duration::from_secs(20))
+            .await
+    }
+
+    async fn on_host_within(
+        &self,
+        host: &str,
+        script: &str,
+        within: std::time::Duration,
+    ) -> Result<String, String> {
         let spec = self
             .fleet
             .hosts
@@ -71,7 +116,7 @@ impl LiveWorld {
             .ok_or_else(|| format!("no host named \"{host}\" in the fleet"))?;
         let out = self
             .shell
-            .run(spec, script, std::time::Duration::from_secs(20), 64 * 1024)
+            .run(spec, script, within, 64 * 1024)
             .await
             .map_err(|e| format!("{host}: {e}"))?;
         super::drill_faults::said(&String::from_utf8_lossy(&out.stdout))
@@ -118,6 +163,20 @@ impl World for LiveWorld {
         self.on_host(host, &script).await
     }
 
+    async fn drill_corrupt(&self, job: &str) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        rep.drill_corrupt(job).await
+    }
+
+    async fn drill_mend(&self, job: &str) -> Result<String, String> {
+        let Some(rep) = &self.replicas else {
+            return Err("no checkpoint store is configured ([storage])".into());
+        };
+        rep.drill_mend(job).await
+    }
+
     fn drill_flag(&self) -> Option<super::notify::drill_mark::DrillFlag> {
         Some(self.drill.clone())
     }
@@ -134,6 +193,8 @@ impl World for LiveWorld {
             (FaultKind::JobCrash, Some(job)) => df::crash(job),
             (FaultKind::JobHang, Some(job)) => df::hang(job, duration),
             (FaultKind::GpuLost, _) => df::gpu_lost(duration),
+            (FaultKind::HostHung, _) => df::net_cut(df::Cut::Hang, duration),
+            (FaultKind::HostUnreachable, _) => df::net_cut(df::Cut::Refuse, duration),
             _ => {
                 return Err(format!(
                     "{} cannot be made on a real host yet",
@@ -149,8 +210,12 @@ impl World for LiveWorld {
         kind: FaultKind,
         host: &str,
         job: Option<&str>,
+        until: Option<u64>,
     ) -> Result<String, String> {
         match (kind, job) {
+            (FaultKind::HostHung | FaultKind::HostUnreachable, _) => {
+                self.heal_cut(host, until).await
+            }
             (FaultKind::JobHang, Some(job)) => {
                 self.on_host(host, &super::drill_faults::unhang(job)).await
             }

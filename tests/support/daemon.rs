@@ -32,8 +32,14 @@ pub fn bin() -> &'static str {
 impl Daemon {
     /// `lifeboat daemon ARGS --state-dir DIR`, waited for until it answers.
     pub fn start(args: &[&str], dir: &Path) -> Daemon {
+        Self::start_env(args, dir, &[])
+    }
+
+    /// [`Daemon::start`] with `env` added to its environment.
+    pub fn start_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let err = dir.with_extension("daemon.err");
         let child = Command::new(bin())
+            .envs(env.iter().copied())
             .arg("daemon")
             .args(args)
             .arg("--state-dir")

@@ -91,6 +91,31 @@ pub fn ensure_user() {
     });
 }
 
+/// Lets the test user change the firewall through passwordless sudo, as an ops account
+/// on a real host may: the drills' host faults cut a host's SSH port with iptables.
+/// Like the user, the rule stays for later runs.
+#[allow(dead_code)]
+pub fn allow_firewall() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        ensure_user();
+        for tool in ["/usr/bin/sudo", "/usr/sbin/iptables"] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: install sudo and iptables (scripts/test.sh does)"
+            );
+        }
+        let rule = format!("{USER} ALL=(root) NOPASSWD: /usr/sbin/iptables, /usr/sbin/ip6tables\n");
+        let path = Path::new("/etc/sudoers.d/lifeboat-test-firewall");
+        if fs::read_to_string(path).ok().as_deref() != Some(rule.as_str()) {
+            let tmp = path.with_extension("tmp");
+            fs::write(&tmp, &rule).expect("write the sudoers rule");
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o440)).expect("chmod 0440");
+            fs::rename(&tmp, path).expect("install the sudoers rule");
+        }
+    });
+}
+
 /// `ssh-keygen` a key pair at `path` (and `path.pub`).
 pub fn keygen(path: &Path, kind: &str, passphrase: &str) {
     let _ = fs::remove_file(path);

@@ -329,7 +329,7 @@ impl Drill {
             self.measures.step_at_fault = a.steps.values().copied().max();
             self.at_fault = Some(a);
         }
-        if self.detected.is_none() && probe::noticed(snap, &self.targets) {
+        if self.detected.is_none() && probe::noticed(snap, &self.targets, injected) {
             self.detected = Some(snap.now);
             self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());
         }

@@ -266,13 +266,21 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
     }
 }
 
+/// How a copy repaired from a good one is described (its `detail`).
+pub const REPAIRED: &str = "repaired from ";
+
 /// Whether Lifeboat shows the fault: a target job or host left its steady state, a store
-/// fails, or a copy of a target job's checkpoint was found bad.
-pub fn noticed(snap: &Snapshot, targets: &Resolved) -> bool {
+/// fails, or a copy of a target job's checkpoint was found bad (or was repaired since
+/// `since`: a scrub may find and repair it between two snapshots).
+pub fn noticed(snap: &Snapshot, targets: &Resolved, since: Ts) -> bool {
     snap.stores.iter().any(|s| s.failing())
         || snap.inventory.checkpoints.iter().any(|c| {
             targets.jobs.iter().any(|j| j.as_str() == c.job)
-                && c.copies.iter().any(|cp| cp.state == CopyState::Bad)
+                && c.copies.iter().any(|cp| {
+                    cp.state == CopyState::Bad
+                        || (cp.detail.starts_with(REPAIRED)
+                            && cp.checked.is_some_and(|t| t >= since))
+                })
         })
         || snap
             .jobs

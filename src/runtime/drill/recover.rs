@@ -36,6 +36,7 @@ pub async fn recover(
         let undo = Undo {
             injected: &r.injected,
             scratch: r.scratch.as_ref(),
+            corrupted: &r.corrupted,
             world: world.as_ref(),
             feed: &feed,
             by: &by,

@@ -17,6 +17,9 @@ pub struct Injected {
     pub fault: crate::protocol::fault::FaultKind,
     pub host: String,
     pub job: Option<String>,
+    /// When the fault's dead-man on the host undoes it at the latest (Unix seconds).
+    #[serde(default)]
+    pub until: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,6 +55,9 @@ pub struct Report {
     /// Where the restore test put its copy (host, path), for remove-scratch after a crash.
     #[serde(default)]
     pub scratch: Option<(String, String)>,
+    /// Jobs one of whose stored copies the drill corrupted, for clear-faults after a crash.
+    #[serde(default)]
+    pub corrupted: Vec<String>,
     /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
     #[serde(default)]
     pub rollback_plan: Vec<String>,
@@ -83,6 +89,7 @@ impl Report {
             timeline: drill.timeline.clone(),
             injected: Vec::new(),
             scratch: None,
+            corrupted: Vec::new(),
             rollback_plan: rb
                 .rollbacks
                 .iter()

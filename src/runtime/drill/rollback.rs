@@ -14,6 +14,8 @@ pub struct Undo<'a> {
     pub injected: &'a [super::report::Injected],
     /// Where the restore test put its copy (host, path).
     pub scratch: Option<&'a (String, String)>,
+    /// Jobs one of whose stored copies the drill corrupted.
+    pub corrupted: &'a [String],
     pub world: &'a dyn World,
     pub feed: &'a mpsc::Sender<Feed>,
     pub by: &'a Identity,
@@ -34,11 +36,17 @@ impl Undo<'_> {
 
     /// Undoes every fault the drill made; idempotent, so a repeat after a crash is safe.
     async fn clear(&self) -> Result<String, String> {
-        if self.injected.is_empty() {
+        if self.injected.is_empty() && self.corrupted.is_empty() {
             return Ok("nothing was injected".into());
         }
         let mut healed = Vec::new();
         let mut failed = Vec::new();
+        for job in self.corrupted {
+            match self.world.drill_mend(job).await {
+                Ok(said) => healed.push(format!("corrupt-copy of {job} ({said})")),
+                Err(e) => failed.push(format!("corrupt-copy of {job}: {e}")),
+            }
+        }
         for i in self.injected {
             let what = format!(
                 "{} on {}",
@@ -47,7 +55,7 @@ impl Undo<'_> {
             );
             match self
                 .world
-                .drill_heal(i.fault, &i.host, i.job.as_deref())
+                .drill_heal(i.fault, &i.host, i.job.as_deref(), i.until)
                 .await
             {
                 Ok(said) => healed.push(format!("{what} ({said})")),

@@ -98,6 +98,7 @@ fn spawn(drill: Drill, yes: bool, env: DrillEnv) -> DrillHandle {
             injected: Vec::new(),
             reported: Vec::new(),
             scratch: None,
+            corrupted: Vec::new(),
             started,
         };
         t.go(yes, rx, started).await;
@@ -120,6 +121,8 @@ struct Task {
     reported: Vec<(bool, bool)>,
     /// Where the restore test put its copy (host, path).
     scratch: Option<(String, String)>,
+    /// Jobs one of whose stored copies was corrupted, for clear-faults.
+    corrupted: Vec<String>,
     started: crate::core::time::Ts,
     progress: super::progress::Progress,
 }
@@ -238,6 +241,7 @@ impl Task {
         let mut report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);
         report.injected = self.injected.clone();
         report.scratch = self.scratch.clone();
+        report.corrupted = self.corrupted.clone();
         let at = match report.write(&self.env.state_dir) {
             Ok(dir) => format!("; report in {}", dir.display()),
             Err(e) => format!("; the report could not be written: {e}"),
@@ -261,6 +265,7 @@ impl Task {
         r.status = crate::core::drill::engine::Status::Interrupted;
         r.injected = self.injected.clone();
         r.scratch = self.scratch.clone();
+        r.corrupted = self.corrupted.clone();
         if let Err(e) = r.write_inflight(&self.env.state_dir) {
             tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
         }
@@ -314,6 +319,10 @@ impl Task {
         snap: &Snapshot,
     ) -> Result<String, String> {
         use super::report::Injected;
+        let until = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() + duration_s);
         let on_jobs = |kind: FaultKind| -> Vec<Injected> {
             self.drill
                 .targets
@@ -324,6 +333,7 @@ impl Task {
                     fault: kind,
                     host: j.placement.host.to_string(),
                     job: Some(j.id.to_string()),
+                    until,
                 })
                 .collect()
         };
@@ -336,6 +346,7 @@ impl Task {
                     fault: kind,
                     host: h.to_string(),
                     job: None,
+                    until,
                 })
                 .collect()
         };
@@ -346,7 +357,8 @@ impl Task {
             Fault::HostHang | Fault::Partition => on_hosts(FaultKind::HostHung),
             Fault::HostDown | Fault::FleetLoss => on_hosts(FaultKind::HostUnreachable),
             Fault::SpotPreemption => on_hosts(FaultKind::SpotPreemption),
-            Fault::SupervisorKill | Fault::NasLost | Fault::CorruptCopy => {
+            Fault::CorruptCopy => return self.corrupt().await,
+            Fault::SupervisorKill | Fault::NasLost => {
                 return Err(format!(
                     "{} cannot be injected into this fleet yet",
                     fault.as_str()
@@ -378,6 +390,23 @@ impl Task {
                 .join(", ")
         );
         self.say("injected", detail).await;
+        Ok(said.join("; "))
+    }
+
+    /// One byte flipped in one stored copy of each target job's newest checkpoint.
+    async fn corrupt(&mut self) -> Result<String, String> {
+        let mut said = Vec::new();
+        for job in self.drill.targets.jobs.clone() {
+            // Recorded first: a crash in the middle still mends it at the next start.
+            self.corrupted.push(job.to_string());
+            self.keep(self.started);
+            said.push(self.env.world.drill_corrupt(job.as_str()).await?);
+        }
+        if said.is_empty() {
+            return Err("corrupt-copy has no target job".into());
+        }
+        self.say("injected", format!("corrupt-copy: {}", said.join("; ")))
+            .await;
         Ok(said.join("; "))
     }
 
@@ -417,6 +446,7 @@ impl Task {
         let undo = super::rollback::Undo {
             injected: &self.injected,
             scratch: self.scratch.as_ref(),
+            corrupted: &self.corrupted,
             world: self.env.world.as_ref(),
             feed: &self.env.feed,
             by: &self.env.by,

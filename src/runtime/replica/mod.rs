@@ -5,6 +5,7 @@
 //! and restores onto any host. Used by the live runtime and by `lifeboat checkpoints`.
 
 mod adopt;
+mod drill;
 mod health;
 mod prune;
 mod pull;
@@ -66,6 +67,10 @@ pub struct Replicator {
     manifest_key: Option<Vec<u8>>,
     /// Refusals already told (a planted link is named once, not on every pass).
     told_refused: Mutex<std::collections::BTreeSet<String>>,
+    /// Jobs whose copies are to be scrubbed at the next pass (a drill asked), and what
+    /// wakes that pass.
+    scrub_asked: Mutex<std::collections::BTreeSet<String>>,
+    wake: tokio::sync::Notify,
 }
 
 /// `(job, checkpoint, what)`: one piece of work that can fail and wait.
@@ -104,6 +109,8 @@ impl Replicator {
             book: Default::default(),
             manifest_key: None,
             told_refused: Mutex::new(Default::default()),
+            scrub_asked: Mutex::new(Default::default()),
+            wake: tokio::sync::Notify::new(),
         }
     }
 

@@ -441,7 +441,7 @@ impl Replicator {
                             name,
                             CopyState::Verified,
                             Some(now()),
-                            "",
+                            &format!("{}{}", crate::core::drill::probe::REPAIRED, good.kind()),
                         )?;
                         self.store_result(name, None);
                         self.notify(

@@ -104,6 +104,7 @@ pub fn spawn(
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
+                () = rep.woken() => {}
                 _ = stop.changed() => break,
             }
         }
@@ -155,6 +156,11 @@ async fn one_pass(
     }
     if let Err(e) = rep.repair().await {
         tracing::warn!("checkpoint repair: {e}");
+    }
+    for job in rep.take_scrub_asked() {
+        if let Err(e) = rep.scrub(1, Some(&job)).await {
+            tracing::warn!(job, "checkpoint scrub: {e}");
+        }
     }
     if let Some(every) = rep.storage().scrub_every {
         if now().since(*last_scrub) >= every {

@@ -58,6 +58,20 @@ pub trait World: Send + Sync {
         self.inject(kind, job.unwrap_or(host)).await
     }
 
+    /// Flips one byte in one stored copy of `job`'s newest checkpoint (one with a second
+    /// verified copy to repair it from) and has the job's copies scrubbed at once.
+    async fn drill_corrupt(&self, job: &str) -> Result<String, String> {
+        Err(format!(
+            "this fleet's checkpoint stores cannot be corrupted for a drill ({job})"
+        ))
+    }
+
+    /// After a drill that corrupted a copy of `job`: scrubs and repairs its copies now,
+    /// and says whether any is still bad.
+    async fn drill_mend(&self, job: &str) -> Result<String, String> {
+        Ok(format!("nothing of {job} was corrupted here"))
+    }
+
     /// Removes the copy a drill's restore test put on `host` at `path`.
     async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
         Err(format!(
@@ -65,12 +79,15 @@ pub trait World: Send + Sync {
         ))
     }
 
-    /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe).
+    /// Undoes a drill's fault now (idempotent: a repeat after a crash is safe). A fault
+    /// that cut the host off is undone by its dead-man by `until` (Unix seconds) at the
+    /// latest; the heal waits for the host to answer until shortly after.
     async fn drill_heal(
         &self,
         _kind: FaultKind,
         host: &str,
         job: Option<&str>,
+        _until: Option<u64>,
     ) -> Result<String, String> {
         let mut said = Vec::new();
         if let Some(j) = job {

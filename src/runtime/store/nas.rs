@@ -46,6 +46,32 @@ impl NasStore {
         &self.root
     }
 
+    /// A drill's corruption: XORs the byte at `offset` of file `path` of checkpoint
+    /// `job/id` with `mask` (never through a link, never outside the root), fsynced.
+    /// Returns the byte before and after.
+    pub fn drill_xor(
+        &self,
+        job: &str,
+        id: &str,
+        path: &str,
+        offset: u64,
+        mask: u8,
+    ) -> Result<(u8, u8), StoreError> {
+        use std::os::unix::fs::FileExt;
+        let rel = Path::new(job).join(id).join(path);
+        let target = self.root.join(&rel);
+        let f = safe::open_beneath_as(&self.root, &rel, true)?;
+        let io = |e: std::io::Error| StoreError::Other(format!("{}: {e}", target.display()));
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, offset).map_err(io)?;
+        let was = b[0];
+        if mask != 0 {
+            f.write_all_at(&[was ^ mask], offset).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        Ok((was, was ^ mask))
+    }
+
     /// Bytes available to us on the NAS's filesystem, or `None` if it cannot be asked.
     pub async fn free_bytes(&self) -> Option<u64> {
         let root = self.root.clone();

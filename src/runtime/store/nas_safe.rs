@@ -54,6 +54,11 @@ fn first_refusal(root: &Path, rel: &Path) -> Option<String> {
 /// Opens `root/rel` for reading: `rel`'s folders without following links, the file
 /// only if it is a regular file (never a link, FIFO, socket or device).
 pub(super) fn open_beneath(root: &Path, rel: &Path) -> Result<File, StoreError> {
+    open_beneath_as(root, rel, false)
+}
+
+/// [`open_beneath`], for reading and writing when `write`.
+pub(super) fn open_beneath_as(root: &Path, rel: &Path, write: bool) -> Result<File, StoreError> {
     let target = root.join(rel);
     let parts: Vec<&std::ffi::OsStr> = rel
         .components()
@@ -77,7 +82,8 @@ pub(super) fn open_beneath(root: &Path, rel: &Path) -> Result<File, StoreError> 
         dir = rustix::fs::openat(&dir, *d, dir_flags | OFlags::NOFOLLOW, Mode::empty())
             .map_err(|e| refused_or(root, rel, "open", &e.into()))?;
     }
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let mode = if write { OFlags::RDWR } else { OFlags::RDONLY };
+    let flags = mode | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
     let fd = rustix::fs::openat(&dir, *name, flags | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| refused_or(root, rel, "read", &e.into()))?;
     let file = File::from(fd);
