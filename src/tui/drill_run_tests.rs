@@ -19,10 +19,10 @@ fn the_run_is_folded_in_from_its_notices_and_the_operator_steps_it() {
     attached(&mut ui, Role::Operator);
     mid_run(&mut ui);
     assert_eq!(
-        ui.drills.want.take(),
-        Some(Request::DrillPlan {
+        std::mem::take(&mut ui.drills.want),
+        vec![Request::DrillPlan {
             name: "job-crash".into()
-        }),
+        }],
         "another screen started it: the plan is asked for its pending steps"
     );
     let l = ui.drills.running().cloned().unwrap();
@@ -129,8 +129,8 @@ fn the_run_is_folded_in_from_its_notices_and_the_operator_steps_it() {
         vec!["clear-faults: cleared 1 fault".to_string()]
     );
     assert_eq!(
-        ui.drills.want.take(),
-        Some(Request::DrillCatalogue),
+        std::mem::take(&mut ui.drills.want),
+        vec![Request::DrillCatalogue],
         "results changed"
     );
     assert!(ui.drill.is_none(), "the banner is gone");
@@ -168,4 +168,32 @@ fn the_drills_keys_are_its_own_only_in_its_view() {
         .help_lines(Context::Normal, View::Jobs)
         .iter()
         .any(|l| l.1.starts_with("drills:")));
+}
+
+#[test]
+fn a_replayed_history_asks_for_the_plan_of_a_run_still_under_way_only() {
+    let (_snap, mut ui) = on_view();
+    ui.drills.want.clear();
+    let old = |what: &'static str, detail: &str| crate::protocol::notice::Notice::Drill {
+        ts: Ts(T0),
+        run: "old-restore-test".into(),
+        runbook: "restore-test".into(),
+        what: what.into(),
+        detail: detail.into(),
+    };
+    note(
+        &mut ui,
+        &old("started", "alice runs it: jobs train; hosts a"),
+    );
+    note(&mut ui, &old("finished", "passed: fine"));
+    mid_run(&mut ui);
+    assert_eq!(
+        ui.drills.want,
+        vec![
+            Request::DrillCatalogue,
+            Request::DrillPlan {
+                name: "job-crash".into()
+            }
+        ]
+    );
 }

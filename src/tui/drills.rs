@@ -16,8 +16,9 @@ pub struct DrillsState {
     pub starting: Option<String>,
     /// The run under way, or the last one this console saw.
     pub live: Option<LiveRun>,
-    /// What the console loop should ask the supervisor next (a fresh catalogue).
-    pub want: Option<Request>,
+    /// What the console loop should ask the supervisor next (a fresh catalogue, a plan),
+    /// oldest first, each once.
+    pub want: Vec<Request>,
 }
 
 /// A drill run as its notices told it.
@@ -169,6 +170,13 @@ impl DrillsState {
         }
     }
 
+    /// Asks `r` next, unless it is already asked.
+    pub fn ask(&mut self, r: Request) {
+        if !self.want.contains(&r) {
+            self.want.push(r);
+        }
+    }
+
     /// Folds one answer in.
     pub fn answered(&mut self, answer: Answer) {
         match answer {
@@ -204,7 +212,7 @@ impl DrillsState {
             });
             // Pending steps are drawn from the plan: ask for it when another screen started it.
             if self.plan_of(runbook).is_none() {
-                self.want = Some(Request::DrillPlan {
+                self.ask(Request::DrillPlan {
                     name: runbook.clone(),
                 });
             }
@@ -270,8 +278,14 @@ impl DrillsState {
                 l.finished = Some((*ts, detail.clone()));
                 l.holding = None;
                 l.asking = None;
+                // An ended run's pending steps are no longer drawn (a replayed history
+                // asks nothing for runs long over).
+                let plan = Request::DrillPlan {
+                    name: runbook.clone(),
+                };
+                self.want.retain(|w| *w != plan);
                 // Its report is in the state dir now: the last result and trend change.
-                self.want = Some(Request::DrillCatalogue);
+                self.ask(Request::DrillCatalogue);
             }
             _ => {}
         }

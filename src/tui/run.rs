@@ -48,7 +48,7 @@ pub fn fold_update(ui: &mut UiState, snap: &Snapshot, u: Update) {
             ui.message = keep;
             // (Re)attached: the drills view's runbooks and results may have changed.
             if ui.view == super::action::View::Drills {
-                ui.drills.want = Some(Request::DrillCatalogue);
+                ui.drills.ask(Request::DrillCatalogue);
             }
         }
         Update::Notice(n) => note(ui, &n),
@@ -254,10 +254,12 @@ pub async fn run_on(
                     fold_update(&mut ui, &snap, u);
                 }
                 // What the drills view needs next (a fresh catalogue, a plan) is asked now.
-                if let Some(req) = ui.drills.want.take() {
-                    if io.requests.send(req).await.is_err() {
-                        break Ok(Exit::Quit);
-                    }
+                let mut gone = false;
+                for req in std::mem::take(&mut ui.drills.want) {
+                    gone |= io.requests.send(req).await.is_err();
+                }
+                if gone {
+                    break Ok(Exit::Quit);
                 }
             }
             _ = tick.tick() => ui.wall = wall(),

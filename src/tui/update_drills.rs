@@ -151,6 +151,6 @@ pub fn answered(ui: &mut UiState, snap: &crate::core::snapshot::Snapshot, answer
 
 /// What entering the drills view asks: a fresh catalogue.
 pub fn entered(ui: &mut UiState) -> Option<Request> {
-    ui.drills.want.take();
+    ui.drills.want.retain(|w| *w != Request::DrillCatalogue);
     Some(Request::DrillCatalogue)
 }
