@@ -5,7 +5,7 @@
 
 use super::drills::{join_or_none, lines_panel, mark};
 use super::format as f;
-use super::widgets::{cell, clip};
+use super::widgets::{cell, clip, wrap};
 use crate::core::snapshot::Snapshot;
 use crate::core::time::Ts;
 use crate::tui::drills::{LiveRun, StepState};
@@ -123,8 +123,14 @@ pub fn draw(
     } else {
         (l.who.clone(), theme.base)
     };
-    v.push(Line::from(Span::styled(head, style)));
-    v.push(Line::from(Span::styled(clocks(l, ui.wall), theme.accent)));
+    // What it waits for, where the report is, and the clocks are read whole: wrapped.
+    let w = usize::from(area.width.saturating_sub(4)).max(10);
+    for part in wrap(&head, w) {
+        v.push(Line::from(Span::styled(part, style)));
+    }
+    for part in wrap(&clocks(l, ui.wall), w) {
+        v.push(Line::from(Span::styled(part, theme.accent)));
+    }
     for job in plan.map(|p| p.jobs.as_slice()).unwrap_or(&[]) {
         if let Some(j) = snap.jobs.iter().find(|j| j.id.as_str() == job) {
             v.push(Line::from(vec![
