@@ -528,10 +528,8 @@ fn the_network_partition_runbook_cuts_half_the_fleet_and_automation_freezes_with
     assert!(daemon.stop().success());
 }
 
-#[test]
-fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_repairs_it_from_s3()
-{
-    let bed = failover_bed::start("dr-rot", &["warm-standby", "cpu-standby", "escalate"]);
+/// Adds a real S3 store to `bed`'s config; the server and the daemon's credentials.
+fn with_s3(bed: &failover_bed::Bed) -> (s3::S3Server, [(&'static str, &'static str); 2]) {
     let srv = s3::S3Server::start();
     let mut config = std::fs::read_to_string(&bed.config).unwrap();
     config.push_str(&format!(
@@ -545,6 +543,14 @@ fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_
         ("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY),
         ("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY),
     ];
+    (srv, env)
+}
+
+#[test]
+fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_repairs_it_from_s3()
+{
+    let bed = failover_bed::start("dr-rot", &["warm-standby", "cpu-standby", "escalate"]);
+    let (_srv, env) = with_s3(&bed);
     let (daemon, r, before) =
         drill_on_env(&bed, "checkpoint-corruption", &[], &env, || bed.alive(1));
     let r = &r;
@@ -583,4 +589,105 @@ fn the_checkpoint_corruption_runbook_flips_a_byte_in_the_nas_copy_and_the_scrub_
     assert!(!text.contains("\"bad\""), "{text}");
     assert_eq!(bed.alive(1), before);
     assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_nas_lost_runbook_moves_the_nas_aside_the_failover_restores_from_s3_and_the_nas_is_repaired()
+{
+    let bed = failover_bed::start("dr-nas", &["warm-standby", "cpu-standby", "escalate"]);
+    let (_srv, env) = with_s3(&bed);
+    let (daemon, r, before) = drill_on_env(&bed, "nas-lost", &[], &env, || bed.alive(1));
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "nas-lost drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    // The failover restored the checkpoint from S3: the NAS was gone.
+    let started_ms = r["started_ms"].as_u64().unwrap();
+    let restored: Vec<_> = daemon::events(&bed.state, "checkpoint")
+        .into_iter()
+        .filter(|e| e["what"] == "restored")
+        .collect();
+    assert!(
+        restored.iter().any(|e| e["store"] == "s3"),
+        "after {started_ms}: {restored:?}"
+    );
+    assert!(restored.iter().all(|e| e["store"] != "nas"), "{restored:?}");
+    // The NAS is back where it was, nothing of the drill is left beside it or in the
+    // state dir, and the job runs once, on the standby.
+    assert!(bed.nas.is_dir());
+    let aside = format!("{}.lifeboat-drill-lost", bed.nas.display());
+    assert!(!Path::new(&aside).exists(), "{aside} is left");
+    assert!(!bed.state.join(".drill-nas.sh").exists());
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, 2, "{now:?}");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_nas_scripts_move_it_aside_and_back_and_refuse_a_link_under_dash_and_busybox() {
+    use lifeboat::runtime::drill_nas as nas;
+    for shell in [&["dash"][..], &["busybox", "sh"][..]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("nas");
+        let state = tmp.path().join("state");
+        std::fs::create_dir_all(root.join("job")).unwrap();
+        std::fs::write(root.join("job").join("f"), "data").unwrap();
+        let aside = tmp.path().join("nas.lifeboat-drill-lost");
+
+        let out = run(
+            shell,
+            tmp.path(),
+            &nas::lose(&root, &state, Duration::from_secs(300)).unwrap(),
+        );
+        assert!(
+            nas::said(&out).unwrap().contains("aside"),
+            "{shell:?}: {out}"
+        );
+        assert!(!root.exists() && aside.join("job").join("f").exists());
+        let again = run(
+            shell,
+            tmp.path(),
+            &nas::lose(&root, &state, Duration::from_secs(300)).unwrap(),
+        );
+        assert!(nas::said(&again).is_err(), "{shell:?}: {again}");
+        let out = run(shell, tmp.path(), &nas::give_back(&root, &state).unwrap());
+        assert!(
+            nas::said(&out).unwrap().contains("back"),
+            "{shell:?}: {out}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("job").join("f")).unwrap(),
+            "data"
+        );
+        assert!(!aside.exists());
+
+        // Left alone, the dead-man gives it back.
+        let out = run(
+            shell,
+            tmp.path(),
+            &nas::lose(&root, &state, Duration::from_secs(1)).unwrap(),
+        );
+        assert!(nas::said(&out).is_ok(), "{shell:?}: {out}");
+        wait_until(10, "the dead-man gave the NAS back", || {
+            root.join("job").join("f").exists() && !state.join(".drill-nas.sh").exists()
+        });
+
+        // A link is never followed.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        let out = run(
+            shell,
+            tmp.path(),
+            &nas::lose(&link, &state, Duration::from_secs(300)).unwrap(),
+        );
+        assert!(
+            nas::said(&out).unwrap_err().contains("link"),
+            "{shell:?}: {out}"
+        );
+        assert!(root.join("job").join("f").exists());
+    }
 }

@@ -9,6 +9,13 @@
 use super::scripts::quote;
 use std::time::Duration;
 
+/// A path quoted for `sh`; one that is not UTF-8 is refused rather than mangled.
+pub(crate) fn quote_path(p: &std::path::Path) -> Result<String, String> {
+    p.to_str()
+        .map(quote)
+        .ok_or_else(|| format!("{} is not UTF-8: a drill will not touch it", p.display()))
+}
+
 /// Finds the job's running copy on the host: `$pid` and `$ep` (its `eN`), or says `@@none`.
 fn find(job: &str) -> String {
     format!(
@@ -39,7 +46,14 @@ pub fn crash(job: &str) -> String {
 /// removes itself. Written to `$at.sh` with its pid in `$at.sh.pid`; the shell variables
 /// `vars` are handed to it under the same names. `arm` runs inside it after `delay` seconds
 /// (a fault that cuts this very connection must wait until the answer is out).
-fn dead_man(at: &str, vars: &[&str], secs: u64, delay: u64, arm: &str, undo: &str) -> String {
+pub(crate) fn dead_man(
+    at: &str,
+    vars: &[&str],
+    secs: u64,
+    delay: u64,
+    arm: &str,
+    undo: &str,
+) -> String {
     let arm = if delay == 0 {
         String::new()
     } else {
@@ -75,7 +89,7 @@ echo "$!" >"{at}.sh.pid"
 /// Disarms every dead-man matching the glob `pattern` (`…/.drill-x.*`): each is sent
 /// SIGTERM, so it undoes its fault now and removes itself; one that does not within 2 s
 /// is killed and `fallback PATH` run for it. Counts them in `$n`.
-fn disarm(pattern: &str, fallback: &str) -> String {
+pub(crate) fn disarm(pattern: &str, fallback: &str) -> String {
     format!(
         r#"n=0
 for f in {pattern}.sh; do

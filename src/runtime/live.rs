@@ -49,6 +49,9 @@ struct Running {
     stop_poller: tokio::sync::watch::Sender<bool>,
 }
 
+#[path = "live_drill.rs"]
+mod drill;
+
 /// What runs beside the supervisor on a real fleet.
 struct LiveWorld {
     replicas: Option<Arc<super::replica::Replicator>>,
@@ -56,72 +59,10 @@ struct LiveWorld {
     shell: Arc<dyn super::shell::Shell>,
     fleet: crate::core::fleet::Fleet,
     drill: super::notify::drill_mark::DrillFlag,
+    /// The state dir: a drill's dead-man for the NAS lives here.
+    state_dir: PathBuf,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
-}
-
-impl LiveWorld {
-    /// Runs a drill's fault script on `host` and reads its answer.
-    /// Lifts a drill's cut of `host`: its own firewall keeps Lifeboat out until the
-    /// dead-man there lifts it (by `until`), so this asks again every 2 s until the host
-    /// answers, and says so when it still does not a minute after that.
-    async fn heal_cut(&self, host: &str, until: Option<u64>) -> Result<String, String> {
-        use std::time::{Duration, SystemTime, UNIX_EPOCH};
-        let grace = Duration::from_secs(60);
-        let give_up = until
-            .map(|u| UNIX_EPOCH + Duration::from_secs(u) + grace)
-            .unwrap_or_else(|| SystemTime::now() + grace);
-        let t0 = std::time::Instant::now();
-        loop {
-            let tried = self
-                .on_host_within(
-                    host,
-                    &super::drill_faults::net_restore(),
-                    Duration::from_secs(5),
-                )
-                .await;
-            match tried {
-                Ok(said) => {
-                    return Ok(format!(
-                        "{said} (after {:.0}s of waiting for it)",
-                        t0.elapsed().as_secs_f64()
-                    ))
-                }
-                Err(e) if SystemTime::now() > give_up => {
-                    return Err(format!(
-                        "{e}; the host still does not answer a minute after its dead-man was due to lift the cut: reach it another way and run `iptables -S INPUT | grep lifeboat-drill`"
-                    ))
-                }
-                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
-            }
-        }
-    }
-
-    async fn on_host(&self, host: &str, script: &str) -> Result<String, String> {
-        self.on_host_within(host, script, std::time::Duration::from_secs(20))
-            .await
-    }
-
-    async fn on_host_within(
-        &self,
-        host: &str,
-        script: &str,
-        within: std::time::Duration,
-    ) -> Result<String, String> {
-        let spec = self
-            .fleet
-            .hosts
-            .iter()
-            .find(|h| h.id.as_str() == host)
-            .ok_or_else(|| format!("no host named \"{host}\" in the fleet"))?;
-        let out = self
-            .shell
-            .run(spec, script, within, 64 * 1024)
-            .await
-            .map_err(|e| format!("{host}: {e}"))?;
-        super::drill_faults::said(&String::from_utf8_lossy(&out.stdout))
-            .map(|s| format!("{host}: {s}"))
-    }
 }
 
 #[async_trait::async_trait]
@@ -168,6 +109,14 @@ impl World for LiveWorld {
             return Err("no checkpoint store is configured ([storage])".into());
         };
         rep.drill_corrupt(job).await
+    }
+
+    async fn drill_nas_lost(&self, duration: std::time::Duration) -> Result<String, String> {
+        self.nas_lost(duration).await
+    }
+
+    async fn drill_nas_back(&self) -> Result<String, String> {
+        self.nas_back().await
     }
 
     async fn drill_mend(&self, job: &str) -> Result<String, String> {
@@ -275,6 +224,7 @@ impl Starter for LiveStarter {
                 shell,
                 fleet: self.config.fleet.clone(),
                 drill,
+                state_dir: state_dir.to_path_buf(),
                 tasks: std::sync::Mutex::new(tasks),
                 stop_poller: running.stop_poller,
             }),

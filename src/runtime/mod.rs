@@ -16,6 +16,7 @@ pub mod console_files;
 pub mod drill;
 pub mod drill_cmd;
 pub mod drill_faults;
+pub mod drill_nas;
 pub mod exec;
 pub mod fence_provider;
 pub mod history_cmd;

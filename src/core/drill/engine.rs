@@ -85,6 +85,11 @@ pub struct StepResult {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measures {
     pub injected_at: Option<Ts>,
+    /// The injection RTO and RPO count from: the last one made before the job came back
+    /// (a runbook that first takes a store away and then crashes the job measures the
+    /// recovery from the crash, and detection from the first fault).
+    #[serde(default)]
+    pub struck_at: Option<Ts>,
     pub detection_s: Option<f64>,
     pub rto_s: Option<f64>,
     /// The job's step at the fault, and the newest verified checkpoint's step when it
@@ -137,6 +142,9 @@ pub struct Drill {
     at_fault: Option<AtFault>,
     /// The fleet as last seen before the injection: what the fault struck.
     before: Option<AtFault>,
+    /// The fleet as last seen: what a later fault strikes.
+    #[serde(skip)]
+    latest: Option<AtFault>,
     detected: Option<Ts>,
     restore: Option<Result<String, String>>,
     phase: Phase,
@@ -163,6 +171,7 @@ impl Drill {
             timeline: Vec::new(),
             at_fault: None,
             before: None,
+            latest: None,
             detected: None,
             restore: None,
             phase: Phase::Steps(0),
@@ -236,7 +245,16 @@ impl Drill {
                         {
                             if result.is_ok() && self.measures.injected_at.is_none() {
                                 self.measures.injected_at = Some(now);
+                                self.measures.struck_at = Some(now);
                                 if let Some(mut a) = self.before.take() {
+                                    a.at = now;
+                                    self.measures.step_at_fault = a.steps.values().copied().max();
+                                    self.at_fault = Some(a);
+                                }
+                            } else if result.is_ok() && self.measures.rto_s.is_none() {
+                                // A later fault: the recovery is measured from it.
+                                self.measures.struck_at = Some(now);
+                                if let Some(mut a) = self.latest.take() {
                                     a.at = now;
                                     self.measures.step_at_fault = a.steps.values().copied().max();
                                     self.at_fault = Some(a);
@@ -329,6 +347,10 @@ impl Drill {
             self.measures.step_at_fault = a.steps.values().copied().max();
             self.at_fault = Some(a);
         }
+        if self.measures.rto_s.is_none() {
+            self.latest = Some(AtFault::take(snap, &self.targets));
+        }
+        let struck = self.measures.struck_at.unwrap_or(injected);
         if self.detected.is_none() && probe::noticed(snap, &self.targets, injected) {
             self.detected = Some(snap.now);
             self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());
@@ -357,7 +379,7 @@ impl Drill {
                 })
             });
             if back && !self.targets.jobs.is_empty() {
-                self.measures.rto_s = Some(snap.now.since(injected).as_secs_f64());
+                self.measures.rto_s = Some(snap.now.since(struck).as_secs_f64());
                 let restored = self
                     .targets
                     .jobs
@@ -371,7 +393,7 @@ impl Drill {
                         .measures
                         .step_at_fault
                         .map(|s| s.saturating_sub(c.step));
-                    self.measures.rpo_s = Some(injected.since(c.created).as_secs_f64());
+                    self.measures.rpo_s = Some(struck.since(c.created).as_secs_f64());
                 }
             }
         }

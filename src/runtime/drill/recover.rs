@@ -37,6 +37,7 @@ pub async fn recover(
             injected: &r.injected,
             scratch: r.scratch.as_ref(),
             corrupted: &r.corrupted,
+            nas_lost: r.nas_lost,
             world: world.as_ref(),
             feed: &feed,
             by: &by,

@@ -58,6 +58,9 @@ pub struct Report {
     /// Jobs one of whose stored copies the drill corrupted, for clear-faults after a crash.
     #[serde(default)]
     pub corrupted: Vec<String>,
+    /// Whether the drill took the NAS away, for clear-faults after a crash.
+    #[serde(default)]
+    pub nas_lost: bool,
     /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
     #[serde(default)]
     pub rollback_plan: Vec<String>,
@@ -90,6 +93,7 @@ impl Report {
             injected: Vec::new(),
             scratch: None,
             corrupted: Vec::new(),
+            nas_lost: false,
             rollback_plan: rb
                 .rollbacks
                 .iter()

@@ -16,6 +16,8 @@ pub struct Undo<'a> {
     pub scratch: Option<&'a (String, String)>,
     /// Jobs one of whose stored copies the drill corrupted.
     pub corrupted: &'a [String],
+    /// Whether the drill took the NAS away.
+    pub nas_lost: bool,
     pub world: &'a dyn World,
     pub feed: &'a mpsc::Sender<Feed>,
     pub by: &'a Identity,
@@ -36,11 +38,18 @@ impl Undo<'_> {
 
     /// Undoes every fault the drill made; idempotent, so a repeat after a crash is safe.
     async fn clear(&self) -> Result<String, String> {
-        if self.injected.is_empty() && self.corrupted.is_empty() {
+        if self.injected.is_empty() && self.corrupted.is_empty() && !self.nas_lost {
             return Ok("nothing was injected".into());
         }
         let mut healed = Vec::new();
         let mut failed = Vec::new();
+        // The NAS first: a corrupted copy in it is mended only once it is back.
+        if self.nas_lost {
+            match self.world.drill_nas_back().await {
+                Ok(said) => healed.push(format!("nas-lost ({said})")),
+                Err(e) => failed.push(format!("nas-lost: {e}")),
+            }
+        }
         for job in self.corrupted {
             match self.world.drill_mend(job).await {
                 Ok(said) => healed.push(format!("corrupt-copy of {job} ({said})")),

@@ -99,6 +99,7 @@ fn spawn(drill: Drill, yes: bool, env: DrillEnv) -> DrillHandle {
             reported: Vec::new(),
             scratch: None,
             corrupted: Vec::new(),
+            nas_lost: false,
             started,
         };
         t.go(yes, rx, started).await;
@@ -123,6 +124,8 @@ struct Task {
     scratch: Option<(String, String)>,
     /// Jobs one of whose stored copies was corrupted, for clear-faults.
     corrupted: Vec<String>,
+    /// Whether the NAS was taken away, for clear-faults.
+    nas_lost: bool,
     started: crate::core::time::Ts,
     progress: super::progress::Progress,
 }
@@ -242,6 +245,7 @@ impl Task {
         report.injected = self.injected.clone();
         report.scratch = self.scratch.clone();
         report.corrupted = self.corrupted.clone();
+        report.nas_lost = self.nas_lost;
         let at = match report.write(&self.env.state_dir) {
             Ok(dir) => format!("; report in {}", dir.display()),
             Err(e) => format!("; the report could not be written: {e}"),
@@ -266,6 +270,7 @@ impl Task {
         r.injected = self.injected.clone();
         r.scratch = self.scratch.clone();
         r.corrupted = self.corrupted.clone();
+        r.nas_lost = self.nas_lost;
         if let Err(e) = r.write_inflight(&self.env.state_dir) {
             tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
         }
@@ -358,7 +363,19 @@ impl Task {
             Fault::HostDown | Fault::FleetLoss => on_hosts(FaultKind::HostUnreachable),
             Fault::SpotPreemption => on_hosts(FaultKind::SpotPreemption),
             Fault::CorruptCopy => return self.corrupt().await,
-            Fault::SupervisorKill | Fault::NasLost => {
+            Fault::NasLost => {
+                // Recorded first: a crash in the middle still gives it back at the next start.
+                self.nas_lost = true;
+                self.keep(self.started);
+                let said = self
+                    .env
+                    .world
+                    .drill_nas_lost(std::time::Duration::from_secs(duration_s))
+                    .await?;
+                self.say("injected", format!("nas-lost: {said}")).await;
+                return Ok(said);
+            }
+            Fault::SupervisorKill => {
                 return Err(format!(
                     "{} cannot be injected into this fleet yet",
                     fault.as_str()
@@ -447,6 +464,7 @@ impl Task {
             injected: &self.injected,
             scratch: self.scratch.as_ref(),
             corrupted: &self.corrupted,
+            nas_lost: self.nas_lost,
             world: self.env.world.as_ref(),
             feed: &self.env.feed,
             by: &self.env.by,

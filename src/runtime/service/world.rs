@@ -72,6 +72,17 @@ pub trait World: Send + Sync {
         Ok(format!("nothing of {job} was corrupted here"))
     }
 
+    /// Takes the NAS store away for `duration` at most (undone by a dead-man even if
+    /// Lifeboat dies).
+    async fn drill_nas_lost(&self, _duration: std::time::Duration) -> Result<String, String> {
+        Err("this fleet's checkpoint stores cannot be taken away for a drill".into())
+    }
+
+    /// Gives the NAS store back after a drill took it away; says so only when it is.
+    async fn drill_nas_back(&self) -> Result<String, String> {
+        Ok("the NAS was not taken away here".into())
+    }
+
     /// Removes the copy a drill's restore test put on `host` at `path`.
     async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
         Err(format!(
