@@ -159,6 +159,14 @@ fn operators_share_the_console_over_ssh_with_roles_enforced_by_the_supervisor() 
         "{accepted:?}"
     );
 
+    // Over SSH too the Drills view lists the runbooks (asked of the supervisor), and the
+    // viewer may look but not start one.
+    t.keys("bob", &["6"]);
+    t.wait_for("bob", "RTO TREND", 15);
+    t.wait_for("bob", "never run", 15);
+    t.keys("bob", &["s"]);
+    t.wait_for("bob", "bob is a viewer: starting a drill", 10);
+
     // Freeze bob's client: alice's session and the daemon's probes go on.
     let frozen = Stopped::stop(t.ssh_pid("bob"));
     let before = snapshot_time(&state);

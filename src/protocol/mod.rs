@@ -3,6 +3,7 @@
 //! of who asked, and their outcomes. Neither `runtime/` nor `tui/` owns it; both depend on
 //! it. Everything here is serde and versioned on the wire.
 
+pub mod drill;
 pub mod fault;
 pub mod notice;
 pub mod request;

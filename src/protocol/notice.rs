@@ -59,7 +59,9 @@ pub enum Notice {
 
 /// Every `what` a drill notice may carry: a drill `started`, a step `step_started` /
 /// `step_passed` / `step_failed`, a fault `injected`, a manual step `waiting`, a
-/// `rollback` ran, and `finished` (detail starts with its status).
+/// `rollback` ran, and `finished` (detail starts with its status). A guided drill is
+/// `holding` before a step; the fault was `detected`, the job `recovered` (RTO, RPO); a
+/// `stop` condition holds or fired. Step details start with the step's number (`4. …`).
 pub const DRILL_WHATS: &[&str] = &[
     "started",
     "refused",
@@ -70,6 +72,10 @@ pub const DRILL_WHATS: &[&str] = &[
     "waiting",
     "rollback",
     "finished",
+    "holding",
+    "detected",
+    "recovered",
+    "stop",
 ];
 
 /// What the supervisor says of itself.

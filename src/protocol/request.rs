@@ -44,6 +44,16 @@ pub enum Request {
     DrillConfirm,
     /// Abort the running drill: its rollbacks run.
     DrillAbort { reason: String },
+    /// The runbooks with their last runs (answered with the catalogue).
+    DrillCatalogue,
+    /// The runbook `name`'s plan checked on the fleet now (answered with the plan).
+    DrillPlan { name: String },
+    /// Run the runbook `name` guided: it holds before each step until `DrillStep`.
+    DrillGuide { name: String },
+    /// The guided drill runs its next step (or confirms its manual step).
+    DrillStep,
+    /// The guided drill stops holding and runs to its end.
+    DrillRunToEnd,
 }
 
 impl Request {
@@ -53,11 +63,14 @@ impl Request {
             Request::Core(c) => c.needs(),
             Request::Inject { .. } | Request::Restore { .. } => Role::Operator,
             Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
-            Request::Quit => Role::Viewer,
+            Request::Quit | Request::DrillCatalogue | Request::DrillPlan { .. } => Role::Viewer,
             Request::DrillRun { dry_run: true, .. } => Role::Viewer,
-            Request::DrillRun { .. } | Request::DrillConfirm | Request::DrillAbort { .. } => {
-                Role::Operator
-            }
+            Request::DrillRun { .. }
+            | Request::DrillConfirm
+            | Request::DrillAbort { .. }
+            | Request::DrillGuide { .. }
+            | Request::DrillStep
+            | Request::DrillRunToEnd => Role::Operator,
         }
     }
 
@@ -81,6 +94,11 @@ impl Request {
             Request::DrillRun { name, .. } => format!("run drill {name}"),
             Request::DrillConfirm => "confirm the drill's manual step".into(),
             Request::DrillAbort { reason } => format!("abort the drill ({reason})"),
+            Request::DrillCatalogue => "list the drills".into(),
+            Request::DrillPlan { name } => format!("show the plan of drill {name}"),
+            Request::DrillGuide { name } => format!("run drill {name} step by step"),
+            Request::DrillStep => "run the drill's next step".into(),
+            Request::DrillRunToEnd => "run the drill to its end".into(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// A frame larger than this is refused (a fleet of 1,000 hosts snapshots to a few MB).
 pub const MAX_FRAME: usize = 64 << 20;
 /// The socket's name in the state dir.
@@ -68,14 +68,24 @@ pub struct DaemonInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Accepted { detail: String },
-    Refused { reason: String },
-    Failed { reason: String },
+    Accepted {
+        detail: String,
+    },
+    /// A question answered with data (the drills' catalogue, a plan).
+    Answered {
+        answer: super::drill::Answer,
+    },
+    Refused {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        matches!(self, Outcome::Accepted { .. })
+        matches!(self, Outcome::Accepted { .. } | Outcome::Answered { .. })
     }
 }
 

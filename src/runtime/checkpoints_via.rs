@@ -206,6 +206,7 @@ fn said(
         Outcome::Accepted { detail } => {
             writeln!(out, "{}", crate::core::safe_text::escape_line(detail)).map_err(w)
         }
+        Outcome::Answered { answer } => writeln!(out, "{}", answer.summary()).map_err(w),
         Outcome::Refused { reason } | Outcome::Failed { reason } => {
             super::err_line(&format!("error: {reason}"));
             Ok(())

@@ -212,6 +212,7 @@ pub fn outcome_line(link: &CliLink, outcome: &Outcome, json: bool) -> String {
     }
     let text = match outcome {
         Outcome::Accepted { detail } => format!("accepted: {detail}"),
+        Outcome::Answered { answer } => format!("answered: {}", answer.summary()),
         Outcome::Refused { reason } => format!("refused: {reason}"),
         Outcome::Failed { reason } => format!("failed: {reason}"),
     };

@@ -144,12 +144,20 @@ fn rebound(keys: &Keymap) -> std::collections::BTreeMap<String, String> {
         Action::NextView,
         Action::Quit,
     ];
-    for a in shown {
-        let (Some(name), Some(mine)) = (action_name(&a), keys.keys(Context::Normal, &a).first())
-        else {
+    let drills = [
+        Action::DrillStart,
+        Action::DrillRunToEnd,
+        Action::DrillAbort,
+    ];
+    let all = shown
+        .into_iter()
+        .map(|a| (Context::Normal, a))
+        .chain(drills.into_iter().map(|a| (Context::Drills, a)));
+    for (ctx, a) in all {
+        let (Some(name), Some(mine)) = (action_name(&a), keys.keys(ctx, &a).first()) else {
             continue;
         };
-        if stock.keys(Context::Normal, &a).first() != Some(mine) {
+        if stock.keys(ctx, &a).first() != Some(mine) {
             out.insert(name.to_string(), mine.to_string());
         }
     }
@@ -168,5 +176,10 @@ mod tests {
         assert_eq!(r.get("failover").map(String::as_str), Some("F"));
         assert_eq!(r.len(), 1, "{r:?}");
         assert!(rebound(&Keymap::default()).is_empty());
+        let (keys, _) = Keymap::from_toml("keys.toml", "[drills]\ndrill_abort = \"X\"\n");
+        assert_eq!(
+            rebound(&keys).get("drill_abort").map(String::as_str),
+            Some("X")
+        );
     }
 }

@@ -339,6 +339,13 @@ async fn run(
                     eprintln!("error: {reason}");
                     break 1;
                 }
+                Outcome::Answered { answer } => {
+                    eprintln!(
+                        "error: an answer where a drill was expected: {}",
+                        answer.summary()
+                    );
+                    break 1;
+                }
             },
             Heard::Notice(n @ Notice::Drill { .. }) if ours.is_none() => early.push(n),
             Heard::Notice(n @ Notice::Drill { .. }) => {

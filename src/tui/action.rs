@@ -9,15 +9,17 @@ pub enum View {
     Checkpoints,
     Tasks,
     Events,
+    Drills,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Fleet,
         View::Jobs,
         View::Checkpoints,
         View::Tasks,
         View::Events,
+        View::Drills,
     ];
 
     pub fn index(self) -> usize {
@@ -31,6 +33,7 @@ impl View {
             View::Checkpoints => "checkpoints",
             View::Tasks => "tasks",
             View::Events => "events",
+            View::Drills => "drills",
         }
     }
 
@@ -92,6 +95,12 @@ pub enum Action {
     /// Show whether a failover of the selected job would work now (opens the panel).
     Readiness,
     NextTheme,
+    /// Drills view: start the selected runbook guided (its plan, then its name typed).
+    DrillStart,
+    /// Drills view: the guided drill stops holding and runs to its end.
+    DrillRunToEnd,
+    /// Drills view: abort the drill under way (opens the dialog); its rollbacks run.
+    DrillAbort,
     /// Typed text in the palette, the filter or a dialog.
     Char(char),
     Backspace,

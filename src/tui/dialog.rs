@@ -43,6 +43,12 @@ pub enum Intent {
     },
     /// Quit the console that is the supervisor: the fleet goes unwatched.
     StopSupervising,
+    /// Start the runbook `name` as a guided drill.
+    DrillStart {
+        name: String,
+    },
+    /// Abort the drill under way.
+    DrillAbort,
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -285,7 +291,10 @@ impl Dialog {
             | Intent::Cancel { job }
             | Intent::Prune { job, .. } => Some(job),
             Intent::Pause { job } | Intent::Resume { job } => job.as_ref(),
-            Intent::Inject { .. } | Intent::StopSupervising => None,
+            Intent::Inject { .. }
+            | Intent::StopSupervising
+            | Intent::DrillStart { .. }
+            | Intent::DrillAbort => None,
         }
     }
 
@@ -405,6 +414,10 @@ impl Dialog {
                 copies: copies.clone(),
             },
             Intent::StopSupervising => Request::Quit,
+            Intent::DrillStart { name } => Request::DrillGuide { name: name.clone() },
+            Intent::DrillAbort => Request::DrillAbort {
+                reason: super::strings::DRILL_ABORT_REASON.into(),
+            },
         }
     }
 }

@@ -101,7 +101,7 @@ pub fn note(ui: &mut UiState, n: &Notice) {
                     step: String::new(),
                 })
             }
-            "step_started" | "waiting" => {
+            "step_started" | "waiting" | "holding" => {
                 if let Some(d) = ui.drill.as_mut().filter(|d| &d.run == run) {
                     d.step = detail.clone();
                 }
@@ -109,6 +109,7 @@ pub fn note(ui: &mut UiState, n: &Notice) {
             _ => {}
         }
     }
+    ui.drills.note(n);
     if let Notice::Core(e) = n {
         if let EventKind::CommandRejected {
             operator,

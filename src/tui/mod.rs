@@ -7,9 +7,11 @@
 
 pub mod action;
 pub mod dialog;
+mod dialog_drill;
 mod dialog_fit;
 pub mod dialog_prune;
 mod dialog_text;
+pub mod drills;
 mod fold;
 pub mod keymap;
 pub mod overlay;
@@ -21,6 +23,7 @@ pub mod state;
 pub mod strings;
 pub mod theme;
 pub mod update;
+pub mod update_drills;
 mod update_palette;
 pub mod views;
 
@@ -33,6 +36,12 @@ pub(crate) mod fixture_inventory;
 mod attention_tests;
 #[cfg(test)]
 mod dialog_fit_tests;
+#[cfg(test)]
+mod drill_run_tests;
+#[cfg(test)]
+pub(crate) mod drills_fixture;
+#[cfg(test)]
+mod drills_tests;
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]

@@ -27,8 +27,9 @@ pub struct ConsoleIo {
     pub requests: mpsc::Sender<Request>,
 }
 
-/// Folds one update from the link into the console's state.
-pub fn fold_update(ui: &mut UiState, u: Update) {
+/// Folds one update from the link into the console's state (`snap`: the world as last
+/// seen, for a dialog an answer opens).
+pub fn fold_update(ui: &mut UiState, snap: &Snapshot, u: Update) {
     match u {
         Update::Link(state) => {
             if let LinkState::Attached { identity, .. } = &state {
@@ -45,6 +46,10 @@ pub fn fold_update(ui: &mut UiState, u: Update) {
                 note(ui, n);
             }
             ui.message = keep;
+            // (Re)attached: the drills view's runbooks and results may have changed.
+            if ui.view == super::action::View::Drills {
+                ui.drills.ask(Request::DrillCatalogue);
+            }
         }
         Update::Notice(n) => note(ui, &n),
         Update::Missed(count) => {
@@ -56,8 +61,12 @@ pub fn fold_update(ui: &mut UiState, u: Update) {
                 at: ui.wall,
             });
         }
+        Update::Outcome(Outcome::Answered { answer }) => {
+            super::update_drills::answered(ui, snap, answer);
+        }
         Update::Outcome(o) => {
             let (text, level) = match o {
+                Outcome::Answered { .. } => return,
                 Outcome::Accepted { detail } => (detail, Level::Info),
                 Outcome::Refused { reason } => (format!("refused: {reason}"), Level::Error),
                 Outcome::Failed { reason } => (format!("failed: {reason}"), Level::Error),
@@ -239,10 +248,18 @@ pub async fn run_on(
                 observe(&mut ui, &snap);
             }
             Some(u) = io.updates.recv() => {
-                fold_update(&mut ui, u);
+                fold_update(&mut ui, &snap, u);
                 // Drain what else is queued, then draw once.
                 while let Ok(u) = io.updates.try_recv() {
-                    fold_update(&mut ui, u);
+                    fold_update(&mut ui, &snap, u);
+                }
+                // What the drills view needs next (a fresh catalogue, a plan) is asked now.
+                let mut gone = false;
+                for req in std::mem::take(&mut ui.drills.want) {
+                    gone |= io.requests.send(req).await.is_err();
+                }
+                if gone {
+                    break Ok(Exit::Quit);
                 }
             }
             _ = tick.tick() => ui.wall = wall(),

@@ -130,6 +130,7 @@ pub fn count(snap: &Snapshot, ui: &UiState, view: View) -> usize {
         View::Jobs | View::Checkpoints => jobs(snap, ui).len(),
         View::Tasks => tasks(snap, ui).len(),
         View::Events => events(ui).len(),
+        View::Drills => ui.drills.rows(&ui.filter.text).len(),
     }
 }
 
@@ -165,5 +166,6 @@ pub fn selected_job<'a>(snap: &'a Snapshot, ui: &UiState) -> Option<&'a JobView>
                 .find(|j| Some(j.id.as_str()) == e.job.as_deref())
         }
         View::Jobs | View::Checkpoints => jobs(snap, ui).get(index(snap, ui, ui.view)).copied(),
+        View::Drills => None,
     }
 }

@@ -33,6 +33,8 @@ pub struct UiState {
     pub wall: Ts,
     /// The drill under way in the supervisor, from its notices: every screen says so.
     pub drill: Option<DrillUnderWay>,
+    /// The drills view: runbooks, the plan asked for, the run under way.
+    pub drills: super::drills::DrillsState,
 }
 
 /// A drill running now, as the console shows it.

@@ -5,6 +5,8 @@ use crate::core::recovery::RecoveryState;
 
 mod dialogs;
 pub use dialogs::*;
+mod drills;
+pub use drills::*;
 mod inventory;
 pub use inventory::*;
 mod readiness;
@@ -17,7 +19,7 @@ pub const READ_ONLY: &str = " READ-ONLY ";
 pub const TOO_SMALL: &str = "Lifeboat needs a terminal of at least 40×8.";
 
 /// Tab titles, in `View::ALL` order.
-pub const TABS: [&str; 5] = ["Fleet", "Jobs", "Checkpoints", "Tasks", "Events"];
+pub const TABS: [&str; 6] = ["Fleet", "Jobs", "Checkpoints", "Tasks", "Events", "Drills"];
 
 // Header totals.
 pub const HOSTS: &str = "hosts";

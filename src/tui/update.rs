@@ -114,13 +114,18 @@ fn filter_key(ui: &mut UiState, action: Action) {
     ui.ckpt_row = None;
 }
 
-pub(super) fn go(ui: &mut UiState, v: View) {
+/// Shows view `v`; entering the drills view asks for its runbooks.
+pub(super) fn go(ui: &mut UiState, v: View) -> Option<Request> {
     if ui.view != v {
         ui.view = v;
         ui.filter = Default::default();
         ui.detail = None;
         ui.ckpt_row = None;
+        if v == View::Drills {
+            return super::update_drills::entered(ui);
+        }
     }
+    None
 }
 
 /// Whether ↑↓ move through the selected job's catalogued checkpoints, not the jobs.
@@ -214,6 +219,11 @@ pub(super) fn acknowledge(ui: &mut UiState, cx: &Ctx, job: Option<&JobView>) -> 
 
 fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
     let snap = cx.snap;
+    if ui.view == View::Drills {
+        if let Some(req) = super::update_drills::key(ui, cx, &action) {
+            return req;
+        }
+    }
     let job = select::selected_job(snap, ui).cloned();
     match action {
         // The console that is the supervisor asks first: quitting leaves the fleet unwatched.
@@ -221,9 +231,9 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
             ui.overlay = Overlay::Dialog(Box::new(Dialog::stop_supervising(snap)));
         }
         Action::Quit => return Some(Request::Quit),
-        Action::NextView => go(ui, ui.view.next()),
-        Action::PrevView => go(ui, ui.view.prev()),
-        Action::GoView(v) | Action::ClickTab(v) => go(ui, v),
+        Action::NextView => return go(ui, ui.view.next()),
+        Action::PrevView => return go(ui, ui.view.prev()),
+        Action::GoView(v) | Action::ClickTab(v) => return go(ui, v),
         Action::Up | Action::ScrollUp => move_sel(ui, cx, -1),
         Action::Down | Action::ScrollDown => move_sel(ui, cx, 1),
         Action::PageUp => move_sel(ui, cx, -10),
@@ -319,6 +329,8 @@ fn normal(ui: &mut UiState, cx: &Ctx, action: Action) -> Option<Request> {
             p.suggestions = palette::complete(&p.input, snap, cx.themes);
             ui.overlay = Overlay::Palette(p);
         }
+        // Outside the drills view these keys mean nothing.
+        Action::DrillStart | Action::DrillRunToEnd | Action::DrillAbort => {}
         Action::FocusNext
         | Action::FocusPrev
         | Action::Char(_)

@@ -143,10 +143,7 @@ fn run_palette(ui: &mut UiState, cx: &Ctx, cmd: PaletteCommand) -> Option<Reques
                 "fault injection",
             )
         }
-        PaletteCommand::View(v) => {
-            go(ui, v);
-            None
-        }
+        PaletteCommand::View(v) => go(ui, v),
         PaletteCommand::Theme(name) => {
             if let Some(i) = cx.themes.iter().position(|t| *t == name) {
                 ui.theme_index = i;

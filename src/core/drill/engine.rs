@@ -11,6 +11,9 @@ use crate::core::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+#[path = "engine_step.rs"]
+mod step;
+
 /// How a run ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,6 +64,10 @@ pub enum Input<'a> {
     Done(Result<String, String>),
     Confirm,
     Abort(String),
+    /// Guided: run the next step (or confirm the manual step that waits).
+    Step,
+    /// Guided: stop holding before each step; run the rest as a headless run would.
+    RunToEnd,
 }
 
 /// One step as it went.
@@ -143,6 +150,10 @@ pub struct Drill {
     phase: Phase,
     /// An effect is out; nothing else starts until its answer.
     waiting: bool,
+    /// Guided: hold before each step until the operator says [`Input::Step`].
+    stepping: bool,
+    /// One step may begin (the operator said so while it held).
+    released: bool,
     #[serde(skip)]
     runbook: Runbook,
 }
@@ -165,6 +176,8 @@ impl Drill {
             restore: None,
             phase: Phase::Steps(0),
             waiting: false,
+            stepping: false,
+            released: false,
             runbook,
         }
     }
@@ -288,6 +301,8 @@ impl Drill {
                 _ => Vec::new(),
             },
             Input::Abort(why) => self.abort(why, now),
+            Input::Step => self.step(now),
+            Input::RunToEnd => self.run_to_end(now),
         }
     }
 
@@ -487,6 +502,12 @@ impl Drill {
                     self.phase = Phase::Rollback(0);
                 }
                 Phase::Steps(i) => {
+                    if self.stepping && self.steps.len() <= i {
+                        if !self.released {
+                            return Vec::new();
+                        }
+                        self.released = false;
+                    }
                     self.begin_step(i, now);
                     let action = self.rb().steps[i].action.clone();
                     let started = self.steps[i].started;
@@ -632,7 +653,8 @@ impl Drill {
     }
 }
 
-fn stop_name(c: &StopCondition) -> String {
+/// A stop condition's name as reports and screens show it.
+pub fn stop_name(c: &StopCondition) -> String {
     match c {
         StopCondition::OtherJobInterrupted => "other-job-interrupted".into(),
         StopCondition::OtherHostFailed => "other-host-failed".into(),

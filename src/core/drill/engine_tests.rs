@@ -10,11 +10,15 @@ use crate::core::harness::*;
 use crate::core::policy::Policy;
 use std::time::Duration;
 
-fn secs(n: u64) -> Duration {
+pub(super) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-fn runbook(steps: Vec<StepAction>, stops: Vec<StopCondition>, expect: Expectations) -> Runbook {
+pub(super) fn runbook(
+    steps: Vec<StepAction>,
+    stops: Vec<StopCondition>,
+    expect: Expectations,
+) -> Runbook {
     Runbook {
         name: "t".into(),
         title: "test".into(),
@@ -45,7 +49,7 @@ fn runbook(steps: Vec<StepAction>, stops: Vec<StopCondition>, expect: Expectatio
     }
 }
 
-fn gpu_drill() -> Vec<StepAction> {
+pub(super) fn gpu_drill() -> Vec<StepAction> {
     vec![
         StepAction::Diagnose {
             show: Diagnose::Status,
@@ -68,10 +72,36 @@ fn gpu_drill() -> Vec<StepAction> {
     ]
 }
 
-fn fresh() -> Harness {
+pub(super) fn fresh() -> Harness {
     let mut hs = Harness::new(small_fleet(), Policy::default());
     hs.run_for(secs(5));
     hs
+}
+
+/// Carries an effect out on the fake fleet at once.
+pub(super) fn carry(hs: &mut Harness, e: Effect) -> Result<String, String> {
+    match e {
+        Effect::Inject {
+            fault: Fault::GpuLost,
+            ..
+        } => {
+            hs.fake("a").lost_gpu = Some(0);
+            Ok("gpu 0 of a lost".to_string())
+        }
+        Effect::Inject {
+            fault: Fault::HostDown,
+            ..
+        } => {
+            hs.fake("a").up = false;
+            Ok("a down".to_string())
+        }
+        Effect::Rollback { action } => {
+            hs.fake("a").lost_gpu = None;
+            hs.fake("a").up = true;
+            Ok(format!("{action:?} done"))
+        }
+        other => Ok(format!("{other:?}")),
+    }
 }
 
 /// Runs the drill to its end (or `limit` of simulated time): effects are carried out on
@@ -82,28 +112,7 @@ fn drive(hs: &mut Harness, drill: &mut Drill, limit: u64, abort_at: Option<u64>)
     let mut effects = drill.on(Input::Snapshot(&snap), hs.now);
     for t in 0..limit {
         while let Some(e) = effects.pop() {
-            let result = match e {
-                Effect::Inject {
-                    fault: Fault::GpuLost,
-                    ..
-                } => {
-                    hs.fake("a").lost_gpu = Some(0);
-                    Ok("gpu 0 of a lost".to_string())
-                }
-                Effect::Inject {
-                    fault: Fault::HostDown,
-                    ..
-                } => {
-                    hs.fake("a").up = false;
-                    Ok("a down".to_string())
-                }
-                Effect::Rollback { action } => {
-                    hs.fake("a").lost_gpu = None;
-                    hs.fake("a").up = true;
-                    Ok(format!("{action:?} done"))
-                }
-                other => Ok(format!("{other:?}")),
-            };
+            let result = carry(hs, e);
             done.push(format!("{e:?}", e = result));
             effects.extend(drill.on(Input::Done(result), hs.now));
         }

@@ -39,4 +39,6 @@ impl DrillNotify {
 }
 
 #[cfg(test)]
+mod engine_step_tests;
+#[cfg(test)]
 mod engine_tests;

@@ -1,6 +1,8 @@
 //! Drills in the service: one at a time, run by the daemon (so they survive a detached
 //! console), driven by the core's drill engine, reported into `STATE/drills/`.
 
+pub mod catalogue;
+mod progress;
 pub mod recover;
 pub mod report;
 mod rollback;

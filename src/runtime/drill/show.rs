@@ -36,7 +36,7 @@ pub fn step_line(action: &StepAction) -> String {
     }
 }
 
-fn probe_text(p: &Probe) -> String {
+pub fn probe_text(p: &Probe) -> String {
     match p {
         Probe::CheckpointFresh { max_age } => {
             format!("{} (≤ {}s)", p.name(), max_age.as_secs())

@@ -28,6 +28,10 @@ use tokio::sync::{mpsc, watch};
 pub enum DrillControl {
     Confirm,
     Abort(String),
+    /// Guided: the next step.
+    Step,
+    /// Guided: no more holds.
+    RunToEnd,
 }
 
 /// A running drill, as the service holds it.
@@ -70,17 +74,27 @@ pub fn check(runbook: &Runbook, snap: &Snapshot) -> Result<Checked, String> {
 
 /// Starts `runbook` on checked targets; the drill runs until it has rolled back.
 pub fn start(runbook: Runbook, targets: Resolved, yes: bool, env: DrillEnv) -> DrillHandle {
+    spawn(Drill::new(runbook, targets), yes, env)
+}
+
+/// Starts `runbook` guided: it holds before each step until [`DrillControl::Step`].
+pub fn start_guided(runbook: Runbook, targets: Resolved, env: DrillEnv) -> DrillHandle {
+    spawn(Drill::new(runbook, targets).stepping(), false, env)
+}
+
+fn spawn(drill: Drill, yes: bool, env: DrillEnv) -> DrillHandle {
+    let name = drill.runbook().name.clone();
     let started = env.clock.now();
     let stamp = crate::core::time::rfc3339(started).replace([':', '.'], "");
-    let run = format!("{}-{}", stamp.trim_end_matches('Z'), runbook.name);
+    let run = format!("{}-{}", stamp.trim_end_matches('Z'), name);
     let (control, rx) = mpsc::channel(8);
-    let name = runbook.name.clone();
     let r = run.clone();
     let join = tokio::spawn(async move {
         let mut t = Task {
             run: r,
-            drill: Drill::new(runbook, targets),
+            drill,
             env,
+            progress: Default::default(),
             injected: Vec::new(),
             reported: Vec::new(),
             scratch: None,
@@ -113,6 +127,7 @@ struct Task {
     /// Whether the NAS was taken away, for clear-faults.
     nas_lost: bool,
     started: crate::core::time::Ts,
+    progress: super::progress::Progress,
 }
 
 impl Task {
@@ -214,6 +229,8 @@ impl Task {
                     let now = self.env.clock.now();
                     match c {
                         Some(DrillControl::Confirm) => effects.extend(self.drill.on(Input::Confirm, now)),
+                        Some(DrillControl::Step) => effects.extend(self.drill.on(Input::Step, now)),
+                        Some(DrillControl::RunToEnd) => effects.extend(self.drill.on(Input::RunToEnd, now)),
                         Some(DrillControl::Abort(why)) => effects.extend(self.drill.on(Input::Abort(why), now)),
                         None => effects.extend(self.drill.on(Input::Abort("the service stopped".into()), now)),
                     }
@@ -283,6 +300,9 @@ impl Task {
                 )
                 .await;
             }
+        }
+        for (what, detail) in self.progress.news(&self.drill) {
+            self.say(what, detail).await;
         }
     }
 

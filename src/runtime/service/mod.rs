@@ -3,6 +3,7 @@
 //! daemon to attach to, both run exactly this; the console then attaches to its own.
 
 pub mod access;
+mod drills;
 pub mod fanout;
 pub mod lock;
 pub mod socket;
@@ -501,9 +502,9 @@ impl Service {
                 });
             }
             Request::DrillRun { name, dry_run, yes } => {
-                let outcome = self.drill_run(&by, &name, dry_run, yes).await;
+                let outcome = self.drill_run(&by, &name, dry_run, yes, false).await;
                 let verdict = match &outcome {
-                    Outcome::Accepted { .. } => Ok(()),
+                    Outcome::Accepted { .. } | Outcome::Answered { .. } => Ok(()),
                     Outcome::Refused { reason } | Outcome::Failed { reason } => Err(reason.clone()),
                 };
                 self.audit(&by, &label, verdict).await;
@@ -511,38 +512,54 @@ impl Service {
             }
             Request::DrillConfirm | Request::DrillAbort { .. } => {
                 use crate::runtime::drill::task::DrillControl;
-                let control = match request {
+                let control = match &request {
                     Request::DrillAbort { reason } => {
                         DrillControl::Abort(format!("{}: {reason}", by.name))
                     }
                     _ => DrillControl::Confirm,
                 };
-                let outcome = match &self.drill {
-                    Some(d) if !d.join.is_finished() => match d.control.send(control).await {
-                        Ok(()) => Outcome::Accepted {
-                            detail: format!("drill {}: {label}", d.run),
-                        },
-                        Err(_) => Outcome::Failed {
-                            reason: "the drill has just ended".into(),
-                        },
-                    },
-                    _ => Outcome::Refused {
-                        reason: "no drill is running".into(),
-                    },
-                };
+                let outcome = self.drill_control(control, &request).await;
                 let verdict = match &outcome {
-                    Outcome::Accepted { .. } => Ok(()),
+                    Outcome::Accepted { .. } | Outcome::Answered { .. } => Ok(()),
                     Outcome::Refused { reason } | Outcome::Failed { reason } => Err(reason.clone()),
                 };
                 self.audit(&by, &label, verdict).await;
+                let _ = reply.send(outcome);
+            }
+            Request::DrillCatalogue
+            | Request::DrillPlan { .. }
+            | Request::DrillGuide { .. }
+            | Request::DrillStep
+            | Request::DrillRunToEnd => {
+                let Some(outcome) = self.drills_view(&by, &request).await else {
+                    return;
+                };
+                // Questions change nothing: only what acts is journaled.
+                if !matches!(request, Request::DrillCatalogue | Request::DrillPlan { .. }) {
+                    let verdict = match &outcome {
+                        Outcome::Refused { reason } | Outcome::Failed { reason } => {
+                            Err(reason.clone())
+                        }
+                        _ => Ok(()),
+                    };
+                    self.audit(&by, &label, verdict).await;
+                }
                 let _ = reply.send(outcome);
             }
             Request::Core(_) | Request::Quit => {}
         }
     }
 
-    /// Checks a drill (the plan and its preconditions) and, unless a dry run, starts it.
-    async fn drill_run(&mut self, by: &Identity, name: &str, dry_run: bool, yes: bool) -> Outcome {
+    /// Checks a drill (the plan and its preconditions) and, unless a dry run, starts it
+    /// (`guided`: holding before each step).
+    async fn drill_run(
+        &mut self,
+        by: &Identity,
+        name: &str,
+        dry_run: bool,
+        yes: bool,
+        guided: bool,
+    ) -> Outcome {
         use crate::runtime::drill::task;
         let runbook = match crate::runtime::drill::find(name, self.starter.runbook_dir().as_deref())
         {
@@ -593,7 +610,11 @@ impl Service {
             state_dir: self.lock.dir.clone(),
             by: by.clone(),
         };
-        let h = task::start(runbook, checked.targets, yes, env);
+        let h = if guided {
+            task::start_guided(runbook, checked.targets, env)
+        } else {
+            task::start(runbook, checked.targets, yes, env)
+        };
         let detail = format!("run {}\n{}", h.run, checked.text);
         self.drill = Some(h);
         Outcome::Accepted { detail }

@@ -5,7 +5,7 @@ use super::{Binding, Context, Key, Keymap};
 use crate::tui::action::{Action, View};
 
 /// Every action a key can be bound to, by the name a keymap file uses.
-pub(super) const NAMES: [(&str, Action); 35] = [
+pub(super) const NAMES: [(&str, Action); 39] = [
     ("quit", Action::Quit),
     ("next_view", Action::NextView),
     ("prev_view", Action::PrevView),
@@ -14,6 +14,7 @@ pub(super) const NAMES: [(&str, Action); 35] = [
     ("view_checkpoints", Action::GoView(View::Checkpoints)),
     ("view_tasks", Action::GoView(View::Tasks)),
     ("view_events", Action::GoView(View::Events)),
+    ("view_drills", Action::GoView(View::Drills)),
     ("up", Action::Up),
     ("down", Action::Down),
     ("page_up", Action::PageUp),
@@ -39,6 +40,9 @@ pub(super) const NAMES: [(&str, Action); 35] = [
     ("prune", Action::Prune),
     ("readiness", Action::Readiness),
     ("next_theme", Action::NextTheme),
+    ("drill_start", Action::DrillStart),
+    ("drill_run_to_end", Action::DrillRunToEnd),
+    ("drill_abort", Action::DrillAbort),
     ("backspace", Action::Backspace),
     ("complete", Action::Complete),
 ];
@@ -51,7 +55,7 @@ pub fn action_name(action: &Action) -> Option<&'static str> {
 /// One row of a default table: the action, its default keys, and what it does there.
 pub(super) type Row = (Action, &'static [&'static str], &'static str);
 
-pub(super) const NORMAL: [Row; 31] = [
+pub(super) const NORMAL: [Row; 32] = [
     (Action::Help, &["?"], "help: every key"),
     (Action::Palette, &[":"], "command palette"),
     (Action::Filter, &["/"], "filter the rows"),
@@ -66,6 +70,7 @@ pub(super) const NORMAL: [Row; 31] = [
     ),
     (Action::GoView(View::Tasks), &["4"], "tasks view"),
     (Action::GoView(View::Events), &["5"], "events view"),
+    (Action::GoView(View::Drills), &["6"], "drills view"),
     (Action::Down, &["j", "down"], "next row"),
     (Action::Up, &["k", "up"], "previous row"),
     (Action::PageDown, &["pgdn", "ctrl-d"], "page down"),
@@ -148,6 +153,30 @@ pub(super) const HELP: [Row; 7] = [
     (Action::Back, &["esc", "q", "?", "ctrl-c"], "close the help"),
 ];
 
+/// The drills view's keys, before the normal ones there (so `s`, `r`, `x` mean the drill).
+pub(super) const DRILLS: [Row; 4] = [
+    (
+        Action::Select,
+        &["enter"],
+        "drills: show the plan; in a guided drill, run the next step",
+    ),
+    (
+        Action::DrillStart,
+        &["s"],
+        "drills: start the selected drill (plan, then type its name)…",
+    ),
+    (
+        Action::DrillRunToEnd,
+        &["r"],
+        "drills: run the guided drill to its end",
+    ),
+    (
+        Action::DrillAbort,
+        &["x"],
+        "drills: abort the drill (its rollbacks run)…",
+    ),
+];
+
 /// The default table of `ctx`.
 pub(super) fn rows(ctx: Context) -> &'static [Row] {
     match ctx {
@@ -155,6 +184,7 @@ pub(super) fn rows(ctx: Context) -> &'static [Row] {
         Context::Text => &TEXT,
         Context::Dialog => &DIALOG,
         Context::Help => &HELP,
+        Context::Drills => &DRILLS,
     }
 }
 

@@ -43,14 +43,17 @@ pub enum Context {
     Dialog,
     /// The `?` overlay.
     Help,
+    /// The drills view's own keys, looked up before [`Context::Normal`]'s there.
+    Drills,
 }
 
 impl Context {
-    pub const ALL: [Context; 4] = [
+    pub const ALL: [Context; 5] = [
         Context::Normal,
         Context::Text,
         Context::Dialog,
         Context::Help,
+        Context::Drills,
     ];
 
     /// Its section in a keymap file.
@@ -60,6 +63,7 @@ impl Context {
             Context::Text => "text",
             Context::Dialog => "dialog",
             Context::Help => "help",
+            Context::Drills => "drills",
         }
     }
 
@@ -97,7 +101,7 @@ struct Binding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keymap {
     /// In [`Context::ALL`] order; each in its default table's order (the help's order).
-    tables: [Vec<Binding>; 4],
+    tables: [Vec<Binding>; 5],
 }
 
 impl Keymap {
@@ -112,14 +116,22 @@ impl Keymap {
     }
 
     /// What a key press means in `ctx`, if anything. Key releases mean nothing; in
-    /// [`Context::Text`] a printable character nobody bound is [`Action::Char`]. `view` is
-    /// for per-view bindings (there are none yet).
+    /// [`Context::Text`] a printable character nobody bound is [`Action::Char`]. In the
+    /// drills view its own table ([`Context::Drills`]) goes before the normal one.
     pub fn action(&self, ctx: Context, view: View, ev: KeyEvent) -> Option<Action> {
-        let _ = view;
         if ev.kind == KeyEventKind::Release {
             return None;
         }
         let key = Key::from_event(&ev);
+        if ctx == Context::Normal && view == View::Drills {
+            if let Some(b) = self
+                .table(Context::Drills)
+                .iter()
+                .find(|b| b.keys.contains(&key))
+            {
+                return Some(b.action.clone());
+            }
+        }
         if let Some(b) = self.table(ctx).iter().find(|b| b.keys.contains(&key)) {
             return Some(b.action.clone());
         }
@@ -143,12 +155,20 @@ impl Keymap {
     /// Every binding of `ctx` as `(keys, what it does)`, e.g. `("q, ctrl-c", "quit")`, in a
     /// fixed order, for the `?` overlay. Reflects overrides; unbound actions are left out.
     pub fn help_lines(&self, ctx: Context, view: View) -> Vec<(String, String)> {
-        let _ = view;
         let mut lines = Vec::new();
         if ctx == Context::Text {
             lines.push(("any character".to_string(), "type it".to_string()));
         }
-        for b in self.table(ctx).iter().filter(|b| !b.keys.is_empty()) {
+        let drills = if ctx == Context::Normal && view == View::Drills {
+            self.table(Context::Drills)
+        } else {
+            &[]
+        };
+        for b in drills
+            .iter()
+            .chain(self.table(ctx))
+            .filter(|b| !b.keys.is_empty())
+        {
             let keys: Vec<String> = b.keys.iter().map(Key::to_string).collect();
             lines.push((keys.join(", "), b.what.to_string()));
         }

@@ -59,6 +59,18 @@ pub fn keys(ui: &UiState, inventory: bool) -> Vec<((String, &'static str), u8)> 
             k.push(at(label(ui, s::KEY_BACK, &["back"]), 75))
         }
         View::Checkpoints if inventory => k.push(at(label(ui, s::KEY_COPIES, &["select"]), 75)),
+        View::Drills => {
+            let step = ui
+                .drills
+                .running()
+                .is_some_and(|l| l.holding.is_some() || l.asking.is_some());
+            let enter = if step {
+                s::KEY_DRILL_STEP
+            } else {
+                s::KEY_DRILL_PLAN
+            };
+            k.push(at(label(ui, enter, &["select"]), 88));
+        }
         _ => {}
     }
     if !ui.settings.readonly {
@@ -79,6 +91,11 @@ pub fn keys(ui: &UiState, inventory: bool) -> Vec<((String, &'static str), u8)> 
             }
             View::Tasks => k.extend([at(label(ui, s::KEY_CANCEL, &["cancel"]), 85), at(pause, 80)]),
             View::Events => {}
+            View::Drills if ui.drills.running().is_some() => k.extend([
+                at(label(ui, s::KEY_DRILL_TO_END, &["drill_run_to_end"]), 86),
+                at(label(ui, s::KEY_DRILL_ABORT, &["drill_abort"]), 87),
+            ]),
+            View::Drills => k.push(at(label(ui, s::KEY_DRILL_START, &["drill_start"]), 87)),
         }
         if ui.settings.demo {
             k.push(at(label(ui, s::KEY_INJECT, &["inject_fault"]), 50));
@@ -182,6 +199,7 @@ fn draw_status(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, them
             View::Jobs | View::Checkpoints => snap.jobs.len(),
             View::Tasks => snap.jobs.iter().filter(|j| j.task.is_some()).count(),
             View::Events => ui.events.len(),
+            View::Drills => ui.drills.rows("").len(),
         };
         let shown = select::row_count(snap, ui);
         spans.push(Span::styled(s::filter_count(shown, total), theme.dim));

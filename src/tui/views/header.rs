@@ -55,6 +55,8 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
         right.push(Span::raw(" "));
     }
     right.extend(demo_label(ui, theme));
+    // What must show even when the tabs leave no room for the rest.
+    let essential = right.clone();
     if let Some(label) = super::link::attached_label(ui) {
         right.push(Span::styled(format!("{label} · "), theme.dim));
     }
@@ -67,9 +69,13 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
     let left_w = line_width(&spans);
     let right_w = line_width(&right);
     let w = usize::from(area.width);
+    let essential_w = line_width(&essential);
     if left_w + 1 + right_w <= w {
         spans.push(Span::raw(" ".repeat(w - left_w - right_w)));
         spans.extend(right);
+    } else if !essential.is_empty() && left_w + 1 + essential_w <= w {
+        spans.push(Span::raw(" ".repeat(w - left_w - essential_w)));
+        spans.extend(essential);
     } else if ui.settings.readonly {
         // Never hide READ-ONLY: it replaces the tail of the tabs.
         let ro = s::READ_ONLY.chars().count();

@@ -54,7 +54,7 @@ pub fn drill_banner(ui: &UiState) -> Option<String> {
         format!(" — {}", d.step)
     };
     Some(format!(
-        "DRILL {} under way{step} — its faults are on purpose; abort: lifeboat drill abort",
+        "DRILL {} under way{step} — its faults are on purpose; abort: x in the drills view (6), or lifeboat drill abort",
         d.runbook
     ))
 }

@@ -7,6 +7,8 @@
 
 pub mod attention;
 pub mod checkpoints;
+pub mod drill_run;
+pub mod drills;
 pub mod events;
 pub mod fleet;
 mod fleet_gpu;
@@ -27,6 +29,8 @@ mod table;
 pub mod tasks;
 pub mod widgets;
 
+#[cfg(test)]
+mod drills_tests;
 #[cfg(test)]
 mod inventory_tests;
 #[cfg(test)]
@@ -117,6 +121,7 @@ pub fn draw_buffer(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, 
         View::Checkpoints => checkpoints::draw(buf, a.body, snap, ui, theme),
         View::Tasks => tasks::draw(buf, a.body, snap, ui, theme),
         View::Events => events::draw(buf, a.body, snap, ui, theme),
+        View::Drills => drills::draw(buf, a.body, snap, ui, theme),
     }
     // Data from a supervisor that is gone is never shown as live: it is greyed out.
     if link::banner(ui).is_some() {
@@ -191,6 +196,11 @@ pub fn row_at(snap: &Snapshot, ui: &UiState, area: Rect, y: u16) -> Option<usize
             let n = select::count(snap, ui, View::Tasks);
             let (top, _) = tasks::split(body, snap, ui);
             pick(list(top.height), select::index(snap, ui, View::Tasks), n, 1)
+        }
+        View::Drills => {
+            let n = select::count(snap, ui, View::Drills);
+            let lh = drills::list_height(body, n);
+            pick(list(lh), select::index(snap, ui, View::Drills), n, 1)
         }
         View::Events => {
             let n = select::count(snap, ui, View::Events);
