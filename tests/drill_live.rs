@@ -9,6 +9,8 @@
 mod daemon;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
+#[path = "support/http_recorder.rs"]
+mod http_recorder;
 #[path = "support/s3.rs"]
 mod s3;
 #[path = "support/sshd.rs"]
@@ -837,4 +839,82 @@ fn a_daemon_killed_mid_cut_leaves_it_to_the_dead_man_and_the_next_daemon_rolls_b
     });
     assert!(drill_rules(port).is_empty());
     assert!(second.stop().success());
+}
+
+#[test]
+fn schedules_run_a_due_drill_skip_one_whose_preconditions_fail_and_tell_the_team() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hook = rt.block_on(http_recorder::HttpRecorder::start(vec![]));
+    let bed = failover_bed::start("dr-sched", &["warm-standby", "cpu-standby", "escalate"]);
+    // A team runbook that can never start: no checkpoint is ever a millisecond old.
+    let dir = bed.dir.path().join("runbooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/runbooks/restore-test.toml"
+    ))
+    .unwrap();
+    let never = shipped.replace("max_age = \"30m\"", "max_age = \"1ms\"");
+    assert_ne!(never, shipped);
+    std::fs::write(dir.join("never-ready.toml"), never).unwrap();
+    let config = std::fs::read_to_string(&bed.config).unwrap().replacen(
+        "profile = \"lan\"\n",
+        &format!("profile = \"lan\"\nrunbooks = \"{}\"\n", dir.display()),
+        1,
+    );
+    let config = format!(
+        "{config}\n[[notify]]\nkind = \"webhook\"\nurl = \"{}/hook\"\n\n[[drill]]\nrunbook = \"never-ready\"\nevery = \"1h\"\n\n[[drill]]\nrunbook = \"restore-test\"\nevery = \"1h\"\nwindow = \"daily 00:00-24:00\"\n",
+        hook.url()
+    );
+    std::fs::write(&bed.config, config).unwrap();
+    let daemon = Daemon::start(&["--config", bed.config.to_str().unwrap()], &bed.state);
+    // The first look is 30 s after the start: never-ready is skipped, restore-test runs.
+    wait_until(180, "a scheduled restore test's report", || {
+        reports(&bed.state)
+            .iter()
+            .any(|r| r["runbook"] == "restore-test")
+    });
+    let r = reports(&bed.state).remove(0);
+    assert_eq!(r["status"], "passed", "{r:#}");
+    assert_eq!(r["operator"], "scheduler", "{r:#}");
+    let skipped: Vec<Value> = daemon::events(&bed.state, "drill")
+        .into_iter()
+        .filter(|e| e["what"] == "skipped")
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "skipped once, not every tick: {skipped:?}"
+    );
+    assert_eq!(skipped[0]["runbook"], "never-ready");
+    assert!(
+        skipped[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint-fresh"),
+        "{skipped:?}"
+    );
+    // The team heard both: the skip and, once it ended, the result.
+    wait_until(60, "the result told", || {
+        hook.requests()
+            .iter()
+            .any(|q| q.text().contains("Scheduled drill restore-test passed"))
+    });
+    let said: Vec<String> = hook.requests().iter().map(|q| q.text()).collect();
+    assert!(
+        said.iter()
+            .any(|t| t.contains("Scheduled drill never-ready skipped")),
+        "{said:?}"
+    );
+    // History shows both as lines.
+    let out = Command::new(bin())
+        .args(["history", "--state-dir"])
+        .arg(&bed.state)
+        .output()
+        .unwrap();
+    let h = String::from_utf8_lossy(&out.stdout);
+    assert!(h.contains("never-ready skipped by its schedule"), "{h}");
+    assert!(h.contains("restore-test ("), "{h}");
+    assert!(daemon.stop().success());
+    drop(rt);
 }

@@ -91,6 +91,15 @@ impl Identity {
     }
 
     /// The supervisor acting on its own (a reload, automation).
+    /// Who starts a `[[drill]]` schedule's runs: an operator, as a person would.
+    pub fn scheduler() -> Identity {
+        Identity {
+            name: "scheduler".into(),
+            role: Role::Operator,
+            origin: Origin::Daemon,
+        }
+    }
+
     pub fn daemon() -> Identity {
         Identity {
             name: "lifeboat".into(),

@@ -62,6 +62,7 @@ pub enum Notice {
 /// `rollback` ran, and `finished` (detail starts with its status). A guided drill is
 /// `holding` before a step; the fault was `detected`, the job `recovered` (RTO, RPO); a
 /// `stop` condition holds or fired. Step details start with the step's number (`4. …`).
+/// A scheduled drill whose preconditions fail is `skipped` (the detail says why).
 pub const DRILL_WHATS: &[&str] = &[
     "started",
     "refused",
@@ -76,6 +77,7 @@ pub const DRILL_WHATS: &[&str] = &[
     "detected",
     "recovered",
     "stop",
+    "skipped",
 ];
 
 /// What the supervisor says of itself.

@@ -189,15 +189,22 @@ pub fn record(row: &EventRow) -> Result<Option<Record>, serde_json::Error> {
                 operator: b.operator,
             }
         }
-        // A drill is one line: how its run ended (its steps are in its report).
+        // A drill is one line: how its run ended, or that its schedule skipped it (its
+        // steps are in its report).
         "drill" => {
             let b: DrillBody = serde_json::from_value(body())?;
-            if b.what != "finished" {
-                return Ok(None);
-            }
+            let detail = match b.what.as_str() {
+                "finished" => format!("{} ({}): {}", b.runbook, b.run, b.detail),
+                "skipped" => format!(
+                    "{} skipped by its schedule: {}",
+                    b.runbook,
+                    b.detail.lines().next().unwrap_or("")
+                ),
+                _ => return Ok(None),
+            };
             Fact::Note {
                 kind: "drill".into(),
-                detail: format!("{} ({}): {}", b.runbook, b.run, b.detail),
+                detail,
                 operator: None,
             }
         }

@@ -47,6 +47,8 @@ struct Running {
     /// The workspace syncer, when some job has a `workspace` (seed 003).
     workspace: Option<tokio::task::JoinHandle<()>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
+    /// The config's notifiers (a drill's marks included).
+    notifier: Arc<dyn super::transport::Notifier>,
 }
 
 #[path = "live_drill.rs"]
@@ -61,6 +63,8 @@ struct LiveWorld {
     drill: super::notify::drill_mark::DrillFlag,
     /// The state dir: a drill's dead-man for the NAS lives here.
     state_dir: PathBuf,
+    /// The config's notifiers: a scheduled drill's result is told through them.
+    notifier: Arc<dyn super::transport::Notifier>,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
 }
@@ -109,6 +113,12 @@ impl World for LiveWorld {
             return Err("no checkpoint store is configured ([storage])".into());
         };
         rep.drill_corrupt(job).await
+    }
+
+    async fn drill_tell(&self, message: &str) -> Result<(), String> {
+        self.notifier
+            .notify(crate::core::io::Severity::Info, message)
+            .await
     }
 
     async fn drill_nas_lost(&self, duration: std::time::Duration) -> Result<String, String> {
@@ -227,6 +237,7 @@ impl Starter for LiveStarter {
                 state_dir: state_dir.to_path_buf(),
                 tasks: std::sync::Mutex::new(tasks),
                 stop_poller: running.stop_poller,
+                notifier: running.notifier,
             }),
             fleet: self.config.fleet.clone(),
             label: self.path.file_name().map_or_else(
@@ -236,6 +247,10 @@ impl Starter for LiveStarter {
             demo: false,
             hello,
         })
+    }
+
+    fn drill_schedules(&self) -> Vec<crate::core::drill::schedule::Schedule> {
+        self.config.drills.clone()
     }
 
     fn runbook_dir(&self) -> Option<std::path::PathBuf> {
@@ -318,7 +333,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         policy: opts.config.policy.clone(),
         caps,
         transport: Arc::new(transport),
-        notifier,
+        notifier: notifier.clone(),
         journal: opts.state_dir.join("journal.db"),
         concurrency: 64,
         renting,
@@ -372,6 +387,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         poller,
         workspace,
         stop_poller,
+        notifier,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod access;
 mod drills;
 pub mod fanout;
 pub mod lock;
+mod schedule;
 pub mod socket;
 pub mod ssh_screens;
 pub mod users;
@@ -68,6 +69,8 @@ pub struct Service {
     control_rx: mpsc::Receiver<Control>,
     /// The drill running now, if any (one at a time).
     drill: Option<crate::runtime::drill::task::DrillHandle>,
+    /// What the `[[drill]]` schedules did lately.
+    schedule: schedule::Scheduled,
 }
 
 /// The recent events from the journal, for screens that attach.
@@ -176,6 +179,7 @@ impl Service {
             control_tx,
             control_rx,
             drill: None,
+            schedule: schedule::Scheduled::default(),
         })
     }
 
@@ -186,8 +190,14 @@ impl Service {
 
     /// Supervises until told to stop; returns the reason it stopped with.
     pub async fn run(mut self, mut control: mpsc::Receiver<Control>) -> Result<String, String> {
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + schedule::EVERY,
+            schedule::EVERY,
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reason = loop {
             tokio::select! {
+                _ = tick.tick() => self.scheduled().await,
                 c = control.recv() => match c {
                     Some(Control::Reload) => self.reload(&Identity::daemon()).await,
                     Some(Control::Stop(reason)) => break reason,

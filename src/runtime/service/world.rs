@@ -83,6 +83,12 @@ pub trait World: Send + Sync {
         Ok("the NAS was not taken away here".into())
     }
 
+    /// Tells the team (the config's notifiers) what a scheduled drill did.
+    async fn drill_tell(&self, message: &str) -> Result<(), String> {
+        tracing::info!("drill: {message}");
+        Ok(())
+    }
+
     /// Removes the copy a drill's restore test put on `host` at `path`.
     async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
         Err(format!(
@@ -142,5 +148,10 @@ pub trait Starter: Send + Sync {
     /// The team's own runbooks (the config's runbook dir), beside the shipped ones.
     fn runbook_dir(&self) -> Option<std::path::PathBuf> {
         None
+    }
+
+    /// The config's `[[drill]]` schedules.
+    fn drill_schedules(&self) -> Vec<crate::core::drill::schedule::Schedule> {
+        Vec::new()
     }
 }
