@@ -918,3 +918,45 @@ fn schedules_run_a_due_drill_skip_one_whose_preconditions_fail_and_tell_the_team
     assert!(daemon.stop().success());
     drop(rt);
 }
+
+#[test]
+fn the_job_hang_runbook_stops_the_real_job_and_lifeboat_restarts_it_once() {
+    let bed = failover_bed::start(
+        "dr-stall",
+        &["restart-in-place", "warm-standby", "escalate"],
+    );
+    // A hang is a heartbeat that stops moving: judged after 15 s here, not the profile's 2 min.
+    let config = std::fs::read_to_string(&bed.config).unwrap().replacen(
+        "[recovery]\n",
+        "[detection]\nheartbeat_hang_timeout = \"15s\"\n\n[recovery]\n",
+        1,
+    );
+    std::fs::write(&bed.config, config).unwrap();
+    let (daemon, r, before) = drill_on(&bed, "job-hang", &[], || bed.alive(1));
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "job-hang drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    assert!(
+        inject["output"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("stopped pid {}", before[0].1)),
+        "{inject}"
+    );
+    // The stopped copy was fenced, not left stopped; one newer run goes on.
+    assert!(state(before[0].1).is_none(), "the hung copy is left");
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(now[0].1 > before[0].0, "{now:?} after {before:?}");
+    assert!(daemon.stop().success());
+}

@@ -109,11 +109,16 @@ done
     )
 }
 
-/// Stops the job's process (SIGSTOP) and arms a dead-man on the host that continues it
-/// after `duration` (`$d/.drill-hang.PID.sh`, disarmed by [`unhang`]).
+/// Signals the run's whole process group (a job launched by Lifeboat leads its own), or
+/// the one process when it leads none: dash spells a group `-- -PID`, busybox `-PID`.
+const GROUP: &str = r#"group() { kill -"$1" -- -"$2" 2>/dev/null || kill -"$1" -"$2" 2>/dev/null || kill -"$1" "$2" 2>/dev/null; }"#;
+
+/// Stops the job's processes (SIGSTOP to its process group) and arms a dead-man on the
+/// host that continues them after `duration` (`$d/.drill-hang.PID.sh`, disarmed by
+/// [`unhang`]).
 pub fn hang(job: &str, duration: Duration) -> String {
     format!(
-        "{}kill -STOP \"$pid\" 2>/dev/null || {{ echo \"@@failed $pid\"; exit 4; }}\n{}echo \"@@stopped $pid $ep\"\n",
+        "{}{GROUP}\ngroup STOP \"$pid\" || {{ echo \"@@failed $pid\"; exit 4; }}\n{}echo \"@@stopped $pid $ep\"\n",
         find(job),
         dead_man(
             "$d/.drill-hang.$pid",
@@ -121,7 +126,7 @@ pub fn hang(job: &str, duration: Duration) -> String {
             duration.as_secs(),
             0,
             "",
-            "kill -CONT \"$pid\" 2>/dev/null"
+            &format!("{GROUP}\ngroup CONT \"$pid\"")
         )
     )
 }
@@ -132,7 +137,7 @@ pub fn unhang(job: &str) -> String {
         "LB=\"${{LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}}\"\nd=\"$LB\"/{job}\n{}echo \"@@continued $n\"\n",
         disarm(
             "\"$d\"/.drill-hang.*",
-            "cont() { p=\"${1%.sh}\"; kill -CONT \"${p##*.}\" 2>/dev/null; }; cont"
+            "cont() { p=\"${1%.sh}\"; p=\"${p##*.}\"; kill -CONT -- -\"$p\" 2>/dev/null || kill -CONT -\"$p\" 2>/dev/null || kill -CONT \"$p\" 2>/dev/null; }; cont"
         ),
         job = quote(job)
     )

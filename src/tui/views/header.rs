@@ -57,7 +57,10 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
     right.extend(demo_label(ui, theme));
     // What must show even when the tabs leave no room for the rest.
     let essential = right.clone();
+    // Where the brand does not fit, what this console is attached to still should.
+    let mut linked = essential.clone();
     if let Some(label) = super::link::attached_label(ui) {
+        linked.push(Span::styled(format!("{label} "), theme.dim));
         right.push(Span::styled(format!("{label} · "), theme.dim));
     }
     let brand = if snap.profile.is_empty() {
@@ -70,9 +73,17 @@ fn draw_tabs(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme:
     let right_w = line_width(&right);
     let w = usize::from(area.width);
     let essential_w = line_width(&essential);
+    let linked_w = if linked.len() > essential.len() {
+        line_width(&linked)
+    } else {
+        0
+    };
     if left_w + 1 + right_w <= w {
         spans.push(Span::raw(" ".repeat(w - left_w - right_w)));
         spans.extend(right);
+    } else if linked_w > 0 && left_w + 1 + linked_w <= w {
+        spans.push(Span::raw(" ".repeat(w - left_w - linked_w)));
+        spans.extend(linked);
     } else if !essential.is_empty() && left_w + 1 + essential_w <= w {
         spans.push(Span::raw(" ".repeat(w - left_w - essential_w)));
         spans.extend(essential);
