@@ -617,6 +617,19 @@ fn the_nas_lost_runbook_moves_the_nas_aside_the_failover_restores_from_s3_and_th
         "after {started_ms}: {restored:?}"
     );
     assert!(restored.iter().all(|e| e["store"] != "nas"), "{restored:?}");
+    // And the failover's stage step says so.
+    let started = r["started"].as_str().unwrap();
+    let stages: Vec<_> = bed
+        .journal("failover_step")
+        .into_iter()
+        .filter(|s| s["ts"].as_str().unwrap() >= started && s["step"] == "stage")
+        .collect();
+    assert!(
+        stages
+            .iter()
+            .any(|s| s["ok"] == true && s["detail"].as_str().unwrap().contains("restored from s3")),
+        "{stages:?}"
+    );
     // The NAS is back where it was, nothing of the drill is left beside it or in the
     // state dir, and the job runs once, on the standby.
     assert!(bed.nas.is_dir());

@@ -278,7 +278,10 @@ impl Harness {
                 fh.procs.retain(|(j_, e, _)| !(j_ == job && e < epoch));
                 step(Ok(StepOutput::Fenced))
             }
-            Effect::Stage { .. } => step(Ok(StepOutput::Staged { bytes: 0 })),
+            Effect::Stage { .. } => step(Ok(StepOutput::Staged {
+                bytes: 0,
+                from: None,
+            })),
             Effect::Launch {
                 job, target, epoch, ..
             } => {

@@ -132,6 +132,10 @@ pub enum StepOutput {
     },
     Staged {
         bytes: u64,
+        /// The store the checkpoint was restored from; `None` when it was already on
+        /// the target and only verified there.
+        #[serde(default)]
+        from: Option<String>,
     },
     Launched,
     /// Verify: the job runs under the expected epoch.

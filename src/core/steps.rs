@@ -83,11 +83,15 @@ impl Core {
                 }
                 self.issue_after_select(&job);
             }
-            (StepKind::Stage, Ok(StepOutput::Staged { bytes })) => {
+            (StepKind::Stage, Ok(StepOutput::Staged { bytes, from })) => {
                 let ck = self.run_mut(&job).and_then(|r| r.checkpoint.clone());
+                let how = match &from {
+                    Some(store) => format!("restored from {store}"),
+                    None => "in place".to_string(),
+                };
                 let detail = match ck {
                     Some(c) => format!(
-                        "checkpoint {} (step {}, {bytes} bytes) in place, SHA-256 verified",
+                        "checkpoint {} (step {}, {bytes} bytes) {how}, SHA-256 verified",
                         c.id, c.step
                     ),
                     None => "no verified checkpoint exists: the job restarts from scratch".into(),

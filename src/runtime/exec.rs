@@ -103,16 +103,16 @@ impl Executor {
                 checkpoint,
                 ..
             } => {
-                let bytes = self
+                let (bytes, from) = self
                     .transport
-                    .stage(
+                    .stage_from(
                         &host(&target.host)?,
                         job(&j)?,
                         checkpoint.as_ref(),
                         progress,
                     )
                     .await?;
-                Ok(StepOutput::Staged { bytes })
+                Ok(StepOutput::Staged { bytes, from })
             }
             Effect::Launch {
                 job: j,

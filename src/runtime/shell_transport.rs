@@ -87,7 +87,7 @@ impl ShellTransport {
         job: &JobSpec,
         ck: &CheckpointRef,
         progress: &Progress<'_>,
-    ) -> Result<u64, String> {
+    ) -> Result<(u64, Option<String>), String> {
         let meter = Arc::new(super::replica::transfer::Meter::default());
         let work = rep.restore_metered(
             job.id.as_str(),
@@ -102,7 +102,7 @@ impl ShellTransport {
                 r = &mut work => {
                     let r = r.map_err(|e| e.to_string())?;
                     progress(r.bytes, r.bytes.max(ck.bytes));
-                    return Ok(r.bytes);
+                    return Ok((r.bytes, r.from));
                 }
                 () = tokio::time::sleep(Duration::from_millis(250)) => progress(meter.get(), ck.bytes),
             }
@@ -302,7 +302,21 @@ impl Transport for ShellTransport {
         checkpoint: Option<&CheckpointRef>,
         progress: &Progress<'_>,
     ) -> Result<u64, String> {
-        let Some(ck) = checkpoint else { return Ok(0) };
+        self.stage_from(host, job, checkpoint, progress)
+            .await
+            .map(|(bytes, _)| bytes)
+    }
+
+    async fn stage_from(
+        &self,
+        host: &HostSpec,
+        job: &JobSpec,
+        checkpoint: Option<&CheckpointRef>,
+        progress: &Progress<'_>,
+    ) -> Result<(u64, Option<String>), String> {
+        let Some(ck) = checkpoint else {
+            return Ok((0, None));
+        };
         if let Some(rep) = &self.replicas {
             let known = rep
                 .catalogue
@@ -325,7 +339,7 @@ impl Transport for ShellTransport {
             ["ok", size] => {
                 let n = size.parse().unwrap_or(ck.bytes);
                 progress(n, n);
-                Ok(n)
+                Ok((n, None))
             }
             ["missing"] => Err(format!(
                 "{}: checkpoint {} is not readable at {}",

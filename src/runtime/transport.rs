@@ -61,6 +61,20 @@ pub trait Transport: Send + Sync {
         progress: &Progress<'_>,
     ) -> Result<u64, String>;
 
+    /// [`Transport::stage`], also saying which store the bytes came from (`None`: they
+    /// were already there and only verified).
+    async fn stage_from(
+        &self,
+        host: &HostSpec,
+        job: &JobSpec,
+        checkpoint: Option<&CheckpointRef>,
+        progress: &Progress<'_>,
+    ) -> Result<(u64, Option<String>), String> {
+        self.stage(host, job, checkpoint, progress)
+            .await
+            .map(|b| (b, None))
+    }
+
     /// Starts `job` on `host` under `epoch`. Launching the same epoch twice starts one process.
     async fn launch(
         &self,
