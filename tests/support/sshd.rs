@@ -510,5 +510,8 @@ impl Drop for Sshd {
             signal("CONT", &all);
         }
         self.kill();
+        // A session process forked just after `kill` looked (a pipeline's next stage)
+        // outlives sshd: anything still working in, or naming, this host's folder goes too.
+        kill_until_gone(|| processes_under(self.dir.path()));
     }
 }
