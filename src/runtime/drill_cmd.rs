@@ -31,13 +31,7 @@ pub enum Verb {
 
 /// The last report of each runbook in `state_dir/drills/` (status, when).
 fn last_results(state_dir: &Path) -> Vec<super::drill::report::Report> {
-    let mut out: Vec<super::drill::report::Report> = std::fs::read_dir(state_dir.join("drills"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("report.json")).ok())
-        .filter_map(|b| serde_json::from_slice(&b).ok())
-        .collect();
+    let mut out = super::drill::report::Report::finished(state_dir);
     out.sort_by(|a, b| a.ended.cmp(&b.ended));
     out
 }

@@ -40,13 +40,7 @@ pub fn catalogue(team_dir: Option<&Path>, state_dir: &Path) -> DrillCatalogue {
 /// has none yet).
 fn past_runs(state_dir: &Path) -> BTreeMap<String, Vec<PastRun>> {
     let mut by: BTreeMap<String, Vec<PastRun>> = BTreeMap::new();
-    let reports = std::fs::read_dir(state_dir.join("drills"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("report.json")).ok())
-        .filter_map(|b| serde_json::from_slice::<Report>(&b).ok());
-    for r in reports {
+    for r in Report::finished(state_dir) {
         by.entry(r.runbook.clone()).or_default().push(PastRun {
             run: r.run,
             status: r.status,

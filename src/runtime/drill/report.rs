@@ -121,14 +121,23 @@ impl Report {
 
     /// The runs a supervisor stopped under (their `inflight.json`), oldest first.
     pub fn inflight(state_dir: &Path) -> Vec<Report> {
+        Self::read_all(state_dir, "inflight.json")
+    }
+
+    /// Every finished run's readable `report.json`, oldest first.
+    pub fn finished(state_dir: &Path) -> Vec<Report> {
+        Self::read_all(state_dir, "report.json")
+    }
+
+    fn read_all(state_dir: &Path, file: &str) -> Vec<Report> {
         let mut out: Vec<Report> = std::fs::read_dir(state_dir.join("drills"))
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("inflight.json")).ok())
+            .filter_map(|e| std::fs::read(e.path().join(file)).ok())
             .filter_map(|b| serde_json::from_slice(&b).ok())
             .collect();
-        out.sort_by(|a, b| a.started.cmp(&b.started));
+        out.sort_by(|a, b| (a.started_ms, &a.started).cmp(&(b.started_ms, &b.started)));
         out
     }
 

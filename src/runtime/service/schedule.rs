@@ -9,8 +9,8 @@ use crate::core::identity::Identity;
 use crate::core::time::Ts;
 use crate::protocol::notice::Notice;
 use crate::protocol::wire::Outcome;
+use crate::runtime::drill::report::Report;
 use chrono::{Datelike, Timelike};
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,30 +29,12 @@ pub struct Scheduled {
     running: Option<(String, String)>,
 }
 
-/// The part of a report the schedules read.
-#[derive(Deserialize)]
-struct RanAt {
-    runbook: String,
-    #[serde(default)]
-    started_ms: u64,
-}
-
 /// When each runbook last ran (by schedule or by hand), from the reports.
 fn last_runs(state_dir: &Path) -> BTreeMap<String, Ts> {
     let mut out: BTreeMap<String, Ts> = BTreeMap::new();
-    for e in std::fs::read_dir(state_dir.join("drills"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let Ok(b) = std::fs::read(e.path().join("report.json")) else {
-            continue;
-        };
-        let Ok(p) = serde_json::from_slice::<RanAt>(&b) else {
-            continue;
-        };
-        let t = out.entry(p.runbook).or_insert(Ts(0));
-        *t = (*t).max(Ts(p.started_ms));
+    for r in Report::finished(state_dir) {
+        let t = out.entry(r.runbook).or_insert(Ts(0));
+        *t = (*t).max(Ts(r.started_ms));
     }
     out
 }
@@ -60,28 +42,28 @@ fn last_runs(state_dir: &Path) -> BTreeMap<String, Ts> {
 /// "Scheduled drill X passed: …; detection …, RTO …" from the run's report.
 fn result_line(state_dir: &Path, run: &str, runbook: &str) -> String {
     let dir = state_dir.join("drills").join(run);
-    let report = std::fs::read(dir.join("report.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-    let Some(r) = report else {
+    let Some(r) = Report::finished(state_dir)
+        .into_iter()
+        .find(|r| r.run == run)
+    else {
         return format!(
             "Scheduled drill {runbook} ({run}) ended without a report; see `lifeboat history`"
         );
     };
-    let m = &r["measures"];
-    let secs = |k: &str| m[k].as_f64().map(|v| format!("{v:.1} s"));
+    let m = &r.measures;
+    let secs = |v: Option<f64>| v.map(|v| format!("{v:.1} s"));
     let figures: Vec<String> = [
-        ("detection", secs("detection_s")),
-        ("RTO", secs("rto_s")),
-        ("RPO", m["rpo_steps"].as_u64().map(|v| format!("{v} steps"))),
+        ("detection", secs(m.detection_s)),
+        ("RTO", secs(m.rto_s)),
+        ("RPO", m.rpo_steps.map(|v| format!("{v} steps"))),
     ]
     .into_iter()
     .filter_map(|(what, v)| v.map(|v| format!("{what} {v}")))
     .collect();
     format!(
         "Scheduled drill {runbook} {}: {}{}; report: {}",
-        r["status"].as_str().unwrap_or("ended"),
-        r["why"].as_str().unwrap_or(""),
+        r.status.as_str(),
+        r.why,
         if figures.is_empty() {
             String::new()
         } else {
