@@ -137,7 +137,7 @@ pub fn unhang(job: &str) -> String {
         "LB=\"${{LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}}\"\nd=\"$LB\"/{job}\n{}echo \"@@continued $n\"\n",
         disarm(
             "\"$d\"/.drill-hang.*",
-            "cont() { p=\"${1%.sh}\"; p=\"${p##*.}\"; kill -CONT -- -\"$p\" 2>/dev/null || kill -CONT -\"$p\" 2>/dev/null || kill -CONT \"$p\" 2>/dev/null; }; cont"
+            &format!("{GROUP}\ncont() {{ p=\"${{1%.sh}}\"; group CONT \"${{p##*.}}\"; }}; cont")
         ),
         job = quote(job)
     )
