@@ -973,3 +973,62 @@ fn the_job_hang_runbook_stops_the_real_job_and_lifeboat_restarts_it_once() {
     assert!(now[0].1 > before[0].0, "{now:?} after {before:?}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn the_supervisor_loss_runbook_replaces_the_daemon_mid_failover_and_the_next_one_finishes_it_once()
+{
+    let bed = failover_bed::start("dr-super", &["warm-standby", "escalate"]);
+    let (daemon, r, before) = drill_on(&bed, "supervisor-loss", &["--json"], || bed.alive(1));
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "supervisor-loss drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let steps = r["steps"].as_array().unwrap();
+    let out = |kind: &str, n: usize| {
+        steps.iter().filter(|s| s["kind"] == kind).nth(n).unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The kill landed while the failover was past its fence, with a step under way.
+    let kill = out("inject", 1);
+    assert!(kill.contains("was replaced"), "{kill}");
+    assert!(kill.contains("FAILING_OVER ("), "{kill}");
+    assert!(
+        ["stage under way", "launch under way", "verify under way"]
+            .iter()
+            .any(|s| kill.contains(s)),
+        "{kill}"
+    );
+    // The same process, a new image: the daemon answered again and went on with the run.
+    assert!(failover_bed::alive(daemon.pid()), "the daemon lives on");
+    let said = daemon.stderr();
+    assert!(
+        said.matches("Watching").count() >= 2,
+        "started twice:\n{said}"
+    );
+    assert!(
+        out("verify", 1).contains("one failover since epoch"),
+        "{r:#}"
+    );
+    // Exactly once: one failover finished past the killed run's epoch (the first launch
+    // is journaled as one too), one copy of the job runs, newer than the one killed.
+    let finished: Vec<Value> = bed
+        .journal("failover_finished")
+        .into_iter()
+        .filter(|f| f["epoch"].as_u64() > Some(before[0].0))
+        .collect();
+    assert_eq!(finished.len(), 1, "{finished:#?}");
+    eprintln!("the supervisor-kill step said: {kill}");
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(now[0].1 > before[0].0, "{now:?} after {before:?}");
+    assert!(std::fs::read_dir(bed.state.join("drills"))
+        .unwrap()
+        .flatten()
+        .all(|e| !e.path().join("inflight.json").exists()));
+    assert!(daemon.stop().success());
+}

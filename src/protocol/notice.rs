@@ -78,6 +78,8 @@ pub const DRILL_WHATS: &[&str] = &[
     "recovered",
     "stop",
     "skipped",
+    "restarting",
+    "resumed",
 ];
 
 /// What the supervisor says of itself.

@@ -348,8 +348,23 @@ async fn run(
                 }
             }
             Heard::Gone(why) => {
-                eprintln!("error: {why}");
-                break 1;
+                let Some(run) = ours.as_deref() else {
+                    eprintln!("error: {why}");
+                    break 1;
+                };
+                // A supervisor-loss drill replaces the daemon under us: the run goes on
+                // in the next one, so this follows it there.
+                eprintln!(
+                    "the supervisor went away ({why}); following drill {run} in the next one…"
+                );
+                match reattach(dir, readonly, run, json, out).await {
+                    Ok(Ok(l)) => link = l,
+                    Ok(Err(code)) => break code,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        break 1;
+                    }
+                }
             }
             _ => {}
         }
@@ -357,6 +372,49 @@ async fn run(
     aborter.abort();
     link.quit().await;
     code
+}
+
+/// How long a supervisor that went away may take to answer again.
+const REATTACH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Attaches to the next supervisor of `dir` to follow `run`: the link, or the exit
+/// status when the run ended before it could be heard (its report is there).
+async fn reattach(
+    dir: &Path,
+    readonly: bool,
+    run: &str,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<Result<cli_link::CliLink, u8>, String> {
+    let end = tokio::time::Instant::now() + REATTACH;
+    let link = loop {
+        match cli_link::open(dir, readonly, None).await {
+            Ok(l) => break l,
+            Err(e) if tokio::time::Instant::now() >= end => {
+                return Err(format!(
+                    "no supervisor answered in {} within {}s: {e}",
+                    dir.display(),
+                    REATTACH.as_secs()
+                ))
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    };
+    // Attached first, read second: an ending after this is heard on the link.
+    match super::drill::report::Report::read(dir, run) {
+        Some(r) => {
+            let n = Notice::Drill {
+                ts: crate::core::time::Ts(r.ended_ms),
+                run: r.run.clone(),
+                runbook: r.runbook.clone(),
+                what: std::borrow::Cow::Borrowed("finished"),
+                detail: format!("{}: {} (read from its report)", r.status.as_str(), r.why),
+            };
+            link.quit().await;
+            Ok(Err(print_notice(&n, Some(run), json, out).unwrap_or(1)))
+        }
+        None => Ok(Ok(link)),
+    }
 }
 
 /// How long a fleet started by this command may take to pass a drill's preconditions.

@@ -97,6 +97,8 @@ fn from_name(word: &str, param: Option<Duration>) -> Option<Probe> {
         "hosts-healthy" => Probe::HostsHealthy,
         "copies-verified" => Probe::CopiesVerified,
         "restore-verified" => Probe::RestoreVerified,
+        "failover-underway" => Probe::FailoverUnderway,
+        "failed-over-once" => Probe::FailedOverOnce,
         _ => return None,
     })
 }
@@ -125,7 +127,7 @@ mod tests {
         assert_eq!(from_name("checkpoint-fresh", None), None);
         assert_eq!(
             after_injection(),
-            "\"job-moved\", \"failover-finished\", \"fault-detected\", \"no-failover\", \"automation-frozen\""
+            "\"job-moved\", \"failover-finished\", \"fault-detected\", \"no-failover\", \"automation-frozen\", \"failover-underway\", \"failed-over-once\""
         );
     }
 }

@@ -120,15 +120,16 @@ pub struct Expectation {
     pub met: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 enum Phase {
     Steps(usize),
     Rollback(usize),
     Done,
 }
 
-/// One run of a runbook.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One run of a runbook. It reads back from JSON without its runbook (a drill that
+/// killed its own supervisor goes on in the next one: see [`Drill::resume`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drill {
     pub targets: Resolved,
     pub steps: Vec<StepResult>,
@@ -180,6 +181,37 @@ impl Drill {
             released: false,
             runbook,
         }
+    }
+
+    /// A drill read back from an in-flight record, given its runbook again. An effect it
+    /// was waiting on when the supervisor went is not waited on in the next one: a
+    /// manual step is asked again; any other fails (nobody knows how it ended).
+    pub fn resume(mut self, runbook: Runbook, now: Ts) -> (Drill, Vec<Effect>) {
+        self.runbook = runbook;
+        if !self.waiting {
+            return (self, Vec::new());
+        }
+        let effects = match self.phase.clone() {
+            Phase::Steps(i) => match self.rb().steps.get(i).map(|s| s.action.clone()) {
+                Some(StepAction::Manual { prompt }) => vec![Effect::Ask { prompt }],
+                _ => {
+                    self.waiting = false;
+                    self.end_step(
+                        i,
+                        false,
+                        "the supervisor restarted while the step ran".into(),
+                        now,
+                    );
+                    self.fail(format!("step {} was cut short by a restart", i + 1), now)
+                }
+            },
+            Phase::Rollback(i) => match self.rb().rollbacks.get(i).copied() {
+                Some(action) => vec![Effect::Rollback { action }],
+                None => Vec::new(),
+            },
+            Phase::Done => Vec::new(),
+        };
+        (self, effects)
     }
 
     fn rb(&self) -> &Runbook {
@@ -240,9 +272,10 @@ impl Drill {
                 self.waiting = false;
                 match self.phase.clone() {
                     Phase::Steps(i) => {
-                        if let Some(StepAction::Inject { .. }) =
+                        if let Some(StepAction::Inject { fault, .. }) =
                             self.rb().steps.get(i).map(|s| &s.action)
                         {
+                            let fault = *fault;
                             if result.is_ok() && self.measures.injected_at.is_none() {
                                 self.measures.injected_at = Some(now);
                                 self.measures.struck_at = Some(now);
@@ -251,7 +284,10 @@ impl Drill {
                                     self.measures.step_at_fault = a.steps.values().copied().max();
                                     self.at_fault = Some(a);
                                 }
-                            } else if result.is_ok() && self.measures.rto_s.is_none() {
+                            } else if result.is_ok()
+                                && fault.strikes_jobs()
+                                && self.measures.rto_s.is_none()
+                            {
                                 // A later fault: the recovery is measured from it.
                                 self.measures.struck_at = Some(now);
                                 if let Some(mut a) = self.latest.take() {

@@ -39,6 +39,8 @@ impl DrillNotify {
 }
 
 #[cfg(test)]
+mod engine_resume_tests;
+#[cfg(test)]
 mod engine_step_tests;
 #[cfg(test)]
 mod engine_tests;

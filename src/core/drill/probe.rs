@@ -5,7 +5,7 @@ use super::plan::Resolved;
 use super::runbook::Probe;
 use crate::core::ids::{HostId, JobId};
 use crate::core::inventory::CopyState;
-use crate::core::recovery::RecoveryState;
+use crate::core::recovery::{RecoveryState, StepKind};
 use crate::core::snapshot::{JobView, Snapshot};
 use crate::core::time::Ts;
 use serde::{Deserialize, Serialize};
@@ -257,6 +257,42 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
                     )),
                 },
             }
+        }),
+        Probe::FailoverUnderway => each_job(snap, cx, |j| {
+            let fenced = j.steps.iter().any(|s| s.step == StepKind::Fence && s.ok);
+            match j.step {
+                Some(k @ (StepKind::Stage | StepKind::Launch | StepKind::Verify))
+                    if j.state == RecoveryState::FailingOver && fenced =>
+                {
+                    Ok(format!("{}: failing over, {} under way", j.id, k.as_str()))
+                }
+                Some(k) => Err(format!(
+                    "{} is {}, {} under way",
+                    j.id,
+                    j.state.as_str(),
+                    k.as_str()
+                )),
+                None => Err(format!("{} is {}", j.id, j.state.as_str())),
+            }
+        }),
+        Probe::FailedOverOnce => each_job(snap, cx, |j| match at_fault(&j.id) {
+            None => Err("nothing was injected yet".into()),
+            Some((_, e)) if j.epoch.0 == e + 1 && steady(j.state) => Ok(format!(
+                "{} runs as epoch {} on {}: one failover since epoch {e}",
+                j.id, j.epoch.0, j.placement
+            )),
+            Some((_, e)) if j.epoch.0 > e + 1 => Err(format!(
+                "{} runs as epoch {}: {} failovers since epoch {e}, where one was due",
+                j.id,
+                j.epoch.0,
+                j.epoch.0 - e
+            )),
+            Some((_, e)) => Err(format!(
+                "{} is {} at epoch {} (epoch {e} at injection)",
+                j.id,
+                j.state.as_str(),
+                j.epoch.0
+            )),
         }),
         Probe::RestoreVerified => match cx.restore {
             Some(Ok(detail)) => Verdict::pass(detail.clone()),

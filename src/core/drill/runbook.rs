@@ -28,6 +28,35 @@ pub struct Runbook {
     pub expect: Expectations,
 }
 
+/// An empty runbook: what a drill read back from its in-flight record holds until
+/// `Drill::resume` gives it its own again.
+impl Default for Runbook {
+    fn default() -> Runbook {
+        Runbook {
+            name: String::new(),
+            title: String::new(),
+            description: String::new(),
+            scenario: Scenario::JobCrash,
+            version: 0,
+            source: PathBuf::new(),
+            hash: String::new(),
+            targets: Targets {
+                jobs: JobSelector::AnyRunning,
+                hosts: HostSelector::None,
+            },
+            blast_radius: BlastRadius {
+                max_hosts: 0,
+                max_jobs: 0,
+            },
+            preconditions: Vec::new(),
+            steps: Vec::new(),
+            stop_conditions: Vec::new(),
+            rollbacks: Vec::new(),
+            expect: Expectations::default(),
+        }
+    }
+}
+
 /// The disaster a runbook rehearses (seed 002's scenarios, and the restore test).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -159,11 +188,17 @@ pub enum Probe {
     CopiesVerified,
     /// The restore test's scratch copy matched its manifest's SHA-256.
     RestoreVerified,
+    /// A failover of each target job is under way past its fence (staging, launching
+    /// or verifying): the moment a supervisor loss hurts most.
+    FailoverUnderway,
+    /// Each target job runs one epoch past the one it had at injection: one failover,
+    /// not two (a failover redone after a restart would have fenced again).
+    FailedOverOnce,
 }
 
 impl Probe {
     /// Every probe's name, in declaration order.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 15] = [
         "readiness",
         "checkpoint-fresh",
         "heartbeat-advancing",
@@ -177,6 +212,8 @@ impl Probe {
         "hosts-healthy",
         "copies-verified",
         "restore-verified",
+        "failover-underway",
+        "failed-over-once",
     ];
 
     /// Whether the probe is measured against an injection ("since injection", "the host
@@ -189,6 +226,8 @@ impl Probe {
                 | Probe::FaultDetected
                 | Probe::NoFailover
                 | Probe::AutomationFrozen
+                | Probe::FailoverUnderway
+                | Probe::FailedOverOnce
         )
     }
 
@@ -208,6 +247,8 @@ impl Probe {
             Probe::HostsHealthy => "hosts-healthy",
             Probe::CopiesVerified => "copies-verified",
             Probe::RestoreVerified => "restore-verified",
+            Probe::FailoverUnderway => "failover-underway",
+            Probe::FailedOverOnce => "failed-over-once",
         }
     }
 }
@@ -343,6 +384,13 @@ impl Fault {
 
     pub fn parse(s: &str) -> Option<Fault> {
         Fault::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the fault strikes the jobs (RTO and RPO count from the last such one); a
+    /// supervisor kill strikes Lifeboat, and the job's recovery still counts from the
+    /// fault that started it.
+    pub fn strikes_jobs(self) -> bool {
+        self != Fault::SupervisorKill
     }
 }
 

@@ -15,15 +15,16 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Runs what is left of every drill in flight in `state_dir`; returns how many.
+/// Runs what is left of the drills in flight in `state_dir` (`runs`, their records);
+/// returns how many.
 pub async fn recover(
     state_dir: std::path::PathBuf,
+    runs: Vec<Report>,
     world: Arc<dyn World>,
     feed: mpsc::Sender<Feed>,
     clock: Clock,
 ) -> usize {
     let state_dir = state_dir.as_path();
-    let runs = Report::inflight(state_dir);
     let by = Identity::daemon();
     for mut r in runs.iter().cloned() {
         let say = |what: &'static str, detail: String| Notice::Drill {

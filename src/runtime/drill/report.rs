@@ -64,6 +64,20 @@ pub struct Report {
     /// The runbook's rollbacks, by name, for a supervisor that restarts under it.
     #[serde(default)]
     pub rollback_plan: Vec<String>,
+    /// Set only by a supervisor-kill step just before it replaces the supervisor: the
+    /// next one goes on with the run from here instead of rolling it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+}
+
+/// What the next supervisor needs to go on with a drill that killed its predecessor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Resume {
+    /// The engine as it stands once the kill step has passed.
+    pub engine: Drill,
+    pub by: crate::core::identity::Identity,
+    /// Manual steps are confirmed (`--yes`).
+    pub yes: bool,
 }
 
 impl Report {
@@ -99,6 +113,7 @@ impl Report {
                 .iter()
                 .map(|r| r.as_str().to_string())
                 .collect(),
+            resume: None,
         }
     }
 
@@ -122,6 +137,12 @@ impl Report {
     /// The runs a supervisor stopped under (their `inflight.json`), oldest first.
     pub fn inflight(state_dir: &Path) -> Vec<Report> {
         Self::read_all(state_dir, "inflight.json")
+    }
+
+    /// Run `run`'s report, once it finished.
+    pub fn read(state_dir: &Path, run: &str) -> Option<Report> {
+        let b = std::fs::read(Self::dir(state_dir, run).join("report.json")).ok()?;
+        serde_json::from_slice(&b).ok()
     }
 
     /// Every finished run's readable `report.json`, oldest first.

@@ -50,6 +50,9 @@ pub struct DrillEnv {
     pub clock: Clock,
     pub state_dir: PathBuf,
     pub by: Identity,
+    /// Replaces the supervisor's process (a daemon's only: a console or a CLI command
+    /// that supervises cannot start itself again): the supervisor-kill fault.
+    pub restart: Option<fn() -> std::io::Error>,
 }
 
 /// The plan, checked: its text, and whether the drill may start.
@@ -87,35 +90,72 @@ fn spawn(drill: Drill, yes: bool, env: DrillEnv) -> DrillHandle {
     let started = env.clock.now();
     let stamp = crate::core::time::rfc3339(started).replace([':', '.'], "");
     let run = format!("{}-{}", stamp.trim_end_matches('Z'), name);
-    let (control, rx) = mpsc::channel(8);
-    let r = run.clone();
-    let join = tokio::spawn(async move {
-        let mut t = Task {
-            run: r,
-            drill,
-            env,
-            progress: Default::default(),
-            injected: Vec::new(),
-            reported: Vec::new(),
-            scratch: None,
-            corrupted: Vec::new(),
-            nas_lost: false,
-            started,
-        };
-        t.go(yes, rx, started).await;
-    });
-    DrillHandle {
+    let task = Task {
         run,
-        runbook: name,
-        control,
-        join,
+        drill,
+        env,
+        yes,
+        progress: Default::default(),
+        injected: Vec::new(),
+        reported: Vec::new(),
+        scratch: None,
+        corrupted: Vec::new(),
+        nas_lost: false,
+        started,
+    };
+    task.launch(Vec::new(), None)
+}
+
+/// Goes on with a drill whose supervisor-kill step replaced the previous supervisor,
+/// from its in-flight record. A runbook changed in the meantime is not resumed: the
+/// run is then rolled back as interrupted (the error says why).
+pub fn resume(r: &Report, runbook: Runbook, mut env: DrillEnv) -> Result<DrillHandle, String> {
+    let saved = r
+        .resume
+        .clone()
+        .ok_or_else(|| format!("drill {} has nothing to resume", r.run))?;
+    if runbook.hash != r.hash {
+        return Err(format!(
+            "runbook {} changed while the supervisor restarted (hash {} then, {} now)",
+            r.runbook, r.hash, runbook.hash
+        ));
     }
+    env.by = saved.by;
+    let now = env.clock.now();
+    let (drill, effects) = saved.engine.resume(runbook, now);
+    let mut progress = super::progress::Progress::default();
+    // What was said before the restart is not said again.
+    let _ = progress.news(&drill);
+    let reported = drill.steps.iter().map(|s| (true, s.ok.is_some())).collect();
+    let task = Task {
+        run: r.run.clone(),
+        drill,
+        env,
+        yes: saved.yes,
+        progress,
+        injected: r.injected.clone(),
+        reported,
+        scratch: r.scratch.clone(),
+        corrupted: r.corrupted.clone(),
+        nas_lost: r.nas_lost,
+        started: crate::core::time::Ts(r.started_ms),
+    };
+    let said = r
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.kind == "inject")
+        .map(|s| s.output.clone())
+        .unwrap_or_default();
+    Ok(task.launch(effects, Some(said)))
 }
 
 struct Task {
     run: String,
     drill: Drill,
     env: DrillEnv,
+    /// Manual steps are confirmed (`--yes`).
+    yes: bool,
     /// The faults made, for clear-faults.
     injected: Vec<super::report::Injected>,
     /// Per step: (started said, ended said).
@@ -131,6 +171,23 @@ struct Task {
 }
 
 impl Task {
+    /// Runs the drill in its own task; `resumed` says what the previous supervisor's
+    /// kill step did, for a drill that goes on after it.
+    fn launch(mut self, effects: Vec<Effect>, resumed: Option<String>) -> DrillHandle {
+        let (control, rx) = mpsc::channel(8);
+        let run = self.run.clone();
+        let runbook = self.drill.runbook().name.clone();
+        let join = tokio::spawn(async move {
+            self.go(rx, effects, resumed).await;
+        });
+        DrillHandle {
+            run,
+            runbook,
+            control,
+            join,
+        }
+    }
+
     async fn say(&self, what: &'static str, detail: String) {
         let n = Notice::Drill {
             ts: self.env.clock.now(),
@@ -148,10 +205,12 @@ impl Task {
 
     async fn go(
         &mut self,
-        yes: bool,
         mut control: mpsc::Receiver<DrillControl>,
-        started: crate::core::time::Ts,
+        first: Vec<Effect>,
+        resumed: Option<String>,
     ) {
+        let started = self.started;
+        let yes = self.yes;
         let jobs: Vec<String> = self
             .drill
             .targets
@@ -166,26 +225,40 @@ impl Task {
             .iter()
             .map(|h| h.to_string())
             .collect();
-        self.say(
-            "started",
-            format!(
-                "{} runs it: jobs {}; hosts {}",
-                self.env.by.name,
-                jobs.join(", "),
-                hosts.join(", ")
-            ),
-        )
-        .await;
+        match resumed {
+            Some(said) => {
+                self.say(
+                    "resumed",
+                    format!(
+                        "this supervisor (pid {}) goes on with the run: {said}",
+                        std::process::id()
+                    ),
+                )
+                .await
+            }
+            None => {
+                self.say(
+                    "started",
+                    format!(
+                        "{} runs it: jobs {}; hosts {}",
+                        self.env.by.name,
+                        jobs.join(", "),
+                        hosts.join(", ")
+                    ),
+                )
+                .await
+            }
+        }
         let flag = self.env.world.drill_flag();
         if let Some(f) = &flag {
             f.set(Some(self.drill.runbook().name.clone()));
         }
         let mut latest = self.env.latest.clone();
-        let mut effects: VecDeque<Effect> = VecDeque::new();
+        let mut effects: VecDeque<Effect> = first.into();
         if let Some(s) = self.snapshot() {
             effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
         }
-        self.keep(started);
+        self.keep();
         loop {
             self.report_steps().await;
             while let Some(e) = effects.pop_front() {
@@ -208,7 +281,7 @@ impl Task {
                 };
                 effects.extend(next);
                 self.report_steps().await;
-                self.keep(started);
+                self.keep();
             }
             if self.drill.finished() {
                 break;
@@ -258,12 +331,20 @@ impl Task {
     }
 
     /// The run as it stands, in `inflight.json` (for a supervisor that restarts under it).
-    fn keep(&self, started: crate::core::time::Ts) {
+    fn keep(&self) {
+        let r = self.inflight(&self.drill);
+        if let Err(e) = r.write_inflight(&self.env.state_dir) {
+            tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
+        }
+    }
+
+    /// The in-flight record of `drill` (this run's engine, or one a step ahead of it).
+    fn inflight(&self, drill: &Drill) -> Report {
         let mut r = Report::of(
             &self.run,
-            &self.drill,
+            drill,
             &self.env.by.name,
-            started,
+            self.started,
             self.env.clock.now(),
         );
         r.status = crate::core::drill::engine::Status::Interrupted;
@@ -271,9 +352,7 @@ impl Task {
         r.scratch = self.scratch.clone();
         r.corrupted = self.corrupted.clone();
         r.nas_lost = self.nas_lost;
-        if let Err(e) = r.write_inflight(&self.env.state_dir) {
-            tracing::warn!("drill {}: cannot keep its in-flight record: {e}", self.run);
-        }
+        r
     }
 
     /// Says each step's start and end once.
@@ -366,7 +445,7 @@ impl Task {
             Fault::NasLost => {
                 // Recorded first: a crash in the middle still gives it back at the next start.
                 self.nas_lost = true;
-                self.keep(self.started);
+                self.keep();
                 let said = self
                     .env
                     .world
@@ -375,12 +454,7 @@ impl Task {
                 self.say("injected", format!("nas-lost: {said}")).await;
                 return Ok(said);
             }
-            Fault::SupervisorKill => {
-                return Err(format!(
-                    "{} cannot be injected into this fleet yet",
-                    fault.as_str()
-                ))
-            }
+            Fault::SupervisorKill => return self.kill_supervisor(snap).await,
         };
         if aims.is_empty() {
             return Err(format!("{} has no target", fault.as_str()));
@@ -410,13 +484,62 @@ impl Task {
         Ok(said.join("; "))
     }
 
+    /// Replaces the supervisor's process in the middle of the target jobs' failover. The
+    /// engine is kept as it stands once this step has passed, so the next supervisor
+    /// goes on with the run (and measures the failover it finishes) instead of rolling
+    /// it back. Returns only if the process could not be replaced.
+    async fn kill_supervisor(&mut self, snap: &Snapshot) -> Result<String, String> {
+        let Some(restart) = self.env.restart else {
+            return Err("this supervisor runs inside a console or a CLI command, which cannot start itself again: run the drill against a daemon (lifeboat daemon …, then lifeboat drill run NAME)".into());
+        };
+        let under_way: Vec<String> = self
+            .drill
+            .targets
+            .jobs
+            .iter()
+            .filter_map(|id| snap.jobs.iter().find(|j| &j.id == id))
+            .map(|j| match j.step {
+                Some(k) => format!(
+                    "{} was {} ({} under way)",
+                    j.id,
+                    j.state.as_str(),
+                    k.as_str()
+                ),
+                None => format!("{} was {}", j.id, j.state.as_str()),
+            })
+            .collect();
+        let said = format!(
+            "the supervisor (pid {}) was replaced without shutting down, as a kill -9 and a restart would: {}",
+            std::process::id(),
+            under_way.join("; ")
+        );
+        let mut after = self.drill.clone();
+        let _ = after.on(Input::Done(Ok(said.clone())), self.env.clock.now());
+        let mut r = self.inflight(&after);
+        r.resume = Some(super::report::Resume {
+            engine: after,
+            by: self.env.by.clone(),
+            yes: self.yes,
+        });
+        r.write_inflight(&self.env.state_dir).map_err(|e| {
+            format!("cannot keep the run for the next supervisor, so nothing was killed: {e}")
+        })?;
+        tracing::warn!("drill {}: {said}", self.run);
+        let e = restart();
+        // Still here: the process was not replaced. The run goes on as it was.
+        self.keep();
+        Err(format!(
+            "the supervisor could not be replaced ({e}); nothing was killed"
+        ))
+    }
+
     /// One byte flipped in one stored copy of each target job's newest checkpoint.
     async fn corrupt(&mut self) -> Result<String, String> {
         let mut said = Vec::new();
         for job in self.drill.targets.jobs.clone() {
             // Recorded first: a crash in the middle still mends it at the next start.
             self.corrupted.push(job.to_string());
-            self.keep(self.started);
+            self.keep();
             said.push(self.env.world.drill_corrupt(job.as_str()).await?);
         }
         if said.is_empty() {
@@ -447,7 +570,7 @@ impl Task {
         let t0 = std::time::Instant::now();
         self.scratch = Some((host.clone(), path.clone()));
         // Recorded before a byte moves: a crash now still removes it at the next start.
-        self.keep(self.started);
+        self.keep();
         let done = self
             .env
             .world

@@ -6,6 +6,7 @@ pub mod access;
 mod drills;
 pub mod fanout;
 pub mod lock;
+pub mod restart;
 mod schedule;
 pub mod socket;
 pub mod ssh_screens;
@@ -73,6 +74,26 @@ pub struct Service {
     schedule: schedule::Scheduled,
 }
 
+/// What a drill needs from the fleet running now.
+fn drill_env(
+    c: &Current,
+    fanout: &Fanout,
+    dir: &std::path::Path,
+    info: &DaemonInfo,
+    by: &Identity,
+) -> crate::runtime::drill::task::DrillEnv {
+    crate::runtime::drill::task::DrillEnv {
+        world: c.world.clone(),
+        feed: c.handle.feed.clone(),
+        latest: fanout.latest.clone(),
+        clock: c.handle.clock,
+        state_dir: dir.to_path_buf(),
+        by: by.clone(),
+        // Only a daemon starts again by itself once its process is replaced.
+        restart: (!info.embedded).then_some(restart::exec_self as fn() -> std::io::Error),
+    }
+}
+
 /// The recent events from the journal, for screens that attach.
 fn history(state_dir: &std::path::Path) -> Vec<Notice> {
     let path = state_dir.join("journal.db");
@@ -121,9 +142,29 @@ impl Service {
         tracing::info!("{}", started.hello);
         let hello = started.hello.clone();
         let current = attach(&fanout, started);
-        // Drills a previous supervisor stopped under: their rollbacks run now.
+        // Drills a previous supervisor stopped under: a supervisor-kill step's run goes
+        // on here; the others' rollbacks run now.
+        let mut stopped = Vec::new();
+        let mut drill = None;
+        for r in crate::runtime::drill::report::Report::inflight(&dir) {
+            if r.resume.is_none() || drill.is_some() {
+                stopped.push(r);
+                continue;
+            }
+            let env = drill_env(&current, &fanout, &dir, &info, &Identity::daemon());
+            let resumed = crate::runtime::drill::find(&r.runbook, starter.runbook_dir().as_deref())
+                .and_then(|rb| crate::runtime::drill::task::resume(&r, rb, env));
+            match resumed {
+                Ok(h) => drill = Some(h),
+                Err(why) => {
+                    tracing::warn!("drill {} cannot go on: {why}; its rollbacks run", r.run);
+                    stopped.push(r);
+                }
+            }
+        }
         tokio::spawn(crate::runtime::drill::recover::recover(
             dir.clone(),
+            stopped,
             current.world.clone(),
             current.handle.feed.clone(),
             current.handle.clock,
@@ -178,7 +219,7 @@ impl Service {
             grant,
             control_tx,
             control_rx,
-            drill: None,
+            drill,
             schedule: schedule::Scheduled::default(),
         })
     }
@@ -612,14 +653,7 @@ impl Service {
                 reason: "the fleet is restarting; try again".into(),
             };
         };
-        let env = task::DrillEnv {
-            world: c.world.clone(),
-            feed: c.handle.feed.clone(),
-            latest: self.fanout.latest.clone(),
-            clock: c.handle.clock,
-            state_dir: self.lock.dir.clone(),
-            by: by.clone(),
-        };
+        let env = drill_env(c, &self.fanout, &self.lock.dir, &self.info, by);
         let h = if guided {
             task::start_guided(runbook, checked.targets, env)
         } else {
