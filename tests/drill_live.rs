@@ -1,7 +1,9 @@
 //! Drills on a real fleet: the fault scripts under dash and busybox against real processes
 //! (a crash kills, a hang stops and is continued by the rollback or by its dead-man timer
-//! on the host), and the shipped job-crash runbook run by a daemon on three loopback sshd
-//! hosts: the real toy job is killed over SSH and Lifeboat brings it back, measured.
+//! on the host), and every shipped runbook run by a daemon on three loopback sshd hosts
+//! (with the real S3 server where a store is lost, and `FakeVast` — a fake of Vast's API,
+//! not the real service — as the provider that takes a spot host): the real toy job is
+//! struck and Lifeboat brings it back, measured.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -9,6 +11,8 @@
 mod daemon;
 #[path = "support/failover_bed.rs"]
 mod failover_bed;
+#[path = "support/fake_vast.rs"]
+mod fake_vast;
 #[path = "support/http_recorder.rs"]
 mod http_recorder;
 #[path = "support/s3.rs"]
@@ -408,6 +412,10 @@ fn the_restore_test_restores_to_scratch_on_the_standby_verifies_it_and_leaves_no
     let r = &r;
     assert_eq!(r["status"], "passed", "{r:#}");
     let restore = &r["steps"][1];
+    eprintln!(
+        "restore-test drill on the loopback fleet said: {}",
+        restore["output"]
+    );
     assert!(
         restore["output"].as_str().unwrap().contains("on h2 in"),
         "{restore}"
@@ -1030,5 +1038,110 @@ fn the_supervisor_loss_runbook_replaces_the_daemon_mid_failover_and_the_next_one
         .unwrap()
         .flatten()
         .all(|e| !e.path().join("inflight.json").exists()));
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_fleet_loss_runbook_takes_the_jobs_hosts_and_the_nas_and_the_job_comes_back_from_s3_alone() {
+    sshd::allow_firewall();
+    let bed = failover_bed::start("dr-fleet", &["warm-standby", "cpu-standby", "escalate"]);
+    let port = bed.host(1).port;
+    let (_srv, env) = with_s3(&bed);
+    let (daemon, r, before) = drill_on_env(&bed, "fleet-loss", &[], &env, || bed.alive(1));
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "fleet-loss drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let steps = r["steps"].as_array().unwrap();
+    let out = |kind: &str, n: usize| {
+        steps.iter().filter(|s| s["kind"] == kind).nth(n).unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let inject = out("inject", 0);
+    assert!(inject.contains("moved the NAS folder"), "{inject}");
+    eprintln!("the fleet-loss injection said: {inject}");
+    assert!(
+        inject.contains(&format!("h1: cut SSH port {port}")),
+        "{inject}"
+    );
+    // The checkpoint came from S3: the NAS and the job's host were gone.
+    assert!(out("verify", 1).contains("restored from s3"), "{r:#}");
+    // The site is back: the cut lifted, the NAS where it was, nothing of the drill left,
+    // and the job runs once, on the standby (the stale copy on h1 was fenced).
+    assert!(drill_rules(port).is_empty(), "the cut is left on h1");
+    assert!(bed.nas.is_dir());
+    let aside = format!("{}.lifeboat-drill-lost", bed.nas.display());
+    assert!(!Path::new(&aside).exists(), "{aside} is left");
+    wait_until(60, "exactly one copy, on the standby", || {
+        let now = bed.all_alive();
+        now.len() == 1 && now[0].0 == 2
+    });
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_spot_preemption_runbook_has_the_provider_take_the_host_and_the_job_moves_to_the_standby() {
+    const KEY: &str = "fake-vast-key-drill-0123456789";
+    const KEY_ENV: &str = "LIFEBOAT_DRILL_VAST_KEY";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = rt.block_on(fake_vast::FakeVast::start(KEY));
+    let bed = failover_bed::start("dr-spot", &["warm-standby", "cpu-standby", "escalate"]);
+    // h1 is a spot instance (6001) of the fake provider.
+    let config = std::fs::read_to_string(&bed.config).unwrap().replacen(
+        "name = \"h1\"\n",
+        "name = \"h1\"\nprovider = \"vast\"\ninstance = \"6001\"\n",
+        1,
+    ) + &format!(
+        "\n[[provider]]\nname = \"vast\"\nkind = \"vast\"\napi_key_env = \"{KEY_ENV}\"\napi_url = \"{}\"\npoll_every = \"1s\"\n",
+        fake.base_url()
+    );
+    std::fs::write(&bed.config, config).unwrap();
+    fake.set(6001, Some("running"), "running");
+    let (daemon, r, before) = drill_on_env(&bed, "spot-preemption", &[], &[(KEY_ENV, KEY)], || {
+        bed.alive(1)
+    });
+    let r = &r;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    eprintln!(
+        "spot-preemption drill on the loopback fleet measured: {}",
+        r["measures"]
+    );
+    let inject = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "inject")
+        .unwrap();
+    assert!(
+        inject["output"]
+            .as_str()
+            .unwrap()
+            .contains("h1: instance 6001 stopped through vast"),
+        "{inject}"
+    );
+    // Through the provider's API: stopped by the drill, started again by its rollback.
+    let states: Vec<String> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "PUT" && c.target == "/api/v0/instances/6001/")
+        .map(|c| c.body["state"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(states, ["stopped", "running"], "{:?}", fake.call_lines());
+    assert_eq!(fake.intended(6001).as_deref(), Some("running"));
+    // One copy: on the standby; the copy on the taken host was fenced.
+    wait_until(60, "exactly one copy, on the standby", || {
+        let now = bed.all_alive();
+        now.len() == 1 && now[0].0 == 2
+    });
     assert!(daemon.stop().success());
 }

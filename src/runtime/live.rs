@@ -49,6 +49,8 @@ struct Running {
     stop_poller: tokio::sync::watch::Sender<bool>,
     /// The config's notifiers (a drill's marks included).
     notifier: Arc<dyn super::transport::Notifier>,
+    /// The providers' renting side, by name: a drill's spot preemption goes through it.
+    provisioners: super::fence_provider::Provisioners,
 }
 
 #[path = "live_drill.rs"]
@@ -67,6 +69,7 @@ struct LiveWorld {
     notifier: Arc<dyn super::transport::Notifier>,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
+    provisioners: super::fence_provider::Provisioners,
 }
 
 #[async_trait::async_trait]
@@ -121,6 +124,10 @@ impl World for LiveWorld {
             .await
     }
 
+    fn drill_has_nas(&self) -> bool {
+        self.nas_root().is_ok()
+    }
+
     async fn drill_nas_lost(&self, duration: std::time::Duration) -> Result<String, String> {
         self.nas_lost(duration).await
     }
@@ -154,6 +161,7 @@ impl World for LiveWorld {
             (FaultKind::GpuLost, _) => df::gpu_lost(duration),
             (FaultKind::HostHung, _) => df::net_cut(df::Cut::Hang, duration),
             (FaultKind::HostUnreachable, _) => df::net_cut(df::Cut::Refuse, duration),
+            (FaultKind::SpotPreemption, _) => return self.preempt(host, true).await,
             _ => {
                 return Err(format!(
                     "{} cannot be made on a real host yet",
@@ -182,6 +190,7 @@ impl World for LiveWorld {
                 self.on_host(host, &super::drill_faults::gpu_restore())
                     .await
             }
+            (FaultKind::SpotPreemption, _) => self.preempt(host, false).await,
             // A crash is not undone: Lifeboat's own recovery restarts the job.
             _ => Ok(format!("nothing to undo for {}", kind.as_str())),
         }
@@ -238,6 +247,7 @@ impl Starter for LiveStarter {
                 tasks: std::sync::Mutex::new(tasks),
                 stop_poller: running.stop_poller,
                 notifier: running.notifier,
+                provisioners: running.provisioners,
             }),
             fleet: self.config.fleet.clone(),
             label: self.path.file_name().map_or_else(
@@ -323,8 +333,8 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         })
     });
     let caps = super::renting::capabilities(&opts.config);
-    let mut transport =
-        ShellTransport::new(opts.ssh.clone(), local.clone()).with_provisioners(provisioners);
+    let mut transport = ShellTransport::new(opts.ssh.clone(), local.clone())
+        .with_provisioners(provisioners.clone());
     if let Some(r) = &rep {
         transport = transport.with_replicas(r.clone());
     }
@@ -388,6 +398,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         workspace,
         stop_poller,
         notifier,
+        provisioners,
     })
 }
 

@@ -71,6 +71,55 @@ impl LiveWorld {
 }
 
 impl LiveWorld {
+    /// A spot preemption through the provider channel: `host`'s instance is stopped
+    /// through its provider's API (the provider takes it, as a preemption would, and
+    /// says so on its next poll), or started again (`take` false) by the rollback. No
+    /// dead-man on a host can undo this: a supervisor that dies before the rollback
+    /// leaves it to the next one, which runs the rollback from the in-flight record.
+    pub(super) async fn preempt(&self, host: &str, take: bool) -> Result<String, String> {
+        let spec = self
+            .fleet
+            .hosts
+            .iter()
+            .find(|h| h.id.as_str() == host)
+            .ok_or_else(|| format!("no host named \"{host}\" in the fleet"))?;
+        let Some(r) = &spec.provider else {
+            return Err(format!(
+                "{host} is no provider's instance: a spot preemption is made through the provider, so target a host with `provider = {{ provider = NAME, instance = ID }}`"
+            ));
+        };
+        let p = self.provisioners.get(&r.provider).ok_or_else(|| {
+            format!(
+                "{host}'s provider \"{}\" is not configured ([[provider]])",
+                r.provider
+            )
+        })?;
+        let id = crate::runtime::provider::InstanceId::new(r.instance.clone());
+        let limit = std::time::Duration::from_secs(20);
+        let asked = match take {
+            true => tokio::time::timeout(limit, p.stop(&id)).await,
+            false => tokio::time::timeout(limit, p.start(&id)).await,
+        };
+        let verb = if take { "stop" } else { "start" };
+        match asked {
+            Ok(Ok(())) if take => Ok(format!(
+                "{host}: instance {} stopped through {}, as a preemption takes it",
+                r.instance, r.provider
+            )),
+            Ok(Ok(())) => Ok(format!(
+                "{host}: instance {} started again through {}",
+                r.instance, r.provider
+            )),
+            Ok(Err(e)) => Err(format!("{host}: {} could not {verb} instance {}: {e}", r.provider, r.instance)),
+            Err(_) => Err(format!(
+                "{host}: {} did not answer within {}s; whether instance {} was asked to {verb} is unknown",
+                r.provider,
+                limit.as_secs(),
+                r.instance
+            )),
+        }
+    }
+
     /// Runs `script` with this machine's `sh` (the NAS is reached from here).
     async fn here(&self, script: &str) -> Result<String, String> {
         use tokio::io::AsyncWriteExt;
@@ -96,7 +145,7 @@ impl LiveWorld {
         drill_nas::said(&String::from_utf8_lossy(&out.stdout))
     }
 
-    fn nas_root(&self) -> Result<std::path::PathBuf, String> {
+    pub(super) fn nas_root(&self) -> Result<std::path::PathBuf, String> {
         self.replicas
             .as_ref()
             .and_then(|r| r.storage().nas.clone())

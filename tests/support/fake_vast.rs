@@ -481,7 +481,11 @@ fn answer(
                     i.intended = "stopped".into();
                     i.actual = Some("exited".into());
                 }
-                Some("running") => i.intended = "running".into(),
+                // Started again: the fake runs it at once.
+                Some("running") => {
+                    i.intended = "running".into();
+                    i.actual = Some("running".into());
+                }
                 _ => {}
             }
             (200, json!({"success": true}).to_string())

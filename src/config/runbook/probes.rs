@@ -99,6 +99,7 @@ fn from_name(word: &str, param: Option<Duration>) -> Option<Probe> {
         "restore-verified" => Probe::RestoreVerified,
         "failover-underway" => Probe::FailoverUnderway,
         "failed-over-once" => Probe::FailedOverOnce,
+        "restored-from-store" => Probe::RestoredFromStore,
         _ => return None,
     })
 }
@@ -127,7 +128,7 @@ mod tests {
         assert_eq!(from_name("checkpoint-fresh", None), None);
         assert_eq!(
             after_injection(),
-            "\"job-moved\", \"failover-finished\", \"fault-detected\", \"no-failover\", \"automation-frozen\", \"failover-underway\", \"failed-over-once\""
+            "\"job-moved\", \"failover-finished\", \"fault-detected\", \"no-failover\", \"automation-frozen\", \"failover-underway\", \"failed-over-once\", \"restored-from-store\""
         );
     }
 }

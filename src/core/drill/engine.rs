@@ -148,6 +148,9 @@ pub struct Drill {
     latest: Option<AtFault>,
     detected: Option<Ts>,
     restore: Option<Result<String, String>>,
+    /// Each target job's failover stage step as it ended since injection.
+    #[serde(default)]
+    staged: std::collections::BTreeMap<crate::core::ids::JobId, String>,
     phase: Phase,
     /// An effect is out; nothing else starts until its answer.
     waiting: bool,
@@ -175,6 +178,7 @@ impl Drill {
             latest: None,
             detected: None,
             restore: None,
+            staged: Default::default(),
             phase: Phase::Steps(0),
             waiting: false,
             stepping: false,
@@ -228,6 +232,7 @@ impl Drill {
             at_fault: self.at_fault.as_ref(),
             detected: self.detected,
             restore: self.restore.as_ref(),
+            staged: Some(&self.staged),
             caps: snap.caps,
         }
     }
@@ -243,6 +248,7 @@ impl Drill {
             at_fault: None,
             detected: None,
             restore: None,
+            staged: None,
             caps: snap.caps,
         };
         runbook
@@ -387,6 +393,20 @@ impl Drill {
             self.latest = Some(AtFault::take(snap, &self.targets));
         }
         let struck = self.measures.struck_at.unwrap_or(injected);
+        for j in snap
+            .jobs
+            .iter()
+            .filter(|j| self.targets.jobs.contains(&j.id))
+        {
+            let stage = j
+                .steps
+                .iter()
+                .rev()
+                .find(|s| s.step == crate::core::recovery::StepKind::Stage && s.ok);
+            if let Some(s) = stage {
+                self.staged.insert(j.id.clone(), s.detail.clone());
+            }
+        }
         if self.detected.is_none() && probe::noticed(snap, &self.targets, injected) {
             self.detected = Some(snap.now);
             self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());

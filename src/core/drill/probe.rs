@@ -70,6 +70,8 @@ pub struct Context<'a> {
     pub detected: Option<Ts>,
     /// The restore test's outcome, once it ran.
     pub restore: Option<&'a Result<String, String>>,
+    /// What each target job's failover stage step said since injection.
+    pub staged: Option<&'a BTreeMap<JobId, String>>,
     pub caps: crate::core::engine::Capabilities,
 }
 
@@ -294,6 +296,19 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
                 j.epoch.0
             )),
         }),
+        Probe::RestoredFromStore => {
+            each_job(snap, cx, |j| match cx.staged.and_then(|s| s.get(&j.id)) {
+                Some(d) if d.contains(RESTORED) => Ok(format!("{}: {d}", j.id)),
+                Some(d) => Err(format!(
+                    "{}: its failover staged {d}, not from a store",
+                    j.id
+                )),
+                None => Err(format!(
+                    "{}: no failover staged a checkpoint since injection",
+                    j.id
+                )),
+            })
+        }
         Probe::RestoreVerified => match cx.restore {
             Some(Ok(detail)) => Verdict::pass(detail.clone()),
             Some(Err(why)) => Verdict::fail(why.clone()),
@@ -301,6 +316,9 @@ pub fn evaluate(probe: &Probe, snap: &Snapshot, cx: &Context<'_>) -> Verdict {
         },
     }
 }
+
+/// How a failover's stage step says it fetched the checkpoint from a store.
+pub const RESTORED: &str = " restored from ";
 
 /// How a copy repaired from a good one is described (its `detail`).
 pub const REPAIRED: &str = "repaired from ";

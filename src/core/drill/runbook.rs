@@ -194,11 +194,14 @@ pub enum Probe {
     /// Each target job runs one epoch past the one it had at injection: one failover,
     /// not two (a failover redone after a restart would have fenced again).
     FailedOverOnce,
+    /// Each target job's failover since injection restored its checkpoint from a store
+    /// (the NAS or S3), not from a copy already on the target host.
+    RestoredFromStore,
 }
 
 impl Probe {
     /// Every probe's name, in declaration order.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "readiness",
         "checkpoint-fresh",
         "heartbeat-advancing",
@@ -214,6 +217,7 @@ impl Probe {
         "restore-verified",
         "failover-underway",
         "failed-over-once",
+        "restored-from-store",
     ];
 
     /// Whether the probe is measured against an injection ("since injection", "the host
@@ -228,6 +232,7 @@ impl Probe {
                 | Probe::AutomationFrozen
                 | Probe::FailoverUnderway
                 | Probe::FailedOverOnce
+                | Probe::RestoredFromStore
         )
     }
 
@@ -249,6 +254,7 @@ impl Probe {
             Probe::RestoreVerified => "restore-verified",
             Probe::FailoverUnderway => "failover-underway",
             Probe::FailedOverOnce => "failed-over-once",
+            Probe::RestoredFromStore => "restored-from-store",
         }
     }
 }

@@ -439,23 +439,33 @@ impl Task {
             Fault::JobHang => on_jobs(FaultKind::JobHang),
             Fault::GpuLost => on_jobs(FaultKind::GpuLost),
             Fault::HostHang | Fault::Partition => on_hosts(FaultKind::HostHung),
-            Fault::HostDown | Fault::FleetLoss => on_hosts(FaultKind::HostUnreachable),
+            Fault::HostDown => on_hosts(FaultKind::HostUnreachable),
             Fault::SpotPreemption => on_hosts(FaultKind::SpotPreemption),
             Fault::CorruptCopy => return self.corrupt().await,
-            Fault::NasLost => {
-                // Recorded first: a crash in the middle still gives it back at the next start.
-                self.nas_lost = true;
-                self.keep();
-                let said = self
-                    .env
-                    .world
-                    .drill_nas_lost(std::time::Duration::from_secs(duration_s))
-                    .await?;
-                self.say("injected", format!("nas-lost: {said}")).await;
-                return Ok(said);
+            Fault::NasLost => return self.take_nas(duration_s).await,
+            // The job's site goes: the NAS beside it (where there is one), then every
+            // host of the job; what comes back comes from the stores left (S3).
+            Fault::FleetLoss => {
+                let hosts = on_hosts(FaultKind::HostUnreachable);
+                let nas = match self.env.world.drill_has_nas() {
+                    true => self.take_nas(duration_s).await?,
+                    false => "no NAS store is configured: only the hosts go".into(),
+                };
+                let hosts = self.cut_hosts(fault, hosts, duration_s).await?;
+                return Ok(format!("{nas}; {hosts}"));
             }
             Fault::SupervisorKill => return self.kill_supervisor(snap).await,
         };
+        self.cut_hosts(fault, aims, duration_s).await
+    }
+
+    /// Makes each of `aims` on its host, recording each before the next.
+    async fn cut_hosts(
+        &mut self,
+        fault: Fault,
+        aims: Vec<super::report::Injected>,
+        duration_s: u64,
+    ) -> Result<String, String> {
         if aims.is_empty() {
             return Err(format!("{} has no target", fault.as_str()));
         }
@@ -482,6 +492,20 @@ impl Task {
         );
         self.say("injected", detail).await;
         Ok(said.join("; "))
+    }
+
+    /// Takes the NAS away for `duration_s` (its dead-man gives it back).
+    async fn take_nas(&mut self, duration_s: u64) -> Result<String, String> {
+        // Recorded first: a crash in the middle still gives it back at the next start.
+        self.nas_lost = true;
+        self.keep();
+        let said = self
+            .env
+            .world
+            .drill_nas_lost(std::time::Duration::from_secs(duration_s))
+            .await?;
+        self.say("injected", format!("nas-lost: {said}")).await;
+        Ok(said)
     }
 
     /// Replaces the supervisor's process in the middle of the target jobs' failover. The

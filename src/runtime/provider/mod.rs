@@ -68,6 +68,14 @@ pub trait Provisioner: Provider {
     /// Destroys the instance and its disk. Idempotent: an instance already gone is `Ok`.
     async fn destroy(&self, id: &InstanceId) -> Result<(), ProviderError>;
 
+    /// Starts a stopped instance again (a drill's spot preemption is undone so).
+    async fn start(&self, _id: &InstanceId) -> Result<(), ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.name().to_string(),
+            what: "start a stopped instance".into(),
+        })
+    }
+
     /// The account's persistent volumes, with where each lives.
     async fn volumes(&self) -> Result<Vec<Volume>, ProviderError> {
         Err(ProviderError::Unsupported {

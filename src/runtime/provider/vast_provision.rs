@@ -14,7 +14,8 @@
 //!   A volume is attached with `volume_info: {"create_new": false, "volume_id": ID,
 //!   "mount_path": …}` (the documented create-instance body).
 //! - Show: `GET /api/v0/instances/{id}/?owner=me`, answered `{"instances": {...}}`.
-//! - Stop: `PUT /api/v0/instances/{id}/` `{"state": "stopped"}`. Destroy:
+//! - Stop: `PUT /api/v0/instances/{id}/` `{"state": "stopped"}` (and `"running"` to start
+//!   it again). Destroy:
 //!   `DELETE /api/v0/instances/{id}/`.
 //! - Volumes: `GET /api/v0/volumes?owner=me&type=all_volume` (what Vast's CLI calls for
 //!   `show volumes`), answered `{"volumes": [...]}`. The rows' shape is not documented
@@ -163,6 +164,28 @@ fn vast_words(client: &VastClient, reply: &Reply) -> String {
         .unwrap_or_else(|| client.scrub(super::excerpt(&reply.body, 120)))
 }
 
+impl VastClient {
+    /// `PUT /api/v0/instances/{id}/ {"state": STATE}`: stops or starts it.
+    async fn set_state(&self, id: &InstanceId, state: &str) -> Result<(), ProviderError> {
+        let path = format!("/api/v0/instances/{id}/");
+        let what = format!("PUT {path}");
+        let body = json!({"state": state});
+        let reply = self
+            .call(Method::PUT, self.url(&path)?, Some(&body), &what)
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Err(ProviderError::NoSuchInstance {
+                provider: self.provider(),
+                instance: id.to_string(),
+            });
+        }
+        if !reply.status.is_success() {
+            return Err(self.http_error(&what, &reply));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl Provisioner for VastClient {
     async fn offers(&self, criteria: &Criteria) -> Result<Vec<Offer>, ProviderError> {
@@ -263,22 +286,11 @@ impl Provisioner for VastClient {
     }
 
     async fn stop(&self, id: &InstanceId) -> Result<(), ProviderError> {
-        let path = format!("/api/v0/instances/{id}/");
-        let what = format!("PUT {path}");
-        let body = json!({"state": "stopped"});
-        let reply = self
-            .call(Method::PUT, self.url(&path)?, Some(&body), &what)
-            .await?;
-        if reply.status == StatusCode::NOT_FOUND {
-            return Err(ProviderError::NoSuchInstance {
-                provider: self.provider(),
-                instance: id.to_string(),
-            });
-        }
-        if !reply.status.is_success() {
-            return Err(self.http_error(&what, &reply));
-        }
-        Ok(())
+        self.set_state(id, "stopped").await
+    }
+
+    async fn start(&self, id: &InstanceId) -> Result<(), ProviderError> {
+        self.set_state(id, "running").await
     }
 
     async fn destroy(&self, id: &InstanceId) -> Result<(), ProviderError> {

@@ -74,6 +74,11 @@ pub trait World: Send + Sync {
 
     /// Takes the NAS store away for `duration` at most (undone by a dead-man even if
     /// Lifeboat dies).
+    /// Whether a NAS store is configured that a drill could take away.
+    fn drill_has_nas(&self) -> bool {
+        false
+    }
+
     async fn drill_nas_lost(&self, _duration: std::time::Duration) -> Result<String, String> {
         Err("this fleet's checkpoint stores cannot be taken away for a drill".into())
     }
