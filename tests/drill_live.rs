@@ -374,6 +374,29 @@ fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back
         "{m}"
     );
     assert!(m["rpo_steps"].as_u64().is_some(), "{m}");
+    // The RTO's phases from the failover itself, and what its stage step moved.
+    let phases: Vec<&str> = m["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["step"].as_str().unwrap())
+        .collect();
+    assert!(
+        phases.contains(&"fence") && phases.contains(&"launch"),
+        "{m}"
+    );
+    assert!(m["restore_bytes"].as_u64().is_some(), "{m}");
+    let md = std::fs::read_to_string(
+        bed.state
+            .join("drills")
+            .join(r["run"].as_str().unwrap())
+            .join("report.md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("RTO's phases") && md.contains("Restore: "),
+        "{md}"
+    );
     // Exactly one copy of the job runs, a newer run than the one killed.
     let now = bed.all_alive();
     assert_eq!(now.len(), 1, "{now:?}");

@@ -86,12 +86,12 @@ impl Core {
             (StepKind::Stage, Ok(StepOutput::Staged { bytes, from })) => {
                 let ck = self.run_mut(&job).and_then(|r| r.checkpoint.clone());
                 let how = match &from {
-                    Some(store) => format!("restored from {store}"),
+                    Some(store) => format!("{STAGED_FROM}{store}"),
                     None => "in place".to_string(),
                 };
                 let detail = match ck {
                     Some(c) => format!(
-                        "checkpoint {} (step {}, {bytes} bytes) {how}, SHA-256 verified",
+                        "checkpoint {} (step {}, {bytes}{STAGED_BYTES} {how}, SHA-256 verified",
                         c.id, c.step
                     ),
                     None => "no verified checkpoint exists: the job restarts from scratch".into(),
@@ -401,5 +401,37 @@ mod tests {
         let hs = answer_fence(StepOutput::FenceUnreachable);
         let detail = fence_detail(&hs).unwrap_or_default();
         assert!(detail.ends_with("their late writes ignored"), "{detail}");
+    }
+}
+
+/// What follows the byte count in a stage step's detail.
+const STAGED_BYTES: &str = " bytes)";
+
+/// What names the store a stage step restored the checkpoint from.
+const STAGED_FROM: &str = "restored from ";
+
+/// The bytes a stage step moved, read back from its detail (written just above).
+pub fn staged_bytes(detail: &str) -> Option<u64> {
+    let head = &detail[..detail.find(STAGED_BYTES)?];
+    head.rsplit(' ').next()?.parse().ok()
+}
+
+/// The store a stage step restored the checkpoint from; `None` when it was in place.
+pub fn staged_from(detail: &str) -> Option<&str> {
+    let tail = &detail[detail.find(STAGED_FROM)? + STAGED_FROM.len()..];
+    tail.split([',', ' ']).next().filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod staged_tests {
+    #[test]
+    fn a_stage_detail_reads_back_its_bytes_and_store() {
+        let d = "checkpoint step-00000050.ckpt (step 50, 65536 bytes) restored from s3, SHA-256 verified";
+        assert_eq!(super::staged_bytes(d), Some(65536));
+        assert_eq!(super::staged_from(d), Some("s3"));
+        let d = "checkpoint c (step 5, 10 bytes) in place, SHA-256 verified";
+        assert_eq!(super::staged_bytes(d), Some(10));
+        assert_eq!(super::staged_from(d), None);
+        assert_eq!(super::staged_bytes("no verified checkpoint exists"), None);
     }
 }

@@ -61,6 +61,8 @@ pub enum Effect {
 #[derive(Clone, Debug)]
 pub enum Input<'a> {
     Snapshot(&'a Snapshot),
+    /// An event of the core's journal (the failover's steps, as it times them).
+    Event(&'a crate::core::event::Event),
     Done(Result<String, String>),
     Confirm,
     Abort(String),
@@ -98,6 +100,26 @@ pub struct Measures {
     pub restored_step: Option<u64>,
     pub rpo_steps: Option<u64>,
     pub rpo_s: Option<f64>,
+    /// The failover's phases from its journal (what the RTO is made of), in order.
+    #[serde(default)]
+    pub phases: Vec<PhaseTime>,
+    /// What the failover's stage step moved (restored from a store, or found in place)
+    /// and how long it took.
+    #[serde(default)]
+    pub restore_bytes: Option<u64>,
+    #[serde(default)]
+    pub restore_s: Option<f64>,
+    /// The store it came from; none when the checkpoint was already in place.
+    #[serde(default)]
+    pub restore_from: Option<String>,
+}
+
+/// One phase of the failover the drill caused (detect, fence, stage, launch …), as the
+/// failover journal timed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTime {
+    pub step: String,
+    pub ms: u64,
 }
 
 /// The target job as one snapshot showed it: for the report's timeline.
@@ -343,6 +365,10 @@ impl Drill {
                 _ => Vec::new(),
             },
             Input::Abort(why) => self.abort(why, now),
+            Input::Event(e) => {
+                self.failover_event(e);
+                Vec::new()
+            }
             Input::Step => self.step(now),
             Input::RunToEnd => self.run_to_end(now),
         }
@@ -393,20 +419,6 @@ impl Drill {
             self.latest = Some(AtFault::take(snap, &self.targets));
         }
         let struck = self.measures.struck_at.unwrap_or(injected);
-        for j in snap
-            .jobs
-            .iter()
-            .filter(|j| self.targets.jobs.contains(&j.id))
-        {
-            let stage = j
-                .steps
-                .iter()
-                .rev()
-                .find(|s| s.step == crate::core::recovery::StepKind::Stage && s.ok);
-            if let Some(s) = stage {
-                self.staged.insert(j.id.clone(), s.detail.clone());
-            }
-        }
         if self.detected.is_none() && probe::noticed(snap, &self.targets, injected) {
             self.detected = Some(snap.now);
             self.measures.detection_s = Some(snap.now.since(injected).as_secs_f64());
@@ -452,6 +464,53 @@ impl Drill {
                     self.measures.rpo_s = Some(struck.since(c.created).as_secs_f64());
                 }
             }
+        }
+    }
+
+    /// The failover journal's word on a target job since the injection: each stage step
+    /// says where the checkpoint came from (the first target's also its size and time),
+    /// and the first target's first finished failover gives the RTO's phases as it timed
+    /// them. Heard even once the run is over: the journal's word may come after the
+    /// snapshot that ended it.
+    fn failover_event(&mut self, e: &crate::core::event::Event) {
+        use crate::core::event::EventKind;
+        use crate::core::recovery::StepKind;
+        if self.measures.injected_at.is_none() {
+            return;
+        }
+        let first = self.targets.jobs.first();
+        match &e.kind {
+            EventKind::FailoverStep {
+                job,
+                step,
+                ms,
+                ok: true,
+                detail,
+                ..
+            } if step == StepKind::Stage.as_str() && self.targets.jobs.contains(job) => {
+                self.staged.insert(job.clone(), detail.clone());
+                if first == Some(job) && self.measures.restore_s.is_none() {
+                    self.measures.restore_bytes = crate::core::steps::staged_bytes(detail);
+                    self.measures.restore_s = Some(*ms as f64 / 1000.0);
+                    self.measures.restore_from =
+                        crate::core::steps::staged_from(detail).map(str::to_string);
+                }
+            }
+            EventKind::FailoverFinished {
+                job,
+                ok: true,
+                breakdown,
+                ..
+            } if first == Some(job) && self.measures.phases.is_empty() => {
+                self.measures.phases = breakdown
+                    .iter()
+                    .map(|(step, ms)| PhaseTime {
+                        step: step.clone(),
+                        ms: *ms,
+                    })
+                    .collect();
+            }
+            _ => {}
         }
     }
 

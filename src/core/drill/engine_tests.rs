@@ -123,7 +123,11 @@ fn drive(hs: &mut Harness, drill: &mut Drill, limit: u64, abort_at: Option<u64>)
             effects.extend(drill.on(Input::Abort("operator".into()), hs.now));
             continue;
         }
+        let seen = hs.events.len();
         hs.run_for(secs(1));
+        for e in &hs.events[seen..] {
+            drill.on(Input::Event(e), hs.now);
+        }
         let snap = hs.core.snapshot();
         effects.extend(drill.on(Input::Snapshot(&snap), hs.now));
     }
@@ -164,6 +168,14 @@ fn a_gpu_failure_drill_passes_with_its_measures_and_rolls_back() {
         m.rto_s.is_some_and(|r| r >= m.detection_s.unwrap_or(0.0)),
         "{m:?}"
     );
+    // The RTO's phases from the failover journal (the fake hosts take no time for the
+    // steps, which the breakdown leaves out), and the stage step's restore.
+    assert_eq!(
+        m.phases.first().map(|p| p.step.as_str()),
+        Some("detect"),
+        "{m:?}"
+    );
+    assert!(m.restore_s.is_some(), "{m:?}");
     assert_eq!(drill.steps.len(), 5);
     assert!(drill.steps.iter().all(|s| s.ok == Some(true)));
     assert!(

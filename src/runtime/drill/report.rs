@@ -214,6 +214,34 @@ impl Report {
             m.step_at_fault.map_or("—".into(), |v| v.to_string()),
             m.restored_step.map_or("—".into(), |v| v.to_string()),
         );
+        if !m.phases.is_empty() {
+            let _ = writeln!(s, "RTO's phases, from the failover journal:\n");
+            let _ = writeln!(s, "| phase | time |");
+            let _ = writeln!(s, "|---|---|");
+            for p in &m.phases {
+                let _ = writeln!(s, "| {} | {:.2} s |", p.step, p.ms as f64 / 1000.0);
+            }
+            let _ = writeln!(s);
+        }
+        match (m.restore_bytes, m.restore_s, &m.restore_from) {
+            (Some(b), Some(t), Some(from)) => {
+                let rate = match t > 0.0 {
+                    true => format!("{:.1} MiB/s", b as f64 / 1048576.0 / t),
+                    false => "too fast to time".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "Restore: {b} bytes from {from} in {t:.2} s ({rate}), SHA-256 verified where it landed.\n"
+                );
+            }
+            (_, Some(t), None) => {
+                let _ = writeln!(
+                    s,
+                    "Restore: the checkpoint was already in place on the target, SHA-256 verified there in {t:.2} s.\n"
+                );
+            }
+            _ => {}
+        }
         if !self.expectations.is_empty() {
             let _ = writeln!(s, "## Expectations\n");
             for e in &self.expectations {

@@ -47,6 +47,8 @@ pub struct DrillEnv {
     pub world: Arc<dyn World>,
     pub feed: mpsc::Sender<Feed>,
     pub latest: watch::Receiver<Latest>,
+    /// What every screen hears: the failover journal's steps are read from it.
+    pub notices: tokio::sync::broadcast::Receiver<Notice>,
     pub clock: Clock,
     pub state_dir: PathBuf,
     pub by: Identity,
@@ -255,6 +257,7 @@ impl Task {
         }
         let mut latest = self.env.latest.clone();
         let mut effects: VecDeque<Effect> = first.into();
+        let mut hearing = true;
         if let Some(s) = self.snapshot() {
             effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
         }
@@ -298,6 +301,17 @@ impl Task {
                         effects.extend(self.drill.on(Input::Snapshot(&s), s.now));
                     }
                 }
+                heard = self.env.notices.recv(), if hearing => {
+                    // A lagging receiver only loses phases of the report, never a decision.
+                    match heard {
+                        Ok(Notice::Core(e)) => {
+                            let now = self.env.clock.now();
+                            effects.extend(self.drill.on(Input::Event(&e), now));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => hearing = false,
+                        _ => {}
+                    }
+                }
                 c = control.recv() => {
                     let now = self.env.clock.now();
                     match c {
@@ -312,6 +326,14 @@ impl Task {
         }
         if let Some(f) = &flag {
             f.set(None);
+        }
+        // The failover journal's last word may still be queued behind the snapshot that
+        // ended the run: it belongs in the report.
+        while let Ok(n) = self.env.notices.try_recv() {
+            if let Notice::Core(e) = n {
+                let now = self.env.clock.now();
+                self.drill.on(Input::Event(&e), now);
+            }
         }
         let ended = self.env.clock.now();
         let mut report = Report::of(&self.run, &self.drill, &self.env.by.name, started, ended);

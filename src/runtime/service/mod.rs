@@ -86,6 +86,7 @@ fn drill_env(
         world: c.world.clone(),
         feed: c.handle.feed.clone(),
         latest: fanout.latest.clone(),
+        notices: fanout.subscribe().1,
         clock: c.handle.clock,
         state_dir: dir.to_path_buf(),
         by: by.clone(),
