@@ -397,6 +397,15 @@ fn the_job_crash_runbook_kills_the_real_job_over_ssh_and_lifeboat_brings_it_back
         md.contains("RTO's phases") && md.contains("Restore: "),
         "{md}"
     );
+    // The timeline draws the failover's phases too.
+    let svg = std::fs::read_to_string(
+        bed.state
+            .join("drills")
+            .join(r["run"].as_str().unwrap())
+            .join("timeline.svg"),
+    )
+    .unwrap();
+    assert!(svg.contains("<title>fence "), "{svg}");
     // Exactly one copy of the job runs, a newer run than the one killed.
     let now = bed.all_alive();
     assert_eq!(now.len(), 1, "{now:?}");

@@ -1,6 +1,8 @@
 //! The report's SVG timeline: the drill's phases on a time axis (steady, injected until
-//! detected, recovering, running again) and the target job's step counter across the
-//! fault, with the restored step drawn so the RPO gap is visible.
+//! detected, recovering, running again), the failover's own phases (detect, fence, stage,
+//! launch … from its journal) as a strip ending when the job ran again, and the target
+//! job's step counter across the fault, with the restored step drawn so the RPO gap is
+//! visible.
 
 use super::report::Report;
 use std::fmt::Write;
@@ -84,6 +86,38 @@ pub fn svg(r: &Report) -> String {
         }
         if let Some(rc) = recovered {
             band(&mut s, rc, end, "#2ca02c", "running again");
+        }
+    }
+    // The failover's own phases (from its journal), laid back to back so they end when
+    // the job ran again: a strip along the top of the plot.
+    if let Some(rc) = recovered {
+        let total: f64 = r.measures.phases.iter().map(|p| p.ms as f64).sum();
+        let mut from = rc - total;
+        for (k, p) in r.measures.phases.iter().enumerate() {
+            let to = from + p.ms as f64;
+            if to > from && from >= 0.0 {
+                let colour = [
+                    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                ][k % 6];
+                let _ = writeln!(
+                    s,
+                    r##"<rect x="{:.1}" y="{TOP}" width="{:.1}" height="10" fill="{colour}"><title>{} {:.2} s</title></rect>"##,
+                    x(from),
+                    (x(to) - x(from)).max(1.0),
+                    esc(&p.step),
+                    p.ms as f64 / 1000.0
+                );
+                if x(to) - x(from) > 40.0 {
+                    let _ = writeln!(
+                        s,
+                        r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#fff">{}</text>"##,
+                        x(from) + 2.0,
+                        TOP + 9.0,
+                        esc(&p.step)
+                    );
+                }
+            }
+            from = to;
         }
     }
     // Axes.
