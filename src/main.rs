@@ -153,6 +153,13 @@ enum Command {
         /// What members of --socket-group may do: viewer (default), operator or admin.
         #[arg(long, value_name = "ROLE", requires = "socket_group", value_parser = role, default_value = "viewer")]
         socket_group_role: lifeboat::core::identity::Role,
+        /// Serve the HTTP API here (overrides [api] listen), e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR", requires = "api_token_env")]
+        api: Option<std::net::SocketAddr>,
+        /// The environment variable holding an operator-role token for --api (the token
+        /// is journaled under the variable's name).
+        #[arg(long, value_name = "NAME", requires = "api")]
+        api_token_env: Option<String>,
     },
     /// Disaster-recovery drills: runbooks (shipped and the team's), run by the supervisor
     /// with real faults, stop conditions and rollbacks that always run. Exit 0 passed, 1
@@ -376,8 +383,20 @@ fn main() -> ExitCode {
             console_keys,
             socket_group,
             socket_group_role,
+            api,
+            api_token_env,
         }) => {
             let flags = lifeboat::runtime::service::access::Access {
+                api: api.zip(api_token_env.clone()).map(|(listen, env)| {
+                    lifeboat::config::ApiConfig {
+                        listen,
+                        tokens: vec![lifeboat::config::ApiToken {
+                            name: env.clone(),
+                            role: lifeboat::core::identity::Role::Operator,
+                            env,
+                        }],
+                    }
+                }),
                 ssh: console_listen
                     .zip(console_keys.clone())
                     .map(|(listen, keys)| lifeboat::config::ConsoleConfig {

@@ -62,6 +62,23 @@ pub struct Config {
     pub console: Option<ConsoleConfig>,
     /// `[console] socket_group`: the state dir's socket shared with a group.
     pub socket_group: Option<SocketGroup>,
+    /// `[api]` with `listen`: the HTTP API.
+    pub api: Option<ApiConfig>,
+}
+
+/// The HTTP API: where it listens and the tokens that may call it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiConfig {
+    pub listen: std::net::SocketAddr,
+    pub tokens: Vec<ApiToken>,
+}
+
+/// One bearer token: its name (journaled), its role, and the variable that holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub name: String,
+    pub role: crate::core::identity::Role,
+    pub env: String,
 }
 
 /// The state dir's socket made 0660 for a group, whose members attach with `role` (the

@@ -148,6 +148,13 @@
 //! keys. Leaves that checks may point at are `Spanned`; tables are not, because toml
 //! cannot give a span to a table made by dotted keys (`heartbeat.file = …`).
 //!
+//! [api]                           # optional: the HTTP API (seed 001's operations, /metrics)
+//! listen = "127.0.0.1:8080"       # IP address and port; without it the API is off
+//! [[api.token]]                   # one or more: who may call it, and as what
+//! name = "ci"                     # journaled with every change the token asks for
+//! role = "operator"               # viewer (read), operator (fail over), admin
+//! env = "LIFEBOAT_API_TOKEN_CI"   # the variable holding the token (read at start)
+//!
 //! [[drill]]                       # optional: run a drill runbook on a schedule
 //! runbook = "restore-test"        # a shipped runbook or one in [settings] runbooks
 //! every = "7d"                    # at most this often (≥ "1h"); a skip (a precondition
@@ -182,6 +189,25 @@ pub struct RawConfig {
     pub console: Option<RawConsole>,
     #[serde(default)]
     pub drill: Vec<RawDrill>,
+    pub api: Option<RawApi>,
+}
+
+/// `[api]`: the HTTP API in the daemon (see `ApiConfig`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<Str>,
+    #[serde(default)]
+    pub token: Vec<RawApiToken>,
+}
+
+/// `[[api.token]]`: one bearer token, by the name of the variable that holds it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiToken {
+    pub name: Option<Str>,
+    pub role: Option<Str>,
+    pub env: Option<Str>,
 }
 
 /// `[[drill]]`: a runbook run on a schedule (see `core::drill::schedule`).

@@ -271,6 +271,7 @@ impl Starter for LiveStarter {
         crate::runtime::service::access::Access {
             ssh: self.config.console.clone(),
             group: self.config.socket_group.clone(),
+            api: self.config.api.clone(),
         }
     }
 

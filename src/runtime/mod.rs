@@ -2,6 +2,7 @@
 
 pub mod act_cmd;
 pub mod act_follow;
+pub mod api;
 pub mod attach;
 pub mod catalogue;
 pub mod checkpoints_cmd;

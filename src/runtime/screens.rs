@@ -194,7 +194,10 @@ pub async fn daemon(
         service.hello,
         state_dir.display()
     ));
-    if let Some(line) = service.ssh_line() {
+    for line in [service.ssh_line(), service.api_line()]
+        .into_iter()
+        .flatten()
+    {
         tracing::info!("{line}");
         eprintln_safe(&line);
     }

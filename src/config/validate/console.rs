@@ -11,7 +11,9 @@ use crate::core::identity::Role;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-const LISTEN_FIX: &str = "give an IP address and a port, e.g. listen = \"127.0.0.1:2222\" (every interface: \"0.0.0.0:2222\", IPv6: \"[::1]:2222\")";
+fn listen_fix(port: u16) -> String {
+    format!("give an IP address and a port, e.g. listen = \"127.0.0.1:{port}\" (every interface: \"0.0.0.0:{port}\", IPv6: \"[::1]:{port}\")")
+}
 
 /// `None` when there is no `[console]` or it has no `listen` (the console is off).
 pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>, source: &Path) -> Option<ConsoleConfig> {
@@ -35,7 +37,7 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>, source: &Path) -> Opti
         })
     });
     let listen = raw.listen.as_ref()?;
-    let addr = listen_addr(ctx, &at.clone().key("listen"), listen);
+    let addr = listen_addr(ctx, &at.clone().key("listen"), listen, 2222);
     let Some(keys) = keys else {
         if raw.authorized_keys.is_none() {
             ctx.report_at(
@@ -103,17 +105,19 @@ pub fn socket_group(ctx: &mut Ctx<'_>, raw: Option<&RawConsole>) -> Option<Socke
     })
 }
 
-fn listen_addr(
+/// `listen`'s address; `port` is the one examples in the messages use.
+pub(super) fn listen_addr(
     ctx: &mut Ctx<'_>,
     key: &KeyPath,
     s: &crate::config::raw::Str,
+    port: u16,
 ) -> Option<SocketAddr> {
     let v = s.get_ref().trim();
     if let Ok(a) = v.parse::<SocketAddr>() {
         return Some(a);
     }
     let (message, fix) = if let Ok(ip) = v.parse::<IpAddr>() {
-        let example = SocketAddr::new(ip, 2222);
+        let example = SocketAddr::new(ip, port);
         (
             format!("listen {} has no port", quote(v)),
             format!("add one, e.g. listen = \"{example}\""),
@@ -124,12 +128,12 @@ fn listen_addr(
     {
         (
             format!("listen {} names a host, not an IP address", quote(v)),
-            LISTEN_FIX.to_string(),
+            listen_fix(port),
         )
     } else {
         (
             format!("listen {} is not an address and port", quote(v)),
-            LISTEN_FIX.to_string(),
+            listen_fix(port),
         )
     };
     ctx.report_at(s, key, message, fix);

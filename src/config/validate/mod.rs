@@ -1,6 +1,7 @@
 //! Raw TOML → validated [`Config`](super::Config): a pure function that collects every
 //! problem it finds (not just the first), each pointing at a line and column.
 
+mod api;
 mod checkpoint;
 mod console;
 mod ctx;
@@ -50,6 +51,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let provision = provision::build(ctx, &raw.job, &providers);
     let console = console::build(ctx, raw.console.as_ref(), source);
     let socket_group = console::socket_group(ctx, raw.console.as_ref());
+    let api = api::build(ctx, raw.api.as_ref());
     let drill_notify = match &settings.drill_notifications {
         None => crate::core::drill::DrillNotify::default(),
         Some(v) => {
@@ -91,5 +93,6 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
         drills,
         console,
         socket_group,
+        api,
     })
 }

@@ -1,8 +1,9 @@
 //! Who may reach the supervisor besides its own user and root: the console over SSH (its
-//! address and keys file) and the group the state dir's socket is shared with. Both are
-//! read at the start and again on every reload.
+//! address and keys file), the group the state dir's socket is shared with, and the HTTP
+//! API (its address and tokens). The first two are read at the start and again on every
+//! reload; the API at the start.
 
-use crate::config::{ConsoleConfig, SocketGroup};
+use crate::config::{ApiConfig, ConsoleConfig, SocketGroup};
 use crate::core::identity::Role;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::path::Path;
 pub struct Access {
     pub ssh: Option<ConsoleConfig>,
     pub group: Option<SocketGroup>,
+    pub api: Option<ApiConfig>,
 }
 
 impl Access {
@@ -20,6 +22,7 @@ impl Access {
         Access {
             ssh: self.ssh.clone().or(under.ssh),
             group: self.group.clone().or(under.group),
+            api: self.api.clone().or(under.api),
         }
     }
 }
@@ -145,15 +148,15 @@ mod tests {
             role: Role::Operator,
         };
         let flags = Access {
-            ssh: None,
             group: Some(g.clone()),
+            ..Access::default()
         };
         let config = Access {
-            ssh: None,
             group: Some(SocketGroup {
                 name: "other".into(),
                 role: Role::Viewer,
             }),
+            ..Access::default()
         };
         assert_eq!(flags.over(config).group, Some(g));
         assert_eq!(Access::default().over(flags.clone()), flags);

@@ -59,6 +59,8 @@ pub struct Service {
     pub hello: String,
     /// The console over SSH, when configured: its task and its stop switch.
     ssh: Option<Ssh>,
+    /// The HTTP API, when configured.
+    api: Option<crate::runtime::api::Api>,
     /// The daemon's flags, which win over the config's `[console]` on every reload.
     flags: Access,
     /// Access as it is in force now.
@@ -186,6 +188,17 @@ impl Service {
             Some(c) => Some(serve_ssh(&dir, c, &shared).await?),
             None => None,
         };
+        let api = match &access.api {
+            Some(c) => {
+                let tokens =
+                    crate::runtime::api::Tokens::load(&c.tokens, |v| std::env::var(v).ok())?;
+                let api = crate::runtime::api::serve(c.listen, tokens, shared.clone(), dir.clone())
+                    .await?;
+                tracing::info!("the HTTP API listens on http://{}", api.addr);
+                Some(api)
+            }
+            None => None,
+        };
         let (socket, listener) = socket::listen(&dir, shared.clone())
             .map_err(|e| format!("cannot open the console socket in {}: {e}", dir.display()))?;
         let (granted, warnings) = access::apply(&socket, &dir, access.group.as_ref())?;
@@ -214,6 +227,7 @@ impl Service {
             info,
             hello,
             ssh,
+            api,
             flags,
             access,
             shared,
@@ -258,6 +272,13 @@ impl Service {
         Ok(reason)
     }
 
+    /// "HTTP API on http://ADDR", when it is served.
+    pub fn api_line(&self) -> Option<String> {
+        self.api
+            .as_ref()
+            .map(|a| format!("HTTP API on http://{}", a.addr))
+    }
+
     /// "console over SSH on ADDR, host key SHA256:…", when it is served.
     pub fn ssh_line(&self) -> Option<String> {
         self.ssh
@@ -293,6 +314,9 @@ impl Service {
         if let Some(ssh) = self.ssh.take() {
             let _ = ssh.stop.send(true);
             let _ = ssh.join.await;
+        }
+        if let Some(api) = self.api.take() {
+            api.stop().await;
         }
         let result = match self.current.take() {
             Some(c) => c.stop(reason).await,
@@ -452,6 +476,7 @@ impl Service {
         self.access = Access {
             ssh: self.ssh.as_ref().and(next.ssh.clone()),
             group,
+            api: self.access.api.clone(),
         };
         for line in said {
             tracing::info!("{line}");

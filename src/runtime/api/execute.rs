@@ -1,0 +1,337 @@
+//! `POST /failover/execute`: seed 001's failover, for a Lifeboat job. The request goes to
+//! the supervisor as the same command a console gives (journaled under the token's name);
+//! the answer is `202` with the operation and `Location: /failover/status/{job}`, or with
+//! `?wait=true` the end of the failover in seed 001's response shape. One failover per job
+//! at a time (`409` names the one under way) and one per idempotency key, ever.
+
+use super::error::ApiError;
+use super::ops::{Claim, Operation};
+use super::State;
+use crate::core::event::EventKind;
+use crate::core::identity::{Identity, Role};
+use crate::core::ids::{JobId, Target};
+use crate::core::io::Command;
+use crate::protocol::notice::Notice;
+use crate::protocol::request::Request;
+use crate::protocol::wire::Outcome;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State as S};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    /// The Lifeboat job (seed 001's `machine_id`).
+    job: String,
+    force_strategy: Option<String>,
+    /// Where to (`HOST` or `HOST:GPU`); down the job's chain when absent.
+    target: Option<String>,
+    reason: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wait {
+    wait: Option<bool>,
+    /// Seconds a `wait=true` request waits for the end (default and most: 600).
+    timeout: Option<u64>,
+}
+
+/// The longest a failover is followed before its operation is closed as unheard.
+const FOLLOW: Duration = Duration::from_secs(3600);
+/// The longest (and default) `wait=true` request.
+const WAIT: u64 = 600;
+
+pub async fn execute(
+    S(st): S<State>,
+    Extension(who): Extension<Identity>,
+    q: Result<Query<Wait>, QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    super::auth::allow(&who, Role::Operator, "a failover")?;
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!("the query does not parse: {e}"))
+            .fix("use ?wait=true&timeout=SECONDS, or nothing")
+    })?;
+    let b: Body = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
+    let snap = super::read::snapshot(&st)?;
+    let j = super::read::job(&snap, &b.job)?;
+    let target =
+        match &b.target {
+            None => None,
+            Some(t) => Some(Target::parse(t).map_err(|e| {
+                ApiError::unprocessable(format!("target {t:?}: {e}")).field("target")
+            })?),
+        };
+    if let Some(t) = &target {
+        if !snap.hosts.iter().any(|h| h.id == t.host) {
+            return Err(ApiError::unprocessable(format!("no host named {:?}", t.host.as_str()))
+                .field("target")
+                .fix("name a host of the fleet (GET /hosts), or leave target out to go down the job's chain"));
+        }
+    }
+    if let Some(s) = &b.force_strategy {
+        return Err(ApiError::unprocessable(format!(
+            "force_strategy {s:?}: this Lifeboat goes down the job's own chain ({}), it does not force one",
+            j.strategies.join(" → ")
+        ))
+        .field("force_strategy")
+        .fix("leave force_strategy out, or name a target (HOST or HOST:GPU) to send the job there"));
+    }
+    let key = b.idempotency_key.as_deref().filter(|k| !k.is_empty());
+    let job = j.id.clone();
+    let op = {
+        let mut ops = st
+            .ops
+            .lock()
+            .map_err(|_| ApiError::internal("operations lock"))?;
+        match ops.claim(
+            job.as_str(),
+            &who.name,
+            key,
+            crate::core::time::rfc3339(snap.now),
+        ) {
+            Claim::New(op) => op,
+            Claim::Again(op) => return Ok(accepted(&op, StatusCode::OK)),
+            Claim::Busy(op) => {
+                return Err(ApiError::conflict(format!(
+                    "a failover of {job} is in progress: operation {} asked by {}",
+                    op.id, op.by
+                ))
+                .fix(format!("follow it at /failover/status/{job}")))
+            }
+            Claim::KeyElsewhere(op) => {
+                return Err(ApiError::unprocessable(format!(
+                    "idempotency_key {:?} was used for operation {} of job {}",
+                    key.unwrap_or_default(),
+                    op.id,
+                    op.job
+                ))
+                .field("idempotency_key")
+                .fix("use a new key for each failover"))
+            }
+        }
+    };
+    if let Some(why) = super::read::failing_over(&snap, &job) {
+        set(
+            &st,
+            &op.id,
+            "refused",
+            Some(json!({"success": false, "error": why})),
+        );
+        return Err(ApiError::conflict(why).fix(format!("follow it at /failover/status/{job}")));
+    }
+    // Heard from before the command is sent: its first steps may come at once.
+    let heard = st.shared.fanout.subscribe().1;
+    let command = Command::Failover {
+        job: job.clone(),
+        target,
+        seen: snap.epoch,
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let routed = crate::runtime::service::socket::Routed {
+        by: who.clone(),
+        request: Request::Core(command),
+        reply,
+    };
+    if st.shared.requests.send(routed).await.is_err() {
+        set(&st, &op.id, "failed", None);
+        return Err(ApiError::unavailable("the supervisor is stopping"));
+    }
+    let outcome = answer.await.unwrap_or(Outcome::Failed {
+        reason: "the supervisor did not answer".into(),
+    });
+    match outcome {
+        Outcome::Accepted { .. } | Outcome::Answered { .. } => {}
+        Outcome::Refused { reason } => {
+            set(
+                &st,
+                &op.id,
+                "refused",
+                Some(json!({"success": false, "error": reason})),
+            );
+            return Err(
+                ApiError::conflict(format!("the supervisor refused: {reason}"))
+                    .fix(format!("read /failover/status/{job} and try again")),
+            );
+        }
+        Outcome::Failed { reason } => {
+            set(
+                &st,
+                &op.id,
+                "failed",
+                Some(json!({"success": false, "error": reason})),
+            );
+            return Err(ApiError::internal(reason));
+        }
+    }
+    if let Some(r) = &b.reason {
+        tracing::info!(job = %job, by = %who.name, "API failover {}: {r}", op.id);
+    }
+    set(&st, &op.id, "running", None);
+    let (done_tx, mut done) = watch::channel(None);
+    tokio::spawn(follow(
+        st.clone(),
+        op.id.clone(),
+        job.clone(),
+        heard,
+        done_tx,
+    ));
+    if !q.wait.unwrap_or(false) {
+        let op = st.ops.lock().ok().and_then(|o| o.get(&op.id)).unwrap_or(op);
+        return Ok(accepted(&op, StatusCode::ACCEPTED));
+    }
+    let limit = Duration::from_secs(q.timeout.unwrap_or(WAIT).clamp(1, WAIT));
+    let ended = match tokio::time::timeout(limit, done.wait_for(Option::is_some)).await {
+        Ok(Ok(v)) => v.clone(),
+        _ => None,
+    };
+    match ended {
+        // The operation ended: its body says whether the failover succeeded.
+        Some(result) => Ok((StatusCode::OK, location(&job), Json(result)).into_response()),
+        None => {
+            let op = st.ops.lock().ok().and_then(|o| o.get(&op.id)).unwrap_or(op);
+            Ok(accepted(&op, StatusCode::ACCEPTED))
+        }
+    }
+}
+
+fn location(job: &JobId) -> [(header::HeaderName, String); 1] {
+    [(header::LOCATION, format!("/failover/status/{job}"))]
+}
+
+fn accepted(op: &Operation, status: StatusCode) -> Response {
+    let job = JobId::new(&op.job);
+    (
+        status,
+        location(&job),
+        Json(json!({
+            "operation": op,
+            "failover_id": op.id,
+            "status_url": format!("/failover/status/{job}"),
+        })),
+    )
+        .into_response()
+}
+
+fn set(st: &State, id: &str, state: &'static str, result: Option<Value>) {
+    if let Ok(mut ops) = st.ops.lock() {
+        ops.set(id, state, result);
+    }
+}
+
+/// Follows `job`'s failover to its end (finished, escalated, failed) and closes the
+/// operation with seed 001's response: which strategies were tried, which worked, where
+/// the job went, each strategy's time and the total.
+async fn follow(
+    st: State,
+    id: String,
+    job: JobId,
+    mut heard: broadcast::Receiver<Notice>,
+    done: watch::Sender<Option<Value>>,
+) {
+    let mut attempts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tried: Vec<String> = Vec::new();
+    let end = tokio::time::Instant::now() + FOLLOW;
+    let result = loop {
+        let n = match tokio::time::timeout_at(end, heard.recv()).await {
+            Err(_) => {
+                break fail(
+                    &id,
+                    &job,
+                    &tried,
+                    &attempts,
+                    "no end of the failover was heard within an hour",
+                )
+            }
+            Ok(Err(broadcast::error::RecvError::Closed)) => {
+                break fail(&id, &job, &tried, &attempts, "the supervisor stopped")
+            }
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Ok(n)) => n,
+        };
+        let Notice::Core(e) = n else { continue };
+        if e.kind.job() != Some(&job) {
+            continue;
+        }
+        match &e.kind {
+            EventKind::FailoverStep { strategy, ms, .. } => {
+                *attempts.entry(strategy.clone()).or_default() += ms;
+                if !tried.contains(strategy) {
+                    tried.push(strategy.clone());
+                }
+            }
+            EventKind::FailoverFinished {
+                ok: true,
+                target,
+                rto_ms,
+                epoch,
+                ..
+            } => {
+                break json!({
+                    "success": true,
+                    "failover_id": id,
+                    "job": job,
+                    "strategy_attempted": tried.join(","),
+                    "strategy_succeeded": tried.last(),
+                    "new_host": target.as_ref().map(|t| t.host.to_string()),
+                    "new_gpu": target.as_ref().and_then(|t| t.gpu),
+                    "epoch": epoch.0,
+                    "attempt_ms": attempts,
+                    "total_ms": rto_ms,
+                    "error": null,
+                })
+            }
+            EventKind::FailoverFinished { ok: false, .. } => {
+                break fail(&id, &job, &tried, &attempts, "the failover failed")
+            }
+            EventKind::Escalated { reason, .. } => {
+                break fail(
+                    &id,
+                    &job,
+                    &tried,
+                    &attempts,
+                    &format!("escalated to a human: {reason}"),
+                )
+            }
+            EventKind::RecoveryState { to, reason, .. } if to == "FAILED" => {
+                break fail(&id, &job, &tried, &attempts, reason)
+            }
+            _ => {}
+        }
+    };
+    let state = match result.get("success") == Some(&Value::Bool(true)) {
+        true => "finished",
+        false => "failed",
+    };
+    set(&st, &id, state, Some(result.clone()));
+    let _ = done.send(Some(result));
+}
+
+fn fail(
+    id: &str,
+    job: &JobId,
+    tried: &[String],
+    attempts: &BTreeMap<String, u64>,
+    why: &str,
+) -> Value {
+    json!({
+        "success": false,
+        "failover_id": id,
+        "job": job,
+        "strategy_attempted": tried.join(","),
+        "strategy_succeeded": null,
+        "attempt_ms": attempts,
+        "total_ms": attempts.values().sum::<u64>(),
+        "error": why,
+    })
+}

@@ -1,0 +1,254 @@
+//! `GET /metrics` in the OpenMetrics text format (prometheus-client), built from the
+//! supervisor's latest picture at each scrape. Labels are bounded by the config: `host`
+//! (one per `[[host]]`), `gpu` (its index), `job` (one per `[[job]]`), `store` (nas, s3),
+//! `state` (a fixed vocabulary), so a scrape grows with the fleet and nothing else.
+
+use super::error::ApiError;
+use super::State;
+use crate::core::snapshot::Snapshot;
+use axum::extract::State as S;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+type F64 = Gauge<f64, AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostL {
+    host: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostStateL {
+    host: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GpuL {
+    host: String,
+    gpu: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobL {
+    job: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobStateL {
+    job: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreL {
+    store: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CopyL {
+    store: String,
+    state: String,
+}
+
+fn family<L>(reg: &mut Registry, name: &str, help: &str) -> Family<L, F64>
+where
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let f = Family::<L, F64>::default();
+    reg.register(name, help, f.clone());
+    f
+}
+
+/// The scrape, as text, for the fleet in `snap`.
+pub fn render(snap: &Snapshot) -> Result<String, std::fmt::Error> {
+    let mut reg = Registry::with_prefix("lifeboat");
+    let up = family::<HostL>(&mut reg, "host_up", "1 while the host is healthy");
+    let hstate = family::<HostStateL>(
+        &mut reg,
+        "host_state",
+        "1 for the host's state: healthy, suspect or failed",
+    );
+    let latency = family::<HostL>(
+        &mut reg,
+        "host_probe_latency_seconds",
+        "The last probe's round trip",
+    );
+    let util = family::<GpuL>(&mut reg, "gpu_utilization_ratio", "GPU utilisation, 0 to 1");
+    let mem = family::<GpuL>(&mut reg, "gpu_memory_used_bytes", "GPU memory in use");
+    let temp = family::<GpuL>(&mut reg, "gpu_temperature_celsius", "GPU temperature");
+    let power = family::<GpuL>(&mut reg, "gpu_power_watts", "GPU power draw");
+    let ecc = family::<GpuL>(
+        &mut reg,
+        "gpu_ecc_uncorrected_errors",
+        "Uncorrected ECC errors since the driver loaded",
+    );
+    let throttle = family::<GpuL>(
+        &mut reg,
+        "gpu_throttled",
+        "1 while a hardware or thermal slowdown is active",
+    );
+    let healthy = family::<GpuL>(
+        &mut reg,
+        "gpu_healthy",
+        "1 while Lifeboat judges the GPU healthy",
+    );
+    let jstate = family::<JobStateL>(&mut reg, "job_state", "1 for the job's recovery state");
+    let step = family::<JobL>(&mut reg, "job_step", "The job's last reported step");
+    let hb = family::<JobL>(
+        &mut reg,
+        "job_heartbeat_age_seconds",
+        "Seconds since the job's step last advanced",
+    );
+    let ck = family::<JobL>(
+        &mut reg,
+        "job_checkpoint_age_seconds",
+        "Age of the newest verified checkpoint (the RPO exposure)",
+    );
+    let epoch = family::<JobL>(
+        &mut reg,
+        "job_epoch",
+        "The job's fencing epoch (one more per failover)",
+    );
+    let pending = family::<StoreL>(
+        &mut reg,
+        "store_pending_copies",
+        "Copies waiting to be written to the store",
+    );
+    let failing = family::<StoreL>(
+        &mut reg,
+        "store_failing",
+        "1 while the store's last word was an error",
+    );
+    let copies = family::<CopyL>(
+        &mut reg,
+        "store_copies",
+        "Checkpoint copies in the store by state",
+    );
+    let frozen = F64::default();
+    reg.register(
+        "automation_held",
+        "1 while automation is frozen or paused",
+        frozen.clone(),
+    );
+    let now = snap.now;
+    for h in &snap.hosts {
+        let host = h.id.to_string();
+        let reach = h.reach.as_str();
+        up.get_or_create(&HostL { host: host.clone() })
+            .set(f64::from(u8::from(reach == "healthy")));
+        for s in ["healthy", "suspect", "failed"] {
+            hstate
+                .get_or_create(&HostStateL {
+                    host: host.clone(),
+                    state: s.into(),
+                })
+                .set(f64::from(u8::from(reach == s)));
+        }
+        if let Some(ms) = h.latency_ms {
+            latency
+                .get_or_create(&HostL { host: host.clone() })
+                .set(ms as f64 / 1000.0);
+        }
+        for g in &h.gpus {
+            let Some(i) = g.sample.index else { continue };
+            let l = GpuL {
+                host: host.clone(),
+                gpu: i.to_string(),
+            };
+            let s = &g.sample;
+            if let Some(v) = s.utilization_gpu {
+                util.get_or_create(&l).set(v / 100.0);
+            }
+            if let Some(v) = s.memory_used_mib {
+                mem.get_or_create(&l).set(v * 1048576.0);
+            }
+            if let Some(v) = s.temperature_gpu {
+                temp.get_or_create(&l).set(v);
+            }
+            if let Some(v) = s.power_draw_w {
+                power.get_or_create(&l).set(v);
+            }
+            if let Some(v) = s.ecc_uncorrected_volatile {
+                ecc.get_or_create(&l).set(v as f64);
+            }
+            let slowed = [
+                s.hw_slowdown,
+                s.hw_thermal_slowdown,
+                s.sw_thermal_slowdown,
+                s.hw_power_brake_slowdown,
+            ]
+            .into_iter()
+            .any(|b| b == Some(true));
+            throttle.get_or_create(&l).set(f64::from(u8::from(slowed)));
+            healthy.get_or_create(&l).set(f64::from(u8::from(
+                g.health == crate::core::gpu::GpuHealth::Healthy,
+            )));
+        }
+    }
+    for j in &snap.jobs {
+        let job = j.id.to_string();
+        for s in crate::core::recovery::RecoveryState::PIPELINE {
+            jstate
+                .get_or_create(&JobStateL {
+                    job: job.clone(),
+                    state: s.as_str().into(),
+                })
+                .set(f64::from(u8::from(j.state == s)));
+        }
+        let l = JobL { job: job.clone() };
+        if let Some(v) = j.last_step {
+            step.get_or_create(&l).set(v as f64);
+        }
+        if let Some(at) = j.progress_at {
+            hb.get_or_create(&l).set(now.since(at).as_secs_f64());
+        }
+        if let Some(c) = &j.newest_verified {
+            ck.get_or_create(&l).set(now.since(c.created).as_secs_f64());
+        }
+        epoch.get_or_create(&l).set(j.epoch.0 as f64);
+    }
+    for s in &snap.stores {
+        let l = StoreL {
+            store: s.store.clone(),
+        };
+        pending.get_or_create(&l).set(f64::from(s.pending));
+        failing
+            .get_or_create(&l)
+            .set(f64::from(u8::from(s.failing())));
+    }
+    let mut by_state: std::collections::BTreeMap<(String, String), f64> = Default::default();
+    for c in &snap.inventory.checkpoints {
+        for cp in &c.copies {
+            let state = format!("{:?}", cp.state).to_lowercase();
+            *by_state.entry((cp.store.clone(), state)).or_default() += 1.0;
+        }
+    }
+    for ((store, state), n) in by_state {
+        copies.get_or_create(&CopyL { store, state }).set(n);
+    }
+    let held = snap.automation.frozen.is_some() || snap.automation.paused_by.is_some();
+    frozen.set(f64::from(u8::from(held)));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &reg)?;
+    Ok(out)
+}
+
+pub(crate) async fn metrics(S(st): S<State>) -> Result<Response, ApiError> {
+    let snap = super::read::snapshot(&st)?;
+    let text =
+        render(&snap).map_err(|e| ApiError::internal(format!("encoding the metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

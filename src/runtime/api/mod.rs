@@ -1,0 +1,154 @@
+//! The HTTP API in the daemon: seed 001's failover orchestrator for Lifeboat's jobs, the
+//! fleet's state, health checks and Prometheus metrics (axum). Every call but the health
+//! checks carries a bearer token from an environment variable the config names; what it
+//! may do follows the token's role, and every change it asks for goes to the supervisor
+//! as the same request a console sends, journaled under the token's name. Bodies are
+//! capped at 64 KiB and every request but a waiting failover at 30 s.
+
+mod auth;
+mod error;
+mod execute;
+mod journal;
+pub mod metrics;
+mod ops;
+mod read;
+mod strategies;
+
+pub use auth::Tokens;
+use error::ApiError;
+
+use crate::runtime::service::socket::Shared;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The largest request body.
+const BODY: usize = 64 * 1024;
+/// The longest a request may take (a `wait=true` failover has its own limit).
+const TIME: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub(crate) struct State {
+    shared: Shared,
+    tokens: Arc<Tokens>,
+    ops: Arc<Mutex<ops::Ops>>,
+    state_dir: PathBuf,
+}
+
+/// The API as it runs: where it listens, and how to stop it.
+pub struct Api {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl Api {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.join.await;
+    }
+}
+
+/// Binds `listen` and serves the API until [`Api::stop`].
+pub async fn serve(
+    listen: SocketAddr,
+    tokens: Tokens,
+    shared: Shared,
+    state_dir: PathBuf,
+) -> Result<Api, String> {
+    let state = State {
+        shared,
+        tokens: Arc::new(tokens),
+        ops: Arc::default(),
+        state_dir,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("the HTTP API cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("the HTTP API's address: {e}"))?;
+    let app = router(state);
+    let (stop, mut stopped) = watch::channel(false);
+    let join = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
+        if let Err(e) = served {
+            tracing::error!("the HTTP API stopped: {e}");
+        }
+    });
+    Ok(Api { addr, stop, join })
+}
+
+fn router(state: State) -> Router {
+    let open = Router::new()
+        .route("/liveness", get(read::liveness))
+        .route("/readiness", get(read::readiness))
+        .route("/health", get(read::health));
+    let timed = Router::new()
+        .route("/jobs", get(read::jobs))
+        .route("/hosts", get(read::hosts))
+        .route("/checkpoints", get(read::checkpoints))
+        .route("/failover/readiness/{job}", get(read::failover_readiness))
+        .route("/failover/status/{job}", get(read::failover_status))
+        .route("/failover/strategies", get(strategies::strategies))
+        .route("/metrics", get(metrics::metrics))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            TIME,
+        ));
+    let guarded = timed
+        .route("/failover/execute", post(execute::execute))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ));
+    open.merge(guarded)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
+        .layer(DefaultBodyLimit::max(BODY))
+        .with_state(state)
+}
+
+/// Puts the caller's identity on the request, or answers 401.
+async fn authenticate(
+    axum::extract::State(st): axum::extract::State<State>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let who = st.tokens.check(header, &peer.to_string())?;
+    req.extensions_mut().insert(who);
+    Ok(next.run(req).await)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no endpoint {}", uri.path()))
+        .fix("this API serves /jobs, /hosts, /checkpoints, /failover/{execute,readiness/JOB,status/JOB,strategies}, /metrics, /health, /liveness and /readiness")
+}
+
+async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not served on {}", uri.path()),
+    )
+}

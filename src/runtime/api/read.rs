@@ -1,0 +1,183 @@
+//! What the API answers from the supervisor's latest picture: the fleet's jobs, hosts and
+//! checkpoints, a job's failover readiness (the same verdict as `failover --dry-run`) and
+//! status, and Patroni-style health checks for load balancers and orchestrators.
+
+use super::error::ApiError;
+use super::State;
+use crate::core::ids::JobId;
+use crate::core::snapshot::{JobView, Snapshot};
+use axum::extract::{Path, State as S};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The latest snapshot, or 503 while the supervisor has none yet.
+pub fn snapshot(st: &State) -> Result<Arc<Snapshot>, ApiError> {
+    st.shared
+        .fanout
+        .latest
+        .borrow()
+        .snapshot
+        .clone()
+        .ok_or_else(|| {
+            ApiError::unavailable("the supervisor has no picture of the fleet yet")
+                .fix("retry in a few seconds: the first probes are under way")
+        })
+}
+
+pub fn job<'s>(snap: &'s Snapshot, name: &str) -> Result<&'s JobView, ApiError> {
+    snap.jobs
+        .iter()
+        .find(|j| j.id.as_str() == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = snap.jobs.iter().map(|j| j.id.as_str()).collect();
+            ApiError::not_found(format!("no job named {name:?}"))
+                .field("job")
+                .fix(format!("use one of: {}", known.join(", ")))
+        })
+}
+
+/// `GET /liveness`: the process answers (Patroni: 200 while it runs).
+pub async fn liveness() -> impl IntoResponse {
+    Json(json!({"alive": true}))
+}
+
+/// `GET /readiness`: 200 once the supervisor watches its fleet, else 503.
+pub async fn readiness(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    Ok(Json(json!({
+        "ready": true,
+        "hosts": snap.hosts.len(),
+        "jobs": snap.jobs.len(),
+    })))
+}
+
+/// `GET /health`: 200 while the supervisor watches and may act; 503 (with why) while
+/// automation is frozen or paused, so a balancer sends people elsewhere.
+pub async fn health(S(st): S<State>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let snap = snapshot(&st)?;
+    let a = &snap.automation;
+    let held = a.frozen.clone().or_else(|| {
+        a.paused_by
+            .as_ref()
+            .map(|who| format!("automation paused by {who}"))
+    });
+    let status = if held.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({
+            "status": if held.is_some() { "held" } else { "ok" },
+            "why": held,
+            "profile": snap.profile,
+            "daemon": {
+                "pid": st.shared.info.pid,
+                "version": st.shared.info.version,
+                "fleet": st.shared.info.fleet,
+                "demo": st.shared.info.demo,
+            },
+        })),
+    ))
+}
+
+/// `GET /jobs`.
+pub async fn jobs(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    Ok(Json(json!({"jobs": snap.jobs, "count": snap.jobs.len()})))
+}
+
+/// `GET /hosts`.
+pub async fn hosts(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    Ok(Json(
+        json!({"hosts": snap.hosts, "count": snap.hosts.len()}),
+    ))
+}
+
+/// `GET /checkpoints`: every catalogued checkpoint with its copies, and the stores.
+pub async fn checkpoints(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    Ok(Json(json!({
+        "checkpoints": snap.inventory.checkpoints,
+        "stores": snap.stores,
+        "last_scrub": snap.inventory.last_scrub,
+    })))
+}
+
+/// `GET /failover/readiness/{job}`: per strategy, ready or not and why; `overall_ready`
+/// is the verdict `lifeboat failover JOB --dry-run` gives.
+pub async fn failover_readiness(
+    S(st): S<State>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    let j = job(&snap, &name)?;
+    let r = crate::core::readiness_snapshot::from_snapshot(&snap, &j.id, snap.caps)
+        .ok_or_else(|| ApiError::internal(format!("no readiness could be judged for {name}")))?;
+    Ok(Json(json!({
+        "job": r.job,
+        "effective_strategy": r.first_ready.map(|k| k.as_str()),
+        "target": r.first_target.map(|t| t.to_string()),
+        "overall_ready": r.would_succeed,
+        "reason": r.reason,
+        "strategies": r.strategies,
+    })))
+}
+
+/// `GET /failover/status/{job}`: enabled strategies, recovery state, the failover under
+/// way (or the last one, from the journal) with its steps, and what to do now.
+pub async fn failover_status(
+    S(st): S<State>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let snap = snapshot(&st)?;
+    let j = job(&snap, &name)?;
+    let last = super::journal::last_failover(&st.state_dir, &j.id);
+    Ok(Json(json!({
+        "job": j.id,
+        "state": j.state.as_str(),
+        "why": j.why,
+        "placement": j.placement.to_string(),
+        "epoch": j.epoch.0,
+        "enabled_strategies": j.strategies,
+        "current": (!j.steps.is_empty() || j.step.is_some()).then(|| json!({
+            "strategy": j.strategy,
+            "step": j.step.map(|s| s.as_str()),
+            "steps": j.steps,
+        })),
+        "last": last,
+        "recommended_action": recommended(j),
+        "operation": st.ops.lock().map(|o| o.for_job(&j.id)).unwrap_or_default(),
+    })))
+}
+
+/// What an operator should do about `j` now, or nothing.
+fn recommended(j: &JobView) -> Option<String> {
+    use crate::core::recovery::RecoveryState as R;
+    match j.state {
+        R::Running | R::Resolved => None,
+        R::Escalating => Some(format!(
+            "a human must act: {} (acknowledge it, then fail over to a target or fix the host)",
+            j.why
+        )),
+        R::Failed => Some(format!("the job is down: {}", j.why)),
+        _ => Some(format!("wait: {}", j.why)),
+    }
+}
+
+/// `true` while `id`'s failover is under way.
+pub fn failing_over(snap: &Snapshot, id: &JobId) -> Option<String> {
+    let j = snap.jobs.iter().find(|j| &j.id == id)?;
+    (j.state == crate::core::recovery::RecoveryState::FailingOver).then(|| {
+        format!(
+            "{} is failing over ({} under way)",
+            j.id,
+            j.step.map_or("a step", |s| s.as_str())
+        )
+    })
+}

@@ -1,0 +1,386 @@
+//! The HTTP API, called by a real client: `curl` against `lifeboat daemon --demo --api
+//! 127.0.0.1:0 --api-token-env …` (the simulated demo fleet: no GPU here), with seed 001's
+//! request examples. Tokens and roles, the one error shape, readiness and status, the
+//! strategies with their measured times, metrics, and failovers: 202 with a Location, 409
+//! while one runs, one failover per idempotency key. And against a daemon on three
+//! loopback sshd hosts configured with `[api]`: a viewer token is refused a failover, an
+//! operator's `wait=true` failover moves the real job and answers in seed 001's shape.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "support/failover_bed.rs"]
+mod failover_bed;
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use daemon::Daemon;
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "api-test-token-0123456789abcdef";
+const ENV: &str = "LIFEBOAT_TEST_API_TOKEN";
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// `curl -sS -i` with `args`, split into status, headers and body.
+fn curl(args: &[&str]) -> Reply {
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+struct Api {
+    daemon: Daemon,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let daemon = Daemon::start_env(
+            &["--demo", "--api", "127.0.0.1:0", "--api-token-env", ENV],
+            &state,
+            &[(ENV, TOKEN)],
+        );
+        let end = Instant::now() + Duration::from_secs(30);
+        let base = loop {
+            let said = daemon.stderr();
+            if let Some(at) = said.split("HTTP API on ").nth(1) {
+                break at.split_whitespace().next().unwrap().to_string();
+            }
+            assert!(Instant::now() < end, "no API line:\n{said}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        Api {
+            daemon,
+            base,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        let auth = format!("Authorization: Bearer {TOKEN}");
+        curl(&["-H", &auth, &self.url(path)])
+    }
+
+    fn post(&self, path: &str, body: &str) -> Reply {
+        let auth = format!("Authorization: Bearer {TOKEN}");
+        curl(&[
+            "-X",
+            "POST",
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            &self.url(path),
+        ])
+    }
+
+    /// Until the supervisor has its first picture.
+    fn ready(&self) {
+        let end = Instant::now() + Duration::from_secs(30);
+        while curl(&[&self.url("/readiness")]).status != 200 {
+            assert!(Instant::now() < end, "never ready");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn error_of(r: &Reply) -> Value {
+    let v = r.json();
+    assert!(v["error"]["message"].is_string(), "{}", r.body);
+    v["error"].clone()
+}
+
+#[test]
+fn tokens_roles_and_the_one_error_shape() {
+    let api = Api::start();
+    // Health checks answer without a token (load balancers).
+    assert_eq!(curl(&[&api.url("/liveness")]).status, 200);
+    api.ready();
+    // Everything else needs one: none, or a wrong one, is 401 in the error shape.
+    let none = curl(&[&api.url("/jobs")]);
+    assert_eq!(none.status, 401, "{}", none.body);
+    assert_eq!(error_of(&none)["code"], "unauthorized");
+    let wrong = curl(&[
+        "-H",
+        "Authorization: Bearer not-the-token",
+        &api.url("/jobs"),
+    ]);
+    assert_eq!(wrong.status, 401);
+    assert!(!wrong.body.contains(TOKEN));
+    // Unknown endpoint, unknown job, bad body: 404, 404 naming the field, 400 naming it.
+    assert_eq!(error_of(&api.get("/nope"))["code"], "not_found");
+    let r = api.get("/failover/readiness/no-such-job");
+    assert_eq!(r.status, 404);
+    assert_eq!(error_of(&r)["field"], "job");
+    let r = api.post("/failover/execute", r#"{"machine_id": 123}"#);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(error_of(&r)["field"].is_string(), "{}", r.body);
+    let r = api.post("/failover/execute", "not json");
+    assert_eq!(r.status, 400);
+    let r = curl(&[
+        "-X",
+        "DELETE",
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        &api.url("/jobs"),
+    ]);
+    assert_eq!(r.status, 405, "{}", r.body);
+    // A body over the limit is refused, not read.
+    let big = format!(r#"{{"job": "{}"}}"#, "x".repeat(100_000));
+    assert_eq!(api.post("/failover/execute", &big).status, 413);
+    drop(api.daemon);
+}
+
+#[test]
+fn the_fleet_readiness_status_strategies_and_metrics() {
+    let api = Api::start();
+    api.ready();
+    let jobs = api.get("/jobs").json();
+    let job = jobs["jobs"][0]["id"].as_str().unwrap().to_string();
+    assert!(jobs["count"].as_u64().unwrap() >= 1);
+    let hosts = api.get("/hosts").json();
+    assert!(hosts["hosts"][0]["reach"].is_string(), "{hosts}");
+    assert!(api.get("/checkpoints").json()["checkpoints"].is_array());
+    let r = api.get(&format!("/failover/readiness/{job}")).json();
+    assert!(
+        r["overall_ready"].is_boolean() && r["strategies"].is_array(),
+        "{r}"
+    );
+    let s = api.get(&format!("/failover/status/{job}")).json();
+    assert!(
+        s["enabled_strategies"].is_array() && s["state"].is_string(),
+        "{s}"
+    );
+    let st = api.get("/failover/strategies").json();
+    let ids: Vec<&str> = st["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"warm-standby") && ids.contains(&"escalate"),
+        "{ids:?}"
+    );
+    assert!(st["strategies"][0]["measured"]["count"].is_u64(), "{st}");
+    let m = api.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert!(
+        m.headers
+            .contains("content-type: application/openmetrics-text"),
+        "{}",
+        m.headers
+    );
+    for family in [
+        "lifeboat_host_up",
+        "lifeboat_job_state",
+        "lifeboat_gpu_temperature_celsius",
+    ] {
+        assert!(m.body.contains(family), "{family} missing:\n{}", m.body);
+    }
+    assert!(m.body.trim_end().ends_with("# EOF"), "{}", m.body);
+    drop(api.daemon);
+}
+
+#[test]
+fn a_failover_is_accepted_once_per_key_and_409_while_it_runs() {
+    let api = Api::start();
+    api.ready();
+    // A job that runs and may fail over now.
+    let end = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let jobs = api.get("/jobs").json();
+        let ok = jobs["jobs"].as_array().unwrap().iter().find(|j| {
+            j["state"] == "RUNNING"
+                && api
+                    .get(&format!(
+                        "/failover/readiness/{}",
+                        j["id"].as_str().unwrap()
+                    ))
+                    .json()["overall_ready"]
+                    == true
+        });
+        if let Some(j) = ok {
+            break j["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < end, "no job ready to fail over: {jobs}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let body = format!(r#"{{"job": "{job}", "reason": "api test", "idempotency_key": "k-1"}}"#);
+    let first = api.post("/failover/execute", &body);
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert!(
+        first
+            .headers
+            .contains(&format!("location: /failover/status/{job}")),
+        "{}",
+        first.headers
+    );
+    let id = first.json()["failover_id"].as_str().unwrap().to_string();
+    // The same key: the same operation, no second failover.
+    let again = api.post("/failover/execute", &body);
+    assert!(matches!(again.status, 200 | 202), "{}", again.body);
+    assert_eq!(again.json()["failover_id"], id.as_str());
+    // Another failover of the job while this one is open: 409 naming it.
+    let other = api.post("/failover/execute", &format!(r#"{{"job": "{job}"}}"#));
+    assert_eq!(other.status, 409, "{}", other.body);
+    assert!(
+        error_of(&other)["message"].as_str().unwrap().contains(&id),
+        "{}",
+        other.body
+    );
+    // It ends, in seed 001's shape, on the status page.
+    let end = Instant::now() + Duration::from_secs(90);
+    let result = loop {
+        let s = api.get(&format!("/failover/status/{job}")).json();
+        if let Some(r) = s["operation"]["result"].as_object() {
+            break Value::Object(r.clone());
+        }
+        assert!(Instant::now() < end, "the failover never ended: {s}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(result["failover_id"], id.as_str(), "{result}");
+    assert!(
+        result["success"].is_boolean() && result["total_ms"].is_u64(),
+        "{result}"
+    );
+    // Journaled once, under the token's name.
+    let accepted: Vec<Value> = daemon::events(&api.daemon.dir, "command_accepted")
+        .into_iter()
+        .filter(|e| e["operator"] == ENV)
+        .collect();
+    assert_eq!(accepted.len(), 1, "{accepted:#?}");
+    drop(api.daemon);
+}
+
+#[test]
+fn on_a_real_fleet_a_viewer_is_refused_and_an_operator_waits_for_the_failover() {
+    const OPERATOR: &str = "operator-token-0123456789abcdef";
+    const VIEWER: &str = "viewer-token-0123456789abcdefgh";
+    let bed = failover_bed::start("api-real", &["warm-standby", "cpu-standby", "escalate"]);
+    let config = std::fs::read_to_string(&bed.config).unwrap()
+        + "\n[api]\nlisten = \"127.0.0.1:0\"\n[[api.token]]\nname = \"ci\"\nrole = \"operator\"\nenv = \"LIFEBOAT_TEST_OP\"\n[[api.token]]\nname = \"grafana\"\nrole = \"viewer\"\nenv = \"LIFEBOAT_TEST_VIEW\"\n";
+    std::fs::write(&bed.config, config).unwrap();
+    let daemon = Daemon::start_env(
+        &["--config", bed.config.to_str().unwrap()],
+        &bed.state,
+        &[
+            ("LIFEBOAT_TEST_OP", OPERATOR),
+            ("LIFEBOAT_TEST_VIEW", VIEWER),
+        ],
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    let base = loop {
+        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
+            break at.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let with = |token: &str, args: &[&str]| {
+        let auth = format!("Authorization: Bearer {token}");
+        let mut a = vec!["-H", auth.as_str()];
+        a.extend_from_slice(args);
+        curl(&a)
+    };
+    let job = bed.job.clone();
+    // Until a failover would succeed from a verified checkpoint (probes answered, the
+    // first checkpoint verified in the NAS: the standby gets it from there).
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = with(VIEWER, &[&format!("{base}/failover/readiness/{job}")]).json();
+        let jobs = with(VIEWER, &[&format!("{base}/jobs")]).json();
+        let verified = !jobs["jobs"][0]["newest_verified"].is_null();
+        let catalogued = with(VIEWER, &[&format!("{base}/checkpoints")]).json()["checkpoints"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty());
+        if ready["overall_ready"] == true && verified && catalogued {
+            break;
+        }
+        assert!(Instant::now() < end, "never ready to fail over: {ready}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let body = format!(r#"{{"job": "{job}", "reason": "api test"}}"#);
+    let post = |token: &str, url: &str| {
+        with(
+            token,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                &body,
+                url,
+            ],
+        )
+    };
+    let r = post(VIEWER, &format!("{base}/failover/execute"));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(error_of(&r)["code"], "forbidden");
+    let before = bed.alive(1);
+    let r = post(
+        OPERATOR,
+        &format!("{base}/failover/execute?wait=true&timeout=120"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["new_host"], "h2", "{v}");
+    assert_eq!(v["strategy_succeeded"], "warm-standby", "{v}");
+    assert!(v["total_ms"].as_u64().unwrap() > 0, "{v}");
+    eprintln!("an API failover on the loopback fleet answered: {v}");
+    // The job runs once, on h2, newer than before; journaled under the token's name.
+    let now = bed.all_alive();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, 2);
+    assert!(now[0].1 > before[0].0);
+    let by: Vec<Value> = daemon::events(&bed.state, "command_accepted")
+        .into_iter()
+        .filter(|e| e["operator"] == "ci")
+        .collect();
+    assert_eq!(by.len(), 1, "{by:#?}");
+    assert!(daemon.stop().success());
+}
