@@ -19,6 +19,9 @@ command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 # Drills cut a host's SSH port with its own firewall, as the test user through sudo.
 [ -x /usr/sbin/iptables ] || need_apt+=(iptables)
 [ -x /usr/bin/sudo ] || need_apt+=(sudo)
+# The HTTP API's tests: a real client and a real Prometheus (with promtool).
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

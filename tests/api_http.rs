@@ -37,16 +37,19 @@ impl Reply {
 
 /// `curl -sS -i` with `args`, split into status, headers and body.
 fn curl(args: &[&str]) -> Reply {
+    try_curl(args).unwrap_or_else(|e| panic!("curl {args:?}: {e}"))
+}
+
+/// [`curl`], or why it could not connect.
+fn try_curl(args: &[&str]) -> Result<Reply, String> {
     let out = Command::new("curl")
         .args(["-sS", "-i", "--max-time", "30"])
         .args(args)
         .output()
         .expect("curl");
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
     let text = String::from_utf8(out.stdout).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -54,11 +57,11 @@ fn curl(args: &[&str]) -> Reply {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    Reply {
+    Ok(Reply {
         status,
         headers: head.to_lowercase(),
         body: body.to_string(),
-    }
+    })
 }
 
 struct Api {
@@ -383,4 +386,205 @@ fn on_a_real_fleet_a_viewer_is_refused_and_an_operator_waits_for_the_failover() 
         .collect();
     assert_eq!(by.len(), 1, "{by:#?}");
     assert!(daemon.stop().success());
+}
+
+/// A real Prometheus server on loopback, killed on drop.
+struct Prometheus {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The metric names (`lifeboat_…`) in `text`.
+fn names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("lifeboat_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[test]
+fn prometheus_scrapes_the_daemon_and_the_alert_rules_and_dashboard_fit_the_metrics() {
+    let api = Api::start();
+    api.ready();
+    let scrape = api.get("/metrics").body;
+    // promtool's own check of the exposition.
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .output_with(&scrape);
+    assert!(check.0, "promtool check metrics:\n{}\n{scrape}", check.1);
+    check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/prometheus/lifeboat-alerts.yml"
+        ))
+        .output_with("");
+    assert!(check.0, "promtool check rules:\n{}", check.1);
+    // Every metric the rules and the dashboard use is one the daemon serves.
+    let served = names(&scrape);
+    for file in [
+        "assets/prometheus/lifeboat-alerts.yml",
+        "assets/grafana/lifeboat-dashboard.json",
+    ] {
+        let text =
+            std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let used = names(&text);
+        assert!(!used.is_empty(), "{file}");
+        for n in used {
+            assert!(
+                served.contains(&n),
+                "{file} uses {n}, which /metrics does not serve"
+            );
+        }
+    }
+    let dash: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/grafana/lifeboat-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(dash["panels"].as_array().unwrap().len() >= 10);
+
+    // A real Prometheus scrapes it with the API's bearer token and loads the rules.
+    let dir = tempfile::tempdir().unwrap();
+    let target = api.base.trim_start_matches("http://").to_string();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {rules}\nscrape_configs:\n  - job_name: lifeboat\n    authorization:\n      type: Bearer\n      credentials: {TOKEN}\n    static_configs:\n      - targets: [\"{target}\"]\n",
+            rules = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/prometheus/lifeboat-alerts.yml"),
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let prom = Prometheus {
+        child: Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus (Debian's prometheus package)"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let query = |q: &str| -> Value {
+        let r = try_curl(&[
+            "-G",
+            "--data-urlencode",
+            &format!("query={q}"),
+            &format!("{}/api/v1/query", prom.base),
+        ]);
+        match r {
+            Ok(r) if r.status == 200 => r.json(),
+            _ => Value::Null,
+        }
+    };
+    let end = Instant::now() + Duration::from_secs(60);
+    let up = loop {
+        let v = query("lifeboat_host_up");
+        if v["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            break v;
+        }
+        assert!(
+            Instant::now() < end,
+            "Prometheus never had lifeboat_host_up: {v}\n{}",
+            std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let hosts = api.get("/hosts").json()["count"].as_u64().unwrap();
+    assert_eq!(
+        up["data"]["result"].as_array().unwrap().len() as u64,
+        hosts,
+        "{up}"
+    );
+    for q in [
+        "lifeboat_job_state",
+        "lifeboat_gpu_temperature_celsius",
+        "sum(lifeboat_job_epoch)",
+    ] {
+        let v = query(q);
+        assert!(
+            v["data"]["result"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty()),
+            "{q}: {v}"
+        );
+    }
+    let rules = curl(&[&format!("{}/api/v1/rules", prom.base)]).json();
+    let loaded: usize = rules["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["rules"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(loaded, 7, "{rules}");
+    drop(prom);
+    drop(api.daemon);
+}
+
+trait OutputWith {
+    /// Runs with `input` on stdin: (success, stdout and stderr).
+    fn output_with(&mut self, input: &str) -> (bool, String);
+}
+
+impl OutputWith for Command {
+    fn output_with(&mut self, input: &str) -> (bool, String) {
+        use std::io::Write;
+        let mut child = self
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian's prometheus package)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
 }
