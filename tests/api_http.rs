@@ -224,6 +224,39 @@ fn the_fleet_readiness_status_strategies_and_metrics() {
         assert!(m.body.contains(family), "{family} missing:\n{}", m.body);
     }
     assert!(m.body.trim_end().ends_with("# EOF"), "{}", m.body);
+    // A dry-run test changes nothing and answers per strategy; an unknown one is 422.
+    let t = api.post(&format!("/failover/test/{job}?dry_run=true"), "");
+    assert_eq!(t.status, 200, "{}", t.body);
+    let t = t.json();
+    assert!(
+        t["would_succeed"].is_boolean() && t["readiness"].is_object(),
+        "{t}"
+    );
+    let t = api.post(&format!("/failover/test/{job}?strategy=teleport"), "");
+    assert_eq!(t.status, 422, "{}", t.body);
+    assert_eq!(error_of(&t)["field"], "strategy");
+    // The journal's events, from a sequence number on, and where to ask next.
+    let e = api.get("/events?since=0&limit=5").json();
+    let list = e["events"].as_array().unwrap();
+    assert!(!list.is_empty() && list.len() <= 5, "{e}");
+    let next = e["next"].as_i64().unwrap();
+    assert_eq!(next, list.last().unwrap()["seq"].as_i64().unwrap());
+    let later = api.get(&format!("/events?since={next}&limit=5")).json();
+    assert!(later["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["seq"].as_i64().unwrap() > next));
+    assert_eq!(api.get("/events?since=x").status, 400);
+    // And as a stream of server-sent events (the demo fleet keeps talking).
+    let out = Command::new("curl")
+        .args(["-sS", "-N", "--max-time", "4", "-H"])
+        .arg(format!("Authorization: Bearer {TOKEN}"))
+        .arg(api.url("/events/stream"))
+        .output()
+        .unwrap();
+    let streamed = String::from_utf8_lossy(&out.stdout);
+    assert!(streamed.contains("event: notice\ndata: {"), "{streamed}");
     drop(api.daemon);
 }
 
@@ -289,6 +322,10 @@ fn a_failover_is_accepted_once_per_key_and_409_while_it_runs() {
         result["success"].is_boolean() && result["total_ms"].is_u64(),
         "{result}"
     );
+    // Counted in the metrics: the failover by strategy and outcome, its phases.
+    let m = api.get("/metrics").body;
+    assert!(m.contains("lifeboat_failovers_total{"), "{m}");
+    assert!(m.contains("lifeboat_failover_phase_seconds_bucket{"), "{m}");
     // Journaled once, under the token's name.
     let accepted: Vec<Value> = daemon::events(&api.daemon.dir, "command_accepted")
         .into_iter()

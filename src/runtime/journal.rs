@@ -252,6 +252,20 @@ impl Journal {
         .transpose()
     }
 
+    /// The events after sequence number `seq`, oldest first, at most `limit`.
+    pub fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<EventRow>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, ts, kind, job, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![seq, limit as i64], event_row)
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
     /// The newest `limit` events, oldest first.
     pub fn recent_events(&self, limit: usize) -> Result<Vec<EventRow>, JournalError> {
         let mut stmt = self

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Body {
     /// The Lifeboat job (seed 001's `machine_id`).
@@ -38,7 +38,7 @@ struct Body {
     idempotency_key: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
     wait: Option<bool>,
@@ -63,6 +63,90 @@ pub async fn execute(
             .fix("use ?wait=true&timeout=SECONDS, or nothing")
     })?;
     let b: Body = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
+    run(st, who, q, b).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Test {
+    strategy: Option<String>,
+    dry_run: Option<bool>,
+}
+
+/// `POST /failover/test/{job}?strategy=&dry_run=true`: whether a failover would succeed
+/// now (of the whole chain, or of one strategy), changing nothing; `dry_run=false` runs
+/// it, as `/failover/execute` does (operator).
+pub async fn test(
+    S(st): S<State>,
+    Extension(who): Extension<Identity>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    q: Result<Query<Test>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!("the query does not parse: {e}"))
+            .fix("use ?strategy=NAME&dry_run=true|false")
+    })?;
+    let snap = super::read::snapshot(&st)?;
+    let j = super::read::job(&snap, &name)?;
+    let r = crate::core::readiness_snapshot::from_snapshot(&snap, &j.id, snap.caps)
+        .ok_or_else(|| ApiError::internal(format!("no readiness could be judged for {name}")))?;
+    let row = match &q.strategy {
+        None => None,
+        Some(s) => Some(
+            r.strategies
+                .iter()
+                .find(|row| row.strategy.as_str() == s)
+                .ok_or_else(|| {
+                    ApiError::unprocessable(format!(
+                        "strategy {s:?} is not in {}'s chain ({})",
+                        j.id,
+                        j.strategies.join(", ")
+                    ))
+                    .field("strategy")
+                })?,
+        ),
+    };
+    if !q.dry_run.unwrap_or(true) {
+        if q.strategy.is_some() {
+            return Err(ApiError::unprocessable(
+                "a real test goes down the job's own chain; it does not force a strategy",
+            )
+            .field("strategy")
+            .fix("leave strategy out with dry_run=false"));
+        }
+        super::auth::allow(&who, Role::Operator, "a failover")?;
+        let b = Body {
+            job: j.id.to_string(),
+            reason: Some("POST /failover/test with dry_run=false".into()),
+            ..Body::default()
+        };
+        return run(st, who, Wait::default(), b).await;
+    }
+    let would = row.map_or(r.would_succeed, |row| row.ready);
+    let readiness: serde_json::Map<String, Value> = r
+        .strategies
+        .iter()
+        .map(|row| {
+            (
+                format!("{}_ready", row.strategy.as_str().replace('-', "_")),
+                Value::Bool(row.ready),
+            )
+        })
+        .collect();
+    Ok(Json(json!({
+        "dry_run": true,
+        "job": j.id,
+        "strategy": q.strategy,
+        "would_succeed": would,
+        "readiness": readiness,
+        "reason": r.reason,
+        "message": "nothing was done; POST with dry_run=false to run the failover (operator)",
+    }))
+    .into_response())
+}
+
+/// Asks the supervisor for `b`'s failover as `who`, and answers as `q` asks.
+async fn run(st: State, who: Identity, q: Wait, b: Body) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
     let j = super::read::job(&snap, &b.job)?;
     let target =

@@ -55,6 +55,18 @@ pub fn recovery_times(state_dir: &Path) -> BTreeMap<String, Vec<u64>> {
     out
 }
 
+/// The events after sequence number `since`, oldest first, at most `limit`.
+pub fn since(
+    state_dir: &Path,
+    since: i64,
+    limit: usize,
+) -> Result<Vec<crate::runtime::journal::EventRow>, String> {
+    let Some(j) = open(state_dir) else {
+        return Ok(Vec::new());
+    };
+    j.events_after(since, limit).map_err(|e| e.to_string())
+}
+
 /// The `q` quantile (0..=1) of `v` by nearest rank.
 pub fn quantile(v: &[u64], q: f64) -> Option<u64> {
     if v.is_empty() {

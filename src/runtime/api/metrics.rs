@@ -65,9 +65,13 @@ where
     f
 }
 
-/// The scrape, as text, for the fleet in `snap`.
-pub fn render(snap: &Snapshot) -> Result<String, std::fmt::Error> {
+/// The scrape, as text: the fleet in `snap`, and what `counted` counted so far.
+pub fn render(
+    snap: &Snapshot,
+    counted: &super::counters::Counters,
+) -> Result<String, std::fmt::Error> {
     let mut reg = Registry::with_prefix("lifeboat");
+    counted.register(&mut reg);
     let up = family::<HostL>(&mut reg, "host_up", "1 while the host is healthy");
     let hstate = family::<HostStateL>(
         &mut reg,
@@ -241,8 +245,8 @@ pub fn render(snap: &Snapshot) -> Result<String, std::fmt::Error> {
 
 pub(crate) async fn metrics(S(st): S<State>) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
-    let text =
-        render(&snap).map_err(|e| ApiError::internal(format!("encoding the metrics: {e}")))?;
+    let text = render(&snap, &st.counters)
+        .map_err(|e| ApiError::internal(format!("encoding the metrics: {e}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -6,10 +6,12 @@
 //! capped at 64 KiB and every request but a waiting failover at 30 s.
 
 mod auth;
+mod counters;
 mod error;
+mod events;
 mod execute;
 mod journal;
-pub mod metrics;
+mod metrics;
 mod ops;
 mod read;
 mod strategies;
@@ -41,6 +43,7 @@ pub(crate) struct State {
     tokens: Arc<Tokens>,
     ops: Arc<Mutex<ops::Ops>>,
     state_dir: PathBuf,
+    counters: counters::Counters,
 }
 
 /// The API as it runs: where it listens, and how to stop it.
@@ -64,11 +67,13 @@ pub async fn serve(
     shared: Shared,
     state_dir: PathBuf,
 ) -> Result<Api, String> {
+    let heard = shared.fanout.subscribe().1;
     let state = State {
         shared,
         tokens: Arc::new(tokens),
         ops: Arc::default(),
         state_dir,
+        counters: counters::Counters::default(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -76,8 +81,13 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("the HTTP API's address: {e}"))?;
-    let app = router(state);
+    let app = router(state.clone());
     let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(counters::collect(
+        state.counters.clone(),
+        heard,
+        stopped.clone(),
+    ));
     let join = tokio::spawn(async move {
         let served = axum::serve(
             listener,
@@ -107,12 +117,16 @@ fn router(state: State) -> Router {
         .route("/failover/status/{job}", get(read::failover_status))
         .route("/failover/strategies", get(strategies::strategies))
         .route("/metrics", get(metrics::metrics))
+        .route("/events", get(events::events))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             TIME,
         ));
+    // Not timed: a waiting failover has its own limit, a stream runs until it is left.
     let guarded = timed
         .route("/failover/execute", post(execute::execute))
+        .route("/failover/test/{job}", post(execute::test))
+        .route("/events/stream", get(events::stream))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
@@ -142,7 +156,7 @@ async fn authenticate(
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no endpoint {}", uri.path()))
-        .fix("this API serves /jobs, /hosts, /checkpoints, /failover/{execute,readiness/JOB,status/JOB,strategies}, /metrics, /health, /liveness and /readiness")
+        .fix("this API serves /jobs, /hosts, /checkpoints, /failover/{execute,test/JOB,readiness/JOB,status/JOB,strategies}, /events, /events/stream, /metrics, /health, /liveness and /readiness")
 }
 
 async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

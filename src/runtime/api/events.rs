@@ -1,0 +1,67 @@
+//! `GET /events?since=SEQ&limit=N`: the journal's events after `since` (its sequence
+//! number), oldest first, with `next` to ask from; `GET /events/stream`: every notice as it
+//! happens, as server-sent events (the same stream the consoles hear).
+
+use super::error::ApiError;
+use super::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State as S};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Since {
+    since: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// The most events one answer holds.
+const MAX: usize = 5000;
+
+pub async fn events(
+    S(st): S<State>,
+    q: Result<Query<Since>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!("the query does not parse: {e}"))
+            .field("since")
+            .fix("use ?since=SEQ (a sequence number from an earlier answer's next) and ?limit=N (at most 5000)")
+    })?;
+    let since = q.since.unwrap_or(0);
+    let limit = q.limit.unwrap_or(500).clamp(1, MAX);
+    let dir = st.state_dir.clone();
+    let rows = tokio::task::spawn_blocking(move || super::journal::since(&dir, since, limit))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the journal: {e}")))?
+        .map_err(ApiError::internal)?;
+    let next = rows.last().map_or(since, |r| r.seq);
+    let events: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({"seq": r.seq, "ts": r.ts, "kind": r.kind, "job": r.job, "body": r.body}))
+        .collect();
+    Ok(Json(json!({"events": events, "next": next})))
+}
+
+pub async fn stream(
+    S(st): S<State>,
+) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    let rx = st.shared.fanout.subscribe().1;
+    let s = futures::stream::unfold(rx, |mut rx| async move {
+        let e = match rx.recv().await {
+            Ok(n) => Event::default()
+                .event("notice")
+                .data(serde_json::to_string(&n).unwrap_or_default()),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => Event::default()
+                .event("missed")
+                .data(format!("{{\"missed\": {k}}}")),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(e), rx))
+    });
+    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
