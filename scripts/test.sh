@@ -22,6 +22,7 @@ command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 # The HTTP API's tests: a real client and a real Prometheus (with promtool).
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -37,6 +38,15 @@ if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; th
   say "installing s3s-fs"
   cargo install s3s-fs@0.14.1 --locked --features binary
 fi
+
+# schemathesis (PyPI) fuzzes the HTTP API from its OpenAPI document, from a venv of its own.
+venv="$HOME/.cache/lifeboat-test/venv"
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  say "installing schemathesis"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+fi
+export LIFEBOAT_SCHEMATHESIS="$venv/bin/schemathesis"
 
 say "format"
 cargo fmt --all -- --check

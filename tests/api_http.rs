@@ -625,3 +625,56 @@ impl OutputWith for Command {
         )
     }
 }
+
+/// The schemathesis CLI: `$LIFEBOAT_SCHEMATHESIS` (scripts/test.sh installs it in a venv),
+/// else `schemathesis` on the PATH.
+fn schemathesis() -> String {
+    std::env::var("LIFEBOAT_SCHEMATHESIS").unwrap_or_else(|_| "schemathesis".into())
+}
+
+#[test]
+fn schemathesis_finds_nothing_wrong_in_every_phase() {
+    let api = Api::start();
+    api.ready();
+    let doc = api.get("/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let link = &doc["paths"]["/failover/execute"]["post"]["responses"]["202"]["links"]["status"];
+    assert_eq!(link["operationId"], "failover_status", "{link}");
+    let out = Command::new(schemathesis())
+        .current_dir(api._dir.path())
+        .args(["run", &api.url("/openapi.json"), "-H"])
+        .arg(format!("Authorization: Bearer {TOKEN}"))
+        .args([
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            "30",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("schemathesis (pip install schemathesis; scripts/test.sh does)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "schemathesis found problems:\n{said}");
+    for phase in ["Examples", "Coverage", "Fuzzing", "Stateful"] {
+        assert!(
+            said.contains(&format!("✅ {phase}")),
+            "{phase} did not pass:\n{said}"
+        );
+    }
+    eprintln!(
+        "{}",
+        said.lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    drop(api.daemon);
+}

@@ -78,24 +78,37 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The one error shape, as it goes on the wire (and in the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    status: u16,
-    #[serde(flatten)]
-    e: &'a ApiError,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The HTTP status, again.
+    pub status: u16,
+    /// A stable word: bad_request, unauthorized, forbidden, not_found, conflict,
+    /// unprocessable, unavailable, internal, method_not_allowed.
+    pub code: String,
+    pub message: String,
+    /// The request's field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
+        let body = ErrorBody {
+            error: ErrorDetail {
                 status: self.status.as_u16(),
-                e: &self,
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+                fix: self.fix,
             },
         };
         (self.status, axum::Json(body)).into_response()

@@ -2,7 +2,7 @@
 //! number), oldest first, with `next` to ask from; `GET /events/stream`: every notice as it
 //! happens, as server-sent events (the same stream the consoles hear).
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::State;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State as S};
@@ -13,16 +13,28 @@ use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::time::Duration;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Since {
+    /// The sequence number to start after (an earlier answer's `next`; 0: the start).
     since: Option<i64>,
+    /// At most this many events (default 500, at most 5000).
     limit: Option<usize>,
 }
 
 /// The most events one answer holds.
 const MAX: usize = 5000;
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "events",
+    tag = "events",
+    summary = "The journal's events after a sequence number",
+    params(Since),
+    responses((status = 200, description = "Events, oldest first, and next", body = serde_json::Value), (status = 400, description = "The query or body does not parse", body = ErrorBody), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 500, description = "The journal could not be read", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn events(
     S(st): S<State>,
     q: Result<Query<Since>, QueryRejection>,
@@ -47,6 +59,14 @@ pub async fn events(
     Ok(Json(json!({"events": events, "next": next})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/stream",
+    operation_id = "events_stream",
+    tag = "events",
+    summary = "Every notice as it happens (server-sent events)",
+    responses((status = 200, description = "A stream of events", content_type = "text/event-stream", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody))
+)]
 pub async fn stream(
     S(st): S<State>,
 ) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {

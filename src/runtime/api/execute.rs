@@ -4,7 +4,7 @@
 //! `?wait=true` the end of the failover in seed 001's response shape. One failover per job
 //! at a time (`409` names the one under way) and one per idempotency key, ever.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::ops::{Claim, Operation};
 use super::State;
 use crate::core::event::EventKind;
@@ -26,21 +26,31 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Body {
+pub struct ExecuteBody {
     /// The Lifeboat job (seed 001's `machine_id`).
     job: String,
+    /// One strategy of the job's chain: the job goes where its readiness says it would
+    /// (409 when it would not succeed now, or rents its machine).
+    #[schema(
+        pattern = "^(restart-in-place|warm-standby|cpu-standby|provision|regional-volume|escalate)$"
+    )]
     force_strategy: Option<String>,
     /// Where to (`HOST` or `HOST:GPU`); down the job's chain when absent.
+    #[schema(pattern = "^[A-Za-z0-9._-]+(:(gpu)?[0-9]+)?$")]
     target: Option<String>,
+    /// Why, for the log.
     reason: Option<String>,
+    /// The same key never starts a second failover: it answers with the first's operation.
     idempotency_key: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Wait {
+    /// Answer when the failover ends, in seed 001's shape.
     wait: Option<bool>,
     /// Seconds a `wait=true` request waits for the end (default and most: 600).
     timeout: Option<u64>,
@@ -51,6 +61,16 @@ const FOLLOW: Duration = Duration::from_secs(3600);
 /// The longest (and default) `wait=true` request.
 const WAIT: u64 = 600;
 
+#[utoipa::path(
+    post,
+    path = "/failover/execute",
+    operation_id = "failover_execute",
+    tag = "failover",
+    summary = "Fail a job over (seed 001)",
+    params(Wait),
+    request_body = ExecuteBody,
+    responses((status = 202, description = "Accepted: follow it at Location", body = serde_json::Value, headers(("Location" = String, description = "/failover/status/{job}")), links(("status" = (operation_id = "failover_status", parameters(("job" = "$request.body#/job")))))), (status = 200, description = "The same idempotency key again, or with wait=true the end in seed 001's shape", body = serde_json::Value), (status = 400, description = "The query or body does not parse", body = ErrorBody), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 403, description = "The token's role may not fail over", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 409, description = "A failover of the job is in progress (the body names it), or the supervisor refused", body = ErrorBody), (status = 413, description = "The body is over 64 KiB"), (status = 422, description = "A field that parses but cannot be used", body = ErrorBody), (status = 500, description = "The supervisor failed the request", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody))
+)]
 pub async fn execute(
     S(st): S<State>,
     Extension(who): Extension<Identity>,
@@ -62,20 +82,35 @@ pub async fn execute(
         ApiError::bad_request(format!("the query does not parse: {e}"))
             .fix("use ?wait=true&timeout=SECONDS, or nothing")
     })?;
-    let b: Body = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
+    let b: ExecuteBody = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
     run(st, who, q, b).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Test {
+    /// One strategy of the job's chain to judge (the whole chain when absent).
+    #[param(
+        pattern = "^(restart-in-place|warm-standby|cpu-standby|provision|regional-volume|escalate)$"
+    )]
     strategy: Option<String>,
+    /// Change nothing (the default); false runs the failover (operator).
     dry_run: Option<bool>,
 }
 
 /// `POST /failover/test/{job}?strategy=&dry_run=true`: whether a failover would succeed
 /// now (of the whole chain, or of one strategy), changing nothing; `dry_run=false` runs
-/// it, as `/failover/execute` does (operator).
+/// it, as `/failover/execute` does (operator), with the strategy forced when one is named.
+#[utoipa::path(
+    post,
+    path = "/failover/test/{job}",
+    operation_id = "failover_test",
+    tag = "failover",
+    summary = "Whether a failover would succeed now; dry_run=false runs it",
+    params(("job" = String, Path, description = "The job"), Test),
+    responses((status = 200, description = "The dry run's verdict", body = serde_json::Value), (status = 202, description = "dry_run=false: accepted", body = serde_json::Value), (status = 400, description = "The query or body does not parse", body = ErrorBody), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 403, description = "The token's role may not fail over", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 409, description = "A failover of the job is in progress", body = ErrorBody), (status = 422, description = "A strategy not in the job's chain", body = ErrorBody), (status = 500, description = "The supervisor failed the request", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody))
+)]
 pub async fn test(
     S(st): S<State>,
     Extension(who): Extension<Identity>,
@@ -97,28 +132,26 @@ pub async fn test(
                 .iter()
                 .find(|row| row.strategy.as_str() == s)
                 .ok_or_else(|| {
-                    ApiError::unprocessable(format!(
+                    let e = format!(
                         "strategy {s:?} is not in {}'s chain ({})",
                         j.id,
                         j.strategies.join(", ")
-                    ))
+                    );
+                    match crate::core::fleet::StrategyKind::parse(s) {
+                        Some(_) => ApiError::not_found(e),
+                        None => ApiError::unprocessable(e),
+                    }
                     .field("strategy")
                 })?,
         ),
     };
     if !q.dry_run.unwrap_or(true) {
-        if q.strategy.is_some() {
-            return Err(ApiError::unprocessable(
-                "a real test goes down the job's own chain; it does not force a strategy",
-            )
-            .field("strategy")
-            .fix("leave strategy out with dry_run=false"));
-        }
         super::auth::allow(&who, Role::Operator, "a failover")?;
-        let b = Body {
+        let b = ExecuteBody {
             job: j.id.to_string(),
+            force_strategy: q.strategy.clone(),
             reason: Some("POST /failover/test with dry_run=false".into()),
-            ..Body::default()
+            ..ExecuteBody::default()
         };
         return run(st, who, Wait::default(), b).await;
     }
@@ -145,11 +178,54 @@ pub async fn test(
     .into_response())
 }
 
+/// Where strategy `s` of `j`'s chain would take it now: the target its readiness names,
+/// when it would succeed (a strategy that rents its machine has none to force).
+fn forced(
+    snap: &crate::core::snapshot::Snapshot,
+    j: &crate::core::snapshot::JobView,
+    s: &str,
+) -> Result<Target, ApiError> {
+    let r = crate::core::readiness_snapshot::from_snapshot(snap, &j.id, snap.caps)
+        .ok_or_else(|| ApiError::internal(format!("no readiness could be judged for {}", j.id)))?;
+    let row = r
+        .strategies
+        .iter()
+        .find(|row| row.strategy.as_str() == s)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "strategy {s:?} is not in {}'s chain ({})",
+                j.id,
+                j.strategies.join(", ")
+            ))
+            .field("force_strategy")
+        })?;
+    let failing: Vec<String> = row
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    match (&row.target, row.ready) {
+        (Some(t), true) => Ok(t.clone()),
+        (_, false) => Err(ApiError::conflict(format!(
+            "{s} would not succeed for {} now: {}",
+            j.id,
+            failing.join("; ")
+        ))
+        .field("force_strategy")
+        .fix(format!("read /failover/readiness/{}", j.id))),
+        (None, true) => Err(ApiError::conflict(format!(
+            "{s} rents its machine, so there is no target to force; leave force_strategy out and let the chain run"
+        ))
+        .field("force_strategy")),
+    }
+}
+
 /// Asks the supervisor for `b`'s failover as `who`, and answers as `q` asks.
-async fn run(st: State, who: Identity, q: Wait, b: Body) -> Result<Response, ApiError> {
+async fn run(st: State, who: Identity, q: Wait, b: ExecuteBody) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
     let j = super::read::job(&snap, &b.job)?;
-    let target =
+    let mut target =
         match &b.target {
             None => None,
             Some(t) => Some(Target::parse(t).map_err(|e| {
@@ -158,18 +234,20 @@ async fn run(st: State, who: Identity, q: Wait, b: Body) -> Result<Response, Api
         };
     if let Some(t) = &target {
         if !snap.hosts.iter().any(|h| h.id == t.host) {
-            return Err(ApiError::unprocessable(format!("no host named {:?}", t.host.as_str()))
+            return Err(ApiError::not_found(format!("no host named {:?}", t.host.as_str()))
                 .field("target")
                 .fix("name a host of the fleet (GET /hosts), or leave target out to go down the job's chain"));
         }
     }
     if let Some(s) = &b.force_strategy {
-        return Err(ApiError::unprocessable(format!(
-            "force_strategy {s:?}: this Lifeboat goes down the job's own chain ({}), it does not force one",
-            j.strategies.join(" → ")
-        ))
-        .field("force_strategy")
-        .fix("leave force_strategy out, or name a target (HOST or HOST:GPU) to send the job there"));
+        if target.is_some() {
+            return Err(ApiError::conflict(
+                "force_strategy and target both say where the job goes",
+            )
+            .field("force_strategy")
+            .fix("give one of them"));
+        }
+        target = Some(forced(&snap, j, s)?);
     }
     let key = b.idempotency_key.as_deref().filter(|k| !k.is_empty());
     let job = j.id.clone();

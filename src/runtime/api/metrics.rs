@@ -3,7 +3,7 @@
 //! (one per `[[host]]`), `gpu` (its index), `job` (one per `[[job]]`), `store` (nas, s3),
 //! `state` (a fixed vocabulary), so a scrape grows with the fleet and nothing else.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::State;
 use crate::core::snapshot::Snapshot;
 use axum::extract::State as S;
@@ -243,6 +243,14 @@ pub fn render(
     Ok(out)
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "metrics",
+    summary = "Prometheus metrics (OpenMetrics text)",
+    responses((status = 200, description = "The scrape", content_type = "application/openmetrics-text", body = String), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 500, description = "The metrics could not be encoded", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub(crate) async fn metrics(S(st): S<State>) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
     let text = render(&snap, &st.counters)

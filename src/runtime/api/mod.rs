@@ -12,6 +12,7 @@ mod events;
 mod execute;
 mod journal;
 mod metrics;
+mod openapi;
 mod ops;
 mod read;
 mod strategies;
@@ -108,7 +109,8 @@ fn router(state: State) -> Router {
     let open = Router::new()
         .route("/liveness", get(read::liveness))
         .route("/readiness", get(read::readiness))
-        .route("/health", get(read::health));
+        .route("/health", get(read::health))
+        .route("/openapi.json", get(openapi::document));
     let timed = Router::new()
         .route("/jobs", get(read::jobs))
         .route("/hosts", get(read::hosts))
@@ -156,7 +158,7 @@ async fn authenticate(
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no endpoint {}", uri.path()))
-        .fix("this API serves /jobs, /hosts, /checkpoints, /failover/{execute,test/JOB,readiness/JOB,status/JOB,strategies}, /events, /events/stream, /metrics, /health, /liveness and /readiness")
+        .fix("GET /openapi.json describes it all; this API serves /jobs, /hosts, /checkpoints, /failover/{execute,test/JOB,readiness/JOB,status/JOB,strategies}, /events, /events/stream, /metrics, /health, /liveness and /readiness")
 }
 
 async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

@@ -2,7 +2,7 @@
 //! checkpoints, a job's failover readiness (the same verdict as `failover --dry-run`) and
 //! status, and Patroni-style health checks for load balancers and orchestrators.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::State;
 use crate::core::ids::JobId;
 use crate::core::snapshot::{JobView, Snapshot};
@@ -40,11 +40,29 @@ pub fn job<'s>(snap: &'s Snapshot, name: &str) -> Result<&'s JobView, ApiError> 
 }
 
 /// `GET /liveness`: the process answers (Patroni: 200 while it runs).
+#[utoipa::path(
+    get,
+    path = "/liveness",
+    operation_id = "liveness",
+    tag = "health",
+    summary = "The process answers",
+    responses((status = 200, description = "Alive", body = serde_json::Value)),
+    security(())
+)]
 pub async fn liveness() -> impl IntoResponse {
     Json(json!({"alive": true}))
 }
 
 /// `GET /readiness`: 200 once the supervisor watches its fleet, else 503.
+#[utoipa::path(
+    get,
+    path = "/readiness",
+    operation_id = "readiness",
+    tag = "health",
+    summary = "The supervisor watches its fleet",
+    responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody)),
+    security(())
+)]
 pub async fn readiness(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&st)?;
     Ok(Json(json!({
@@ -56,6 +74,15 @@ pub async fn readiness(S(st): S<State>) -> Result<Json<Value>, ApiError> {
 
 /// `GET /health`: 200 while the supervisor watches and may act; 503 (with why) while
 /// automation is frozen or paused, so a balancer sends people elsewhere.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "health",
+    summary = "The supervisor watches and may act",
+    responses((status = 200, description = "Healthy", body = serde_json::Value), (status = 503, description = "Automation is frozen or paused, or there is no picture yet", body = serde_json::Value)),
+    security(())
+)]
 pub async fn health(S(st): S<State>) -> Result<(StatusCode, Json<Value>), ApiError> {
     let snap = snapshot(&st)?;
     let a = &snap.automation;
@@ -86,12 +113,28 @@ pub async fn health(S(st): S<State>) -> Result<(StatusCode, Json<Value>), ApiErr
 }
 
 /// `GET /jobs`.
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    operation_id = "jobs",
+    tag = "fleet",
+    summary = "Every job as the supervisor sees it",
+    responses((status = 200, description = "The jobs", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn jobs(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&st)?;
     Ok(Json(json!({"jobs": snap.jobs, "count": snap.jobs.len()})))
 }
 
 /// `GET /hosts`.
+#[utoipa::path(
+    get,
+    path = "/hosts",
+    operation_id = "hosts",
+    tag = "fleet",
+    summary = "Every host as the supervisor sees it",
+    responses((status = 200, description = "The hosts", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn hosts(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&st)?;
     Ok(Json(
@@ -100,6 +143,14 @@ pub async fn hosts(S(st): S<State>) -> Result<Json<Value>, ApiError> {
 }
 
 /// `GET /checkpoints`: every catalogued checkpoint with its copies, and the stores.
+#[utoipa::path(
+    get,
+    path = "/checkpoints",
+    operation_id = "checkpoints",
+    tag = "fleet",
+    summary = "Every catalogued checkpoint with its copies",
+    responses((status = 200, description = "The checkpoints", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn checkpoints(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&st)?;
     Ok(Json(json!({
@@ -111,6 +162,15 @@ pub async fn checkpoints(S(st): S<State>) -> Result<Json<Value>, ApiError> {
 
 /// `GET /failover/readiness/{job}`: per strategy, ready or not and why; `overall_ready`
 /// is the verdict `lifeboat failover JOB --dry-run` gives.
+#[utoipa::path(
+    get,
+    path = "/failover/readiness/{job}",
+    operation_id = "failover_readiness",
+    tag = "failover",
+    summary = "Whether a failover of the job would succeed now, per strategy",
+    params(("job" = String, Path, description = "The job (seed 001's machine_id)")),
+    responses((status = 200, description = "Readiness", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 500, description = "No readiness could be judged", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn failover_readiness(
     S(st): S<State>,
     Path(name): Path<String>,
@@ -131,6 +191,15 @@ pub async fn failover_readiness(
 
 /// `GET /failover/status/{job}`: enabled strategies, recovery state, the failover under
 /// way (or the last one, from the journal) with its steps, and what to do now.
+#[utoipa::path(
+    get,
+    path = "/failover/status/{job}",
+    operation_id = "failover_status",
+    tag = "failover",
+    summary = "The job's recovery state and its failover, under way or last",
+    params(("job" = String, Path, description = "The job")),
+    responses((status = 200, description = "Status", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn failover_status(
     S(st): S<State>,
     Path(name): Path<String>,

@@ -2,7 +2,7 @@
 //! recovery time nominally expected of it, and the one measured on this fleet (p50/p95
 //! from the journal, with how many failovers they are made of).
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::State;
 use crate::core::fleet::StrategyKind;
 use axum::extract::State as S;
@@ -69,6 +69,14 @@ const ALL: [About; 6] = [
     },
 ];
 
+#[utoipa::path(
+    get,
+    path = "/failover/strategies",
+    operation_id = "failover_strategies",
+    tag = "failover",
+    summary = "Every strategy, with its recovery time measured on this fleet",
+    responses((status = 200, description = "The strategies", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 500, description = "The journal could not be read", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
+)]
 pub async fn strategies(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     let dir = st.state_dir.clone();
     let times = tokio::task::spawn_blocking(move || super::journal::recovery_times(&dir))
