@@ -24,6 +24,16 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("", "provider", "[[provider]] with name = \"vast\""),
     ("", "console", "[console] with listen = \"127.0.0.1:2222\""),
     ("", "drill", "[[drill]] with runbook = \"restore-test\""),
+    ("", "api", "[api] with listen = \"127.0.0.1:8080\""),
+    ("api", "listen", "listen = \"127.0.0.1:8080\""),
+    (
+        "api",
+        "token",
+        "[[api.token]] with name = \"ci\", role = \"operator\" and env = \"LIFEBOAT_API_TOKEN_CI\"",
+    ),
+    ("api.token", "name", "name = \"ci\""),
+    ("api.token", "role", "role = \"operator\""),
+    ("api.token", "env", "env = \"LIFEBOAT_API_TOKEN_CI\""),
     ("drill", "runbook", "runbook = \"restore-test\""),
     ("drill", "every", "every = \"7d\""),
     ("drill", "window", "window = \"Mon-Fri 10:00-16:00\""),
@@ -424,7 +434,10 @@ mod tests {
             ]
         );
         assert_eq!(c.tables_with("parallel"), vec!["storage"]);
-        assert_eq!(c.tables_with("name"), vec!["host", "job", "provider"]);
+        assert_eq!(
+            c.tables_with("name"),
+            vec!["api.token", "host", "job", "provider"]
+        );
         assert!(!c.is_table_array("", "storage"));
     }
 }

@@ -231,6 +231,7 @@ fn every_schema_key_has_an_example() {
         "notify",
         "provider",
         "console",
+        "api",
     ];
     for t in tables {
         let text = match t {
