@@ -395,6 +395,7 @@ fn main() -> ExitCode {
                             role: lifeboat::core::identity::Role::Operator,
                             env,
                         }],
+                        tls: None,
                     }
                 }),
                 ssh: console_listen

@@ -678,3 +678,72 @@ fn schemathesis_finds_nothing_wrong_in_every_phase() {
     );
     drop(api.daemon);
 }
+
+#[test]
+fn over_tls_the_api_answers_https_with_the_configured_certificate_only() {
+    let bed = failover_bed::start("api-tls", &["warm-standby", "escalate"]);
+    let dir = bed.dir.path();
+    // A self-signed certificate for 127.0.0.1, made by the openssl CLI.
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("api-key.pem"))
+        .arg("-out")
+        .arg(dir.join("api-cert.pem"))
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // Relative paths are read next to the config file.
+    let config = std::fs::read_to_string(&bed.config).unwrap()
+        + "\n[api]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"api-cert.pem\"\ntls_key = \"api-key.pem\"\n[[api.token]]\nname = \"ci\"\nrole = \"viewer\"\nenv = \"LIFEBOAT_TEST_TLS\"\n";
+    std::fs::write(&bed.config, config).unwrap();
+    let daemon = Daemon::start_env(
+        &["--config", bed.config.to_str().unwrap()],
+        &bed.state,
+        &[("LIFEBOAT_TEST_TLS", TOKEN)],
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    let base = loop {
+        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
+            break at.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let cacert = dir.join("api-cert.pem");
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let end = Instant::now() + Duration::from_secs(30);
+    let jobs = loop {
+        let r = curl(&[
+            "--cacert",
+            cacert.to_str().unwrap(),
+            "-H",
+            &auth,
+            &format!("{base}/jobs"),
+        ]);
+        if r.status == 200 {
+            break r.json();
+        }
+        assert!(Instant::now() < end, "{}", r.body);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(jobs["jobs"][0]["id"], bed.job.as_str(), "{jobs}");
+    // Without trusting the certificate, or over plain HTTP, nothing is served.
+    assert!(try_curl(&["-H", &auth, &format!("{base}/jobs")]).is_err());
+    let plain = base.replacen("https://", "http://", 1);
+    assert!(try_curl(&["-H", &auth, &format!("{plain}/jobs")]).map_or(true, |r| r.status != 200));
+    assert!(daemon.stop().success());
+}

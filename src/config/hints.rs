@@ -26,6 +26,8 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("", "drill", "[[drill]] with runbook = \"restore-test\""),
     ("", "api", "[api] with listen = \"127.0.0.1:8080\""),
     ("api", "listen", "listen = \"127.0.0.1:8080\""),
+    ("api", "tls_cert", "tls_cert = \"api-cert.pem\""),
+    ("api", "tls_key", "tls_key = \"api-key.pem\""),
     (
         "api",
         "token",

@@ -71,6 +71,14 @@ pub struct Config {
 pub struct ApiConfig {
     pub listen: std::net::SocketAddr,
     pub tokens: Vec<ApiToken>,
+    /// HTTPS: the PEM certificate chain and private key (read when the API starts).
+    pub tls: Option<ApiTls>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// One bearer token: its name (journaled), its role, and the variable that holds it.

@@ -150,6 +150,8 @@
 //!
 //! [api]                           # optional: the HTTP API (seed 001's operations, /metrics)
 //! listen = "127.0.0.1:8080"       # IP address and port; without it the API is off
+//! tls_cert = "api-cert.pem"       # optional, with tls_key: serve HTTPS (PEM chain and
+//! tls_key = "api-key.pem"         #   key; a relative path is from the config's folder)
 //! [[api.token]]                   # one or more: who may call it, and as what
 //! name = "ci"                     # journaled with every change the token asks for
 //! role = "operator"               # viewer (read), operator (fail over), admin
@@ -197,6 +199,8 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawApi {
     pub listen: Option<Str>,
+    pub tls_cert: Option<Str>,
+    pub tls_key: Option<Str>,
     #[serde(default)]
     pub token: Vec<RawApiToken>,
 }

@@ -27,8 +27,24 @@ fn an_api_table_gives_the_address_and_the_tokens() {
                     env: "GRAFANA_TOKEN".into(),
                 },
             ],
+            tls: None,
         })
     );
+    // TLS files are read next to the config file (`ok` reads it as /etc/lifeboat/t.toml).
+    let c = ok(&with(&format!(
+        "[api]\nlisten = \"0.0.0.0:8443\"\ntls_cert = \"api.pem\"\ntls_key = \"/k/api.key\"\n{TOKENS}"
+    )));
+    assert_eq!(
+        c.api.unwrap().tls,
+        Some(crate::config::ApiTls {
+            cert: "/etc/lifeboat/api.pem".into(),
+            key: "/k/api.key".into(),
+        })
+    );
+    let p = one(&with(&format!(
+        "[api]\nlisten = \"0.0.0.0:8443\"\ntls_cert = \"api.pem\"\n{TOKENS}"
+    )));
+    assert_eq!(p.key, "api.tls_key", "{p:#?}");
     assert_eq!(ok(BASE).api, None);
     // Without listen the API is off.
     assert_eq!(ok(&with(&format!("[api]\n{TOKENS}"))).api, None);

@@ -6,13 +6,46 @@ use super::values::{env_name, quote};
 use super::Ctx;
 use crate::config::keypath::KeyPath;
 use crate::config::raw::RawApi;
-use crate::config::{ApiConfig, ApiToken};
+use crate::config::{ApiConfig, ApiTls, ApiToken};
 use crate::core::identity::Role;
+use std::path::{Path, PathBuf};
 
 /// `None` when there is no `[api]` or it has no `listen` (the API is off).
-pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawApi>) -> Option<ApiConfig> {
+pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawApi>, source: &Path) -> Option<ApiConfig> {
     let raw = raw?;
     let at = KeyPath::at("api");
+    let beside = |s: &crate::config::raw::Str| {
+        let p = PathBuf::from(s.get_ref().trim());
+        match source.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    };
+    let tls = match (&raw.tls_cert, &raw.tls_key) {
+        (Some(c), Some(k)) => Some(ApiTls {
+            cert: beside(c),
+            key: beside(k),
+        }),
+        (None, None) => None,
+        (Some(c), None) => {
+            ctx.report_at(
+                c,
+                &at.clone().key("tls_key"),
+                "tls_cert is set but no tls_key",
+                "add tls_key = \"api-key.pem\" (the certificate's private key, PEM), or remove tls_cert",
+            );
+            None
+        }
+        (None, Some(k)) => {
+            ctx.report_at(
+                k,
+                &at.clone().key("tls_cert"),
+                "tls_key is set but no tls_cert",
+                "add tls_cert = \"api-cert.pem\" (the certificate chain, PEM), or remove tls_key",
+            );
+            None
+        }
+    };
     let mut tokens = Vec::new();
     for (i, t) in raw.token.iter().enumerate() {
         let k = KeyPath::at("api").key("token").index(i);
@@ -103,6 +136,7 @@ pub fn build(ctx: &mut Ctx<'_>, raw: Option<&RawApi>) -> Option<ApiConfig> {
     Some(ApiConfig {
         listen: addr?,
         tokens,
+        tls,
     })
 }
 

@@ -51,7 +51,7 @@ pub fn build(raw: RawConfig, ctx: &mut Ctx<'_>, source: &Path) -> Result<Config,
     let provision = provision::build(ctx, &raw.job, &providers);
     let console = console::build(ctx, raw.console.as_ref(), source);
     let socket_group = console::socket_group(ctx, raw.console.as_ref());
-    let api = api::build(ctx, raw.api.as_ref());
+    let api = api::build(ctx, raw.api.as_ref(), source);
     let drill_notify = match &settings.drill_notifications {
         None => crate::core::drill::DrillNotify::default(),
         Some(v) => {

@@ -16,6 +16,7 @@ mod openapi;
 mod ops;
 mod read;
 mod strategies;
+mod tls;
 
 pub use auth::Tokens;
 use error::ApiError;
@@ -50,6 +51,8 @@ pub(crate) struct State {
 /// The API as it runs: where it listens, and how to stop it.
 pub struct Api {
     pub addr: SocketAddr,
+    /// Over HTTPS.
+    pub tls: bool,
     stop: watch::Sender<bool>,
     join: tokio::task::JoinHandle<()>,
 }
@@ -61,13 +64,17 @@ impl Api {
     }
 }
 
-/// Binds `listen` and serves the API until [`Api::stop`].
+/// Binds `listen` and serves the API (over TLS when `tls` names its files) until
+/// [`Api::stop`].
 pub async fn serve(
     listen: SocketAddr,
+    tls: Option<&crate::config::ApiTls>,
     tokens: Tokens,
     shared: Shared,
     state_dir: PathBuf,
 ) -> Result<Api, String> {
+    // A bad certificate stops the start before anything listens.
+    let acceptor = tls.map(tls::acceptor).transpose()?;
     let heard = shared.fanout.subscribe().1;
     let state = State {
         shared,
@@ -89,20 +96,28 @@ pub async fn serve(
         heard,
         stopped.clone(),
     ));
-    let join = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await;
-        if let Err(e) = served {
-            tracing::error!("the HTTP API stopped: {e}");
-        }
-    });
-    Ok(Api { addr, stop, join })
+    let join = match acceptor {
+        Some(acceptor) => tokio::spawn(tls::serve(listener, acceptor, app, stopped)),
+        None => tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!("the HTTP API stopped: {e}");
+            }
+        }),
+    };
+    Ok(Api {
+        addr,
+        tls: tls.is_some(),
+        stop,
+        join,
+    })
 }
 
 fn router(state: State) -> Router {

@@ -192,9 +192,14 @@ impl Service {
             Some(c) => {
                 let tokens =
                     crate::runtime::api::Tokens::load(&c.tokens, |v| std::env::var(v).ok())?;
-                let api = crate::runtime::api::serve(c.listen, tokens, shared.clone(), dir.clone())
-                    .await?;
-                tracing::info!("the HTTP API listens on http://{}", api.addr);
+                let api = crate::runtime::api::serve(
+                    c.listen,
+                    c.tls.as_ref(),
+                    tokens,
+                    shared.clone(),
+                    dir.clone(),
+                )
+                .await?;
                 Some(api)
             }
             None => None,
@@ -272,11 +277,12 @@ impl Service {
         Ok(reason)
     }
 
-    /// "HTTP API on http://ADDR", when it is served.
+    /// "HTTP API on http(s)://ADDR", when it is served.
     pub fn api_line(&self) -> Option<String> {
-        self.api
-            .as_ref()
-            .map(|a| format!("HTTP API on http://{}", a.addr))
+        self.api.as_ref().map(|a| {
+            let scheme = if a.tls { "https" } else { "http" };
+            format!("HTTP API on {scheme}://{}", a.addr)
+        })
     }
 
     /// "console over SSH on ADDR, host key SHA256:…", when it is served.
