@@ -64,6 +64,18 @@ fn try_curl(args: &[&str]) -> Result<Reply, String> {
     })
 }
 
+/// Where `daemon` serves its API, from its start line ("HTTP API on http://…").
+fn api_base(daemon: &Daemon) -> String {
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
+            return at.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 struct Api {
     daemon: Daemon,
     base: String,
@@ -79,15 +91,7 @@ impl Api {
             &state,
             &[(ENV, TOKEN)],
         );
-        let end = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            let said = daemon.stderr();
-            if let Some(at) = said.split("HTTP API on ").nth(1) {
-                break at.split_whitespace().next().unwrap().to_string();
-            }
-            assert!(Instant::now() < end, "no API line:\n{said}");
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let base = api_base(&daemon);
         Api {
             daemon,
             base,
@@ -351,14 +355,7 @@ fn on_a_real_fleet_a_viewer_is_refused_and_an_operator_waits_for_the_failover() 
             ("LIFEBOAT_TEST_VIEW", VIEWER),
         ],
     );
-    let end = Instant::now() + Duration::from_secs(30);
-    let base = loop {
-        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
-            break at.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let base = api_base(&daemon);
     let with = |token: &str, args: &[&str]| {
         let auth = format!("Authorization: Bearer {token}");
         let mut a = vec!["-H", auth.as_str()];
@@ -714,14 +711,7 @@ fn over_tls_the_api_answers_https_with_the_configured_certificate_only() {
         &bed.state,
         &[("LIFEBOAT_TEST_TLS", TOKEN)],
     );
-    let end = Instant::now() + Duration::from_secs(30);
-    let base = loop {
-        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
-            break at.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let base = api_base(&daemon);
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
     let cacert = dir.join("api-cert.pem");
     let auth = format!("Authorization: Bearer {TOKEN}");

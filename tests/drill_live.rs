@@ -285,6 +285,16 @@ fn a_host_cut_drops_or_refuses_its_ssh_port_and_is_lifted_by_the_rollback_or_its
     }
 }
 
+/// The output of the `n`th step of `kind` in report `r`.
+fn step_output(r: &Value, kind: &str, n: usize) -> String {
+    let steps = r["steps"].as_array().unwrap();
+    let s = steps.iter().filter(|s| s["kind"] == kind).nth(n);
+    s.unwrap_or_else(|| panic!("no {kind} step {n}: {r:#}"))["output"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn reports(dir: &Path) -> Vec<Value> {
     std::fs::read_dir(dir.join("drills"))
         .into_iter()
@@ -1026,13 +1036,7 @@ fn the_supervisor_loss_runbook_replaces_the_daemon_mid_failover_and_the_next_one
         "supervisor-loss drill on the loopback fleet measured: {}",
         r["measures"]
     );
-    let steps = r["steps"].as_array().unwrap();
-    let out = |kind: &str, n: usize| {
-        steps.iter().filter(|s| s["kind"] == kind).nth(n).unwrap()["output"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let out = |kind: &str, n: usize| step_output(r, kind, n);
     // The kill landed while the failover was past its fence, with a step under way.
     let kill = out("inject", 1);
     assert!(kill.contains("was replaced"), "{kill}");
@@ -1087,13 +1091,7 @@ fn the_fleet_loss_runbook_takes_the_jobs_hosts_and_the_nas_and_the_job_comes_bac
         "fleet-loss drill on the loopback fleet measured: {}",
         r["measures"]
     );
-    let steps = r["steps"].as_array().unwrap();
-    let out = |kind: &str, n: usize| {
-        steps.iter().filter(|s| s["kind"] == kind).nth(n).unwrap()["output"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let out = |kind: &str, n: usize| step_output(r, kind, n);
     let inject = out("inject", 0);
     assert!(inject.contains("moved the NAS folder"), "{inject}");
     eprintln!("the fleet-loss injection said: {inject}");

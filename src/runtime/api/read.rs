@@ -206,7 +206,11 @@ pub async fn failover_status(
 ) -> Result<Json<Value>, ApiError> {
     let snap = snapshot(&st)?;
     let j = job(&snap, &name)?;
-    let last = super::journal::last_failover(&st.state_dir, &j.id);
+    // SQLite reads block: off the async threads.
+    let (dir, id) = (st.state_dir.clone(), j.id.clone());
+    let last = tokio::task::spawn_blocking(move || super::journal::last_failover(&dir, &id))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the journal: {e}")))?;
     Ok(Json(json!({
         "job": j.id,
         "state": j.state.as_str(),
