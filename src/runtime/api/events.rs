@@ -18,8 +18,10 @@ use std::time::Duration;
 #[into_params(parameter_in = Query)]
 pub struct Since {
     /// The sequence number to start after (an earlier answer's `next`; 0: the start).
+    #[param(minimum = 0)]
     since: Option<i64>,
     /// At most this many events (default 500, at most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<usize>,
 }
 
@@ -45,7 +47,19 @@ pub async fn events(
             .fix("use ?since=SEQ (a sequence number from an earlier answer's next) and ?limit=N (at most 5000)")
     })?;
     let since = q.since.unwrap_or(0);
-    let limit = q.limit.unwrap_or(500).clamp(1, MAX);
+    if since < 0 {
+        return Err(ApiError::bad_request(format!("since {since} is negative"))
+            .field("since")
+            .fix("use 0 for the start, or an earlier answer's next"));
+    }
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=MAX).contains(&limit) {
+        return Err(
+            ApiError::bad_request(format!("limit {limit} is not within 1..=5000"))
+                .field("limit")
+                .fix("ask for at most 5000 events, and follow next for more"),
+        );
+    }
     let dir = st.state_dir.clone();
     let rows = tokio::task::spawn_blocking(move || super::journal::since(&dir, since, limit))
         .await
