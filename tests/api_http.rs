@@ -15,6 +15,10 @@ mod failover_bed;
 #[path = "support/sshd.rs"]
 mod sshd;
 
+#[path = "support/curl.rs"]
+mod curl;
+
+use curl::{api_base, curl, error_of, try_curl, Reply};
 use daemon::Daemon;
 use serde_json::Value;
 use std::process::Command;
@@ -22,59 +26,6 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "api-test-token-0123456789abcdef";
 const ENV: &str = "LIFEBOAT_TEST_API_TOKEN";
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-/// `curl -sS -i` with `args`, split into status, headers and body.
-fn curl(args: &[&str]) -> Reply {
-    try_curl(args).unwrap_or_else(|e| panic!("curl {args:?}: {e}"))
-}
-
-/// [`curl`], or why it could not connect.
-fn try_curl(args: &[&str]) -> Result<Reply, String> {
-    let out = Command::new("curl")
-        .args(["-sS", "-i", "--max-time", "30"])
-        .args(args)
-        .output()
-        .expect("curl");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(Reply {
-        status,
-        headers: head.to_lowercase(),
-        body: body.to_string(),
-    })
-}
-
-/// Where `daemon` serves its API, from its start line ("HTTP API on http://…").
-fn api_base(daemon: &Daemon) -> String {
-    let end = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(at) = daemon.stderr().split("HTTP API on ").nth(1) {
-            return at.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < end, "no API line:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 struct Api {
     daemon: Daemon,
@@ -133,12 +84,6 @@ impl Api {
     }
 }
 
-fn error_of(r: &Reply) -> Value {
-    let v = r.json();
-    assert!(v["error"]["message"].is_string(), "{}", r.body);
-    v["error"].clone()
-}
-
 #[test]
 fn tokens_roles_and_the_one_error_shape() {
     let api = Api::start();
@@ -190,6 +135,13 @@ fn the_fleet_readiness_status_strategies_and_metrics() {
     let hosts = api.get("/hosts").json();
     assert!(hosts["hosts"][0]["reach"].is_string(), "{hosts}");
     assert!(api.get("/checkpoints").json()["checkpoints"].is_array());
+    // The demo fleet rents nothing: volumes say so, and how to get them.
+    let r = api.get("/failover/regional-volume/list");
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(error_of(&r)["fix"]
+        .as_str()
+        .unwrap()
+        .contains("[[provider]]"));
     let r = api.get(&format!("/failover/readiness/{job}")).json();
     assert!(
         r["overall_ready"].is_boolean() && r["strategies"].is_array(),

@@ -12,6 +12,7 @@ use lifeboat::config::NotifierConfig;
 use lifeboat::core::io::Severity;
 use lifeboat::runtime::notify::pace::{Backoff, Rate};
 use lifeboat::runtime::notify::queue::Delivery;
+use lifeboat::runtime::notify::tally::Fate;
 use lifeboat::runtime::notify::{from_config_with, Settings};
 use lifeboat::runtime::transport::Notifier;
 use std::io::Write;
@@ -282,6 +283,17 @@ async fn over_the_rate_limit_nothing_is_lost() {
         "{texts:#?}"
     );
     assert!(r[1].at - r[0].at >= Duration::from_millis(1500));
+    // `/metrics` counts them so (other tests here share the process-wide tally).
+    let tally = lifeboat::runtime::notify::tally::counts();
+    let of = |fate: Fate| {
+        tally
+            .iter()
+            .filter(|(d, f, _)| d.contains("telegram") && *f == fate)
+            .map(|(_, _, n)| *n)
+            .sum::<u64>()
+    };
+    assert!(of(Fate::HeldRateLimit) >= 3, "{tally:?}");
+    assert!(of(Fate::Sent) >= 2, "{tally:?}");
 }
 
 #[tokio::test]

@@ -93,8 +93,33 @@ impl Core {
     fn check_command(&self, command: &Command) -> Result<(), String> {
         use RecoveryState as S;
         match command {
-            Command::Failover { job, target, seen } => {
+            Command::Failover {
+                job,
+                target,
+                seen,
+                strategy,
+            } => {
                 let state = self.check_job(job, Some(*seen))?;
+                if let Some(s) = strategy {
+                    let chain = self
+                        .fleet
+                        .job(job)
+                        .map(|j| j.strategies.clone())
+                        .unwrap_or_default();
+                    if !chain.contains(s) {
+                        let names: Vec<&str> = chain.iter().map(|k| k.as_str()).collect();
+                        return Err(format!(
+                            "{} is not in {job}'s strategy chain ({})",
+                            s.as_str(),
+                            names.join(", ")
+                        ));
+                    }
+                    if target.is_some() {
+                        return Err(
+                            "a target and a strategy both say where the job goes; give one".into(),
+                        );
+                    }
+                }
                 if state == S::FailingOver {
                     let step = self
                         .d
@@ -164,15 +189,21 @@ impl Core {
 
     fn apply_command(&mut self, operator: &str, command: Command) {
         match command {
-            Command::Failover { job, target, .. } => {
-                let to = target
-                    .as_ref()
-                    .map_or("down the strategy chain".to_string(), |t| format!("to {t}"));
-                self.start_failover(
+            Command::Failover {
+                job,
+                target,
+                strategy,
+                ..
+            } => {
+                let to = match (&target, strategy) {
+                    (Some(t), _) => format!("to {t}"),
+                    (None, Some(s)) => format!("by {}", s.as_str()),
+                    (None, None) => "down the strategy chain".to_string(),
+                };
+                self.start_failover_on(
                     &job,
                     target,
-                    false,
-                    true,
+                    strategy,
                     format!("manual failover {to} by {operator}"),
                 );
             }
@@ -275,6 +306,12 @@ pub fn describe(command: &Command) -> String {
             target: Some(t),
             ..
         } => format!("failover {job} to {t}"),
+        Command::Failover {
+            job,
+            target: None,
+            strategy: Some(s),
+            ..
+        } => format!("failover {job} by {}", s.as_str()),
         Command::Failover {
             job, target: None, ..
         } => format!("failover {job}"),

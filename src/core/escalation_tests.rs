@@ -159,6 +159,7 @@ fn manual_failover_of_an_escalated_job_closes_it_and_cancel_closes_with_failed()
         job: j("train"),
         target: Some(Target::new(h("b"), Some(0))),
         seen,
+        strategy: None,
     };
     command(&mut hs, "alice", to_b);
     hs.run_for(secs(3));

@@ -21,6 +21,30 @@ impl Core {
         manual: bool,
         reason: String,
     ) {
+        self.start_failover_with(job, target, None, planned, manual, reason);
+    }
+
+    /// An operator's failover: to `target`, by `only` that strategy of the chain, or
+    /// down the whole chain.
+    pub(super) fn start_failover_on(
+        &mut self,
+        job: &JobId,
+        target: Option<Target>,
+        only: Option<StrategyKind>,
+        reason: String,
+    ) {
+        self.start_failover_with(job, target, only, false, true, reason);
+    }
+
+    fn start_failover_with(
+        &mut self,
+        job: &JobId,
+        target: Option<Target>,
+        only: Option<StrategyKind>,
+        planned: bool,
+        manual: bool,
+        reason: String,
+    ) {
         let now = self.now;
         let budget = self.policy.recovery.restart_budget;
         let window = self.policy.recovery.budget_window;
@@ -29,13 +53,20 @@ impl Core {
             .job(job)
             .map(|j| j.strategies.clone())
             .unwrap_or_default();
+        if let Some(s) = only {
+            chain.retain(|k| *k == s);
+        }
         let Some(rec) = self.d.jobs.get_mut(job) else {
             return;
         };
         // A job never seen running and never moved is started where it was configured
-        // first: it did not fail, it was not started yet.
+        // first: it did not fail, it was not started yet (unless a strategy is named).
         let never_ran = rec.never_ran();
-        if never_ran && target.is_none() && chain.first() != Some(&StrategyKind::RestartInPlace) {
+        if never_ran
+            && target.is_none()
+            && only.is_none()
+            && chain.first() != Some(&StrategyKind::RestartInPlace)
+        {
             chain.insert(0, StrategyKind::RestartInPlace);
         }
         rec.history.retain(|t| now.since(*t) < window);

@@ -288,11 +288,14 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    /// Fail over now, to `target` or down the job's chain.
+    /// Fail over now, to `target` or down the job's chain (only its `strategy` step
+    /// when one is named: a rented machine, a regional volume).
     Failover {
         job: JobId,
         target: Option<Target>,
         seen: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strategy: Option<super::fleet::StrategyKind>,
     },
     /// Planned move of a healthy job to `target`.
     Switchover {

@@ -230,6 +230,7 @@ fn double_manual_failover_is_rejected() {
         job: j("train"),
         target: None,
         seen,
+        strategy: None,
     };
     hs.input(Input::Command {
         by: crate::core::identity::Identity::local(
@@ -245,6 +246,7 @@ fn double_manual_failover_is_rejected() {
         job: j("train"),
         target: None,
         seen,
+        strategy: None,
     };
     hs.input(Input::Command {
         by: crate::core::identity::Identity::local("bob", 0, crate::core::identity::Role::Operator),
@@ -275,6 +277,7 @@ fn confirm_against_an_old_epoch_is_rejected() {
         job: j("train"),
         target: Some(Target::new(h("c"), Some(0))),
         seen,
+        strategy: None,
     };
     hs.input(Input::Command {
         by: crate::core::identity::Identity::local(
@@ -379,6 +382,7 @@ fn manual_failover_to_cpu_standby_and_cancel() {
             job: j("train"),
             target: None,
             seen,
+            strategy: None,
         },
     });
     let seen = hs.core.snapshot().epoch;
@@ -670,4 +674,46 @@ fn return_after_off_keeps_the_job_on_the_cpu_standby() {
     hs.fake("a").up = true;
     hs.run_for(secs(300));
     assert_eq!(hs.running_on("train"), ["cpu"]);
+}
+
+#[test]
+fn a_failover_by_one_strategy_runs_that_strategy_alone() {
+    use crate::core::fleet::StrategyKind;
+    let mut hs = fresh();
+    let alice =
+        crate::core::identity::Identity::local("alice", 0, crate::core::identity::Role::Operator);
+    let seen = hs.core.snapshot().epoch;
+    hs.input(Input::Command {
+        by: alice.clone(),
+        command: Command::Failover {
+            job: j("train"),
+            target: None,
+            seen,
+            strategy: Some(StrategyKind::Provision),
+        },
+    });
+    let rejected = hs.events.iter().find_map(|e| match &e.kind {
+        EventKind::CommandRejected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(
+        rejected
+            .as_deref()
+            .is_some_and(|r| r.contains("not in train's strategy chain")),
+        "{rejected:?}"
+    );
+    // Warm standby b is first in the chain and fit; naming cpu-standby skips it.
+    hs.input(Input::Command {
+        by: alice,
+        command: Command::Failover {
+            job: j("train"),
+            target: None,
+            seen,
+            strategy: Some(StrategyKind::CpuStandby),
+        },
+    });
+    hs.run_for(secs(5));
+    assert_eq!(hs.state("train"), S::Running);
+    assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("cpu"));
+    assert_eq!(hs.count("failover_finished"), 1);
 }

@@ -86,12 +86,13 @@ pub struct PlanStep {
     pub does: String,
 }
 
-/// A structured answer to a question (nothing changed).
+/// A request answered with data (a question, or a provider's answer to a volume change).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Answer {
     Drills(DrillCatalogue),
     DrillPlan(Box<DrillPlan>),
+    Volumes(super::volume::VolumeAnswer),
 }
 
 impl Answer {
@@ -103,6 +104,7 @@ impl Answer {
                 None => format!("drill {}: ready", p.runbook),
                 Some(why) => format!("drill {}: {why}", p.runbook),
             },
+            Answer::Volumes(v) => v.summary(),
         }
     }
 }

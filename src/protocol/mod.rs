@@ -8,6 +8,7 @@ pub mod fault;
 pub mod notice;
 pub mod request;
 pub mod screen;
+pub mod volume;
 pub mod wire;
 
 pub use crate::core::identity;

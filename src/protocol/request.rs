@@ -54,6 +54,8 @@ pub enum Request {
     DrillStep,
     /// The guided drill stops holding and runs to its end.
     DrillRunToEnd,
+    /// Ask a provider about volumes, or create or delete one.
+    Volume(super::volume::VolumeOp),
 }
 
 impl Request {
@@ -64,6 +66,10 @@ impl Request {
             Request::Inject { .. } | Request::Restore { .. } => Role::Operator,
             Request::Prune { .. } | Request::ReloadConfig => Role::Admin,
             Request::Quit | Request::DrillCatalogue | Request::DrillPlan { .. } => Role::Viewer,
+            // Deleting a volume deletes its data, as pruning does.
+            Request::Volume(super::volume::VolumeOp::Delete { .. }) => Role::Admin,
+            Request::Volume(op) if op.changes() => Role::Operator,
+            Request::Volume(_) => Role::Viewer,
             Request::DrillRun { dry_run: true, .. } => Role::Viewer,
             Request::DrillRun { .. }
             | Request::DrillConfirm
@@ -99,6 +105,7 @@ impl Request {
             Request::DrillGuide { name } => format!("run drill {name} step by step"),
             Request::DrillStep => "run the drill's next step".into(),
             Request::DrillRunToEnd => "run the drill to its end".into(),
+            Request::Volume(op) => op.describe(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// A frame larger than this is refused (a fleet of 1,000 hosts snapshots to a few MB).
 pub const MAX_FRAME: usize = 64 << 20;
 /// The socket's name in the state dir.

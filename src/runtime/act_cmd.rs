@@ -125,7 +125,15 @@ async fn act(
                 return Ok(1);
             }
             let job = JobId::new(job);
-            (Command::Failover { job, target, seen }, Follow::Move)
+            (
+                Command::Failover {
+                    job,
+                    target,
+                    seen,
+                    strategy: None,
+                },
+                Follow::Move,
+            )
         }
         Verb::Switchover { job, target, yes } => {
             let snap = link.snapshot().await.map_err(|e| e.to_string())?;

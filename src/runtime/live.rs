@@ -70,6 +70,8 @@ struct LiveWorld {
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
     provisioners: super::fence_provider::Provisioners,
+    /// Each job's `[job.provision]`: the volume its regional-volume strategy uses.
+    provision: std::collections::BTreeMap<String, crate::config::ProvisionSpec>,
 }
 
 #[async_trait::async_trait]
@@ -104,6 +106,13 @@ impl World for LiveWorld {
                 Err(e.to_string())
             }
         }
+    }
+
+    async fn volume(
+        &self,
+        op: crate::protocol::volume::VolumeOp,
+    ) -> crate::protocol::volume::VolumeAnswer {
+        super::volumes::run(&self.provisioners, &self.provision, op).await
     }
 
     async fn drill_remove_scratch(&self, host: &str, path: &str) -> Result<String, String> {
@@ -248,6 +257,7 @@ impl Starter for LiveStarter {
                 stop_poller: running.stop_poller,
                 notifier: running.notifier,
                 provisioners: running.provisioners,
+                provision: self.config.provision.clone(),
             }),
             fleet: self.config.fleet.clone(),
             label: self.path.file_name().map_or_else(

@@ -49,6 +49,7 @@ pub mod status;
 pub mod store;
 pub mod supervisor;
 pub mod transport;
+pub mod volumes;
 pub mod workspace;
 
 #[cfg(test)]

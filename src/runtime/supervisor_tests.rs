@@ -119,6 +119,7 @@ async fn operator_commands_go_through_the_feed_and_are_journaled() {
         job: JobId::new("rl-selfplay"),
         target: None,
         seen,
+        strategy: None,
     };
     h.feed
         .send(Feed::Input(Input::Command {

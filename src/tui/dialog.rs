@@ -393,6 +393,7 @@ impl Dialog {
                 job: job.clone(),
                 target: target.clone(),
                 seen,
+                strategy: None,
             }),
             Intent::Switchover { job, target } => Request::Core(Command::Switchover {
                 job: job.clone(),

@@ -182,6 +182,8 @@ impl DrillsState {
         match answer {
             Answer::Drills(c) => self.catalogue = Some(c),
             Answer::DrillPlan(p) => self.plan = Some(*p),
+            // The console asks no volume questions.
+            Answer::Volumes(_) => {}
         }
     }
 

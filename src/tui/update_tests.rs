@@ -103,6 +103,7 @@ fn confirm_needs_the_job_name_typed() {
         job: JobId::new("train"),
         target: Some(Target::new(HostId::new("b"), Some(0))),
         seen: snap.epoch,
+        strategy: None,
     };
     assert_eq!(r, Some(Request::Core(want)));
     assert!(matches!(ui.overlay, Overlay::None));

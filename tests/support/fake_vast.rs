@@ -126,6 +126,9 @@ struct State {
     ssh: Option<(String, u16)>,
     next_contract: u64,
     volumes: Vec<Value>,
+    /// Disk offered for new volumes (`POST /api/v0/volumes/search/`).
+    volume_offers: Vec<Value>,
+    next_volume: u64,
     /// Rents happen, but their answer never comes (a connection lost mid-call).
     lose_rent_answers: bool,
 }
@@ -148,6 +151,12 @@ impl FakeVast {
             token: token.to_string(),
             ready_after: 2,
             next_contract: 7001,
+            next_volume: 5001,
+            volume_offers: vec![
+                json!({"id": 9101, "geolocation": "Oslo, NO", "disk_space": 500.0, "storage_cost": 0.15, "verified": true}),
+                json!({"id": 9102, "geolocation": "Oslo, NO", "disk_space": 80.0, "storage_cost": 0.10, "verified": true}),
+                json!({"id": 9201, "geolocation": "Frankfurt, DE", "disk_space": 2000.0, "storage_cost": 0.12, "verified": true}),
+            ],
             ..State::default()
         }));
         let shared = state.clone();
@@ -242,6 +251,15 @@ impl FakeVast {
             "disk_space": 50.0, "status": "available", "type": "local_volume",
             "start_date": 1_700_000_000.0,
         }));
+    }
+
+    /// The offer volume `id` was created on, when it was created through the fake.
+    pub fn volume_created_on(&self, id: &str) -> Option<u64> {
+        let s = self.state.lock().unwrap();
+        s.volumes
+            .iter()
+            .find(|v| v["id"].to_string() == id)
+            .and_then(|v| v["offer"].as_u64())
     }
 
     /// Whether the account holds instance `id` (destroyed ones are gone).
@@ -386,6 +404,9 @@ enum Route {
     Manage(u64),
     Destroy(u64),
     Volumes,
+    VolumeSearch,
+    VolumeCreate,
+    VolumeDelete,
 }
 
 fn route(method: &str, path: &str) -> Option<Route> {
@@ -400,6 +421,9 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("GET", "/api/v0/instances/") => Some(Route::ListV0),
         ("POST", "/api/v0/bundles/" | "/api/v0/bundles") => Some(Route::Search),
         ("GET", "/api/v0/volumes" | "/api/v0/volumes/") => Some(Route::Volumes),
+        ("POST", "/api/v0/volumes/search/") => Some(Route::VolumeSearch),
+        ("PUT", "/api/v0/volumes/") => Some(Route::VolumeCreate),
+        ("DELETE", "/api/v0/volumes/") => Some(Route::VolumeDelete),
         ("PUT", p) if p.starts_with("/api/v0/asks/") => id_in("/api/v0/asks/").map(Route::Rent),
         ("GET", _) => id_in("/api/v0/instances/").map(Route::Show),
         ("PUT", _) => id_in("/api/v0/instances/").map(Route::Manage),
@@ -491,10 +515,54 @@ fn answer(
             (200, json!({"success": true}).to_string())
         }
         Route::Destroy(id) => match s.instances.remove(&id) {
-            Some(_) => (200, json!({"success": true}).to_string()),
+            Some(_) => {
+                // Its volume is free again.
+                for v in &mut s.volumes {
+                    if let Some(list) = v["instances"].as_array_mut() {
+                        list.retain(|i| i.as_u64() != Some(id));
+                    }
+                }
+                (200, json!({"success": true}).to_string())
+            }
             None => not_found("no such instance"),
         },
         Route::Volumes => (200, json!({"volumes": s.volumes}).to_string()),
+        Route::VolumeSearch => {
+            let offers: Vec<Value> = s
+                .volume_offers
+                .iter()
+                .filter(|o| passes(o, body))
+                .cloned()
+                .collect();
+            (200, json!({"offers": offers}).to_string())
+        }
+        Route::VolumeCreate => create_volume(s, body),
+        Route::VolumeDelete => {
+            let params: BTreeMap<&str, &str> =
+                query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let Some(id) = params.get("id").and_then(|i| i.parse::<u64>().ok()) else {
+                return (
+                    400,
+                    json!({"success": false, "error": "invalid_args", "msg": "id required"})
+                        .to_string(),
+                );
+            };
+            let Some(at) = s.volumes.iter().position(|v| v["id"] == id) else {
+                return not_found("no such volume");
+            };
+            let used = s.volumes[at]["instances"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty());
+            if used {
+                return (
+                    400,
+                    json!({"success": false, "error": "in_use", "msg": "volume is attached to an instance"})
+                        .to_string(),
+                );
+            }
+            s.volumes.remove(at);
+            (200, json!({"success": true}).to_string())
+        }
     }
 }
 
@@ -632,9 +700,11 @@ fn rent(s: &mut State, ask: u64, body: &Value) -> (u16, String) {
                 .to_string(),
         );
     }
-    if let Some(v) = body.get("volume_info") {
-        let known = s.volumes.iter().any(|vol| vol["id"] == v["volume_id"]);
-        if !known {
+    let volume = body
+        .get("volume_info")
+        .map(|v| s.volumes.iter().position(|vol| vol["id"] == v["volume_id"]));
+    if let Some(v) = volume {
+        if v.is_none() {
             return (
                 400,
                 json!({"success": false, "error": "invalid_args", "msg": "no such volume"})
@@ -655,10 +725,38 @@ fn rent(s: &mut State, ask: u64, body: &Value) -> (u16, String) {
         created_with: Some(body.clone()),
     };
     s.instances.insert(id, instance);
+    if let Some(Some(v)) = volume {
+        s.volumes[v]["instances"] = json!([id]);
+    }
     (
         200,
         json!({"success": true, "new_contract": id}).to_string(),
     )
+}
+
+/// `PUT /api/v0/volumes/ {"size", "id": OFFER, "name"}`: a volume on the offer's machine.
+fn create_volume(s: &mut State, body: &Value) -> (u16, String) {
+    let size = body["size"].as_f64().unwrap_or(0.0);
+    let offer = s
+        .volume_offers
+        .iter()
+        .find(|o| o["id"] == body["id"])
+        .cloned();
+    let Some(offer) = offer.filter(|o| size > 0.0 && o["disk_space"].as_f64() >= Some(size)) else {
+        return (
+            400,
+            json!({"success": false, "error": "invalid_args", "msg": "no such volume offer, or too small"})
+                .to_string(),
+        );
+    };
+    let id = s.next_volume;
+    s.next_volume += 1;
+    s.volumes.push(json!({
+        "id": id, "label": body["name"], "geolocation": offer["geolocation"],
+        "machine_id": 60_000 + id, "disk_space": size, "status": "available",
+        "type": "local_volume", "instances": [], "offer": offer["id"],
+    }));
+    (200, json!({"success": true, "volume_id": id}).to_string())
 }
 
 /// One instance with the fields Vast documents (a subset; the client ignores the rest).

@@ -30,20 +30,20 @@ use tokio::sync::{broadcast, watch};
 #[serde(deny_unknown_fields)]
 pub struct ExecuteBody {
     /// The Lifeboat job (seed 001's `machine_id`).
-    job: String,
+    pub(super) job: String,
     /// One strategy of the job's chain: the job goes where its readiness says it would
     /// (409 when it would not succeed now, or rents its machine).
     #[schema(
         pattern = "^(restart-in-place|warm-standby|cpu-standby|provision|regional-volume|escalate)$"
     )]
-    force_strategy: Option<String>,
+    pub(super) force_strategy: Option<String>,
     /// Where to (`HOST` or `HOST:GPU`); down the job's chain when absent.
     #[schema(pattern = "^[A-Za-z0-9._-]+(:(gpu)?[0-9]+)?$")]
-    target: Option<String>,
+    pub(super) target: Option<String>,
     /// Why, for the log.
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
     /// The same key never starts a second failover: it answers with the first's operation.
-    idempotency_key: Option<String>,
+    pub(super) idempotency_key: Option<String>,
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -178,13 +178,14 @@ pub async fn test(
     .into_response())
 }
 
-/// Where strategy `s` of `j`'s chain would take it now: the target its readiness names,
-/// when it would succeed (a strategy that rents its machine has none to force).
+/// Where strategy `s` of `j`'s chain would take it now: the target its readiness names
+/// when it would succeed, or `None` for a strategy that rents its machine (the failover
+/// then runs that strategy alone and the provider picks the machine).
 fn forced(
     snap: &crate::core::snapshot::Snapshot,
     j: &crate::core::snapshot::JobView,
     s: &str,
-) -> Result<Target, ApiError> {
+) -> Result<Option<Target>, ApiError> {
     let r = crate::core::readiness_snapshot::from_snapshot(snap, &j.id, snap.caps)
         .ok_or_else(|| ApiError::internal(format!("no readiness could be judged for {}", j.id)))?;
     let row = r
@@ -206,7 +207,8 @@ fn forced(
         .map(|c| format!("{}: {}", c.name, c.detail))
         .collect();
     match (&row.target, row.ready) {
-        (Some(t), true) => Ok(t.clone()),
+        (Some(t), true) => Ok(Some(t.clone())),
+        (None, true) => Ok(None),
         (_, false) => Err(ApiError::conflict(format!(
             "{s} would not succeed for {} now: {}",
             j.id,
@@ -214,15 +216,16 @@ fn forced(
         ))
         .field("force_strategy")
         .fix(format!("read /failover/readiness/{}", j.id))),
-        (None, true) => Err(ApiError::conflict(format!(
-            "{s} rents its machine, so there is no target to force; leave force_strategy out and let the chain run"
-        ))
-        .field("force_strategy")),
     }
 }
 
 /// Asks the supervisor for `b`'s failover as `who`, and answers as `q` asks.
-async fn run(st: State, who: Identity, q: Wait, b: ExecuteBody) -> Result<Response, ApiError> {
+pub(super) async fn run(
+    st: State,
+    who: Identity,
+    q: Wait,
+    b: ExecuteBody,
+) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
     let j = super::read::job(&snap, &b.job)?;
     let mut target =
@@ -247,8 +250,13 @@ async fn run(st: State, who: Identity, q: Wait, b: ExecuteBody) -> Result<Respon
             .field("force_strategy")
             .fix("give one of them"));
         }
-        target = Some(forced(&snap, j, s)?);
+        target = forced(&snap, j, s)?;
     }
+    // A renting strategy has no target to name: the failover runs it alone.
+    let strategy = match (&target, b.force_strategy.as_deref()) {
+        (None, Some(s)) => crate::core::fleet::StrategyKind::parse(s),
+        _ => None,
+    };
     let key = b.idempotency_key.as_deref().filter(|k| !k.is_empty());
     let job = j.id.clone();
     let op = {
@@ -298,6 +306,7 @@ async fn run(st: State, who: Identity, q: Wait, b: ExecuteBody) -> Result<Respon
         job: job.clone(),
         target,
         seen: snap.epoch,
+        strategy,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     let routed = crate::runtime::service::socket::Routed {

@@ -1,7 +1,8 @@
 //! `GET /metrics` in the OpenMetrics text format (prometheus-client), built from the
 //! supervisor's latest picture at each scrape. Labels are bounded by the config: `host`
 //! (one per `[[host]]`), `gpu` (its index), `job` (one per `[[job]]`), `store` (nas, s3),
-//! `state` (a fixed vocabulary), so a scrape grows with the fleet and nothing else.
+//! `state` (a fixed vocabulary), `destination` (one per `[[notify]]`, and "all"), so a
+//! scrape grows with the fleet and the config and nothing else.
 
 use super::error::{ApiError, ErrorBody};
 use super::State;
@@ -238,9 +239,57 @@ pub fn render(
     }
     let held = snap.automation.frozen.is_some() || snap.automation.paused_by.is_some();
     frozen.set(f64::from(u8::from(held)));
+    notifications(&mut reg);
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &reg)?;
     Ok(out)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyL {
+    destination: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HeldL {
+    destination: String,
+    reason: String,
+}
+
+/// Notifications by `[[notify]]` destination ("all" for those a drill held before any
+/// destination): sent, failed or dropped, and held (rate limit, drill).
+fn notifications(reg: &mut Registry) {
+    use crate::runtime::notify::tally;
+    use prometheus_client::metrics::counter::Counter;
+    let done = Family::<NotifyL, Counter>::default();
+    reg.register(
+        "notifications",
+        "Notifications by destination and outcome: sent, failed, dropped",
+        done.clone(),
+    );
+    let held = Family::<HeldL, Counter>::default();
+    reg.register(
+        "notifications_held",
+        "Notifications held back, by reason: rate_limit (sent later as a summary) or drill",
+        held.clone(),
+    );
+    for (destination, fate, n) in tally::counts() {
+        let reason = fate.as_str().to_string();
+        if fate.held() {
+            held.get_or_create(&HeldL {
+                destination,
+                reason,
+            })
+            .inc_by(n);
+        } else {
+            done.get_or_create(&NotifyL {
+                destination,
+                outcome: reason,
+            })
+            .inc_by(n);
+        }
+    }
 }
 
 #[utoipa::path(

@@ -17,6 +17,7 @@ mod ops;
 mod read;
 mod strategies;
 mod tls;
+mod volumes;
 
 pub use auth::Tokens;
 use error::ApiError;
@@ -135,6 +136,16 @@ fn router(state: State) -> Router {
         .route("/failover/strategies", get(strategies::strategies))
         .route("/metrics", get(metrics::metrics))
         .route("/events", get(events::events))
+        .route("/failover/regional-volume/list", get(volumes::list))
+        .route(
+            "/failover/regional-volume/{volume_id}",
+            get(volumes::get).delete(volumes::delete),
+        )
+        .route("/failover/regional-volume/create", post(volumes::create))
+        .route(
+            "/failover/regional-volume/search/{region}",
+            get(volumes::search),
+        )
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             TIME,
@@ -143,6 +154,10 @@ fn router(state: State) -> Router {
     let guarded = timed
         .route("/failover/execute", post(execute::execute))
         .route("/failover/test/{job}", post(execute::test))
+        .route(
+            "/failover/regional-volume/failover",
+            post(volumes::failover),
+        )
         .route("/events/stream", get(events::stream))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -173,7 +188,7 @@ async fn authenticate(
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no endpoint {}", uri.path()))
-        .fix("GET /openapi.json describes it all; this API serves /jobs, /hosts, /checkpoints, /failover/{execute,test/JOB,readiness/JOB,status/JOB,strategies}, /events, /events/stream, /metrics, /health, /liveness and /readiness")
+        .fix("GET /openapi.json describes it all; this API serves /jobs, /hosts, /checkpoints, /failover/{execute,test/JOB,readiness/JOB,status/JOB,strategies,regional-volume/…}, /events, /events/stream, /metrics, /health, /liveness and /readiness")
 }
 
 async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

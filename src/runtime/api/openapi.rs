@@ -26,8 +26,14 @@ use utoipa::{Modify, OpenApi};
         super::events::events,
         super::events::stream,
         super::metrics::metrics,
+        super::volumes::list,
+        super::volumes::get,
+        super::volumes::create,
+        super::volumes::delete,
+        super::volumes::search,
+        super::volumes::failover,
     ),
-    components(schemas(super::error::ErrorBody, super::error::ErrorDetail, super::execute::ExecuteBody)),
+    components(schemas(super::error::ErrorBody, super::error::ErrorDetail, super::execute::ExecuteBody, super::volumes::CreateBody, super::volumes::VolumeFailoverBody, crate::protocol::volume::VolumeRow, crate::protocol::volume::OfferRow)),
     modifiers(&Bearer),
     security(("bearer" = []))
 )]

@@ -42,6 +42,7 @@ impl Notifier for DrillAware {
                     .await
             }
             (Some(r), DrillNotify::Hold) => {
+                super::tally::count("all", super::tally::Fate::HeldDrill);
                 tracing::info!("held during drill {r} (drill_notifications = \"hold\"): {message}");
                 Ok(())
             }

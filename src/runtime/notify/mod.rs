@@ -8,6 +8,7 @@ mod held;
 mod http;
 pub mod pace;
 pub mod queue;
+pub mod tally;
 pub mod telegram;
 pub mod webhook;
 

@@ -10,6 +10,7 @@
 
 use super::held::Held;
 use super::pace::{Backoff, Bucket, Rate};
+use super::tally::{count, Fate};
 use crate::core::io::Severity;
 use crate::runtime::transport::Notifier;
 use async_trait::async_trait;
@@ -118,11 +119,15 @@ impl Queue {
     /// Queues without waiting; `Err` when the queue is full or the worker is gone.
     pub fn enqueue(&self, m: Outgoing) -> Result<(), String> {
         self.tx.try_send(m).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => format!(
-                "{}: {} notifications are already waiting; this one was dropped",
-                self.name, self.capacity
-            ),
+            mpsc::error::TrySendError::Full(_) => {
+                count(&self.name, Fate::Dropped);
+                format!(
+                    "{}: {} notifications are already waiting; this one was dropped",
+                    self.name, self.capacity
+                )
+            }
             mpsc::error::TrySendError::Closed(_) => {
+                count(&self.name, Fate::Dropped);
                 format!("{}: the delivery task has stopped", self.name)
             }
         })
@@ -153,6 +158,7 @@ async fn run(dest: Arc<dyn Destination>, d: Delivery, mut rx: mpsc::Receiver<Out
                     deliver(&*dest, &d, m).await;
                 } else {
                     held.push(m);
+                    count(dest.name(), Fate::HeldRateLimit);
                     tracing::info!(
                         target: "notify",
                         "{}: rate limit reached, {} notification(s) held back",
@@ -197,14 +203,17 @@ async fn deliver(dest: &dyn Destination, d: &Delivery, m: Outgoing) {
         };
         match outcome {
             Attempt::Delivered { status } => {
+                count(name, Fate::Sent);
                 tracing::info!(target: "notify", "{name}: delivered ({:?}, attempt {attempt}, HTTP {status})", m.severity);
                 return;
             }
             Attempt::Permanent(why) => {
+                count(name, Fate::Failed);
                 tracing::error!(target: "notify", "{name}: notification not delivered, and not retried: {why}");
                 return;
             }
             Attempt::Retry { why, .. } if attempt == attempts => {
+                count(name, Fate::Failed);
                 tracing::error!(target: "notify", "{name}: notification not delivered after {attempts} attempts; last: {why}");
                 return;
             }

@@ -255,6 +255,60 @@ pub struct Volume {
     pub region: Option<String>,
     pub machine_id: Option<u64>,
     pub size_gb: Option<f64>,
+    /// The provider's word for it ("available", "in_use", …), when it gives one.
+    pub status: Option<String>,
+    /// Instances it is attached to now.
+    pub instances: Vec<String>,
+}
+
+impl Volume {
+    /// Whether an instance uses it: by the instances listed, or by the provider's status.
+    pub fn attached(&self) -> bool {
+        !self.instances.is_empty()
+            || self
+                .status
+                .as_deref()
+                .is_some_and(|s| matches!(s, "in_use" | "attached" | "mounted"))
+    }
+
+    /// Deleting a volume an instance uses would pull its disk from under a running job:
+    /// refused, naming the instances, until they are gone.
+    pub fn deletable(&self) -> Result<(), String> {
+        if !self.attached() {
+            return Ok(());
+        }
+        let on = if self.instances.is_empty() {
+            format!(
+                "the provider says it is {}",
+                self.status.as_deref().unwrap_or("in use")
+            )
+        } else {
+            format!("attached to instance {}", self.instances.join(", "))
+        };
+        Err(format!(
+            "volume {} is {on}; destroy or detach the instance first (its data goes with the volume)",
+            self.label()
+        ))
+    }
+
+    /// Its name with its id, or the id.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("\"{n}\" ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// Disk a provider offers for a new volume.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VolumeOffer {
+    pub id: String,
+    pub region: Option<String>,
+    /// Free space it can give, GB.
+    pub size_gb: f64,
+    /// Dollars per GB per month, when the provider says.
+    pub price_gb_month: Option<f64>,
 }
 
 #[cfg(test)]

@@ -15,13 +15,17 @@ mod regional;
 pub mod vast;
 mod vast_provision;
 mod vast_query;
+mod vast_volumes;
 
 use crate::config::ProviderConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::core::provider_verdict::InstanceStatus;
-pub use criteria::{Criteria, InstanceId, InstanceInfo, LaunchSpec, Offer, Volume, VolumeAttach};
+pub use criteria::{
+    Criteria, InstanceId, InstanceInfo, LaunchSpec, Offer, Volume, VolumeAttach, VolumeOffer,
+};
+pub use regional::find_volume;
 pub use vast::{VastClient, VastOptions};
 
 /// A provider's API, as far as health evidence needs it.
@@ -81,6 +85,40 @@ pub trait Provisioner: Provider {
         Err(ProviderError::Unsupported {
             provider: self.name().to_string(),
             what: "list persistent volumes".into(),
+        })
+    }
+
+    /// Disk offered for new volumes in `region` (a two-letter country code) with room for
+    /// `size_gb`, cheapest first.
+    async fn volume_offers(
+        &self,
+        _region: &str,
+        _size_gb: u32,
+    ) -> Result<Vec<VolumeOffer>, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.name().to_string(),
+            what: "search volume offers".into(),
+        })
+    }
+
+    /// Creates a volume of `size_gb` from `offer` and answers it as listed.
+    async fn create_volume(
+        &self,
+        _offer: &VolumeOffer,
+        _size_gb: u32,
+        _name: Option<&str>,
+    ) -> Result<Volume, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.name().to_string(),
+            what: "create persistent volumes".into(),
+        })
+    }
+
+    /// Deletes volume `id` and its data. Callers check [`Volume::deletable`] first.
+    async fn delete_volume(&self, _id: &str) -> Result<(), ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.name().to_string(),
+            what: "delete persistent volumes".into(),
         })
     }
 

@@ -7,7 +7,7 @@ use super::provision::ProvisionError;
 use super::Provisioner;
 
 /// The account's volume with id `wanted`, else the first named `wanted`.
-pub(super) async fn find_volume(
+pub async fn find_volume(
     provider: &dyn Provisioner,
     wanted: &str,
 ) -> Result<Volume, ProvisionError> {
@@ -19,13 +19,7 @@ pub(super) async fn find_volume(
     match found {
         Some(v) => Ok(v.clone()),
         None => {
-            let known: Vec<String> = all
-                .iter()
-                .map(|v| match &v.name {
-                    Some(n) => format!("\"{n}\" ({})", v.id),
-                    None => v.id.clone(),
-                })
-                .collect();
+            let known: Vec<String> = all.iter().map(Volume::label).collect();
             Err(ProvisionError::VolumeNotFound {
                 provider: provider.name().to_string(),
                 volume: wanted.to_string(),
@@ -82,6 +76,8 @@ mod tests {
             region: region.map(str::to_string),
             machine_id: None,
             size_gb: Some(50.0),
+            status: None,
+            instances: Vec::new(),
         }
     }
 
@@ -98,5 +94,31 @@ mod tests {
         assert!(err.to_string().contains("outside regions = [SE]"), "{err}");
         let err = narrow_to_volume("vast", &mut c, &volume(None)).unwrap_err();
         assert!(matches!(err, ProvisionError::VolumeRegionUnknown { .. }));
+    }
+}
+
+#[cfg(test)]
+mod deletable {
+    use super::Volume;
+
+    #[test]
+    fn an_attached_volume_is_not_deletable() {
+        let mut v = Volume {
+            id: "77".into(),
+            name: Some("ckpt".into()),
+            region: None,
+            machine_id: None,
+            size_gb: None,
+            status: Some("available".into()),
+            instances: Vec::new(),
+        };
+        assert!(v.deletable().is_ok());
+        v.instances.push("7001".into());
+        let err = v.deletable().unwrap_err();
+        assert!(err.contains("attached to instance 7001"), "{err}");
+        assert!(err.contains("\"ckpt\" (77)"), "{err}");
+        v.instances.clear();
+        v.status = Some("in_use".into());
+        assert!(v.deletable().unwrap_err().contains("in_use"));
     }
 }

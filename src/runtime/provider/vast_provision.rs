@@ -22,7 +22,7 @@
 //!   field by field; `id`, `label`/`name`, `geolocation`, `machine_id` and `disk_space` are
 //!   read when present (design decision, see `Volume`).
 
-use super::criteria::{Criteria, InstanceId, InstanceInfo, LaunchSpec, Offer, Volume};
+use super::criteria::{Criteria, InstanceId, InstanceInfo, LaunchSpec, Offer, Volume, VolumeOffer};
 use super::vast::{Reply, VastClient};
 use super::vast_query::{create_body, search_body};
 use super::{ProviderError, Provisioner};
@@ -147,6 +147,10 @@ struct RawVolume {
     geolocation: Option<String>,
     machine_id: Option<u64>,
     disk_space: Option<f64>,
+    status: Option<String>,
+    /// The instances using it, where the row lists them.
+    #[serde(default)]
+    instances: Option<Vec<RawId>>,
 }
 
 /// Vast's own words from an error body (`msg`, else `error`), or an excerpt.
@@ -326,9 +330,37 @@ impl Provisioner for VastClient {
                     region: v.geolocation.filter(|g| !g.trim().is_empty()),
                     machine_id: v.machine_id,
                     size_gb: v.disk_space,
+                    status: v.status.filter(|s| !s.trim().is_empty()),
+                    instances: v
+                        .instances
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(RawId::text)
+                        .collect(),
                 })
             })
             .collect())
+    }
+
+    async fn volume_offers(
+        &self,
+        region: &str,
+        size_gb: u32,
+    ) -> Result<Vec<VolumeOffer>, ProviderError> {
+        self.search_volume_offers(region, size_gb).await
+    }
+
+    async fn create_volume(
+        &self,
+        offer: &VolumeOffer,
+        size_gb: u32,
+        name: Option<&str>,
+    ) -> Result<Volume, ProviderError> {
+        self.put_volume(offer, size_gb, name).await
+    }
+
+    async fn delete_volume(&self, id: &str) -> Result<(), ProviderError> {
+        self.delete_volume_by_id(id).await
     }
 
     async fn labelled(&self, label: &str) -> Result<Vec<InstanceId>, ProviderError> {

@@ -584,6 +584,31 @@ impl Service {
                     let _ = reply.send(outcome);
                 });
             }
+            Request::Volume(op) => {
+                use crate::protocol::volume::VolumeAnswer;
+                let Some(w) = world else {
+                    let _ = reply.send(Outcome::Failed {
+                        reason: "the fleet is restarting; try again".into(),
+                    });
+                    return;
+                };
+                let changes = op.changes();
+                let auditor = self.auditor();
+                // A provider's API may take seconds: the answer comes from its own task.
+                tokio::spawn(async move {
+                    let answer = w.volume(op).await;
+                    if changes {
+                        let verdict = match &answer {
+                            VolumeAnswer::Failed { reason, .. } => Err(reason.clone()),
+                            _ => Ok(()),
+                        };
+                        auditor.audit(&by, &label, verdict).await;
+                    }
+                    let _ = reply.send(Outcome::Answered {
+                        answer: crate::protocol::drill::Answer::Volumes(answer),
+                    });
+                });
+            }
             Request::DrillRun { name, dry_run, yes } => {
                 let outcome = self.drill_run(&by, &name, dry_run, yes, false).await;
                 let verdict = match &outcome {
@@ -698,6 +723,51 @@ impl Service {
 
     /// A request that is not a core command, journaled like one.
     async fn audit(&self, by: &Identity, label: &str, verdict: Result<(), String>) {
+        let ts = self.now();
+        self.say(audit_notice(by, label, verdict, ts)).await;
+    }
+
+    /// What a task needs to journal its own outcome later, as `audit` does now.
+    fn auditor(&self) -> Auditor {
+        Auditor {
+            feed: self.feed(),
+            fanout: self.fanout.clone(),
+            clock: self.current.as_ref().map(|c| c.handle.clock.clone()),
+        }
+    }
+}
+
+/// Journals a request's outcome from a task that outlives the request's turn.
+struct Auditor {
+    feed: Option<mpsc::Sender<Feed>>,
+    fanout: Fanout,
+    clock: Option<crate::runtime::clock::Clock>,
+}
+
+impl Auditor {
+    async fn audit(&self, by: &Identity, label: &str, verdict: Result<(), String>) {
+        let ts = match &self.clock {
+            Some(c) => c.now(),
+            None => crate::runtime::clock::Clock::new().now(),
+        };
+        let n = audit_notice(by, label, verdict, ts);
+        match &self.feed {
+            Some(feed) => {
+                let _ = feed.send(Feed::Notice(n)).await;
+            }
+            None => self.fanout.notice(n),
+        }
+    }
+}
+
+/// The journal's record of a request that is not a core command.
+fn audit_notice(
+    by: &Identity,
+    label: &str,
+    verdict: Result<(), String>,
+    ts: crate::core::time::Ts,
+) -> Notice {
+    {
         let kind = match verdict {
             Ok(()) => EventKind::CommandAccepted {
                 operator: by.name.clone(),
@@ -713,8 +783,7 @@ impl Service {
                 reason,
             },
         };
-        let ts = self.now();
-        self.say(Notice::Core(Event { ts, kind })).await;
+        Notice::Core(Event { ts, kind })
     }
 }
 

@@ -34,6 +34,17 @@ pub trait World: Send + Sync {
         Err("this fleet keeps no checkpoint stores to restore from".into())
     }
 
+    /// A volume operation at the config's providers.
+    async fn volume(
+        &self,
+        _op: crate::protocol::volume::VolumeOp,
+    ) -> crate::protocol::volume::VolumeAnswer {
+        crate::protocol::volume::VolumeAnswer::failed(
+            crate::protocol::volume::VolumeFailure::NoProvider,
+            "this fleet rents nothing: volumes live at a GPU provider, and only a fleet with a [[provider]] section in its config has one (the demo fleet has none)",
+        )
+    }
+
     /// Makes a fault happen now (the simulated fleet only).
     async fn inject(&self, _kind: FaultKind, _target: &str) -> Result<String, String> {
         Err("faults can be injected only into the simulated demo fleet".into())
