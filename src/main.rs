@@ -67,6 +67,9 @@ struct Cli {
     /// Inject faults into the demo on the seeded schedule.
     #[arg(long, global = true, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     chaos: bool,
+    /// Grow the demo fleet to N simulated hosts (8 GPUs each beyond the shipped six), for scale runs.
+    #[arg(long, global = true, value_name = "N", default_value_t = lifeboat::sim::demo::DEMO_HOSTS, value_parser = fleet_size)]
+    fleet_size: usize,
     /// Inject one fault into the demo: KIND:TARGET@TIME, e.g. gpu-lost:llm-pretrain@5s (repeatable).
     #[arg(long, global = true, value_name = "FAULT")]
     inject: Vec<String>,
@@ -320,6 +323,19 @@ fn role(s: &str) -> Result<lifeboat::core::identity::Role, String> {
         .ok_or_else(|| format!("\"{s}\" is not a role: use viewer, operator or admin"))
 }
 
+fn fleet_size(s: &str) -> Result<usize, String> {
+    use lifeboat::sim::demo::{DEMO_HOSTS, MAX_HOSTS};
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a number of hosts"))?;
+    if !(DEMO_HOSTS..=MAX_HOSTS).contains(&n) {
+        return Err(format!(
+            "{n} hosts: the demo fleet has {DEMO_HOSTS} to {MAX_HOSTS} hosts"
+        ));
+    }
+    Ok(n)
+}
+
 fn on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" | "true" | "yes" => Ok(true),
@@ -484,7 +500,7 @@ fn drill(cli: &Cli, action: &DrillAction) -> ExitCode {
         };
         let plan = Plan {
             state_dir,
-            starter: Some(demo_starter(cli.seed, false, Vec::new())),
+            starter: Some(demo_starter(cli, false, Vec::new())),
             readonly: cli.readonly,
         };
         (plan, None)
@@ -538,10 +554,11 @@ fn demo_dir(cli: &Cli) -> PathBuf {
     })
 }
 
-fn demo_starter(seed: u64, chaos: bool, inject: Vec<Fault>) -> Arc<dyn Starter> {
+fn demo_starter(cli: &Cli, chaos: bool, inject: Vec<Fault>) -> Arc<dyn Starter> {
     Arc::new(DemoStarter {
         opts: DemoOptions {
-            seed,
+            seed: cli.seed,
+            fleet_size: cli.fleet_size,
             chaos,
             inject,
             timing: SimTiming::realistic(),
@@ -551,7 +568,9 @@ fn demo_starter(seed: u64, chaos: bool, inject: Vec<Fault>) -> Arc<dyn Starter> 
 
 /// The `--inject` faults, checked against the demo fleet.
 fn injections(cli: &Cli) -> Result<Vec<Fault>, ExitCode> {
-    let fleet = demo_fleet();
+    let fleet = lifeboat::sim::demo::demo_config_sized(cli.fleet_size)
+        .map(|c| c.fleet)
+        .unwrap_or_else(|_| demo_fleet());
     cli.inject
         .iter()
         .map(|s| parse_inject(s, &fleet))
@@ -569,7 +588,7 @@ fn demo(cli: &Cli) -> ExitCode {
     };
     let plan = Plan {
         state_dir: demo_dir(cli),
-        starter: Some(demo_starter(cli.seed, cli.chaos, inject)),
+        starter: Some(demo_starter(cli, cli.chaos, inject)),
         readonly: cli.readonly,
     };
     // --theme wins over the config's [settings].theme.
@@ -631,7 +650,7 @@ fn daemon(
             Ok(f) => f,
             Err(code) => return code,
         };
-        (demo_dir(cli), demo_starter(cli.seed, cli.chaos, inject))
+        (demo_dir(cli), demo_starter(cli, cli.chaos, inject))
     } else {
         let (starter, state_dir) = match live_starter(cli, "lifeboat daemon --demo") {
             Ok(s) => s,

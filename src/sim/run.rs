@@ -3,7 +3,7 @@
 //! same service, supervisor and screens a real fleet gets.
 
 use super::chaos::{schedule, Fault};
-use super::demo::demo_config;
+use super::demo::demo_config_sized;
 use super::driver::Driver;
 use super::transport::{now_ms, Shared, SimTiming, SimTransport};
 use super::world::SimWorld;
@@ -23,6 +23,8 @@ use tokio::task::JoinHandle;
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     pub seed: u64,
+    /// Hosts in the fleet (`demo::DEMO_HOSTS` is the shipped one).
+    pub fleet_size: usize,
     /// Inject faults on the seeded schedule.
     pub chaos: bool,
     /// Faults given with `--inject`.
@@ -135,7 +137,7 @@ impl Starter for DemoStarter {
 }
 
 fn start(opts: &DemoOptions, state_dir: &Path) -> Result<Started, DemoError> {
-    let config = demo_config().map_err(|e| DemoError::World(e.to_string()))?;
+    let config = demo_config_sized(opts.fleet_size).map_err(|e| DemoError::World(e.to_string()))?;
     let fleet = config.fleet;
     let root = state_dir.join("sim");
     std::fs::create_dir_all(&root).map_err(|source| DemoError::StateDir {

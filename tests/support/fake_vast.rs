@@ -258,7 +258,7 @@ impl FakeVast {
         let s = self.state.lock().unwrap();
         s.volumes
             .iter()
-            .find(|v| v["id"].to_string() == id)
+            .find(|v| v["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(id))
             .and_then(|v| v["offer"].as_u64())
     }
 

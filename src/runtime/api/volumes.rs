@@ -117,8 +117,9 @@ pub struct CreateBody {
     /// Two-letter country code the volume lives in (machines that attach it must be there).
     #[schema(pattern = "^[A-Za-z]{2}$")]
     region: String,
-    #[schema(minimum = 1, maximum = 65536)]
-    size_gb: u32,
+    /// Whole GB (JSON Schema counts 100.0 as an integer, so it is read as a number).
+    #[schema(value_type = u32, minimum = 1, maximum = 65536)]
+    size_gb: f64,
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     name: Option<String>,
     /// The `[[provider]]` to create it at (the only one when absent).
@@ -143,11 +144,12 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     super::auth::allow(&who, Role::Operator, "creating a volume")?;
     let b: CreateBody = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
-    check(&b.region, size_ok(b.size_gb), &b.name, &b.provider)?;
+    let size = whole_gb(b.size_gb);
+    check(&b.region, size.is_some(), &b.name, &b.provider)?;
     let op = VolumeOp::Create {
         provider: b.provider,
         region: b.region.to_ascii_uppercase(),
-        size_gb: b.size_gb,
+        size_gb: size.unwrap_or_default(),
         name: b.name,
     };
     let VolumeAnswer::Created { volume } = ask(&st, &who, op).await? else {
@@ -168,8 +170,9 @@ pub async fn create(
         .into_response())
 }
 
-fn size_ok(gb: u32) -> bool {
-    (1..=65536).contains(&gb)
+/// `gb` as whole GB from 1 to 65536, or `None`.
+fn whole_gb(gb: f64) -> Option<u32> {
+    (gb.fract() == 0.0 && (1.0..=65536.0).contains(&gb)).then_some(gb as u32)
 }
 
 fn word_ok(w: &str) -> bool {
@@ -197,7 +200,10 @@ fn check(
         .fix("use a code like \"US\", \"DE\" or \"NO\""));
     }
     if !size {
-        return Err(ApiError::unprocessable("size_gb must be 1 to 65536").field("size_gb"));
+        return Err(
+            ApiError::unprocessable("size_gb must be a whole number from 1 to 65536")
+                .field("size_gb"),
+        );
     }
     for (field, v) in [("name", name), ("provider", provider)] {
         if let Some(v) = v.as_deref().filter(|v| !word_ok(v)) {

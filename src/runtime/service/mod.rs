@@ -732,7 +732,7 @@ impl Service {
         Auditor {
             feed: self.feed(),
             fanout: self.fanout.clone(),
-            clock: self.current.as_ref().map(|c| c.handle.clock.clone()),
+            clock: self.current.as_ref().map(|c| c.handle.clock),
         }
     }
 }
