@@ -687,5 +687,29 @@ fn over_tls_the_api_answers_https_with_the_configured_certificate_only() {
     assert!(try_curl(&["-H", &auth, &format!("{base}/jobs")]).is_err());
     let plain = base.replacen("https://", "http://", 1);
     assert!(try_curl(&["-H", &auth, &format!("{plain}/jobs")]).map_or(true, |r| r.status != 200));
+    // A reload cannot re-read the tokens' variables: [api] stays as it started, and the
+    // journal says so.
+    let moved = std::fs::read_to_string(&bed.config)
+        .unwrap()
+        .replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:1\"");
+    std::fs::write(&bed.config, moved).unwrap();
+    daemon.signal("HUP");
+    failover_bed::eventually(20, "the reload's word on [api]", || {
+        daemon::events(&bed.state, "config_reload_failed")
+            .iter()
+            .any(|e| {
+                e["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("[api] differs"))
+            })
+    });
+    let r = curl(&[
+        "--cacert",
+        cacert.to_str().unwrap(),
+        "-H",
+        &auth,
+        &format!("{base}/jobs"),
+    ]);
+    assert_eq!(r.status, 200, "{}", r.body);
     assert!(daemon.stop().success());
 }

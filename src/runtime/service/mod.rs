@@ -479,6 +479,13 @@ impl Service {
                 Err(e) => failed.push(format!("{e}; the socket's access in force stays")),
             }
         }
+        // Its tokens were read from the environment at start, which a reload cannot
+        // re-read: the API is not changed under its callers, and the log says so.
+        if next.api != self.access.api {
+            failed.push(
+                "[api] differs from the one the HTTP API started with; it goes on as started (address, TLS, tokens) until the daemon restarts".into(),
+            );
+        }
         self.access = Access {
             ssh: self.ssh.as_ref().and(next.ssh.clone()),
             group,
