@@ -371,6 +371,17 @@ fn on_a_real_fleet_a_viewer_is_refused_and_an_operator_waits_for_the_failover() 
         .filter(|e| e["operator"] == "ci")
         .collect();
     assert_eq!(by.len(), 1, "{by:#?}");
+    // The stores' side of the metrics, on a fleet that has a NAS.
+    let scrape = with(VIEWER, &[&format!("{base}/metrics")]).body;
+    let verified = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("lifeboat_store_verified_bytes{store=\"nas\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(verified.is_some_and(|b| b > 0.0), "{scrape:.2000}");
+    assert!(
+        scrape.contains("lifeboat_host_gpu_xid_errors{host=\"h1\"} 0"),
+        "{scrape:.2000}"
+    );
     assert!(daemon.stop().success());
 }
 

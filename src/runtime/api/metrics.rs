@@ -84,6 +84,11 @@ pub fn render(
         "host_probe_latency_seconds",
         "The last probe's round trip",
     );
+    let xid = family::<HostL>(
+        &mut reg,
+        "host_gpu_xid_errors",
+        "Distinct GPU Xid errors in the host's kernel log at the last probe (application Xids left out)",
+    );
     let util = family::<GpuL>(&mut reg, "gpu_utilization_ratio", "GPU utilisation, 0 to 1");
     let mem = family::<GpuL>(&mut reg, "gpu_memory_used_bytes", "GPU memory in use");
     let temp = family::<GpuL>(&mut reg, "gpu_temperature_celsius", "GPU temperature");
@@ -155,6 +160,9 @@ pub fn render(
                 })
                 .set(f64::from(u8::from(reach == s)));
         }
+        let xids = h.fatal.iter().chain(&h.degraded);
+        xid.get_or_create(&HostL { host: host.clone() })
+            .set(xids.filter(|r| r.starts_with("Xid ")).count() as f64);
         if let Some(ms) = h.latency_ms {
             latency
                 .get_or_create(&HostL { host: host.clone() })
@@ -237,12 +245,50 @@ pub fn render(
     for ((store, state), n) in by_state {
         copies.get_or_create(&CopyL { store, state }).set(n);
     }
+    replicated(&mut reg, snap);
     let held = snap.automation.frozen.is_some() || snap.automation.paused_by.is_some();
     frozen.set(f64::from(u8::from(held)));
     notifications(&mut reg);
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &reg)?;
     Ok(out)
+}
+
+/// Bytes held verified per store, and when the last scrub (of every store) ended.
+fn replicated(reg: &mut Registry, snap: &Snapshot) {
+    use crate::core::inventory::CopyState;
+    let bytes = family::<StoreL>(
+        reg,
+        "store_verified_bytes",
+        "Bytes of checkpoints whose copy in the store is verified (replicated and read back)",
+    );
+    for s in &snap.inventory.stores {
+        let held: u64 = snap
+            .inventory
+            .checkpoints
+            .iter()
+            .filter(|c| {
+                c.copies
+                    .iter()
+                    .any(|cp| cp.store == s.name && cp.state == CopyState::Verified)
+            })
+            .map(|c| c.bytes)
+            .sum();
+        bytes
+            .get_or_create(&StoreL {
+                store: s.name.clone(),
+            })
+            .set(held as f64);
+    }
+    if let Some(at) = snap.inventory.last_scrub {
+        let scrub = F64::default();
+        reg.register(
+            "checkpoint_last_scrub_timestamp_seconds",
+            "When the last scrub of every store's copies ended (Unix time)",
+            scrub.clone(),
+        );
+        scrub.set(at.0 as f64 / 1000.0);
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
