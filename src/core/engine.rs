@@ -265,6 +265,12 @@ impl Core {
         self.events.pop_front()
     }
 
+    /// The snapshot epoch: bumped on every change, so a caller can tell whether a new
+    /// snapshot would differ without building one.
+    pub fn epoch(&self) -> u64 {
+        self.d.epoch
+    }
+
     /// The latest time by which `handle(.., Input::Tick)` must be called.
     pub fn poll_deadline(&self) -> Option<Ts> {
         let hosts = self.hosts.values().flat_map(|w| {

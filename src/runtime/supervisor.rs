@@ -40,7 +40,8 @@ pub struct RuntimeParts {
     pub transport: Arc<dyn Transport>,
     pub notifier: Arc<dyn Notifier>,
     pub journal: PathBuf,
-    /// How many effects may run at once across the fleet.
+    /// How many steps (fence, stage, launch …) may run at once across the fleet; probes
+    /// have as many permits of their own.
     pub concurrency: usize,
     /// Renting machines for `provision` / `regional-volume` steps, when configured.
     pub renting: Option<Arc<super::renting::Renting>>,
@@ -74,6 +75,11 @@ impl SupervisorHandle {
 
 const NOTICE_QUEUE: usize = 1024;
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+/// The least time between two snapshots: a change waits at most this long to be seen, and
+/// a thousand probe results a second build a few snapshots, not a thousand.
+const SNAPSHOT_GAP: Duration = Duration::from_millis(100);
+/// Results taken in one turn before the state is journaled and published once.
+const BATCH: usize = 256;
 
 struct Supervisor {
     core: Core,
@@ -81,12 +87,18 @@ struct Supervisor {
     exec: Arc<Executor>,
     clock: Clock,
     limit: Arc<Semaphore>,
+    /// Probes' own permits: a mass failover's steps must never queue the probes behind
+    /// them, or the detector goes blind exactly when it is needed (hosts turn suspect
+    /// for want of a permit, and the partition guard trips).
+    probe_limit: Arc<Semaphore>,
     tasks: JoinSet<()>,
     results: mpsc::Sender<Input>,
     notices: mpsc::Sender<Notice>,
     snapshots: watch::Sender<Arc<Snapshot>>,
     published_epoch: u64,
     published_at: tokio::time::Instant,
+    /// A change waits for `SNAPSHOT_GAP` to pass since the last snapshot.
+    publish_pending: bool,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
     /// Answered intents, closed in the same transaction as the state change they caused.
@@ -133,12 +145,14 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         exec,
         clock,
         limit: Arc::new(Semaphore::new(parts.concurrency.max(1))),
+        probe_limit: Arc::new(Semaphore::new(parts.concurrency.max(1))),
         tasks: JoinSet::new(),
         results: results_tx,
         notices: notice_tx,
         snapshots: snap_tx,
         published_epoch: 0,
         published_at: tokio::time::Instant::now(),
+        publish_pending: false,
         inventory: Arc::default(),
         inventory_changed: false,
         answered: Vec::new(),
@@ -173,15 +187,24 @@ impl Supervisor {
                     None => std::future::pending().await,
                 }
             };
+            let publish = async {
+                match self.publish_pending {
+                    true => tokio::time::sleep_until(self.published_at + SNAPSHOT_GAP).await,
+                    false => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
                 Some(input) = results.recv() => {
-                    let now = self.clock.now();
-                    if let Some(op) = answered_op(&input) {
-                        self.answered.push((op, now.0, outcome(&input).to_string()));
+                    self.result(input);
+                    // What else has come in goes in the same turn: journaled once.
+                    for _ in 1..BATCH {
+                        match results.try_recv() {
+                            Ok(input) => self.result(input),
+                            Err(_) => break,
+                        }
                     }
-                    self.core.handle(now, input);
                 }
                 Some(f) = feed.recv() => match f {
                     Feed::Command { by, command, reply } => {
@@ -200,6 +223,7 @@ impl Supervisor {
                     }
                 },
                 _ = sleep => self.core.handle(self.clock.now(), Input::Tick),
+                () = publish => {}
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
@@ -212,6 +236,15 @@ impl Supervisor {
         self.service(ServiceEvent::SupervisorStopped, reason)
             .await?;
         Ok(())
+    }
+
+    /// One step's or probe's result, into the core.
+    fn result(&mut self, input: Input) {
+        let now = self.clock.now();
+        if let Some(op) = answered_op(&input) {
+            self.answered.push((op, now.0, outcome(&input).to_string()));
+        }
+        self.core.handle(now, input);
     }
 
     async fn service(&mut self, what: ServiceEvent, detail: String) -> Result<(), JournalError> {
@@ -265,7 +298,10 @@ impl Supervisor {
     fn start(&mut self, effect: Effect) {
         let exec = self.exec.clone();
         let results = self.results.clone();
-        let limit = self.limit.clone();
+        let limit = match effect {
+            Effect::Probe { .. } => self.probe_limit.clone(),
+            _ => self.limit.clone(),
+        };
         self.tasks.spawn(async move {
             let Ok(_permit) = limit.acquire_owned().await else {
                 return;
@@ -285,14 +321,19 @@ impl Supervisor {
     }
 
     fn publish(&mut self, force: bool) -> Result<(), JournalError> {
-        let mut snap = self.core.snapshot();
-        snap.inventory = (*self.inventory).clone();
-        let changed = snap.epoch != self.published_epoch || self.inventory_changed;
-        self.inventory_changed = false;
-        let due = self.published_at.elapsed() >= SNAPSHOT_EVERY;
-        if !(force || changed || due) {
+        let changed = self.core.epoch() != self.published_epoch || self.inventory_changed;
+        let since = self.published_at.elapsed();
+        if !(force || changed || since >= SNAPSHOT_EVERY) {
             return Ok(());
         }
+        if !force && since < SNAPSHOT_GAP {
+            self.publish_pending = true;
+            return Ok(());
+        }
+        self.publish_pending = false;
+        self.inventory_changed = false;
+        let mut snap = self.core.snapshot();
+        snap.inventory = (*self.inventory).clone();
         if force || changed || self.published_at.elapsed() >= Duration::from_secs(1) {
             self.journal.save("snapshot", snap.now.0, &snap)?;
         }

@@ -101,7 +101,8 @@ impl Driver {
     }
 
     async fn fire_faults(&self, now: u64) -> Result<(), String> {
-        let fired = self.shared.mutate(|w| {
+        // Saved with the rest of the tick by `step`.
+        let fired = self.shared.touch(|w| {
             let elapsed = Duration::from_millis(now.saturating_sub(w.born_ms));
             let mut fired = Vec::new();
             for (i, f) in self.schedule.iter().enumerate() {
@@ -158,7 +159,8 @@ impl Driver {
     }
 
     async fn run_timers(&self, now: u64) -> Result<(), String> {
-        let due = self.shared.mutate(|w| {
+        // Saved with the rest of the tick by `step`.
+        let due = self.shared.touch(|w| {
             let (due, later): (Vec<Timer>, Vec<Timer>) =
                 w.timers.drain(..).partition(|t| t.due_ms <= now);
             w.timers = later;

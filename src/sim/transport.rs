@@ -81,6 +81,17 @@ impl Shared {
         Ok(out)
     }
 
+    /// Runs `f` on the world without saving it: for what the next tick's save may carry
+    /// (a probe's reading, a fault's first strike), so a 1,000-host fleet does not write
+    /// its whole world a thousand times a second.
+    pub fn touch<T>(&self, f: impl FnOnce(&mut SimWorld) -> T) -> Result<T, String> {
+        let mut w = self
+            .world
+            .lock()
+            .map_err(|_| "simulated world lock poisoned".to_string())?;
+        Ok(f(&mut w))
+    }
+
     pub fn read<T>(&self, f: impl FnOnce(&SimWorld) -> T) -> Result<T, String> {
         let w = self
             .world
@@ -144,7 +155,7 @@ impl Transport for SimTransport {
         if let Err(e) = self.reachable(host).await {
             return Err(ProbeError::Unreachable(e));
         }
-        let taken = self.shared.mutate(|w| {
+        let taken = self.shared.touch(|w| {
             w.hosts.get_mut(host.id.as_str()).map(|h| {
                 let (out, code) = nvidia_smi(h);
                 let xids = std::mem::take(&mut h.xids);

@@ -97,7 +97,7 @@ impl Daemon {
         self.wait(20).expect("the daemon stopped after SIGTERM")
     }
 
-    fn wait(&mut self, secs: u64) -> Option<ExitStatus> {
+    pub fn wait(&mut self, secs: u64) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let end = Instant::now() + Duration::from_secs(secs);
         loop {
