@@ -212,7 +212,14 @@ impl Core {
 
     pub(super) fn handle_job_timers(&mut self) {
         let now = self.now;
-        let ids: Vec<JobId> = self.d.jobs.keys().cloned().collect();
+        // Only jobs in an incident have timers.
+        let ids: Vec<JobId> = self
+            .d
+            .jobs
+            .iter()
+            .filter(|(_, r)| r.incident.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
         for job in ids {
             let Some(rec) = self.d.jobs.get(&job) else {
                 continue;
