@@ -180,6 +180,10 @@ impl Supervisor {
         self.core.handle(self.clock.now(), Input::Tick);
         loop {
             self.drain().await?;
+            // Finished effects are reaped every turn: under a steady stream of results the
+            // biased select below never reaches its `join_next` branch, and a 1,000-host
+            // fleet's finished probes piled up by the thousand each second.
+            while self.tasks.try_join_next().is_some() {}
             let wake = self.core.poll_deadline().map(|t| self.clock.instant_at(t));
             let sleep = async {
                 match wake {
