@@ -99,6 +99,8 @@ struct Supervisor {
     published_at: tokio::time::Instant,
     /// A change waits for `SNAPSHOT_GAP` to pass since the last snapshot.
     publish_pending: bool,
+    /// When the journal last kept a snapshot.
+    saved_at: tokio::time::Instant,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
     /// Answered intents, closed in the same transaction as the state change they caused.
@@ -151,8 +153,10 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         notices: notice_tx,
         snapshots: snap_tx,
         published_epoch: 0,
-        published_at: tokio::time::Instant::now(),
+        // In the past, so the first picture is published at once.
+        published_at: past(SNAPSHOT_EVERY),
         publish_pending: false,
+        saved_at: past(Duration::from_secs(1)),
         inventory: Arc::default(),
         inventory_changed: false,
         answered: Vec::new(),
@@ -232,7 +236,7 @@ impl Supervisor {
             }
         }
         self.tasks.abort_all();
-        self.publish(true)?;
+        self.publish(true, true)?;
         let reason = shutdown
             .borrow()
             .clone()
@@ -272,6 +276,7 @@ impl Supervisor {
             events.push(Notice::Core(e));
         }
         let answered = std::mem::take(&mut self.answered);
+        let eventful = !events.is_empty();
         if durable.is_some() || !effects.is_empty() || !events.is_empty() || !answered.is_empty() {
             self.journal.atomically(|j| {
                 for (op, ts, outcome) in &answered {
@@ -296,7 +301,7 @@ impl Supervisor {
             // Block rather than drop: the journal has it either way, but watchers want it all.
             let _ = self.notices.send(n).await;
         }
-        self.publish(false)
+        self.publish(eventful, false)
     }
 
     fn start(&mut self, effect: Effect) {
@@ -324,13 +329,17 @@ impl Supervisor {
         Ok(())
     }
 
-    fn publish(&mut self, force: bool) -> Result<(), JournalError> {
+    /// Publishes a snapshot when something changed (or every `SNAPSHOT_EVERY`): at once
+    /// when the turn journaled events (`eventful`), so a screen never reads a picture older
+    /// than the journal; otherwise (probe readings) at most every `SNAPSHOT_GAP`. The
+    /// journal keeps the eventful ones, one a second otherwise, and the last (`last`).
+    fn publish(&mut self, eventful: bool, last: bool) -> Result<(), JournalError> {
         let changed = self.core.epoch() != self.published_epoch || self.inventory_changed;
         let since = self.published_at.elapsed();
-        if !(force || changed || since >= SNAPSHOT_EVERY) {
+        if !(last || changed || since >= SNAPSHOT_EVERY) {
             return Ok(());
         }
-        if !force && since < SNAPSHOT_GAP {
+        if !(last || eventful) && since < SNAPSHOT_GAP {
             self.publish_pending = true;
             return Ok(());
         }
@@ -338,14 +347,22 @@ impl Supervisor {
         self.inventory_changed = false;
         let mut snap = self.core.snapshot();
         snap.inventory = (*self.inventory).clone();
-        if force || changed || self.published_at.elapsed() >= Duration::from_secs(1) {
+        // `lifeboat status` reads the journal's copy: what a turn journaled shows there too.
+        if last || eventful || self.saved_at.elapsed() >= Duration::from_secs(1) {
             self.journal.save("snapshot", snap.now.0, &snap)?;
+            self.saved_at = tokio::time::Instant::now();
         }
         self.published_epoch = snap.epoch;
         self.published_at = tokio::time::Instant::now();
         self.snapshots.send_replace(Arc::new(snap));
         Ok(())
     }
+}
+
+/// `ago` before now (or now, where the clock cannot go back that far).
+fn past(ago: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_sub(ago).unwrap_or(now)
 }
 
 fn answered_op(input: &Input) -> Option<u64> {
