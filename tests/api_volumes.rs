@@ -22,7 +22,6 @@ use curl::{api_base, curl, error_of, Reply};
 use daemon::Daemon;
 use fake_vast::{FakeOffer, FakeVast};
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 const KEY: &str = "fake-vast-key-api-0123456789";
@@ -56,27 +55,13 @@ fn volumes_are_listed_created_deleted_when_free_and_a_job_fails_over_onto_one() 
            [[api.token]]\nname = \"ci\"\nrole = \"operator\"\nenv = \"LIFEBOAT_TEST_OP\"\n\
            [[api.token]]\nname = \"platform\"\nrole = \"admin\"\nenv = \"LIFEBOAT_TEST_ADMIN\"\n";
     std::fs::write(&bed.config, config).unwrap();
-    // The machine the fake rents out: a fresh sshd that knows the fleet's client key.
-    let runs4 = bed.dir.path().join("runs-h4");
-    std::fs::create_dir_all(&runs4).unwrap();
-    std::fs::set_permissions(&runs4, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let h4 = sshd::Sshd::with(
-        "api-vol-h4",
-        sshd::Options {
-            standins: Some(bed.dir.path().join("gpu-standins")),
-            env: vec![("LIFEBOAT_RUN_DIR".into(), runs4.display().to_string())],
-            ..sshd::Options::default()
-        },
-    );
-    let h1_key = std::fs::read_to_string(bed.host(1).path("client_key.pub")).unwrap();
-    let mut keys = std::fs::read_to_string(h4.path("authorized_keys")).unwrap();
-    keys.push_str(&h1_key);
-    std::fs::write(h4.path("authorized_keys"), keys).unwrap();
+    // The machine the fake rents out.
+    let h4 = bed.rented_machine("api-vol-h4");
     fake.set_offers(vec![
         FakeOffer::new(501, "RTX 4090", 0.5),
         FakeOffer::new(601, "RTX 4090", 0.3).region("Frankfurt, DE"),
     ]);
-    fake.set_ssh("127.0.0.1", h4.port);
+    fake.set_ssh("127.0.0.1", h4.sshd.port);
     fake.ready_after(1);
 
     let daemon = Daemon::start_env(
@@ -234,7 +219,7 @@ fn volumes_are_listed_created_deleted_when_free_and_a_job_fails_over_onto_one() 
         r.body
     );
     // The job goes on there, and nowhere else.
-    let hb = h4.path("host").join("work").join("heartbeat");
+    let hb = h4.sshd.path("host").join("work").join("heartbeat");
     failover_bed::eventually(30, "the job's steps go on on the rented machine", || {
         std::fs::read_to_string(&hb)
             .ok()
@@ -265,14 +250,5 @@ fn volumes_are_listed_created_deleted_when_free_and_a_job_fails_over_onto_one() 
         "{rejected:#?}"
     );
     assert!(daemon.stop().success());
-    // Kill the job's copy on h4 before its sshd goes (the bed only knows its own hosts).
-    for e in std::fs::read_dir(runs4.join(&bed.job)).unwrap().flatten() {
-        if e.path().extension().is_some_and(|x| x == "pid") {
-            let pid = std::fs::read_to_string(e.path()).unwrap();
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", pid.trim())])
-                .status();
-        }
-    }
     drop(rt);
 }

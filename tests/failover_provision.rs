@@ -19,7 +19,6 @@ use failover_bed::eventually;
 mod fake_vast;
 
 use fake_vast::{FakeOffer, FakeVast};
-use std::os::unix::fs::PermissionsExt;
 
 const KEY: &str = "fake-vast-key-e2e-0123456789";
 const KEY_ENV: &str = "LIFEBOAT_E2E_VAST_KEY";
@@ -50,25 +49,10 @@ fn a_job_whose_rented_host_failed_moves_to_a_newly_rented_one() {
     );
     std::fs::write(&bed.config, config).unwrap();
     fake.set(6001, Some("running"), "running");
-    // The machine the fake will rent out: a fresh sshd that knows h1's client key (a
-    // provider puts the account's key on every instance it rents).
-    let runs4 = bed.dir.path().join("runs-h4");
-    std::fs::create_dir_all(&runs4).unwrap();
-    std::fs::set_permissions(&runs4, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let h4 = sshd::Sshd::with(
-        "fo-rent-h4",
-        sshd::Options {
-            standins: Some(bed.dir.path().join("gpu-standins")),
-            env: vec![("LIFEBOAT_RUN_DIR".into(), runs4.display().to_string())],
-            ..sshd::Options::default()
-        },
-    );
-    let h1_key = std::fs::read_to_string(bed.host(1).path("client_key.pub")).unwrap();
-    let mut keys = std::fs::read_to_string(h4.path("authorized_keys")).unwrap();
-    keys.push_str(&h1_key);
-    std::fs::write(h4.path("authorized_keys"), keys).unwrap();
+    // The machine the fake will rent out.
+    let h4 = bed.rented_machine("fo-rent-h4");
     fake.set_offers(vec![FakeOffer::new(501, "RTX 4090", 0.5)]);
-    fake.set_ssh("127.0.0.1", h4.port);
+    fake.set_ssh("127.0.0.1", h4.sshd.port);
     fake.ready_after(1);
 
     let mut c = {
@@ -98,7 +82,7 @@ fn a_job_whose_rented_host_failed_moves_to_a_newly_rented_one() {
     assert_eq!(provision["ok"], true, "{provision}");
     // The job resumed on the rented machine from the newest verified checkpoint.
     let epoch = done["epoch"].as_u64().unwrap();
-    let log = || std::fs::read_to_string(runs4.join(&bed.job).join(format!("e{epoch}.log")));
+    let log = || std::fs::read_to_string(h4.runs.join(&bed.job).join(format!("e{epoch}.log")));
     let text = log().unwrap();
     let from: u64 = text
         .lines()
@@ -111,7 +95,7 @@ fn a_job_whose_rented_host_failed_moves_to_a_newly_rented_one() {
         from >= floor && from > 0,
         "resumed after {from}, want ≥ {floor}"
     );
-    let hb = h4.path("host").join("work").join("heartbeat");
+    let hb = h4.sshd.path("host").join("work").join("heartbeat");
     eventually(20, "the step counter goes on on the rented machine", || {
         std::fs::read_to_string(&hb)
             .ok()
@@ -126,13 +110,4 @@ fn a_job_whose_rented_host_failed_moves_to_a_newly_rented_one() {
     let calls = fake.call_lines().join("\n");
     assert!(calls.contains("/asks/501/"), "{calls}");
     assert!(calls.contains("DELETE /api/v0/instances/6001/"), "{calls}");
-    // Kill the job's copy on h4 before its sshd goes (the bed only knows its own hosts).
-    for e in std::fs::read_dir(runs4.join(&bed.job)).unwrap().flatten() {
-        if e.path().extension().is_some_and(|x| x == "pid") {
-            let pid = std::fs::read_to_string(e.path()).unwrap();
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", pid.trim())])
-                .status();
-        }
-    }
 }

@@ -160,6 +160,32 @@ nas = "{nas}"
 }
 
 impl Bed {
+    /// A machine a provider rents out: a fresh sshd with its own run dir that knows the
+    /// fleet's client key (a provider puts the account's key on every instance it rents).
+    /// Its job copies are killed when it is dropped (the bed only knows its own hosts).
+    pub fn rented_machine(&self, name: &str) -> Rented {
+        let runs = self.dir.path().join(format!("runs-{name}"));
+        std::fs::create_dir_all(&runs).unwrap();
+        std::fs::set_permissions(&runs, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let sshd = sshd::Sshd::with(
+            name,
+            sshd::Options {
+                standins: Some(self.dir.path().join("gpu-standins")),
+                env: vec![("LIFEBOAT_RUN_DIR".into(), runs.display().to_string())],
+                ..sshd::Options::default()
+            },
+        );
+        let key = std::fs::read_to_string(self.host(1).path("client_key.pub")).unwrap();
+        let mut keys = std::fs::read_to_string(sshd.path("authorized_keys")).unwrap();
+        keys.push_str(&key);
+        std::fs::write(sshd.path("authorized_keys"), keys).unwrap();
+        Rented {
+            job_runs: runs.join(&self.job),
+            runs,
+            sshd,
+        }
+    }
+
     pub fn host(&self, n: usize) -> &sshd::Sshd {
         &self.hosts[n - 1]
     }
@@ -395,5 +421,29 @@ impl Console {
 impl Drop for Console {
     fn drop(&mut self) {
         self.crash();
+    }
+}
+
+/// A rented machine from [`Bed::rented_machine`].
+pub struct Rented {
+    pub sshd: sshd::Sshd,
+    pub runs: PathBuf,
+    job_runs: PathBuf,
+}
+
+impl Drop for Rented {
+    fn drop(&mut self) {
+        let Ok(dir) = std::fs::read_dir(&self.job_runs) else {
+            return;
+        };
+        for e in dir.flatten() {
+            if e.path().extension().is_some_and(|x| x == "pid") {
+                if let Ok(pid) = std::fs::read_to_string(e.path()) {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{}", pid.trim())])
+                        .status();
+                }
+            }
+        }
     }
 }

@@ -78,12 +78,17 @@ pub async fn execute(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     super::auth::allow(&who, Role::Operator, "a failover")?;
-    let Query(q) = q.map_err(|e| {
-        ApiError::bad_request(format!("the query does not parse: {e}"))
-            .fix("use ?wait=true&timeout=SECONDS, or nothing")
-    })?;
+    let q = wait_query(q)?;
     let b: ExecuteBody = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
     run(st, who, q, b).await
+}
+
+/// A failover's `?wait=true&timeout=S`, or a 400 saying how to write it.
+pub(super) fn wait_query(q: Result<Query<Wait>, QueryRejection>) -> Result<Wait, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_request(format!("the query does not parse: {e}"))
+            .fix("use ?wait=true&timeout=SECONDS, or nothing")
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

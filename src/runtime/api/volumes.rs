@@ -338,10 +338,7 @@ pub async fn failover(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     super::auth::allow(&who, Role::Operator, "a failover")?;
-    let Query(q) = q.map_err(|e| {
-        ApiError::bad_request(format!("the query does not parse: {e}"))
-            .fix("use ?wait=true&timeout=SECONDS, or nothing")
-    })?;
+    let q = super::execute::wait_query(q)?;
     let b: VolumeFailoverBody = serde_json::from_slice(&body).map_err(|e| ApiError::body(&e))?;
     let snap = super::read::snapshot(&st)?;
     let j = super::read::job(&snap, &b.job)?;

@@ -339,12 +339,7 @@ impl Service {
 
     /// Journals a notice through the supervisor (so every screen sees it too).
     async fn say(&self, n: Notice) {
-        match self.feed() {
-            Some(feed) => {
-                let _ = feed.send(Feed::Notice(n)).await;
-            }
-            None => self.fanout.notice(n),
-        }
+        tell(self.feed().as_ref(), &self.fanout, n).await;
     }
 
     async fn service_event(&self, what: ServiceEvent, detail: String) {
@@ -757,13 +752,23 @@ impl Auditor {
             Some(c) => c.now(),
             None => crate::runtime::clock::Clock::new().now(),
         };
-        let n = audit_notice(by, label, verdict, ts);
-        match &self.feed {
-            Some(feed) => {
-                let _ = feed.send(Feed::Notice(n)).await;
-            }
-            None => self.fanout.notice(n),
+        tell(
+            self.feed.as_ref(),
+            &self.fanout,
+            audit_notice(by, label, verdict, ts),
+        )
+        .await;
+    }
+}
+
+/// Journals a notice through the supervisor (so every screen sees it too), or straight to
+/// the screens while no fleet runs.
+async fn tell(feed: Option<&mpsc::Sender<Feed>>, fanout: &Fanout, n: Notice) {
+    match feed {
+        Some(feed) => {
+            let _ = feed.send(Feed::Notice(n)).await;
         }
+        None => fanout.notice(n),
     }
 }
 
@@ -774,24 +779,22 @@ fn audit_notice(
     verdict: Result<(), String>,
     ts: crate::core::time::Ts,
 ) -> Notice {
-    {
-        let kind = match verdict {
-            Ok(()) => EventKind::CommandAccepted {
-                operator: by.name.clone(),
-                role: Some(by.role),
-                origin: Some(by.origin.clone()),
-                command: label.to_string(),
-            },
-            Err(reason) => EventKind::CommandRejected {
-                operator: by.name.clone(),
-                role: Some(by.role),
-                origin: Some(by.origin.clone()),
-                command: label.to_string(),
-                reason,
-            },
-        };
-        Notice::Core(Event { ts, kind })
-    }
+    let kind = match verdict {
+        Ok(()) => EventKind::CommandAccepted {
+            operator: by.name.clone(),
+            role: Some(by.role),
+            origin: Some(by.origin.clone()),
+            command: label.to_string(),
+        },
+        Err(reason) => EventKind::CommandRejected {
+            operator: by.name.clone(),
+            role: Some(by.role),
+            origin: Some(by.origin.clone()),
+            command: label.to_string(),
+            reason,
+        },
+    };
+    Notice::Core(Event { ts, kind })
 }
 
 struct Ssh {
