@@ -282,6 +282,20 @@ impl Journal {
         Ok(out)
     }
 
+    /// The newest `limit` events of one kind, newest first.
+    pub fn latest_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EventRow>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, ts, kind, job, body FROM events WHERE kind = ?1 ORDER BY seq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![kind, limit as i64], event_row)
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
     /// Every event, oldest first, except those of the `skip` kinds, handed to `each` one
     /// at a time (a long-lived journal does not fit in memory as rows).
     pub fn each_event(

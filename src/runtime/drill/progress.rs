@@ -68,3 +68,75 @@ impl Progress {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::core::drill::plan::Resolved;
+    use crate::core::drill::probe::Verdict;
+
+    fn guided() -> Drill {
+        let rb = crate::config::runbook::shipped()
+            .into_iter()
+            .find(|r| r.name == "job-crash")
+            .unwrap();
+        Drill::new(rb, Resolved::default()).stepping()
+    }
+
+    fn whats(news: &[(&'static str, String)]) -> Vec<&'static str> {
+        news.iter().map(|(w, _)| *w).collect()
+    }
+
+    #[test]
+    fn each_change_is_said_once_and_what_did_not_change_is_not_said_again() {
+        let mut drill = guided();
+        let mut p = Progress::default();
+        let first = p.news(&drill);
+        assert_eq!(whats(&first), ["holding"]);
+        assert!(first[0].1.starts_with("1. [diagnose] "), "{first:?}");
+        assert!(p.news(&drill).is_empty(), "the same hold is not said twice");
+
+        let verdict = |ok: bool, why: &str| Verdict {
+            ok,
+            why: why.into(),
+        };
+        drill.stops = vec![("rto-exceeds 5m".into(), verdict(true, "RTO 1.0s"))];
+        let n = p.news(&drill);
+        assert_eq!(n, [("stop", "rto-exceeds 5m: holds — RTO 1.0s".into())]);
+        drill.stops[0].1.why = "RTO 2.0s".into();
+        assert!(p.news(&drill).is_empty(), "only a change of state is news");
+        drill.stops[0].1 = verdict(false, "RTO 301.0s");
+        assert_eq!(
+            p.news(&drill),
+            [("stop", "rto-exceeds 5m: FIRED — RTO 301.0s".into())]
+        );
+
+        drill.measures.detection_s = Some(0.84);
+        assert_eq!(
+            p.news(&drill),
+            [("detected", "detected 0.8s after the injection".into())]
+        );
+        drill.measures.rto_s = Some(11.62);
+        drill.measures.rpo_steps = Some(80);
+        drill.measures.rpo_s = Some(9.1);
+        assert_eq!(
+            p.news(&drill),
+            [("recovered", "RTO 11.6s; RPO 80 steps (9.1s)".into())]
+        );
+        drill.measures.rto_s = Some(20.0);
+        assert!(p.news(&drill).is_empty(), "recovery is said once");
+    }
+
+    #[test]
+    fn a_recovery_without_a_step_counter_says_its_rpo_was_not_measured() {
+        let mut drill = guided();
+        let mut p = Progress::default();
+        p.news(&drill);
+        drill.measures.rto_s = Some(3.0);
+        assert_eq!(
+            p.news(&drill),
+            [("recovered", "RTO 3.0s; RPO not measured".into())]
+        );
+    }
+}

@@ -240,7 +240,7 @@ impl Service {
             control_tx,
             control_rx,
             drill,
-            schedule: schedule::Scheduled::default(),
+            schedule: schedule::Scheduled::from_journal(&dir),
         })
     }
 

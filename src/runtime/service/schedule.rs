@@ -29,6 +29,35 @@ pub struct Scheduled {
     running: Option<(String, String)>,
 }
 
+impl Scheduled {
+    /// What an earlier daemon skipped, from the journal: a restart does not retry a
+    /// skipped runbook at once, but an hour after its skip as if nothing had stopped.
+    pub fn from_journal(state_dir: &Path) -> Scheduled {
+        let mut out = Scheduled::default();
+        let path = state_dir.join("journal.db");
+        if !path.exists() {
+            return out;
+        }
+        let rows = match crate::runtime::journal::Journal::open_existing(&path)
+            .and_then(|j| j.latest_of_kind("drill", 1000))
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!("cannot read the drill schedules' skips from the journal: {e}");
+                return out;
+            }
+        };
+        for r in rows {
+            let field = |k: &str| r.body.get(k).and_then(|v| v.as_str());
+            if let (Some("skipped"), Some(runbook)) = (field("what"), field("runbook")) {
+                let t = out.skipped.entry(runbook.to_string()).or_insert(Ts(0));
+                *t = (*t).max(Ts(r.ts.max(0) as u64));
+            }
+        }
+        out
+    }
+}
+
 /// When each runbook last ran (by schedule or by hand), from the reports.
 fn last_runs(state_dir: &Path) -> BTreeMap<String, Ts> {
     let mut out: BTreeMap<String, Ts> = BTreeMap::new();
@@ -144,5 +173,35 @@ impl Service {
                 tracing::warn!("telling the team about a scheduled drill: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::runtime::journal::Journal;
+
+    #[test]
+    fn a_restarted_daemon_remembers_the_newest_skip_of_each_runbook_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Scheduled::from_journal(dir.path()).skipped.is_empty());
+        let j = Journal::open(&dir.path().join("journal.db")).unwrap();
+        let drill = |ts: u64, what: &str, runbook: &str| {
+            let body = serde_json::json!({
+                "what": what, "run": "scheduled", "runbook": runbook, "detail": "why"
+            });
+            j.append_event(ts, "drill", None, &body).unwrap();
+        };
+        drill(1_000, "skipped", "restore-test");
+        drill(5_000, "skipped", "restore-test");
+        drill(7_000, "finished", "job-crash");
+        drill(3_000, "skipped", "team-check");
+        j.append_event(9_000, "note", None, &serde_json::json!({"what": "skipped"}))
+            .unwrap();
+        let s = Scheduled::from_journal(dir.path());
+        assert_eq!(s.skipped.get("restore-test"), Some(&Ts(5_000)));
+        assert_eq!(s.skipped.get("team-check"), Some(&Ts(3_000)));
+        assert_eq!(s.skipped.len(), 2, "{:?}", s.skipped);
     }
 }

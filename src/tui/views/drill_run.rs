@@ -17,6 +17,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
+/// How many lines the newest step's output may take.
+const OUTPUT_LINES: usize = 4;
+
 /// A clock: fixed once `end` is known, else ticking to `now` (marked `…`).
 fn clock(from: Ts, end: Option<Ts>, now: Ts) -> String {
     match end {
@@ -147,6 +150,10 @@ pub fn draw(
         v.push(line);
     }
     let n = plan.map_or(0, |p| p.steps.len()).max(l.steps.len());
+    // The newest step's output is what the operator reads now: too long for its line, it
+    // wraps under its step; earlier outputs keep one line each, so the stop conditions
+    // stay in view.
+    let newest = l.steps.iter().rposition(|x| !x.output.is_empty());
     for i in 0..n {
         let (word, st) = match l.steps.get(i).map(|x| x.state) {
             None => (s::DRILL_STEP_PENDING, theme.dim),
@@ -159,18 +166,36 @@ pub fn draw(
             (None, Some(p)) => format!("[{}] {}", p.kind, p.title),
             (None, None) => String::new(),
         };
+        let title_len = title.chars().count();
         let mut spans = vec![
             Span::styled(format!("{:>2}. ", i + 1), theme.dim),
             Span::styled(cell(word, 8), st),
             Span::styled(title, theme.base),
         ];
-        if let Some(x) = l.steps.get(i).filter(|x| !x.output.is_empty()) {
-            spans.push(Span::styled(
-                format!(" — {}", clip(&x.output, 200)),
-                theme.dim,
-            ));
+        match l.steps.get(i).filter(|x| !x.output.is_empty()) {
+            Some(x)
+                if Some(i) == newest && 4 + 8 + title_len + 3 + x.output.chars().count() > w =>
+            {
+                v.push(Line::from(spans));
+                let parts = wrap(&x.output, w.saturating_sub(6).max(10));
+                let more = parts.len() > OUTPUT_LINES;
+                for (k, part) in parts.into_iter().take(OUTPUT_LINES).enumerate() {
+                    let part = match more && k + 1 == OUTPUT_LINES {
+                        true => format!("{part} …"),
+                        false => part,
+                    };
+                    v.push(Line::from(Span::styled(format!("      {part}"), theme.dim)));
+                }
+            }
+            Some(x) => {
+                spans.push(Span::styled(
+                    format!(" — {}", clip(&x.output, 200)),
+                    theme.dim,
+                ));
+                v.push(Line::from(spans));
+            }
+            None => v.push(Line::from(spans)),
         }
-        v.push(Line::from(spans));
     }
     let mut stops = vec![Span::styled(format!("{}: ", s::DRILL_STOPS), theme.title)];
     if l.stops.is_empty() {

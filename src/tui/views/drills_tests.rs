@@ -86,3 +86,32 @@ fn a_drill_that_ended_with_its_rollbacks() {
     assert!(out.contains("RTO 16s"), "{out}");
     assert!(out.contains("rollback resume-automation"), "{out}");
 }
+
+#[test]
+fn the_newest_steps_long_output_wraps_under_it_and_earlier_ones_keep_one_line() {
+    let (snap, mut ui) = setup();
+    ui.drills.answered(Answer::DrillPlan(Box::new(plan(None))));
+    mid_run(&mut ui);
+    let long = "fence on a: sent TERM to 4021 4022, 4022 still alive after 10s, sent KILL, \
+                looked again: nothing of train is left on a (ps by session and cgroup)";
+    for n in [
+        drill(9_000, "step_started", "3. [observe] Lifeboat notices"),
+        drill(
+            9_010,
+            "step_passed",
+            &format!("3. Lifeboat notices: {long}"),
+        ),
+    ] {
+        note(&mut ui, &n);
+    }
+    let out = render(&snap, &ui, 80, 24);
+    assert!(out.contains("(ps by session and"), "{out}");
+    assert!(
+        out.contains("       cgroup)"),
+        "the whole output, wrapped: {out}"
+    );
+    assert!(
+        out.contains("killed train on a"),
+        "the earlier output stays: {out}"
+    );
+}
