@@ -87,20 +87,30 @@ fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
     };
     let mut on = 1;
     let mut runs = Vec::new();
+    // The pre-staging this round waits for comes after the previous round's kill.
+    let mut since = std::time::SystemTime::UNIX_EPOCH;
     for _ in 0..rounds {
         let next = if on == 1 { 2 } else { 1 };
         let there = bed.work(next).join("ckpt").join(seed_name());
         if prestage {
-            // Pre-staging keeps it on the standby; wait until it has.
-            wait_until(180, "the checkpoint pre-staged on the standby", || {
-                std::fs::metadata(&there).is_ok_and(|m| m.len() == size)
+            // Pre-staging keeps it on the standby, verified and sealed; wait until it has.
+            let host = format!("h{next}:");
+            c.seen_or_wait(240, |v| {
+                v["kind"] == "checkpoint"
+                    && v["what"] == "staged"
+                    && v["detail"].as_str().is_some_and(|d| d.starts_with(&host))
+                    && v["ts"]
+                        .as_str()
+                        .and_then(|t| humantime::parse_rfc3339(t).ok())
+                        .is_some_and(|t| t >= since)
             });
-            std::thread::sleep(Duration::from_secs(2));
+            assert!(std::fs::metadata(&there).is_ok_and(|m| m.len() == size));
         } else {
             let _ = std::fs::remove_file(&there);
         }
         let t0 = Instant::now();
         let killed_at = std::time::SystemTime::now();
+        since = killed_at;
         bed.signal_runs(on, "KILL");
         let seen = c.wait(60, |v| {
             v["kind"] == "recovery_state" && v["to"] == "INTERRUPTION_DETECTED"

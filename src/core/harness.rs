@@ -281,6 +281,7 @@ impl Harness {
             Effect::Stage { .. } => step(Ok(StepOutput::Staged {
                 bytes: 0,
                 from: None,
+                sealed: false,
             })),
             Effect::Launch {
                 job, target, epoch, ..

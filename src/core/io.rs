@@ -136,6 +136,9 @@ pub enum StepOutput {
         /// the target and only verified there.
         #[serde(default)]
         from: Option<String>,
+        /// Already there and trusted unread: unchanged since Lifeboat verified it there.
+        #[serde(default)]
+        sealed: bool,
     },
     Launched,
     /// Verify: the job runs under the expected epoch.

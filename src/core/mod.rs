@@ -37,6 +37,7 @@ pub mod recovery;
 pub mod retention;
 mod return_gpu;
 pub mod safe_text;
+pub mod seal;
 pub mod snapshot;
 mod steps;
 pub mod store_health;

@@ -83,15 +83,25 @@ impl Core {
                 }
                 self.issue_after_select(&job);
             }
-            (StepKind::Stage, Ok(StepOutput::Staged { bytes, from })) => {
+            (
+                StepKind::Stage,
+                Ok(StepOutput::Staged {
+                    bytes,
+                    from,
+                    sealed,
+                }),
+            ) => {
                 let ck = self.run_mut(&job).and_then(|r| r.checkpoint.clone());
-                let how = match &from {
-                    Some(store) => format!("{STAGED_FROM}{store}"),
-                    None => "in place".to_string(),
+                let how = match (&from, sealed) {
+                    (Some(store), _) => format!("{STAGED_FROM}{store}, SHA-256 verified"),
+                    (None, false) => "in place, SHA-256 verified".to_string(),
+                    (None, true) => {
+                        "in place, unchanged since its SHA-256 was verified there (sealed)".into()
+                    }
                 };
                 let detail = match ck {
                     Some(c) => format!(
-                        "checkpoint {} (step {}, {bytes}{STAGED_BYTES} {how}, SHA-256 verified",
+                        "checkpoint {} (step {}, {bytes}{STAGED_BYTES} {how}",
                         c.id, c.step
                     ),
                     None => "no verified checkpoint exists: the job restarts from scratch".into(),
@@ -433,5 +443,8 @@ mod staged_tests {
         assert_eq!(super::staged_bytes(d), Some(10));
         assert_eq!(super::staged_from(d), None);
         assert_eq!(super::staged_bytes("no verified checkpoint exists"), None);
+        let d = "checkpoint c (step 5, 10 bytes) in place, unchanged since its SHA-256 was verified there (sealed)";
+        assert_eq!(super::staged_bytes(d), Some(10));
+        assert_eq!(super::staged_from(d), None);
     }
 }

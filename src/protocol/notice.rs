@@ -130,6 +130,8 @@ pub const CHECKPOINT_WHATS: &[&str] = &[
     "copy_bad",
     "repaired",
     "restored",
+    "sealed",
+    "staged",
     "pruned",
     "found",
     "refused",

@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS copies (
     detail  TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job, id, store)
 );
+CREATE TABLE IF NOT EXISTS seals (
+    host TEXT NOT NULL,
+    path TEXT NOT NULL,
+    job  TEXT NOT NULL,
+    id   TEXT NOT NULL,
+    seal TEXT NOT NULL,
+    PRIMARY KEY (host, path)
+);
 CREATE TABLE IF NOT EXISTS catalogue_meta (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -364,6 +372,9 @@ fn add_provenance(c: &Connection) -> rusqlite::Result<()> {
              AND copies.detail = 'adopted from the store');",
     )
 }
+
+#[path = "catalogue_seals.rs"]
+mod seals;
 
 #[cfg(test)]
 #[path = "catalogue_tests.rs"]

@@ -103,7 +103,7 @@ impl Executor {
                 checkpoint,
                 ..
             } => {
-                let (bytes, from) = self
+                let s = self
                     .transport
                     .stage_from(
                         &host(&target.host)?,
@@ -112,7 +112,11 @@ impl Executor {
                         progress,
                     )
                     .await?;
-                Ok(StepOutput::Staged { bytes, from })
+                Ok(StepOutput::Staged {
+                    bytes: s.bytes,
+                    from: s.from,
+                    sealed: s.sealed,
+                })
             }
             Effect::Launch {
                 job: j,

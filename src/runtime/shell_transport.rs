@@ -87,7 +87,7 @@ impl ShellTransport {
         job: &JobSpec,
         ck: &CheckpointRef,
         progress: &Progress<'_>,
-    ) -> Result<(u64, Option<String>), String> {
+    ) -> Result<super::transport::Staging, String> {
         let meter = Arc::new(super::replica::transfer::Meter::default());
         let work = rep.restore_metered(
             job.id.as_str(),
@@ -102,7 +102,11 @@ impl ShellTransport {
                 r = &mut work => {
                     let r = r.map_err(|e| e.to_string())?;
                     progress(r.bytes, r.bytes.max(ck.bytes));
-                    return Ok((r.bytes, r.from));
+                    return Ok(super::transport::Staging {
+                        bytes: r.bytes,
+                        from: r.from,
+                        sealed: r.sealed,
+                    });
                 }
                 () = tokio::time::sleep(Duration::from_millis(250)) => progress(meter.get(), ck.bytes),
             }
@@ -304,7 +308,7 @@ impl Transport for ShellTransport {
     ) -> Result<u64, String> {
         self.stage_from(host, job, checkpoint, progress)
             .await
-            .map(|(bytes, _)| bytes)
+            .map(|s| s.bytes)
     }
 
     async fn stage_from(
@@ -313,9 +317,9 @@ impl Transport for ShellTransport {
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
         progress: &Progress<'_>,
-    ) -> Result<(u64, Option<String>), String> {
+    ) -> Result<super::transport::Staging, String> {
         let Some(ck) = checkpoint else {
-            return Ok((0, None));
+            return Ok(Default::default());
         };
         if let Some(rep) = &self.replicas {
             let known = rep
@@ -339,7 +343,10 @@ impl Transport for ShellTransport {
             ["ok", size] => {
                 let n = size.parse().unwrap_or(ck.bytes);
                 progress(n, n);
-                Ok((n, None))
+                Ok(super::transport::Staging {
+                    bytes: n,
+                    ..Default::default()
+                })
             }
             ["missing"] => Err(format!(
                 "{}: checkpoint {} is not readable at {}",

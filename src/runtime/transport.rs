@@ -26,6 +26,16 @@ pub enum FenceOutcome {
 
 /// How the runtime reaches hosts. Every method may be cancelled at any await point
 /// (the runtime puts a deadline on each call).
+/// What staging a checkpoint on a host did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Staging {
+    pub bytes: u64,
+    /// The store the bytes came from; `None` when they were already there.
+    pub from: Option<String>,
+    /// Already there and trusted unread: unchanged since Lifeboat verified it there.
+    pub sealed: bool,
+}
+
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// One round trip: GPUs, job processes and heartbeats, boot id, kernel Xids.
@@ -61,18 +71,21 @@ pub trait Transport: Send + Sync {
         progress: &Progress<'_>,
     ) -> Result<u64, String>;
 
-    /// [`Transport::stage`], also saying which store the bytes came from (`None`: they
-    /// were already there and only verified).
+    /// [`Transport::stage`], also saying where the bytes came from.
     async fn stage_from(
         &self,
         host: &HostSpec,
         job: &JobSpec,
         checkpoint: Option<&CheckpointRef>,
         progress: &Progress<'_>,
-    ) -> Result<(u64, Option<String>), String> {
+    ) -> Result<Staging, String> {
         self.stage(host, job, checkpoint, progress)
             .await
-            .map(|b| (b, None))
+            .map(|bytes| Staging {
+                bytes,
+                from: None,
+                sealed: false,
+            })
     }
 
     /// Starts `job` on `host` under `epoch`. Launching the same epoch twice starts one process.

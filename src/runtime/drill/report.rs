@@ -237,7 +237,7 @@ impl Report {
             (_, Some(t), None) => {
                 let _ = writeln!(
                     s,
-                    "Restore: the checkpoint was already in place on the target, SHA-256 verified there in {t:.2} s.\n"
+                    "Restore: the checkpoint was already in place on the target and checked there in {t:.2} s (the stage step says whether it was hashed or trusted by its seal).\n"
                 );
             }
             _ => {}

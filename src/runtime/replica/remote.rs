@@ -62,31 +62,98 @@ pub fn parse_written(out: &str) -> Option<(String, u64)> {
 const HASHER: &str = r#"if command -v openssl >/dev/null 2>&1; then hs() { openssl dgst -sha256 -r "$1" | cut -c1-64; }; else hs() { sha256sum "$1" | cut -c1-64; }; fi
 "#;
 
-/// Checks every file of `m` under `root` (a folder, or the file itself for a single-file
-/// checkpoint): prints `@@ok` or `@@bad <why>`.
+/// How a host describes a file for a seal (`core::seal`): size, modification and change
+/// times with nanoseconds where its `stat` gives them, inode, device. Never follows a link.
+const STAT: &str = "st() { stat -c '%s %.9Y %.9Z %i %d' -- \"$1\" 2>/dev/null; }\n";
+
+/// Each file of `m` under `root` (a folder, or the file itself for a single-file
+/// checkpoint), as a shell word.
+fn file_words(m: &Manifest) -> Vec<(String, String)> {
+    m.files
+        .iter()
+        .map(|f| {
+            let p = if m.single_file {
+                "\"$r\"".to_string()
+            } else {
+                format!("\"$r\"/{}", quote(&f.path))
+            };
+            (p, quote(&f.path))
+        })
+        .collect()
+}
+
+/// Checks every file of `m` under `root`: prints `@@ok` or `@@bad <why>`. Around the
+/// hashing it prints each file's `@@before` and `@@after` stat and the host's clock
+/// (`@@at`), from which a seal is made when they agree.
 pub fn verify(root: &str, m: &Manifest) -> String {
     let mut s = String::from(HASHER);
+    s.push_str(STAT);
     s.push_str(&format!("r={}\n", quote_path(root)));
     s.push_str("[ -L \"$r\" ] && { echo \"@@bad link $r\"; exit 0; }\n");
-    for f in &m.files {
-        let p = if m.single_file {
-            "\"$r\"".to_string()
-        } else {
-            format!("\"$r\"/{}", quote(&f.path))
-        };
+    let files = file_words(m);
+    for (p, name) in &files {
         s.push_str(&format!(
             r#"[ -L {p} ] && {{ echo "@@bad link "{name}; exit 0; }}
 [ -f {p} ] || {{ echo "@@bad missing "{name}; exit 0; }}
-[ "$(wc -c < {p})" = {size} ] || {{ echo "@@bad size "{name}; exit 0; }}
+echo "@@before $(st {p})"
+"#
+        ));
+    }
+    s.push_str("echo \"@@at $(date +%s.%N)\"\n");
+    for ((p, name), f) in files.iter().zip(&m.files) {
+        s.push_str(&format!(
+            r#"[ "$(wc -c < {p})" = {size} ] || {{ echo "@@bad size "{name}; exit 0; }}
 [ "$(hs {p})" = {sha} ] || {{ echo "@@bad sha256 "{name}; exit 0; }}
 "#,
-            name = quote(&f.path),
             size = f.size,
             sha = quote(&f.sha256),
         ));
     }
+    for (p, _) in &files {
+        s.push_str(&format!("echo \"@@after $(st {p})\"\n"));
+    }
     s.push_str("echo @@ok\n");
     s
+}
+
+/// Describes every file of `m` under `root` without reading it: a `@@stat` line each,
+/// then `@@ok`; `@@bad <why>` for a link or a missing file.
+pub fn stat_files(root: &str, m: &Manifest) -> String {
+    let mut s = String::from(STAT);
+    s.push_str(&format!("r={}\n", quote_path(root)));
+    s.push_str("[ -L \"$r\" ] && { echo \"@@bad link $r\"; exit 0; }\n");
+    for (p, name) in file_words(m) {
+        s.push_str(&format!(
+            r#"[ -L {p} ] && {{ echo "@@bad link "{name}; exit 0; }}
+[ -f {p} ] || {{ echo "@@bad missing "{name}; exit 0; }}
+echo "@@stat $(st {p})"
+"#
+        ));
+    }
+    s.push_str("echo @@ok\n");
+    s
+}
+
+/// The stats a [`verify`] or [`stat_files`] printed under `tag` (`@@before`, `@@after`,
+/// `@@stat`), or why they cannot be read.
+pub fn parse_stats(out: &str, tag: &str) -> Result<Vec<crate::core::seal::FileStat>, String> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(tag)?.strip_prefix(' '))
+        .map(crate::core::seal::FileStat::parse)
+        .collect()
+}
+
+/// The verdict line of a [`verify`] or [`stat_files`]: `Ok` for `@@ok`, else why not.
+pub fn verdict(out: &str) -> Result<(), String> {
+    let line = out
+        .lines()
+        .find(|l| *l == "@@ok" || l.starts_with("@@bad"))
+        .unwrap_or("");
+    match line {
+        "@@ok" => Ok(()),
+        "" => Err("the host said nothing of it".into()),
+        l => Err(l.trim_start_matches("@@bad ").to_string()),
+    }
 }
 
 /// Moves `tmp` to `dest` (folder or file), setting aside and then removing whatever was
@@ -138,5 +205,87 @@ mod tests {
         );
         assert_eq!(parse_written("garbage\n1\n"), None);
         assert_eq!(parse_written(&format!("{h} *stdin\n")), None);
+    }
+
+    /// Runs `script` under `shell` (`dash`, or `busybox sh`) with `path` first in PATH.
+    fn run(shell: &[&str], script: &str, path: Option<&std::path::Path>) -> String {
+        let mut c = std::process::Command::new(shell[0]);
+        c.args(&shell[1..]).arg("-c").arg(script);
+        if let Some(p) = path {
+            let old = std::env::var("PATH").unwrap_or_default();
+            c.env("PATH", format!("{}:{old}", p.display()));
+        }
+        let out = c.output().unwrap_or_else(|e| panic!("{shell:?}: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_seal_scripts_verify_and_describe_files_under_dash_and_busybox() {
+        use crate::core::manifest::ManifestFile;
+        use crate::core::seal::Seal;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path().join("ck 1");
+        std::fs::create_dir_all(root.join("opt")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("opt/w.bin"), b"hello").unwrap_or_else(|e| panic!("{e}"));
+        let m = Manifest {
+            format: 1,
+            job: "j".into(),
+            id: "ck 1".into(),
+            step: 1,
+            created: 0,
+            source_host: "h".into(),
+            epoch: 1,
+            single_file: false,
+            files: vec![ManifestFile {
+                path: "opt/w.bin".into(),
+                size: 5,
+                sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+                mode: None,
+            }],
+            mac: None,
+        };
+        let r = root.to_str().unwrap_or_default();
+        // busybox's own stat gives whole seconds, so it can verify but never seal.
+        let bb_stat = dir.path().join("bb");
+        std::fs::create_dir_all(&bb_stat).unwrap_or_else(|e| panic!("{e}"));
+        let busybox = std::process::Command::new("sh")
+            .args(["-c", "command -v busybox"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        std::os::unix::fs::symlink(&busybox, bb_stat.join("stat"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        for (shell, path, seals) in [
+            (&["dash"][..], None, true),
+            (&["busybox", "sh"][..], None, true),
+            (&["busybox", "sh"][..], Some(bb_stat.as_path()), false),
+        ] {
+            let out = run(shell, &verify(r, &m), path);
+            assert_eq!(verdict(&out), Ok(()), "{shell:?}: {out}");
+            let before = parse_stats(&out, "@@before").unwrap_or_else(|e| panic!("{e}: {out}"));
+            let after = parse_stats(&out, "@@after").unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(before.len(), 1, "{out}");
+            let at = out
+                .lines()
+                .find_map(|l| l.strip_prefix("@@at "))
+                .unwrap_or("");
+            let seal = Seal::settled(before, after, at);
+            assert_eq!(seal.is_ok(), seals, "{shell:?} {path:?}: {seal:?}\n{out}");
+            let now = run(shell, &stat_files(r, &m), path);
+            assert_eq!(verdict(&now), Ok(()), "{now}");
+            let now = parse_stats(&now, "@@stat").unwrap_or_else(|e| panic!("{e}"));
+            if let Ok(seal) = seal {
+                assert_eq!(seal.judge(&now, &[5]), crate::core::seal::Trust::Sealed);
+            }
+        }
+        // A link in the copy is refused by both, unread.
+        std::fs::remove_file(root.join("opt/w.bin")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/etc/hostname", root.join("opt/w.bin"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for script in [verify(r, &m), stat_files(r, &m)] {
+            let out = run(&["dash"], &script, None);
+            assert!(verdict(&out).unwrap_err().starts_with("link"), "{out}");
+        }
     }
 }

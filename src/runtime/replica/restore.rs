@@ -8,6 +8,7 @@ use super::{now, remote, ReplicaError, Replicator};
 use crate::core::fleet::HostSpec;
 use crate::core::inventory::{CheckpointEntry, CopyState, TaskKind};
 use crate::core::manifest::Manifest;
+use crate::core::seal::{Seal, Trust};
 use crate::runtime::store::Store;
 use serde::Serialize;
 use std::time::Duration;
@@ -26,6 +27,10 @@ pub struct Restored {
     pub bytes: u64,
     /// The store it came from; `None` when it was already there and verified.
     pub from: Option<String>,
+    /// Already there and trusted unread: unchanged since Lifeboat verified it there
+    /// (`core::seal`).
+    #[serde(default)]
+    pub sealed: bool,
 }
 
 impl Restored {
@@ -44,12 +49,16 @@ impl Restored {
                 e(from)
             ),
             None => format!(
-                "{}/{} (step {}) is already at {}:{} and verified; nothing moved",
+                "{}/{} (step {}) is already at {}:{} and {}; nothing moved",
                 e(&self.job),
                 e(&self.id),
                 self.step,
                 e(&self.host),
-                e(&self.path)
+                e(&self.path),
+                match self.sealed {
+                    true => "unchanged since Lifeboat verified it there (sealed, not re-read)",
+                    false => "verified",
+                }
             ),
         }
     }
@@ -136,8 +145,10 @@ impl Replicator {
             path: dest.clone(),
             bytes: 0,
             from: None,
+            sealed: false,
         };
-        if self.check_on_host(&host, &dest, &m).await.is_ok() {
+        if let Ok(sealed) = self.check_on_host(&host, &dest, &m).await {
+            restored.sealed = sealed;
             return Ok(restored);
         }
         let sources: Vec<&std::sync::Arc<dyn Store>> = self
@@ -177,24 +188,111 @@ impl Replicator {
         )))
     }
 
-    /// Whether `dest` on `host` holds exactly `m`'s files.
-    async fn check_on_host(&self, host: &HostSpec, root: &str, m: &Manifest) -> Result<(), String> {
+    /// Whether `root` on `host` holds exactly `m`'s files: `Ok(true)` when its seal
+    /// vouches for it unread, `Ok(false)` when it was hashed there (and sealed anew).
+    async fn check_on_host(
+        &self,
+        host: &HostSpec,
+        root: &str,
+        m: &Manifest,
+    ) -> Result<bool, String> {
+        let h = host.id.as_str();
+        if let Ok(Some(seal)) = self.catalogue.seal(h, root, &m.job, &m.id) {
+            let sizes: Vec<u64> = m.files.iter().map(|f| f.size).collect();
+            match self
+                .stats_on_host(host, root, m)
+                .await
+                .map(|now| seal.judge(&now, &sizes))
+            {
+                Ok(Trust::Sealed) => return Ok(true),
+                Ok(Trust::Doubt(why)) | Err(why) => {
+                    tracing::info!(job = %m.job, "{h}:{root}: hashing it again: {why}");
+                }
+            }
+        }
         let out = self
             .shell(host)
             .run(host, &remote::verify(root, m), VERIFY_LIMIT, CAP)
             .await
+            .map_err(|e| format!("{h}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Err(why) = remote::verdict(&text) {
+            let _ = self.catalogue.drop_seal(h, root);
+            return Err(format!("{h}:{root}: {why}"));
+        }
+        let at = text
+            .lines()
+            .find_map(|l| l.strip_prefix("@@at "))
+            .unwrap_or("");
+        let sealed = remote::parse_stats(&text, "@@before")
+            .and_then(|before| Seal::settled(before, remote::parse_stats(&text, "@@after")?, at));
+        match sealed {
+            Ok(seal) => {
+                if self
+                    .catalogue
+                    .set_seal(h, root, &m.job, &m.id, &seal)
+                    .is_ok()
+                {
+                    let detail = format!(
+                        "{h}:{root} verified and sealed: a restore there trusts it unread while nothing of it changes"
+                    );
+                    self.notify("sealed", &m.job, &m.id, None, detail).await;
+                }
+            }
+            Err(why) => {
+                let _ = self.catalogue.drop_seal(h, root);
+                tracing::debug!(job = %m.job, "{h}:{root}: verified, not sealed: {why}");
+            }
+        }
+        Ok(false)
+    }
+
+    /// The host's description of `m`'s files under `root`, read without hashing.
+    async fn stats_on_host(
+        &self,
+        host: &HostSpec,
+        root: &str,
+        m: &Manifest,
+    ) -> Result<Vec<crate::core::seal::FileStat>, String> {
+        let out = self
+            .shell(host)
+            .run(
+                host,
+                &remote::stat_files(root, m),
+                Duration::from_secs(30),
+                CAP,
+            )
+            .await
             .map_err(|e| format!("{}: {e}", host.id))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find(|l| l.starts_with("@@")).unwrap_or("");
-        if line == "@@ok" {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}:{root}: {}",
-                host.id,
-                line.trim_start_matches("@@bad ").trim_start_matches("@@")
-            ))
-        }
+        remote::verdict(&text)?;
+        remote::parse_stats(&text, "@@stat")
+    }
+
+    /// Verifies the copy of `job/id` at `dest` on `host` and seals it, once its files'
+    /// times have settled (a copy just placed is racy for a second): what pre-staging
+    /// does after a restore, so the failover finds it trusted.
+    pub async fn seal_on_host(
+        &self,
+        job: &str,
+        id: &str,
+        host: &str,
+        dest: &str,
+    ) -> Result<bool, ReplicaError> {
+        let m = self
+            .catalogue
+            .manifest(job, id)?
+            .ok_or_else(|| ReplicaError::NotFound(format!("{job}/{id}: no manifest recorded")))?;
+        let host = self.host(host)?.clone();
+        let settle = crate::core::seal::SETTLE_NS as u64 + 100_000_000;
+        tokio::time::sleep(Duration::from_nanos(settle)).await;
+        self.check_on_host(&host, dest, &m)
+            .await
+            .map_err(ReplicaError::Failed)?;
+        Ok(self
+            .catalogue
+            .seal(host.id.as_str(), dest, job, id)?
+            .is_some())
     }
 
     async fn run_marker(&self, host: &HostSpec, script: &str) -> Result<String, String> {
@@ -287,6 +385,8 @@ impl Replicator {
                 }
                 bytes += n;
             }
+            // What is at `dest` now changes: its seal no longer holds.
+            let _ = self.catalogue.drop_seal(host.id.as_str(), dest);
             let out = self
                 .run_marker(host, &remote::place(&tmp, dest, &aside))
                 .await?;

@@ -250,7 +250,27 @@ async fn prestage(rep: &Replicator, snap: &Snapshot, done: &mut BTreeMap<String,
             )
             .await
         {
-            Ok(_) => {
+            Ok(r) => {
+                // Sealed now, so the failover trusts it without reading it all again.
+                let sealed = match r.from.is_some() {
+                    true => rep
+                        .seal_on_host(&r.job, &r.id, target.host.as_str(), &r.path)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(job = %spec.id, "sealing the pre-staged copy on {}: {e}", target.host);
+                            false
+                        }),
+                    false => rep
+                        .catalogue
+                        .seal(target.host.as_str(), &r.path, &r.job, &r.id)
+                        .is_ok_and(|s| s.is_some()),
+                };
+                let how = match sealed {
+                    true => "verified and sealed: a failover there starts without reading it again",
+                    false => "verified but not sealed (its host gives whole-second times, or the copy was still changing), so a failover there hashes it first",
+                };
+                let detail = format!("{}:{} pre-staged, {how}", target.host, r.path);
+                rep.notify("staged", &r.job, &r.id, None, detail).await;
                 done.insert(spec.id.to_string(), staged);
             }
             Err(e) => tracing::warn!(job = %spec.id, "pre-stage on {}: {e}", target.host),
