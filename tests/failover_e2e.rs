@@ -115,6 +115,26 @@ fn a_killed_job_resumes_on_the_warm_standby_from_its_newest_checkpoint() {
     check_resumed(&bed, &done, 2, floor);
 }
 
+/// With the periodic probe ten minutes away, only the host's exit watch can notice the
+/// kill: the failover starts from its hint, and the probe it asks for is what detects it.
+#[test]
+fn a_killed_job_is_noticed_by_its_hosts_exit_watch_without_waiting_for_the_next_probe() {
+    let bed = failover_bed::start_tuned(
+        "fo-watch",
+        CHAIN,
+        &["h2:0", "h3"],
+        "",
+        "[detection]\nprobe_interval = \"10m\"\nprobe_timeout = \"5s\"\n\n",
+    );
+    let mut c = bed.console("150s");
+    let floor = primed(&bed, &mut c);
+    // The watch starts once the job's host is seen healthy with the job on it.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    bed.signal_runs(1, "KILL");
+    let done = failed_over(&mut c, 60);
+    check_resumed(&bed, &done, 2, floor);
+}
+
 #[test]
 fn a_dead_sshd_fails_the_job_over_and_the_copy_left_behind_is_fenced_when_it_returns() {
     let mut bed = failover_bed::start("fo-sshd", CHAIN);

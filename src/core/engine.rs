@@ -223,6 +223,13 @@ impl Core {
                 channel,
                 status,
             } => self.handle_channel(&host, channel, status),
+            Input::ProbeSoon { host } => {
+                // The probe in flight (if any) may have looked before the change: the
+                // next one goes out as soon as it is answered.
+                if let Some(w) = self.hosts.get_mut(&host) {
+                    w.next_probe_at = w.next_probe_at.min(self.now);
+                }
+            }
             Input::StepProgress { op, done, total } => self.handle_progress(op, done, total),
             Input::StepFinished { op, result } => self.handle_step(op, result),
             Input::CheckpointSeen {

@@ -24,6 +24,10 @@ pub enum Input {
         channel: Channel,
         status: ChannelStatus,
     },
+    /// Something on the host changed that the next probe should see now, not at its
+    /// interval: a watch over the host's connection saw a job's process end. Only a
+    /// hint: what the probe then finds is what counts.
+    ProbeSoon { host: HostId },
     /// A running step moved `done` of `total` bytes (only the latest report matters).
     StepProgress { op: OpId, done: u64, total: u64 },
     /// A failover step's effect finished.

@@ -717,3 +717,31 @@ fn a_failover_by_one_strategy_runs_that_strategy_alone() {
     assert_eq!(hs.core.durable().jobs[&j("train")].placement.host, h("cpu"));
     assert_eq!(hs.count("failover_finished"), 1);
 }
+
+#[test]
+fn a_watch_hint_probes_the_host_at_once_and_the_crash_is_seen_without_waiting_for_the_interval() {
+    let mut hs = fresh();
+    hs.run_for(Duration::from_millis(100));
+    hs.fake("a").procs.clear();
+    let at = hs.now;
+    hs.input(Input::ProbeSoon { host: h("a") });
+    assert_eq!(hs.now, at, "no time passed");
+    assert_eq!(
+        hs.states("train").first().map(String::as_str),
+        Some("INTERRUPTION_DETECTED")
+    );
+    // A hint while a probe is out: the next probe follows its answer at once.
+    let mut hs = fresh();
+    hs.hold_probes_of = Some(h("b"));
+    hs.run_for(secs(1));
+    assert_eq!(hs.held.len(), 1, "one probe of b in flight");
+    hs.input(Input::ProbeSoon { host: h("b") });
+    assert_eq!(hs.held.len(), 1, "never two probes of a host at once");
+    hs.release();
+    hs.input(Input::Tick);
+    assert_eq!(
+        hs.held.len(),
+        1,
+        "probed again as soon as the first was answered"
+    );
+}

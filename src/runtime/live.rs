@@ -44,6 +44,8 @@ struct Running {
     /// The checkpoint replicator and its loop, when the config names a store.
     replicas: Option<(Arc<super::replica::Replicator>, tokio::task::JoinHandle<()>)>,
     poller: tokio::task::JoinHandle<()>,
+    /// The watches that notice a job's exit as it happens.
+    watch: tokio::task::JoinHandle<()>,
     /// The workspace syncer, when some job has a `workspace` (seed 003).
     workspace: Option<tokio::task::JoinHandle<()>>,
     stop_poller: tokio::sync::watch::Sender<bool>,
@@ -239,7 +241,7 @@ impl Starter for LiveStarter {
             self.path.display(),
             state_dir.display()
         );
-        let mut tasks = vec![running.poller];
+        let mut tasks = vec![running.poller, running.watch];
         tasks.extend(running.workspace);
         let replicas = running.replicas.map(|(r, join)| {
             tasks.push(join);
@@ -387,6 +389,15 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         );
         (r, join)
     });
+    // A job's exit is noticed when it happens, over the probes' own connections.
+    let watch = super::exit_watch::spawn(
+        opts.ssh.clone(),
+        local.clone(),
+        opts.config.fleet.clone(),
+        handle.snapshots.clone(),
+        handle.feed.clone(),
+        stop_poller.subscribe(),
+    );
     // Workspace bytes get their own SSH connections too; a read-only console syncs nothing.
     let has_workspace = opts.config.fleet.jobs.iter().any(|j| j.workspace.is_some());
     let workspace = has_workspace.then(|| {
@@ -406,6 +417,7 @@ async fn start(opts: &LiveOptions) -> Result<Running, LiveError> {
         handle,
         replicas,
         poller,
+        watch,
         workspace,
         stop_poller,
         notifier,

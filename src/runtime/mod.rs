@@ -19,6 +19,7 @@ pub mod drill_cmd;
 pub mod drill_faults;
 pub mod drill_nas;
 pub mod exec;
+pub mod exit_watch;
 pub mod fence_provider;
 pub mod history_cmd;
 pub mod history_out;

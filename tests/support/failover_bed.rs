@@ -38,6 +38,17 @@ pub fn start_with(name: &str, strategies: &[&str], standby: &[&str]) -> Bed {
 
 /// [`start_with`] plus extra lines for the `[[job]]` table (`prestage = true`, `env = …`).
 pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: &str) -> Bed {
+    start_tuned(name, strategies, standby, job_extra, "")
+}
+
+/// [`start_full`] plus top-level tables after the settings (`[detection]` …).
+pub fn start_tuned(
+    name: &str,
+    strategies: &[&str],
+    standby: &[&str],
+    job_extra: &str,
+    tables: &str,
+) -> Bed {
     // The hosts run Lifeboat's scripts with `sh -s`: the fence must hold under dash, whose
     // `kill` differs from bash's, as on every Debian and Ubuntu host.
     let sh = std::fs::canonicalize("/bin/sh").unwrap();
@@ -95,6 +106,7 @@ pub fn start_full(name: &str, strategies: &[&str], standby: &[&str], job_extra: 
     let mut text = String::from(
         "[settings]\nprofile = \"lan\"\n\n[recovery]\nrestart_budget = 20\nreturn_after = \"15s\"\n\n[recovery.timeouts]\nverify = \"10s\"\n\n",
     );
+    text.push_str(tables);
     for (h, (role, gpus)) in hosts
         .iter()
         .zip([("primary", 2), ("standby", 2), ("cpu-standby", 0)])
