@@ -57,7 +57,7 @@ fn seed_name() -> String {
 /// One scenario: a fresh bed, the seeded checkpoint replicated, then `rounds` failovers.
 fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
     let extra = format!(
-        "prestage = {prestage}\nenv = {{ TOY_CKPT_EVERY = \"100000000\" }}\ncheckpoint_marker = \"done\""
+        "prestage = {prestage}\nready = \"heartbeat\"\nenv = {{ TOY_CKPT_EVERY = \"100000000\" }}\ncheckpoint_marker = \"done\""
     );
     let bed = failover_bed::start_full(
         name,

@@ -89,6 +89,7 @@ async fn bed(name: &str, provider: &str, instance: &str) -> Bed {
         heartbeat: HeartbeatSource::File {
             path: work.join("heartbeat"),
         },
+        ready: Default::default(),
         checkpoint_dir: work.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),

@@ -36,6 +36,7 @@ fn job(dir: &Path, name: &str) -> JobSpec {
         cpu_launch: None,
         stop: None,
         heartbeat: HeartbeatSource::None,
+        ready: Default::default(),
         checkpoint_dir: dir.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),
@@ -296,5 +297,48 @@ fn a_recycled_leader_pid_is_never_taken_for_the_run() {
             alive,
             "{shell:?}: the fence killed an unrelated process that reused the old leader's pid"
         );
+    }
+}
+
+/// The launch's readiness waits under both shells: for a file the job makes, for its
+/// heartbeat to move, and it reports a run that never signals as started (no signal).
+#[test]
+fn a_launch_waits_for_a_ready_file_or_the_heartbeat_under_dash_and_busybox() {
+    use lifeboat::core::fleet::Readiness;
+    for shell in SHELLS {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let mut j = job(dir.path(), "ready");
+        let ready = dir.path().join("ready");
+        j.ready = Readiness::File {
+            path: ready.clone(),
+        };
+        let cmd = "sleep 0.5; touch ready; while :; do sleep 0.2; done";
+        let out = run(
+            shell,
+            None,
+            &runs,
+            &scripts::launch(&j, Epoch(1), None, cmd),
+        );
+        assert!(
+            out.contains("@@started") && out.contains("@@ready signalled"),
+            "{shell:?}: {out}"
+        );
+        assert!(ready.exists(), "{shell:?}: returned before the file");
+        let hb = dir.path().join("hb");
+        j.heartbeat = HeartbeatSource::File { path: hb.clone() };
+        j.ready = Readiness::Heartbeat;
+        std::fs::write(&hb, "7 1\n").unwrap();
+        let cmd = "sleep 0.5; echo '8 2' > hb; while :; do sleep 0.2; done";
+        let out = run(
+            shell,
+            None,
+            &runs,
+            &scripts::launch(&j, Epoch(2), None, cmd),
+        );
+        assert!(out.contains("@@ready signalled"), "{shell:?}: {out}");
+        assert_eq!(std::fs::read_to_string(&hb).unwrap(), "8 2\n", "{shell:?}");
+        let out = run(shell, None, &runs, &scripts::fence(&j, Epoch(3), 1));
+        assert!(out.contains("@@fenced"), "{shell:?}: {out}");
     }
 }

@@ -54,6 +54,7 @@ fn job(dir: &Path) -> JobSpec {
         heartbeat: HeartbeatSource::File {
             path: dir.join("heartbeat"),
         },
+        ready: Default::default(),
         checkpoint_dir: dir.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),
@@ -241,4 +242,51 @@ async fn the_job_gets_its_env_and_checkpoint_path() {
     let seen = std::fs::read_to_string(dir.path().join("seen.txt")).unwrap();
     assert_eq!(seen, "it's a \"test\" $HOME|/nas/run 1/step-5.ckpt");
     assert!(t.fence(&h, &j, Epoch(2)).await.unwrap());
+}
+
+/// A launch with a readiness signal returns once the job gives it, not after a fixed wait:
+/// the ready file exists (the job made it after 0.6 s of "loading") and the heartbeat has
+/// moved when `launch` returns; a job that never signals is reported started after the
+/// wait; one that dies while loading is reported dead.
+#[tokio::test]
+async fn a_launch_waits_for_the_jobs_readiness_signal() {
+    use lifeboat::core::fleet::Readiness;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, mut j) = (host(), job(dir.path()));
+    let t = transport(dir.path());
+    let ready = dir.path().join("ready");
+    std::fs::write(&ready, b"stale").unwrap();
+    j.ready = Readiness::File {
+        path: ready.clone(),
+    };
+    j.launch = "sleep 0.6; touch ready; exec sh job.sh # {checkpoint}".into();
+    t.launch(&h, None, &j, Epoch(1), None, false)
+        .await
+        .expect("launch");
+    assert!(ready.exists(), "launch returned before the job was ready");
+    assert!(
+        std::fs::metadata(&ready).unwrap().len() == 0,
+        "the stale ready file was removed before the launch"
+    );
+    assert!(t.fence(&h, &j, Epoch(2)).await.expect("fence"));
+
+    j.ready = Readiness::Heartbeat;
+    j.launch = "sleep 0.6; exec sh job.sh # {checkpoint}".into();
+    let _ = std::fs::remove_file(dir.path().join("heartbeat"));
+    t.launch(&h, None, &j, Epoch(3), None, false)
+        .await
+        .expect("launch");
+    assert!(
+        dir.path().join("heartbeat").exists(),
+        "launch returned before the first heartbeat"
+    );
+    assert!(t.fence(&h, &j, Epoch(4)).await.expect("fence"));
+
+    j.ready = Readiness::File { path: ready };
+    j.launch = "sleep 0.3; exit 3 # {checkpoint}".into();
+    let e = t
+        .launch(&h, None, &j, Epoch(5), None, false)
+        .await
+        .expect_err("it died while loading");
+    assert!(e.contains("died"), "{e}");
 }

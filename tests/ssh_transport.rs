@@ -101,6 +101,7 @@ fn job(bed: &Bed) -> JobSpec {
         heartbeat: HeartbeatSource::File {
             path: work.join("heartbeat"),
         },
+        ready: Default::default(),
         checkpoint_dir: work.join("ckpt"),
         standbys: Vec::new(),
         strategies: Vec::new(),

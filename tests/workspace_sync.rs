@@ -49,6 +49,7 @@ fn job(exclude: &[&str]) -> JobSpec {
         cpu_launch: Some("python serve.py".into()),
         stop: None,
         heartbeat: HeartbeatSource::None,
+        ready: Default::default(),
         checkpoint_dir: "$HOST_DIR/ws/checkpoints".into(),
         standbys: vec![Target::new(HostId::new("cpu"), None)],
         strategies: Vec::new(),

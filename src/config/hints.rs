@@ -162,6 +162,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "checkpoint_marker = \"COMPLETE\"",
     ),
     ("job", "prestage", "prestage = true"),
+    ("job", "ready", "ready = \"heartbeat\""),
     (
         "job",
         "workspace",

@@ -56,6 +56,9 @@
 //! stop = "…"                      # optional: SIGTERM then SIGKILL otherwise
 //! heartbeat = "/abs/file"         # optional: "<step> <unix-secs>" file, or
 //!                                 #   { file = "/abs" } or { mtime = "/abs" }
+//! ready = "heartbeat"             # optional: when a launch counts as started: "heartbeat"
+//!                                 #   (it moved after the launch), or an absolute path the
+//!                                 #   job creates when ready; default: alive after 0.2 s
 //! checkpoint_dir = "/home/trainer/run/ckpt"
 //! standby = ["pc1:1", "cpu-vm"]   # "HOST" or "HOST:GPU", tried in order
 //! strategies = ["restart-in-place", "warm-standby", "escalate"]  # optional
@@ -324,6 +327,7 @@ pub struct RawJob {
     pub cpu_launch: Option<Str>,
     pub stop: Option<Str>,
     pub heartbeat: Option<RawHeartbeat>,
+    pub ready: Option<Str>,
     pub checkpoint_dir: Str,
     pub standby: Option<Spanned<Vec<Str>>>,
     pub strategies: Option<Spanned<Vec<Str>>>,

@@ -164,6 +164,9 @@ pub struct JobSpec {
     /// Shell command that stops the job; SIGTERM then SIGKILL when absent.
     pub stop: Option<String>,
     pub heartbeat: HeartbeatSource,
+    /// What tells the launch that a new run is ready (see [`Readiness`]).
+    #[serde(default)]
+    pub ready: Readiness,
     pub checkpoint_dir: PathBuf,
     /// Ordered failover targets.
     pub standbys: Vec<Target>,
@@ -187,6 +190,25 @@ pub struct JobSpec {
     #[serde(default)]
     pub workspace: Option<super::workspace::WorkspaceSync>,
 }
+
+/// When a launched run counts as started. The launch waits for the signal the job gives
+/// (at most [`READY_WAIT_S`] seconds, the run must stay alive meanwhile), instead of a
+/// fixed wait.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// No signal: alive 0.2 s after it was started.
+    #[default]
+    Alive,
+    /// Its heartbeat moved after the launch (the first step after it resumed).
+    Heartbeat,
+    /// This file (on the host) appeared; it is removed before the launch.
+    File { path: PathBuf },
+}
+
+/// The longest a launch waits for a job's readiness signal before it reports the run
+/// started without it (the verify step and the probes go on watching it).
+pub const READY_WAIT_S: u32 = 20;
 
 impl JobSpec {
     pub fn home(&self) -> Target {

@@ -83,6 +83,7 @@ pub fn job(
         cpu_launch: None,
         stop: None,
         heartbeat: HeartbeatSource::None,
+        ready: Default::default(),
         checkpoint_dir: "/w/ck".into(),
         standbys: standbys
             .iter()

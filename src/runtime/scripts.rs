@@ -4,7 +4,7 @@
 //! Runs live in `$LIFEBOAT_RUN_DIR` (default `~/.lifeboat/runs`): `<job>/e<epoch>.pid`,
 //! `.log` and `.gpu`, so the same epoch is never started twice.
 
-use crate::core::fleet::{HeartbeatSource, JobSpec};
+use crate::core::fleet::{HeartbeatSource, JobSpec, Readiness};
 use crate::core::gpu::QUERY_FIELDS;
 use crate::core::ids::Epoch;
 use crate::core::probe_parse::MAGIC;
@@ -164,16 +164,16 @@ pub fn launch(job: &JobSpec, epoch: Epoch, gpu: Option<u32>, command: &str) -> S
             cuda.push_str(&format!("{k}={} ", quote(v)));
         }
     }
+    let (before, wait) = readiness(job);
     s.push_str(&format!(
         r#"d="$LB"/{job}; mkdir -p "$d" || exit 3
 pidf="$d/e{n}.pid"
 if [ -f "$pidf" ] && up "$(head -c 20 "$pidf")"; then echo "@@already $(head -c 20 "$pidf")"; exit 0; fi
 cd {workdir} || {{ echo "@@error cannot enter the workdir {workdir_plain}"; exit 3; }}
-LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {marker}={job}:{n}:$LBK: {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
+{before}LIFEBOAT_JOB={job} LIFEBOAT_EPOCH={n} {marker}={job}:{n}:$LBK: {cuda}setsid sh -c {cmd} >"$d/e{n}.log" 2>&1 </dev/null &
 echo $! >"$pidf"; echo {gpu_s} >"$d/e{n}.gpu"
 {{ read -r lb_l <"/proc/$!/stat"; }} 2>/dev/null && {{ set -- ${{lb_l##*) }}; echo "${{20}}" >"$d/e{n}.start"; }}
-sleep 0.2
-if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
+{wait}if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; echo "@@ready $rd"; else echo "@@died"; tail -c 2000 "$d/e{n}.log"; exit 4; fi
 "#,
         job = quote(job.id.as_str()),
         n = epoch.0,
@@ -183,6 +183,43 @@ if up "$(head -c 20 "$pidf")"; then echo "@@started $(head -c 20 "$pidf")"; else
         marker = RUN_MARKER,
     ));
     s
+}
+
+/// What the launch does before starting the run and how it waits after (see
+/// [`Readiness`]): the wait sets `$rd` to what it saw.
+fn readiness(job: &JobSpec) -> (String, String) {
+    let ticks = crate::core::fleet::READY_WAIT_S * 20;
+    let poll = |test: &str| {
+        format!(
+            "rd=\"no signal after {s}s\"; i=0\nwhile [ $i -lt {ticks} ] && up \"$(head -c 20 \"$pidf\")\"; do if {test}; then rd=signalled; break; fi; sleep 0.05; i=$((i+1)); done\n",
+            s = crate::core::fleet::READY_WAIT_S
+        )
+    };
+    match &job.ready {
+        Readiness::Alive => (String::new(), "rd=alive; sleep 0.2\n".into()),
+        Readiness::File { path } => {
+            let p = quote_path(&path.to_string_lossy());
+            (format!("rm -f -- {p}\n"), poll(&format!("[ -e {p} ]")))
+        }
+        Readiness::Heartbeat => {
+            let hb = match &job.heartbeat {
+                HeartbeatSource::File { path } => format!(
+                    "head -c 64 {} 2>/dev/null | head -n 1",
+                    quote_path(&path.to_string_lossy())
+                ),
+                HeartbeatSource::Mtime { path } => format!(
+                    "stat -c %.9Y {} 2>/dev/null",
+                    quote_path(&path.to_string_lossy())
+                ),
+                // The config refuses it; alive after the fixed wait.
+                HeartbeatSource::None => return (String::new(), "rd=alive; sleep 0.2\n".into()),
+            };
+            (
+                format!("hb() {{ {hb}; }}; hb0=\"$(hb)\"\n"),
+                poll("[ \"$(hb)\" != \"$hb0\" ]"),
+            )
+        }
+    }
 }
 
 /// Stops every run of `job` older than `epoch`, and proves it: the job's own stop command

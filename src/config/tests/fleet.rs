@@ -441,3 +441,39 @@ fn a_jobs_env_cannot_set_what_lifeboat_sets_for_every_run() {
         assert!(p.message.contains("set by Lifeboat"), "{name}: {p:?}");
     }
 }
+
+#[test]
+fn a_jobs_readiness_signal_is_read_and_checked() {
+    use crate::core::fleet::Readiness;
+    let c = ok(&edit("gpu = 0", "gpu = 0\nready = \"/run/train/ready\""));
+    assert_eq!(
+        c.fleet.jobs[0].ready,
+        Readiness::File {
+            path: "/run/train/ready".into()
+        }
+    );
+    let c = ok(&edit(
+        "gpu = 0",
+        "gpu = 0\nheartbeat = \"/w/hb\"\nready = \"heartbeat\"",
+    ));
+    assert_eq!(c.fleet.jobs[0].ready, Readiness::Heartbeat);
+    assert_eq!(ok(BASE).fleet.jobs[0].ready, Readiness::Alive);
+    let p = one(&edit("gpu = 0", "gpu = 0\nready = \"heartbeat\""));
+    check(
+        &p,
+        10,
+        "job \"train\".ready",
+        &["the job has no heartbeat"],
+        &["heartbeat = "],
+    );
+    let p = one(&edit("gpu = 0", "gpu = 0\nready = \"port 8080\""));
+    check(
+        &p,
+        10,
+        "job \"train\".ready",
+        &["\"port 8080\" is not a readiness signal"],
+        &["ready = \"heartbeat\""],
+    );
+    let c = ok(&edit("gpu = 0", "gpu = 0\nready = \"$HOME/ready\""));
+    assert!(matches!(c.fleet.jobs[0].ready, Readiness::File { .. }));
+}

@@ -7,7 +7,7 @@ use super::{checkpoint, strategies, workspace, Ctx};
 use crate::config::keypath::KeyPath;
 use crate::config::raw::{RawHeartbeat, RawJob, Str};
 use crate::config::suggest;
-use crate::core::fleet::{HeartbeatSource, HostSpec, JobSpec, Role};
+use crate::core::fleet::{HeartbeatSource, HostSpec, JobSpec, Readiness, Role};
 use crate::core::ids::{HostId, JobId, Target};
 
 pub fn build(
@@ -95,6 +95,7 @@ fn job(
         .as_ref()
         .map(|c| command(ctx, &k.clone().key("stop"), c, "pkill -f train.py"));
     let heartbeat = heartbeat(ctx, &k.clone().key("heartbeat"), j.heartbeat.as_ref());
+    let ready = ready(ctx, &k.clone().key("ready"), j.ready.as_ref(), &heartbeat);
     let home_target = Target::new(HostId::new(j.host.get_ref().clone()), gpu);
     let standbys = standbys(ctx, k, j, hosts, &home_target);
     let strategies = strategies::build(ctx, k, j, hosts, &standbys, has_providers);
@@ -141,6 +142,7 @@ fn job(
         cpu_launch,
         stop,
         heartbeat,
+        ready,
         checkpoint_dir,
         standbys,
         strategies,
@@ -259,6 +261,43 @@ fn heartbeat(ctx: &mut Ctx<'_>, key: &KeyPath, hb: Option<&RawHeartbeat>) -> Hea
         Some(RawHeartbeat::Mtime(p)) => HeartbeatSource::Mtime {
             path: values::remote_abs_path(ctx, &key.clone().key("mtime"), p),
         },
+    }
+}
+
+/// `ready = "heartbeat"` (needs a heartbeat) or an absolute path on the host.
+fn ready(
+    ctx: &mut Ctx<'_>,
+    key: &KeyPath,
+    ready: Option<&Str>,
+    heartbeat: &HeartbeatSource,
+) -> Readiness {
+    let Some(r) = ready else {
+        return Readiness::Alive;
+    };
+    match r.get_ref().as_str() {
+        "heartbeat" if *heartbeat == HeartbeatSource::None => {
+            ctx.report_at(
+                r,
+                key,
+                "ready = \"heartbeat\", but the job has no heartbeat".to_string(),
+                "add heartbeat = \"/abs/heartbeat-file\", or name a file the job creates when ready: ready = \"/abs/ready\"".to_string(),
+            );
+            Readiness::Alive
+        }
+        "heartbeat" => Readiness::Heartbeat,
+        "alive" => Readiness::Alive,
+        p if p.starts_with('/') || p.starts_with('$') => Readiness::File {
+            path: values::remote_abs_path(ctx, key, r),
+        },
+        other => {
+            ctx.report_at(
+                r,
+                key,
+                format!("\"{other}\" is not a readiness signal"),
+                "use ready = \"heartbeat\", or an absolute path the job creates when ready, e.g. ready = \"/run/train/ready\"".to_string(),
+            );
+            Readiness::Alive
+        }
     }
 }
 
