@@ -3,7 +3,10 @@
 //! kill to Lifeboat's "verified running" on the standby, with each step's share.
 //!
 //! (a) Warm standby with a pre-staged checkpoint (`prestage = true`): the checkpoint is
-//!     already on the standby and only re-verified there. Goal: ≤ 5 s.
+//!     already on the standby, sealed when it was verified there (`core::seal`), so the
+//!     stage only asks the host whether it changed. The exit watch notices the kill; the
+//!     launch waits for the toy job's heartbeat (`ready = "heartbeat"`). Goal (issue 15):
+//!     p95 ≤ 1 s.
 //! (b) A checkpoint to move: the standby does not have it, so the failover restores it
 //!     from the NAS over SSH. Goal: ≤ 1.3 × `scp` of the same bytes + 3 s.
 //!
