@@ -1,8 +1,9 @@
-//! `GET /metrics` in the OpenMetrics text format (prometheus-client), built from the
-//! supervisor's latest picture at each scrape. Labels are bounded by the config: `host`
-//! (one per `[[host]]`), `gpu` (its index), `job` (one per `[[job]]`), `store` (nas, s3),
-//! `state` (a fixed vocabulary), `destination` (one per `[[notify]]`, and "all"), so a
-//! scrape grows with the fleet and the config and nothing else.
+//! `GET /metrics` in the OpenMetrics text format (prometheus-client): the fleet from the
+//! supervisor's latest picture (encoded once per picture), then the counters. Labels are
+//! bounded by the config: `host` (one per `[[host]]`), `gpu` (its index), `job` (one per
+//! `[[job]]`), `store` (nas, s3), `state` (a fixed vocabulary), `destination` (one per
+//! `[[notify]]`, and "all"), so a scrape grows with the fleet and the config and nothing
+//! else.
 
 use super::error::{ApiError, ErrorBody};
 use super::State;
@@ -66,13 +67,23 @@ where
     f
 }
 
-/// The scrape, as text: the fleet in `snap`, and what `counted` counted so far.
-pub fn render(
-    snap: &Snapshot,
+/// What is counted as it happens (failovers, drills, notifications), then the scrape's
+/// end: the part of a scrape that no snapshot holds, encoded at each request.
+fn render_counted(
+    out: &mut String,
     counted: &super::counters::Counters,
-) -> Result<String, std::fmt::Error> {
+) -> Result<(), std::fmt::Error> {
     let mut reg = Registry::with_prefix("lifeboat");
     counted.register(&mut reg);
+    notifications(&mut reg);
+    prometheus_client::encoding::text::encode_registry(out, &reg)?;
+    prometheus_client::encoding::text::encode_eof(out)
+}
+
+/// The fleet's part of a scrape, from the snapshot alone (no end marker): the part the
+/// API encodes once per snapshot.
+fn render_fleet(snap: &Snapshot) -> Result<String, std::fmt::Error> {
+    let mut reg = Registry::with_prefix("lifeboat");
     let up = family::<HostL>(&mut reg, "host_up", "1 while the host is healthy");
     let hstate = family::<HostStateL>(
         &mut reg,
@@ -248,9 +259,8 @@ pub fn render(
     replicated(&mut reg, snap);
     let held = snap.automation.frozen.is_some() || snap.automation.paused_by.is_some();
     frozen.set(f64::from(u8::from(held)));
-    notifications(&mut reg);
     let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &reg)?;
+    prometheus_client::encoding::text::encode_registry(&mut out, &reg)?;
     Ok(out)
 }
 
@@ -348,8 +358,17 @@ fn notifications(reg: &mut Registry) {
 )]
 pub(crate) async fn metrics(S(st): S<State>) -> Result<Response, ApiError> {
     let snap = super::read::snapshot(&st)?;
-    let text = render(&snap, &st.counters)
-        .map_err(|e| ApiError::internal(format!("encoding the metrics: {e}")))?;
+    let failed = |e: std::fmt::Error| ApiError::internal(format!("encoding the metrics: {e}"));
+    let fleet = st
+        .caches
+        .metrics
+        .get(&snap, |s| render_fleet(s).map(bytes::Bytes::from))
+        .map_err(failed)?;
+    let mut counted = String::new();
+    render_counted(&mut counted, &st.counters).map_err(failed)?;
+    let mut text = Vec::with_capacity(fleet.len() + counted.len());
+    text.extend_from_slice(&fleet);
+    text.extend_from_slice(counted.as_bytes());
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -6,6 +6,7 @@
 //! capped at 64 KiB and every request but a waiting failover at 30 s.
 
 mod auth;
+mod cache;
 mod counters;
 mod error;
 mod events;
@@ -47,6 +48,8 @@ pub(crate) struct State {
     ops: Arc<Mutex<ops::Ops>>,
     state_dir: PathBuf,
     counters: counters::Counters,
+    /// `/hosts`, `/jobs` and the fleet's metrics, encoded once per snapshot.
+    caches: Arc<cache::Caches>,
 }
 
 /// The API as it runs: where it listens, and how to stop it.
@@ -83,6 +86,7 @@ pub async fn serve(
         ops: Arc::default(),
         state_dir,
         counters: counters::Counters::default(),
+        caches: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

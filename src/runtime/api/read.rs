@@ -121,9 +121,28 @@ pub async fn health(S(st): S<State>) -> Result<(StatusCode, Json<Value>), ApiErr
     summary = "Every job as the supervisor sees it",
     responses((status = 200, description = "The jobs", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
 )]
-pub async fn jobs(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+pub async fn jobs(S(st): S<State>) -> Result<axum::response::Response, ApiError> {
     let snap = snapshot(&st)?;
-    Ok(Json(json!({"jobs": snap.jobs, "count": snap.jobs.len()})))
+    let body = st.caches.jobs.get(&snap, |s| {
+        encoded(&json!({"jobs": s.jobs, "count": s.jobs.len()}))
+    })?;
+    Ok(json_bytes(body))
+}
+
+/// `value` as JSON bytes.
+fn encoded(value: &Value) -> Result<bytes::Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))
+}
+
+/// An encoded JSON body as a response.
+fn json_bytes(body: bytes::Bytes) -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /hosts`.
@@ -135,11 +154,12 @@ pub async fn jobs(S(st): S<State>) -> Result<Json<Value>, ApiError> {
     summary = "Every host as the supervisor sees it",
     responses((status = 200, description = "The hosts", body = serde_json::Value), (status = 401, description = "No token, or not one this daemon knows", body = ErrorBody), (status = 503, description = "The supervisor has no picture of the fleet yet", body = ErrorBody), (status = 504, description = "The request took longer than 30 s", body = ErrorBody))
 )]
-pub async fn hosts(S(st): S<State>) -> Result<Json<Value>, ApiError> {
+pub async fn hosts(S(st): S<State>) -> Result<axum::response::Response, ApiError> {
     let snap = snapshot(&st)?;
-    Ok(Json(
-        json!({"hosts": snap.hosts, "count": snap.hosts.len()}),
-    ))
+    let body = st.caches.hosts.get(&snap, |s| {
+        encoded(&json!({"hosts": s.hosts, "count": s.hosts.len()}))
+    })?;
+    Ok(json_bytes(body))
 }
 
 /// `GET /checkpoints`: every catalogued checkpoint with its copies, and the stores.
