@@ -29,8 +29,8 @@ const AGAIN: Duration = Duration::from_secs(1);
 /// seconds) makes it look once a second instead of spinning.
 pub fn command() -> String {
     [
-        r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}""#,
-        r#"up() { kill -0 "$1" 2>/dev/null || return 1; { read -r lb_l <"/proc/$1/stat"; } 2>/dev/null || return 0; set -- ${lb_l##*) }; [ "$1" != Z ]; }"#,
+        super::scripts::RUN_DIR,
+        super::scripts::UP,
         "prev=x; i=0",
         r#"while :; do cur=""; for f in "$LB"/*/e*.pid; do [ -f "$f" ] || continue; p=""; read -r p <"$f" 2>/dev/null; [ -n "$p" ] && up "$p" && cur="$cur ${f#"$LB"/}"; done; if [ "$cur" != "$prev" ]; then echo "@@runs$cur" || exit 0; prev="$cur"; i=0; fi; i=$((i+1)); if [ $i -ge 20 ]; then echo "@@tick" || exit 0; i=0; fi; sleep 0.1 2>/dev/null || sleep 1; done"#,
     ]

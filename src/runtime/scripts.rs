@@ -25,11 +25,31 @@ pub fn quote_path(s: &str) -> String {
     }
 }
 
-const PRELUDE: &str = r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}"
-up() { kill -0 "$1" 2>/dev/null || return 1; { read -r lb_l <"/proc/$1/stat"; } 2>/dev/null || return 0; set -- ${lb_l##*) }; [ "$1" != Z ]; }
-T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
+macro_rules! run_dir {
+    () => {
+        r#"LB="${LIFEBOAT_RUN_DIR:-$HOME/.lifeboat/runs}""#
+    };
+}
+macro_rules! up_fn {
+    () => {
+        r#"up() { kill -0 "$1" 2>/dev/null || return 1; { read -r lb_l <"/proc/$1/stat"; } 2>/dev/null || return 0; set -- ${lb_l##*) }; [ "$1" != Z ]; }"#
+    };
+}
+
+/// Sets `$LB`, the run folder: the host's `LIFEBOAT_RUN_DIR`, else `~/.lifeboat/runs`.
+pub const RUN_DIR: &str = run_dir!();
+/// `up PID`: the process is alive and not a zombie (one line, builtins only).
+pub const UP: &str = up_fn!();
+
+const PRELUDE: &str = concat!(
+    run_dir!(),
+    "\n",
+    up_fn!(),
+    "\n",
+    r#"T="$(mktemp 2>/dev/null || echo /tmp/lifeboat.$$)"
 trap 'rm -f "$T"' EXIT
-"#;
+"#
+);
 
 /// The environment variable that marks every process of a run, children included (they
 /// inherit it), even one that left the run's session: `LIFEBOAT_RUN=<job>:<epoch>:<key>:`
@@ -195,8 +215,9 @@ fn readiness(job: &JobSpec) -> (String, String) {
             s = crate::core::fleet::READY_WAIT_S
         )
     };
+    let alive = || (String::new(), "rd=alive; sleep 0.2\n".to_string());
     match &job.ready {
-        Readiness::Alive => (String::new(), "rd=alive; sleep 0.2\n".into()),
+        Readiness::Alive => alive(),
         Readiness::File { path } => {
             let p = quote_path(&path.to_string_lossy());
             (format!("rm -f -- {p}\n"), poll(&format!("[ -e {p} ]")))
@@ -212,7 +233,7 @@ fn readiness(job: &JobSpec) -> (String, String) {
                     quote_path(&path.to_string_lossy())
                 ),
                 // The config refuses it; alive after the fixed wait.
-                HeartbeatSource::None => return (String::new(), "rd=alive; sleep 0.2\n".into()),
+                HeartbeatSource::None => return alive(),
             };
             (
                 format!("hb() {{ {hb}; }}; hb0=\"$(hb)\"\n"),
