@@ -223,13 +223,7 @@ impl Core {
                 channel,
                 status,
             } => self.handle_channel(&host, channel, status),
-            Input::ProbeSoon { host } => {
-                // The probe in flight (if any) may have looked before the change: the
-                // next one goes out as soon as it is answered.
-                if let Some(w) = self.hosts.get_mut(&host) {
-                    w.next_probe_at = w.next_probe_at.min(self.now);
-                }
-            }
+            Input::ProbeSoon { host } => self.probe_soon(&host),
             Input::StepProgress { op, done, total } => self.handle_progress(op, done, total),
             Input::StepFinished { op, result } => self.handle_step(op, result),
             Input::CheckpointSeen {
@@ -242,6 +236,14 @@ impl Core {
             Input::StoreReported(report) => self.handle_store(report),
         }
         self.handle_timers();
+    }
+
+    /// Probes `host` now, not at its interval. The probe in flight (if any) may have
+    /// looked before what prompted this: the next one goes out as soon as it is answered.
+    pub(super) fn probe_soon(&mut self, host: &HostId) {
+        if let Some(w) = self.hosts.get_mut(host) {
+            w.next_probe_at = w.next_probe_at.min(self.now);
+        }
     }
 
     fn handle_progress(&mut self, op: OpId, done: u64, total: u64) {

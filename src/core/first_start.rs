@@ -13,8 +13,19 @@ impl Core {
         self.unadopted = unadopted.into_iter().collect();
         self.bump();
         // Held incidents go on (`proceed` weighs what nobody adopted); a first start
-        // waiting without one is looked at again at its host's next probe.
+        // waiting without one is looked at again at its host's next probe, which goes
+        // now rather than a whole probe interval later.
         self.continue_held();
+        let waiting: Vec<_> = self
+            .d
+            .jobs
+            .values()
+            .filter(|r| r.never_ran())
+            .map(|r| r.placement.host.clone())
+            .collect();
+        for host in waiting {
+            self.probe_soon(&host);
+        }
     }
 
     /// Why the first start of `job` must wait, if it must.
