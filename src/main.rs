@@ -716,10 +716,14 @@ fn status(cli: &Cli) -> ExitCode {
         eprintln!("error: {} holds no snapshot yet", path.display());
         return ExitCode::from(1);
     };
-    let watch = match runtime() {
-        Some(rt) => rt.block_on(lifeboat::runtime::status::supervisor(&dir, &journal, &snap)),
+    let (watch, live) = match runtime() {
+        Some(rt) => rt.block_on(lifeboat::runtime::status::supervisor_and_picture(
+            &dir, &journal, &snap,
+        )),
         None => return ExitCode::from(1),
     };
+    // A live supervisor's picture is newer than the journal's copy.
+    let snap = live.unwrap_or(snap);
     let code = if cli.json {
         let mut v = serde_json::to_value(&snap).unwrap_or_default();
         if let Some(m) = v.as_object_mut() {

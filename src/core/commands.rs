@@ -68,7 +68,7 @@ impl Core {
     }
 
     fn check_target(&self, job: &JobId, t: &Target) -> Result<(), String> {
-        let Some(h) = self.fleet.host(&t.host) else {
+        let Some(h) = self.host_spec(&t.host) else {
             let known: Vec<&str> = self.fleet.hosts.iter().map(|h| h.id.as_str()).collect();
             return Err(format!(
                 "no host named \"{}\" (hosts: {})",

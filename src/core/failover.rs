@@ -132,7 +132,7 @@ impl Core {
 
     /// Who may take the job under `strategy`, or why nobody can.
     fn candidates(&self, job: &JobId, strategy: StrategyKind) -> Result<Vec<Target>, String> {
-        let spec = self.fleet.job(job).ok_or("job not in fleet")?;
+        let spec = self.job_spec(job).ok_or("job not in fleet")?;
         let rec = self.d.jobs.get(job).ok_or("job not tracked")?;
         let pick = |want_cpu: bool| -> Result<Vec<Target>, String> {
             let kind = if want_cpu {
@@ -480,7 +480,7 @@ impl Core {
 
     /// Where a failover of `job` would go first if it started now, if anywhere.
     pub(super) fn would_pick(&self, job: &JobId) -> Option<Target> {
-        let chain = &self.fleet.job(job)?.strategies;
+        let chain = &self.job_spec(job)?.strategies;
         chain.iter().find_map(|s| match s {
             StrategyKind::Escalate | StrategyKind::Provision | StrategyKind::RegionalVolume => None,
             s => self.candidates(job, *s).ok()?.into_iter().next(),

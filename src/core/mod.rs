@@ -4,6 +4,7 @@ pub mod commands;
 pub mod detector;
 pub mod discovery;
 pub mod drill;
+pub mod durable;
 pub mod engine;
 mod escalation;
 pub mod event;

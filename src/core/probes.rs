@@ -81,7 +81,7 @@ impl Core {
 
     /// Records a probe's GPU and job facts; returns a transition if they are hard evidence.
     fn absorb_report(&mut self, host: &HostId, report: &ProbeReport) -> Option<Transition> {
-        let expected = self.fleet.host(host).map_or(0, |h| h.gpus);
+        let expected = self.host_spec(host).map_or(0, |h| h.gpus);
         let under_load = self
             .d
             .jobs

@@ -300,3 +300,43 @@ impl JobRecovery {
         self.incident.as_ref().and_then(|i| i.pending.as_ref())
     }
 }
+
+impl JobRecovery {
+    /// Whether the two records differ in more than what every probe refreshes (when the
+    /// job was last seen and last made progress). Those readings are journaled with the
+    /// next real change, or every few seconds (see `core::durable`), not on every probe.
+    pub fn differs_beyond_progress(&self, other: &JobRecovery) -> bool {
+        // Destructured in full: a field added later is compared unless it is listed here.
+        let JobRecovery {
+            state,
+            reason,
+            placement,
+            epoch,
+            paused,
+            changed_at,
+            incident,
+            history,
+            checkpoints,
+            last_step: _,
+            progress_at,
+            revoked,
+            return_hold_until,
+            placed_at,
+            seen_at: _,
+        } = self;
+        *state != other.state
+            || *reason != other.reason
+            || *placement != other.placement
+            || *epoch != other.epoch
+            || *paused != other.paused
+            || *changed_at != other.changed_at
+            || *incident != other.incident
+            || *history != other.history
+            || *checkpoints != other.checkpoints
+            // Seen progressing at all is part of the record: `never_ran` reads it.
+            || progress_at.is_some() != other.progress_at.is_some()
+            || *revoked != other.revoked
+            || *return_hold_until != other.return_hold_until
+            || *placed_at != other.placed_at
+    }
+}

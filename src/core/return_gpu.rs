@@ -50,7 +50,7 @@ impl Core {
             let Some(target) = self.return_target(&job, after) else {
                 continue;
             };
-            let has_workspace = self.fleet.job(&job).is_some_and(|j| j.workspace.is_some());
+            let has_workspace = self.job_spec(&job).is_some_and(|j| j.workspace.is_some());
             let Some(from) = self.d.jobs.get(&job).map(|r| r.placement.host.clone()) else {
                 continue;
             };
@@ -86,7 +86,7 @@ impl Core {
 
     /// The GPU the job should return to: home first, then GPU standbys, healthy for `after`.
     fn return_target(&self, job: &JobId, after: std::time::Duration) -> Option<Target> {
-        let spec = self.fleet.job(job)?;
+        let spec = self.job_spec(job)?;
         let taken: Vec<&Target> = self
             .d
             .jobs

@@ -192,7 +192,7 @@ impl Core {
                 let inc = r.incident.as_ref();
                 let run = inc.and_then(|i| i.failover.as_ref());
                 let window = self.policy.recovery.budget_window;
-                let spec = self.fleet.job(id);
+                let spec = self.job_spec(id);
                 JobView {
                     id: id.clone(),
                     state: r.state,

@@ -212,8 +212,9 @@ impl Core {
 
     /// A machine a failover rented joins the fleet (and stays in it across restarts).
     fn adopt_rented(&mut self, host: super::fleet::HostSpec) {
-        if self.fleet.host(&host.id).is_none() {
+        if self.host_spec(&host.id).is_none() {
             self.fleet.hosts.push(host.clone());
+            self.index_fleet();
         }
         self.hosts
             .entry(host.id.clone())

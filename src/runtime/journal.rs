@@ -124,11 +124,13 @@ impl Journal {
         what: &'static str,
         v: &T,
     ) -> Result<String, JournalError> {
-        serde_json::to_string(v).map_err(|source| JournalError::Encode {
+        let body = serde_json::to_string(v).map_err(|source| JournalError::Encode {
             path: self.path.clone(),
             what,
             source,
-        })
+        })?;
+        super::workload::Workload::add(&super::workload::WORKLOAD.journal_bytes, body.len() as u64);
+        Ok(body)
     }
 
     /// Runs `f` as one transaction: every write in it lands, or none does. The supervisor
@@ -163,10 +165,8 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let body = self.encode("event", body)?;
         self.conn
-            .execute(
-                "INSERT INTO events (ts, kind, job, body) VALUES (?1, ?2, ?3, ?4)",
-                params![ts as i64, kind, job, body],
-            )
+            .prepare_cached("INSERT INTO events (ts, kind, job, body) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut s| s.execute(params![ts as i64, kind, job, body]))
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
@@ -181,20 +181,18 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let body = self.encode("intent", effect)?;
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT OR REPLACE INTO intents (op, ts, job, effect) VALUES (?1, ?2, ?3, ?4)",
-                params![op as i64, ts as i64, job, body],
             )
+            .and_then(|mut s| s.execute(params![op as i64, ts as i64, job, body]))
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
 
     pub fn complete_intent(&self, op: u64, ts: u64, outcome: &str) -> Result<(), JournalError> {
         self.conn
-            .execute(
-                "UPDATE intents SET done_ts = ?2, outcome = ?3 WHERE op = ?1",
-                params![op as i64, ts as i64, outcome],
-            )
+            .prepare_cached("UPDATE intents SET done_ts = ?2, outcome = ?3 WHERE op = ?1")
+            .and_then(|mut s| s.execute(params![op as i64, ts as i64, outcome]))
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
@@ -221,10 +219,10 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let body = self.encode("state", value)?;
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO state (name, ts, body) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET ts = ?2, body = ?3",
-                params![name, ts as i64, body],
             )
+            .and_then(|mut s| s.execute(params![name, ts as i64, body]))
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
@@ -250,6 +248,43 @@ impl Journal {
             })
         })
         .transpose()
+    }
+
+    /// Every state row whose name starts with `prefix`, by the rest of its name.
+    pub fn load_prefixed<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+        what: &'static str,
+    ) -> Result<Vec<(String, T)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, body FROM state WHERE substr(name, 1, ?2) = ?1 ORDER BY name")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![prefix, prefix.len() as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, body) = row.map_err(|e| self.sql(e))?;
+            let value = serde_json::from_str(&body).map_err(|source| JournalError::Corrupt {
+                path: self.path.clone(),
+                what,
+                source,
+            })?;
+            out.push((name[prefix.len()..].to_string(), value));
+        }
+        Ok(out)
+    }
+
+    /// Removes every state row whose name starts with `prefix`.
+    pub fn forget_prefixed(&self, prefix: &str) -> Result<(), JournalError> {
+        self.conn
+            .prepare_cached("DELETE FROM state WHERE substr(name, 1, ?2) = ?1")
+            .and_then(|mut s| s.execute(params![prefix, prefix.len() as i64]))
+            .map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     /// The events after sequence number `seq`, oldest first, at most `limit`.

@@ -51,6 +51,7 @@ pub mod store;
 pub mod supervisor;
 pub mod transport;
 pub mod volumes;
+pub mod workload;
 pub mod workspace;
 
 #[cfg(test)]

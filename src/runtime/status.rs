@@ -120,9 +120,31 @@ pub async fn supervisor(
     journal: &super::journal::Journal,
     snap: &Snapshot,
 ) -> Watch {
-    use crate::protocol::wire::Client;
-    if let Ok(c) = super::attach::connect(dir, Client::Status, true).await {
-        return Watch {
+    supervisor_and_picture(dir, journal, snap).await.0
+}
+
+/// [`supervisor`], and the live supervisor's picture as it is now when one answers (the
+/// journal keeps one at most every second, and less often for a large fleet).
+pub async fn supervisor_and_picture(
+    dir: &std::path::Path,
+    journal: &super::journal::Journal,
+    snap: &Snapshot,
+) -> (Watch, Option<Snapshot>) {
+    use crate::protocol::wire::{self, Client, ServerMsg};
+    if let Ok(mut c) = super::attach::connect(dir, Client::Cli, true).await {
+        let picture = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match wire::recv::<_, ServerMsg>(&mut c.stream).await {
+                    Ok(ServerMsg::Snapshot { snapshot }) => return Some(*snapshot),
+                    Ok(ServerMsg::Bye { .. }) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let watch = Watch {
             live: true,
             kind: Some(
                 if c.daemon.embedded {
@@ -137,7 +159,17 @@ pub async fn supervisor(
             since: Some(rfc3339(c.daemon.started)),
             stopped: None,
         };
+        return (watch, picture);
     }
+    let watch = not_answering(dir, journal, snap);
+    (watch, None)
+}
+
+fn not_answering(
+    dir: &std::path::Path,
+    journal: &super::journal::Journal,
+    snap: &Snapshot,
+) -> Watch {
     if let Some(holder) = super::service::lock::StateLock::probe(dir) {
         // Locked but not answering: starting up, or wedged. Say what is known.
         return Watch {

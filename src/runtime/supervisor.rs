@@ -7,10 +7,13 @@ use super::exec::Executor;
 use super::journal::{Journal, JournalError};
 use super::notice::{Notice, ServiceEvent};
 use super::transport::{Notifier, Transport};
-use crate::core::engine::{Capabilities, Core, Durable};
+use super::workload::{Workload, WORKLOAD};
+use crate::core::engine::{Capabilities, Core, Durable, Seen};
 use crate::core::fleet::Fleet;
+use crate::core::ids::JobId;
 use crate::core::io::{Effect, Input};
 use crate::core::policy::Policy;
+use crate::core::recovery::JobRecovery;
 use crate::core::snapshot::Snapshot;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,6 +83,17 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 const SNAPSHOT_GAP: Duration = Duration::from_millis(100);
 /// Results taken in one turn before the state is journaled and published once.
 const BATCH: usize = 256;
+/// The journal keeps a snapshot (for `status` with nothing live, and a console's first
+/// picture) at most this often per host in the fleet, and never more than once a second,
+/// however eventful the turns: at 1,000 hosts one is 9 MB of JSON.
+const SAVE_GAP_PER_HOST: Duration = Duration::from_millis(5);
+const SAVE_GAP_LEAST: Duration = Duration::from_secs(1);
+/// ... and at least this often (or the gap, if longer) while anything changes.
+const SAVE_EVERY: Duration = Duration::from_secs(5);
+/// The journal's rows for the core's durable state: a header, and one row per job, so a
+/// turn writes only the records it changed (see `core::durable`).
+const CORE: &str = "core";
+const CORE_JOB: &str = "core.job/";
 
 struct Supervisor {
     core: Core,
@@ -101,6 +115,9 @@ struct Supervisor {
     publish_pending: bool,
     /// When the journal last kept a snapshot.
     saved_at: tokio::time::Instant,
+    /// An eventful turn's picture waits for `save_gap` to pass since the last save.
+    save_pending: bool,
+    save_gap: Duration,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
     /// Answered intents, closed in the same transaction as the state change they caused.
@@ -112,7 +129,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
     let clock = Clock::new();
     let journal = Journal::open(&parts.journal)?;
     let now = clock.now();
-    let core = match journal.load::<Durable>("core")? {
+    let core = match load_durable(&journal)? {
         Some(d) => Core::restore(parts.fleet.clone(), parts.policy, parts.caps, d, now),
         None => Core::new(parts.fleet.clone(), parts.policy, parts.caps, now),
     };
@@ -124,6 +141,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         );
         journal.complete_intent(op, now.0, "abandoned: console restarted")?;
     }
+    let parts_hosts = parts.fleet.hosts.len().min(u32::MAX as usize);
     let (feed_tx, feed_rx) = mpsc::channel(256);
     let (results_tx, results_rx) = mpsc::channel(1024);
     let (notice_tx, notice_rx) = mpsc::channel(NOTICE_QUEUE);
@@ -156,7 +174,9 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         // In the past, so the first picture is published at once.
         published_at: past(SNAPSHOT_EVERY),
         publish_pending: false,
-        saved_at: past(Duration::from_secs(1)),
+        saved_at: past(SAVE_EVERY),
+        save_pending: false,
+        save_gap: (SAVE_GAP_PER_HOST * parts_hosts as u32).max(SAVE_GAP_LEAST),
         inventory: Arc::default(),
         inventory_changed: false,
         answered: Vec::new(),
@@ -183,7 +203,7 @@ impl Supervisor {
             .await?;
         self.core.handle(self.clock.now(), Input::Tick);
         loop {
-            self.drain().await?;
+            self.drain(false).await?;
             // Finished effects are reaped every turn: under a steady stream of results the
             // biased select below never reaches its `join_next` branch, and a 1,000-host
             // fleet's finished probes piled up by the thousand each second.
@@ -196,23 +216,26 @@ impl Supervisor {
                 }
             };
             let publish = async {
-                match self.publish_pending {
-                    true => tokio::time::sleep_until(self.published_at + SNAPSHOT_GAP).await,
-                    false => std::future::pending().await,
+                match (self.publish_pending, self.save_pending) {
+                    (true, _) => tokio::time::sleep_until(self.published_at + SNAPSHOT_GAP).await,
+                    (false, true) => tokio::time::sleep_until(self.saved_at + self.save_gap).await,
+                    (false, false) => std::future::pending().await,
                 }
             };
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
                 Some(input) = results.recv() => {
-                    self.result(input);
-                    // What else has come in goes in the same turn: journaled once.
-                    for _ in 1..BATCH {
+                    // What else has come in goes in the same turn: handled together (the
+                    // core's timers run once) and journaled once.
+                    let mut batch = vec![input];
+                    while batch.len() < BATCH {
                         match results.try_recv() {
-                            Ok(input) => self.result(input),
+                            Ok(input) => batch.push(input),
                             Err(_) => break,
                         }
                     }
+                    self.results(batch);
                 }
                 Some(f) = feed.recv() => match f {
                     Feed::Command { by, command, reply } => {
@@ -236,6 +259,8 @@ impl Supervisor {
             }
         }
         self.tasks.abort_all();
+        // What waited to be written (a change nothing had seen) is written now.
+        self.drain(true).await?;
         self.publish(true, true)?;
         let reason = shutdown
             .borrow()
@@ -246,13 +271,21 @@ impl Supervisor {
         Ok(())
     }
 
-    /// One step's or probe's result, into the core.
-    fn result(&mut self, input: Input) {
+    /// Steps' and probes' results, into the core.
+    fn results(&mut self, batch: Vec<Input>) {
         let now = self.clock.now();
-        if let Some(op) = answered_op(&input) {
-            self.answered.push((op, now.0, outcome(&input).to_string()));
+        let probes = batch
+            .iter()
+            .filter(|i| matches!(i, Input::ProbeFinished { .. }))
+            .count();
+        Workload::add(&WORKLOAD.probes, probes as u64);
+        Workload::add(&WORKLOAD.inputs, batch.len() as u64);
+        for input in &batch {
+            if let Some(op) = answered_op(input) {
+                self.answered.push((op, now.0, outcome(input).to_string()));
+            }
         }
-        self.core.handle(now, input);
+        self.core.handle_all(now, batch);
     }
 
     async fn service(&mut self, what: ServiceEvent, detail: String) -> Result<(), JournalError> {
@@ -264,9 +297,8 @@ impl Supervisor {
     /// intents of the effects it asks for and the events it produced; then starts the
     /// effects and tells the watchers. A crash before the commit leaves the previous state
     /// and open intents (the core re-issues them); after it, everything at once.
-    async fn drain(&mut self) -> Result<(), JournalError> {
+    async fn drain(&mut self, last: bool) -> Result<(), JournalError> {
         let now = self.clock.now();
-        let durable = self.core.take_durable();
         let mut effects = Vec::new();
         while let Some(effect) = self.core.poll_effect() {
             effects.push(effect);
@@ -276,14 +308,24 @@ impl Supervisor {
             events.push(Notice::Core(e));
         }
         let answered = std::mem::take(&mut self.answered);
+        let durable = self
+            .core
+            .take_durable(seen(last, &answered, &effects, &events));
         let eventful = !events.is_empty();
         if durable.is_some() || !effects.is_empty() || !events.is_empty() || !answered.is_empty() {
+            Workload::add(&WORKLOAD.journal_writes, 1);
             self.journal.atomically(|j| {
                 for (op, ts, outcome) in &answered {
                     j.complete_intent(*op, *ts, outcome)?;
                 }
-                if let Some(d) = &durable {
-                    j.save("core", now.0, d)?;
+                if let Some(change) = &durable {
+                    if change.full {
+                        j.forget_prefixed(CORE_JOB)?;
+                    }
+                    j.save(CORE, now.0, &change.header)?;
+                    for (id, rec) in &change.jobs {
+                        j.save(&format!("{CORE_JOB}{}", id.0), now.0, rec)?;
+                    }
                 }
                 for effect in effects.iter().filter(|e| !e.is_routine()) {
                     j.record_intent(effect.op().0, now.0, effect_job(effect), effect)?;
@@ -294,8 +336,11 @@ impl Supervisor {
                 Ok(())
             })?;
         }
-        for effect in effects {
-            self.start(effect);
+        // The last turn starts nothing: its intents stay open, and the next start re-issues them.
+        if !last {
+            for effect in effects {
+                self.start(effect);
+            }
         }
         for n in events {
             // Block rather than drop: the journal has it either way, but watchers want it all.
@@ -332,25 +377,34 @@ impl Supervisor {
     /// Publishes a snapshot when something changed (or every `SNAPSHOT_EVERY`): at once
     /// when the turn journaled events (`eventful`), so a screen never reads a picture older
     /// than the journal; otherwise (probe readings) at most every `SNAPSHOT_GAP`. The
-    /// journal keeps the eventful ones, one a second otherwise, and the last (`last`).
+    /// journal keeps one every `SAVE_EVERY`, an eventful one within `save_gap` (a second
+    /// for a small fleet, five at 1,000 hosts), and the last (`last`).
     fn publish(&mut self, eventful: bool, last: bool) -> Result<(), JournalError> {
+        self.save_pending |= eventful;
         let changed = self.core.epoch() != self.published_epoch || self.inventory_changed;
         let since = self.published_at.elapsed();
-        if !(last || changed || since >= SNAPSHOT_EVERY) {
+        let saved = self.saved_at.elapsed();
+        let save = last
+            || saved >= SAVE_EVERY.max(self.save_gap)
+            || (self.save_pending && saved >= self.save_gap);
+        if !(last || changed || save || since >= SNAPSHOT_EVERY) {
             return Ok(());
         }
-        if !(last || eventful) && since < SNAPSHOT_GAP {
+        if !(last || eventful || save) && since < SNAPSHOT_GAP {
             self.publish_pending = true;
             return Ok(());
         }
         self.publish_pending = false;
         self.inventory_changed = false;
+        let built = std::time::Instant::now();
         let mut snap = self.core.snapshot();
         snap.inventory = (*self.inventory).clone();
-        // `lifeboat status` reads the journal's copy: what a turn journaled shows there too.
-        if last || eventful || self.saved_at.elapsed() >= Duration::from_secs(1) {
+        WORKLOAD.took(built.elapsed());
+        if save {
+            Workload::add(&WORKLOAD.journal_snapshots, 1);
             self.journal.save("snapshot", snap.now.0, &snap)?;
             self.saved_at = tokio::time::Instant::now();
+            self.save_pending = false;
         }
         self.published_epoch = snap.epoch;
         self.published_at = tokio::time::Instant::now();
@@ -359,10 +413,41 @@ impl Supervisor {
     }
 }
 
+/// The core's durable state as the journal holds it: the header, with each job's row over
+/// it (a journal written before jobs had rows of their own has them in the header).
+fn load_durable(journal: &Journal) -> Result<Option<Durable>, JournalError> {
+    let Some(mut d) = journal.load::<Durable>(CORE)? else {
+        return Ok(None);
+    };
+    let rows = journal.load_prefixed::<JobRecovery>(CORE_JOB, "job recovery record")?;
+    for (id, rec) in rows {
+        d.jobs.insert(JobId(id), rec);
+    }
+    Ok(Some(d))
+}
+
 /// `ago` before now (or now, where the clock cannot go back that far).
 fn past(ago: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     now.checked_sub(ago).unwrap_or(now)
+}
+
+/// What a turn shows outside (see `Core::take_durable`).
+fn seen(
+    last: bool,
+    answered: &[(u64, u64, String)],
+    effects: &[Effect],
+    events: &[Notice],
+) -> Seen {
+    if last || !answered.is_empty() || effects.iter().any(|e| !e.is_routine()) {
+        return Seen::Everything;
+    }
+    if events.is_empty() {
+        return Seen::Nothing;
+    }
+    let jobs: Option<std::collections::BTreeSet<JobId>> =
+        events.iter().map(|n| n.job().map(JobId)).collect();
+    jobs.map_or(Seen::Everything, Seen::Jobs)
 }
 
 fn answered_op(input: &Input) -> Option<u64> {

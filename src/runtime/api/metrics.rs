@@ -76,6 +76,7 @@ fn render_counted(
     let mut reg = Registry::with_prefix("lifeboat");
     counted.register(&mut reg);
     notifications(&mut reg);
+    workload(&mut reg);
     prometheus_client::encoding::text::encode_registry(out, &reg)?;
     prometheus_client::encoding::text::encode_eof(out)
 }
@@ -315,6 +316,14 @@ struct HeldL {
 
 /// Notifications by `[[notify]]` destination ("all" for those a drill held before any
 /// destination): sent, failed or dropped, and held (rate limit, drill).
+/// What the supervisor has done since the process started (see `runtime::workload`).
+fn workload(reg: &mut Registry) {
+    use prometheus_client::metrics::counter::ConstCounter;
+    for (name, help, value) in crate::runtime::workload::WORKLOAD.counts() {
+        reg.register(name, help, ConstCounter::new(value));
+    }
+}
+
 fn notifications(reg: &mut Registry) {
     use crate::runtime::notify::tally;
     use prometheus_client::metrics::counter::Counter;

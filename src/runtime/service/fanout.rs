@@ -1,13 +1,15 @@
-//! Fans the supervisor's snapshots and notices out to every attached screen: the snapshot
-//! is encoded once per publish and each screen takes only the latest; notices go to a
+//! Fans the supervisor's snapshots and notices out to every attached screen: a snapshot
+//! is encoded once, when the first screen wants it (never with none attached: at 1,000
+//! hosts that is megabytes of JSON ten times a second), and each screen takes only the
+//! latest; notices go to a
 //! bounded broadcast (a screen that falls behind is told how many it missed) and to a ring
 //! of recent history, seeded from the journal, that a screen gets when it attaches.
 
 use crate::core::snapshot::Snapshot;
 use crate::protocol::notice::Notice;
-use crate::protocol::wire::{encode, ServerMsg};
+use crate::protocol::wire::encode;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// How many past events a screen gets on attach.
@@ -18,7 +20,31 @@ const BROADCAST: usize = 1024;
 #[derive(Clone, Default)]
 pub struct Latest {
     pub snapshot: Option<Arc<Snapshot>>,
-    pub frame: Option<Arc<Vec<u8>>>,
+    frame: Arc<OnceLock<Option<Arc<Vec<u8>>>>>,
+}
+
+/// `ServerMsg::Snapshot`, encoded from a borrowed snapshot (the same bytes, no copy).
+#[derive(serde::Serialize)]
+#[serde(tag = "msg", rename_all = "snake_case")]
+enum Outgoing<'a> {
+    Snapshot { snapshot: &'a Snapshot },
+}
+
+impl Latest {
+    /// The snapshot's frame, encoded by the first screen that asks. Call it on a clone
+    /// taken out of the watch, never under its borrow: encoding a large fleet takes a
+    /// while, and the supervisor's next publish must not wait for it.
+    pub fn frame(&self) -> Option<Arc<Vec<u8>>> {
+        let snap = self.snapshot.as_ref()?;
+        self.frame
+            .get_or_init(|| {
+                encode(&Outgoing::Snapshot { snapshot: snap })
+                    .map_err(|e| tracing::warn!("cannot encode the snapshot for screens: {e}"))
+                    .ok()
+                    .map(Arc::new)
+            })
+            .clone()
+    }
 }
 
 #[derive(Clone)]
@@ -62,15 +88,9 @@ impl Fanout {
     }
 
     pub fn snapshot(&self, snap: Arc<Snapshot>) {
-        let frame = encode(&ServerMsg::Snapshot {
-            snapshot: Box::new((*snap).clone()),
-        })
-        .map_err(|e| tracing::warn!("cannot encode the snapshot for screens: {e}"))
-        .ok()
-        .map(Arc::new);
         self.latest_tx.send_replace(Latest {
             snapshot: Some(snap),
-            frame,
+            frame: Arc::default(),
         });
     }
 
@@ -101,5 +121,30 @@ impl Fanout {
             }
             me.snapshot(snapshots.borrow().clone());
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::wire::ServerMsg;
+
+    #[test]
+    fn the_lazy_frame_is_the_bytes_of_the_snapshot_message() {
+        let snap = Snapshot {
+            epoch: 7,
+            ..Snapshot::default()
+        };
+        let fanout = Fanout::new(Vec::new());
+        fanout.snapshot(Arc::new(snap.clone()));
+        let latest = fanout.latest.borrow().clone();
+        let frame = latest.frame().expect("a frame");
+        let want = encode(&ServerMsg::Snapshot {
+            snapshot: Box::new(snap),
+        })
+        .unwrap();
+        assert_eq!(*frame, want);
+        // Encoded once: a second screen gets the same allocation.
+        assert!(Arc::ptr_eq(&frame, &latest.frame().unwrap()));
     }
 }

@@ -156,7 +156,7 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
     let wants_snapshots = client == Client::Console;
     // A CLI verb shows (and confirms against) the picture as it is now: one, no stream.
     if wants_snapshots || client == Client::Cli {
-        let frame = latest.borrow_and_update().frame.clone();
+        let frame = latest.borrow_and_update().clone().frame();
         if let Some(f) = frame {
             wire::write_frame(&mut wr, &f).await?;
         }
@@ -170,7 +170,7 @@ async fn session(stream: UnixStream, shared: Shared) -> Result<(), WireError> {
             }
             changed = latest.changed(), if wants_snapshots => match changed {
                 Ok(()) => {
-                    let frame = latest.borrow_and_update().frame.clone();
+                    let frame = latest.borrow_and_update().clone().frame();
                     match frame {
                         Some(f) => wire::write_frame(&mut wr, &f).await,
                         None => Ok(()),
