@@ -65,7 +65,7 @@ say "tests"
 scratch=$(mktemp -d /tmp/lifeboat-tests.XXXXXX)
 chmod 1777 "$scratch"
 set +e
-TMPDIR="$scratch" cargo test --all-targets
+TMPDIR="$scratch" cargo test --all-targets --no-fail-fast
 tests=$?
 set -e
 

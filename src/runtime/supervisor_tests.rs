@@ -157,3 +157,56 @@ async fn operator_commands_go_through_the_feed_and_are_journaled() {
         .count();
     assert_eq!(accepted, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_state_is_read_from_an_older_whole_record_and_kept_as_one_row_per_job() {
+    use crate::core::engine::Durable;
+    use crate::core::ids::Epoch;
+    use crate::core::recovery::JobRecovery;
+    use crate::core::time::Ts;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = world(dir.path());
+    let fleet = demo_fleet();
+    // A journal from before jobs had rows of their own: every record in the header.
+    let mut old = Durable {
+        epoch: 40,
+        next_op: 500,
+        paused: Some("alice: maintenance".into()),
+        ..Durable::default()
+    };
+    for j in &fleet.jobs {
+        old.jobs.insert(j.id.clone(), JobRecovery::new(j.home()));
+    }
+    let marked = JobId::new("rl-selfplay");
+    let mark = (Epoch(0), Ts(7));
+    old.jobs.get_mut(&marked).unwrap().revoked.push(mark);
+    let path = dir.path().join("journal.db");
+    super::journal::Journal::open(&path)
+        .unwrap()
+        .save("core", 1, &old)
+        .unwrap();
+
+    for run in 0..2 {
+        let h = spawn(parts(dir.path(), shared.clone())).unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let snap = h.snapshots.borrow().clone();
+        assert_eq!(
+            snap.automation.paused_by.as_deref(),
+            Some("alice: maintenance"),
+            "run {run}"
+        );
+        h.stop().await.unwrap();
+        let j = super::journal::Journal::open(&path).unwrap();
+        let header: Durable = j.load("core").unwrap().unwrap();
+        assert!(
+            header.jobs.is_empty(),
+            "run {run}: the header holds no records"
+        );
+        assert!(header.next_op >= 500, "run {run}: op ids never go back");
+        let rows: Vec<(String, JobRecovery)> = j.load_prefixed("core.job/", "job").unwrap();
+        let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.len(), fleet.jobs.len(), "run {run}: {names:?}");
+        let rec = &rows.iter().find(|(n, _)| n == "rl-selfplay").unwrap().1;
+        assert!(rec.revoked.contains(&mark), "run {run}: {:?}", rec.revoked);
+    }
+}

@@ -85,11 +85,9 @@ impl Driver {
         })?;
         for (host, job, epoch, step) in due {
             let root = self.shared.root.clone();
-            let written = tokio::task::spawn_blocking(move || {
-                write_checkpoint(&root, &host, &job, step, now)
-            })
-            .await
-            .map_err(|e| e.to_string())??;
+            let written =
+                super::world_thread::run(move || write_checkpoint(&root, &host, &job, step, now))
+                    .await??;
             let input = Input::CheckpointSeen {
                 job: JobId::new(written.0),
                 epoch: Epoch(epoch),

@@ -8,3 +8,4 @@ pub mod driver;
 pub mod run;
 pub mod transport;
 pub mod world;
+pub mod world_thread;

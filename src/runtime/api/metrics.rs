@@ -317,10 +317,12 @@ struct HeldL {
 /// Notifications by `[[notify]]` destination ("all" for those a drill held before any
 /// destination): sent, failed or dropped, and held (rate limit, drill).
 /// What the supervisor has done since the process started (see `runtime::workload`).
+/// Gauges that only grow (read them with `rate()`), not counters: a counter's samples end
+/// in `_total` where its help does not, which the classic text format (promtool) refuses.
 fn workload(reg: &mut Registry) {
-    use prometheus_client::metrics::counter::ConstCounter;
+    use prometheus_client::metrics::gauge::ConstGauge;
     for (name, help, value) in crate::runtime::workload::WORKLOAD.counts() {
-        reg.register(name, help, ConstCounter::new(value));
+        reg.register(name, help, ConstGauge::new(value));
     }
 }
 
