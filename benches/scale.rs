@@ -132,12 +132,14 @@ fn run(hosts: usize, console: bool, window: u64) -> Row {
         procfs::ticks(pid).unwrap(),
         console_pid.and_then(procfs::ticks),
     );
+    let s0 = thread_ticks(pid, SIM_THREAD);
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(window));
     let (t1, c1) = (
         procfs::ticks(pid).unwrap(),
         console_pid.and_then(procfs::ticks),
     );
+    let s1 = thread_ticks(pid, SIM_THREAD);
     let secs = start.elapsed().as_secs_f64();
     let after = counts(&base);
     let delta =
