@@ -83,11 +83,11 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 const SNAPSHOT_GAP: Duration = Duration::from_millis(100);
 /// Results taken in one turn before the state is journaled and published once.
 const BATCH: usize = 256;
-/// The journal keeps a snapshot (for `status` with nothing live, and a console's first
-/// picture) at most this often per host in the fleet, and never more than once a second,
-/// however eventful the turns: at 1,000 hosts one is 9 MB of JSON.
+/// The journal keeps a snapshot (for `status` after the supervisor is gone, and a
+/// console's first picture) within this long per host in the fleet of a turn that
+/// journaled events: at once for a small fleet, so the picture a crash leaves matches the
+/// journal's last events; within 5 s at 1,000 hosts, where one is 9 MB of JSON.
 const SAVE_GAP_PER_HOST: Duration = Duration::from_millis(5);
-const SAVE_GAP_LEAST: Duration = Duration::from_secs(1);
 /// ... and at least this often (or the gap, if longer) while anything changes.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
 /// The journal's rows for the core's durable state: a header, and one row per job, so a
@@ -176,7 +176,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         publish_pending: false,
         saved_at: past(SAVE_EVERY),
         save_pending: false,
-        save_gap: (SAVE_GAP_PER_HOST * parts_hosts as u32).max(SAVE_GAP_LEAST),
+        save_gap: SAVE_GAP_PER_HOST * parts_hosts as u32,
         inventory: Arc::default(),
         inventory_changed: false,
         answered: Vec::new(),
@@ -377,8 +377,8 @@ impl Supervisor {
     /// Publishes a snapshot when something changed (or every `SNAPSHOT_EVERY`): at once
     /// when the turn journaled events (`eventful`), so a screen never reads a picture older
     /// than the journal; otherwise (probe readings) at most every `SNAPSHOT_GAP`. The
-    /// journal keeps one every `SAVE_EVERY`, an eventful one within `save_gap` (a second
-    /// for a small fleet, five at 1,000 hosts), and the last (`last`).
+    /// journal keeps one every `SAVE_EVERY`, an eventful one within `save_gap` (at once for
+    /// a small fleet, 5 s at 1,000 hosts), and the last (`last`).
     fn publish(&mut self, eventful: bool, last: bool) -> Result<(), JournalError> {
         self.save_pending |= eventful;
         let changed = self.core.epoch() != self.published_epoch || self.inventory_changed;
