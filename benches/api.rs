@@ -140,10 +140,14 @@ fn wait_for_fleet(base: &str, hosts: usize) {
             serde_json::from_str::<serde_json::Value>(&jobs),
         ) {
             let list = v["hosts"].as_array().cloned().unwrap_or_default();
-            let running = j["jobs"]
-                .as_array()
-                .is_some_and(|l| l.iter().all(|j| j["state"] == "RUNNING"));
-            if list.len() == hosts && list.iter().all(|h| h["reach"] == "healthy") && running {
+            // Seen running, not just not yet judged: before its first probe a host reads
+            // healthy (badge "unknown") and a job RUNNING with no progress yet.
+            let running = j["jobs"].as_array().is_some_and(|l| {
+                l.iter()
+                    .all(|j| j["state"] == "RUNNING" && !j["progress_at"].is_null())
+            });
+            let probed = |h: &serde_json::Value| h["reach"] == "healthy" && h["badge"] != "unknown";
+            if list.len() == hosts && list.iter().all(probed) && running {
                 return;
             }
         }
