@@ -124,11 +124,27 @@ impl Journal {
         what: &'static str,
         v: &T,
     ) -> Result<String, JournalError> {
-        let body = serde_json::to_string(v).map_err(|source| JournalError::Encode {
+        self.encode_with_room(what, v, 0)
+    }
+
+    /// [`Self::encode`] into a buffer with `room` bytes from the start (a large record's
+    /// last size): a 9 MB snapshot grown by doubling held 16 MB.
+    fn encode_with_room<T: serde::Serialize>(
+        &self,
+        what: &'static str,
+        v: &T,
+        room: usize,
+    ) -> Result<String, JournalError> {
+        let failed = |source| JournalError::Encode {
             path: self.path.clone(),
             what,
             source,
-        })?;
+        };
+        let mut buf = Vec::with_capacity(room);
+        serde_json::to_writer(&mut buf, v).map_err(failed)?;
+        // serde_json writes UTF-8 only.
+        let body = String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         super::workload::Workload::add(&super::workload::WORKLOAD.journal_bytes, body.len() as u64);
         Ok(body)
     }
@@ -217,14 +233,27 @@ impl Journal {
         ts: u64,
         value: &T,
     ) -> Result<(), JournalError> {
-        let body = self.encode("state", value)?;
+        self.save_with_room(name, ts, value, 0).map(|_| ())
+    }
+
+    /// [`Self::save`], encoding with `room` bytes from the start; the encoded size, for
+    /// the next save's room.
+    pub fn save_with_room<T: serde::Serialize>(
+        &self,
+        name: &str,
+        ts: u64,
+        value: &T,
+        room: usize,
+    ) -> Result<usize, JournalError> {
+        let body = self.encode_with_room("state", value, room)?;
+        let size = body.len();
         self.conn
             .prepare_cached(
                 "INSERT INTO state (name, ts, body) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET ts = ?2, body = ?3",
             )
             .and_then(|mut s| s.execute(params![name, ts as i64, body]))
             .map_err(|e| self.sql(e))?;
-        Ok(())
+        Ok(size)
     }
 
     pub fn load<T: serde::de::DeserializeOwned>(

@@ -118,6 +118,8 @@ struct Supervisor {
     /// An eventful turn's picture waits for `save_gap` to pass since the last save.
     save_pending: bool,
     save_gap: Duration,
+    /// The last snapshot's size in the journal: room for the next one's encoding.
+    saved_size: usize,
     inventory: Arc<crate::core::inventory::Inventory>,
     inventory_changed: bool,
     /// Answered intents, closed in the same transaction as the state change they caused.
@@ -177,6 +179,7 @@ pub fn spawn(parts: RuntimeParts) -> Result<SupervisorHandle, JournalError> {
         saved_at: past(SAVE_EVERY),
         save_pending: false,
         save_gap: SAVE_GAP_PER_HOST * parts_hosts as u32,
+        saved_size: 0,
         inventory: Arc::default(),
         inventory_changed: false,
         answered: Vec::new(),
@@ -402,7 +405,10 @@ impl Supervisor {
         WORKLOAD.took(built.elapsed());
         if save {
             Workload::add(&WORKLOAD.journal_snapshots, 1);
-            self.journal.save("snapshot", snap.now.0, &snap)?;
+            let room = self.saved_size + self.saved_size / 16;
+            self.saved_size = self
+                .journal
+                .save_with_room("snapshot", snap.now.0, &snap, room)?;
             self.saved_at = tokio::time::Instant::now();
             self.save_pending = false;
         }

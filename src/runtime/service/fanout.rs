@@ -7,8 +7,9 @@
 
 use crate::core::snapshot::Snapshot;
 use crate::protocol::notice::Notice;
-use crate::protocol::wire::encode;
+use crate::protocol::wire::encode_with_room;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -21,6 +22,8 @@ const BROADCAST: usize = 1024;
 pub struct Latest {
     pub snapshot: Option<Arc<Snapshot>>,
     frame: Arc<OnceLock<Option<Arc<Vec<u8>>>>>,
+    /// The last frame's size: the next one is encoded with that much room.
+    size: Arc<AtomicUsize>,
 }
 
 /// `ServerMsg::Snapshot`, encoded from a borrowed snapshot (the same bytes, no copy).
@@ -38,10 +41,13 @@ impl Latest {
         let snap = self.snapshot.as_ref()?;
         self.frame
             .get_or_init(|| {
-                encode(&Outgoing::Snapshot { snapshot: snap })
+                let was = self.size.load(Ordering::Relaxed);
+                let room = was + was / 16 + 4096;
+                let frame = encode_with_room(&Outgoing::Snapshot { snapshot: snap }, room)
                     .map_err(|e| tracing::warn!("cannot encode the snapshot for screens: {e}"))
-                    .ok()
-                    .map(Arc::new)
+                    .ok()?;
+                self.size.store(frame.len(), Ordering::Relaxed);
+                Some(Arc::new(frame))
             })
             .clone()
     }
@@ -50,6 +56,7 @@ impl Latest {
 #[derive(Clone)]
 pub struct Fanout {
     pub latest: watch::Receiver<Latest>,
+    size: Arc<AtomicUsize>,
     latest_tx: Arc<watch::Sender<Latest>>,
     history: Arc<Mutex<VecDeque<Notice>>>,
     notices: broadcast::Sender<Notice>,
@@ -64,6 +71,7 @@ impl Fanout {
         }
         Fanout {
             latest,
+            size: Arc::default(),
             latest_tx: Arc::new(latest_tx),
             history: Arc::new(Mutex::new(history)),
             notices: broadcast::channel(BROADCAST).0,
@@ -91,6 +99,7 @@ impl Fanout {
         self.latest_tx.send_replace(Latest {
             snapshot: Some(snap),
             frame: Arc::default(),
+            size: self.size.clone(),
         });
     }
 
@@ -127,7 +136,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::wire::ServerMsg;
+    use crate::protocol::wire::{encode, ServerMsg};
 
     #[test]
     fn the_lazy_frame_is_the_bytes_of_the_snapshot_message() {
