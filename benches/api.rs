@@ -12,8 +12,12 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+#[path = "../tests/support/curl.rs"]
+mod curl_support;
 #[path = "../tests/support/daemon.rs"]
 mod daemon;
+#[path = "support/demo_api.rs"]
+mod demo_api;
 
 use daemon::Daemon;
 use std::process::Command;
@@ -53,8 +57,8 @@ fn main() {
         &state,
         &[(ENV, TOKEN)],
     );
-    let base = base(&d);
-    wait_for_fleet(&base, hosts);
+    let base = curl_support::api_base(&d);
+    demo_api::wait_for_fleet(&base, TOKEN, hosts);
     if !bench {
         let (bytes, _) = scrape(&base);
         assert!(bytes > 1000, "a scrape of {bytes} bytes");
@@ -107,17 +111,6 @@ fn main() {
     write_benchmarks(&table);
 }
 
-fn base(d: &Daemon) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(at) = d.stderr().split("HTTP API on ").nth(1) {
-            return at.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < end, "no API line:\n{}", d.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "30"])
@@ -125,35 +118,6 @@ fn curl(args: &[&str]) -> String {
         .output()
         .expect("curl");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Until the fleet is in its steady state: every host healthy and every job running (a
-/// 1,000-host demo first starts its jobs, which takes minutes).
-fn wait_for_fleet(base: &str, hosts: usize) {
-    let auth = format!("Authorization: Bearer {TOKEN}");
-    let end = Instant::now() + Duration::from_secs(900);
-    loop {
-        let body = curl(&["-H", &auth, &format!("{base}/hosts")]);
-        let jobs = curl(&["-H", &auth, &format!("{base}/jobs")]);
-        if let (Ok(v), Ok(j)) = (
-            serde_json::from_str::<serde_json::Value>(&body),
-            serde_json::from_str::<serde_json::Value>(&jobs),
-        ) {
-            let list = v["hosts"].as_array().cloned().unwrap_or_default();
-            // Seen running, not just not yet judged: before its first probe a host reads
-            // healthy (badge "unknown") and a job RUNNING with no progress yet.
-            let running = j["jobs"].as_array().is_some_and(|l| {
-                l.iter()
-                    .all(|j| j["state"] == "RUNNING" && !j["progress_at"].is_null())
-            });
-            let probed = |h: &serde_json::Value| h["reach"] == "healthy" && h["badge"] != "unknown";
-            if list.len() == hosts && list.iter().all(probed) && running {
-                return;
-            }
-        }
-        assert!(Instant::now() < end, "the fleet never came up: {body:.300}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 /// One `/metrics` scrape: bytes and seconds as curl saw them.

@@ -15,10 +15,13 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+#[path = "../tests/support/curl.rs"]
+mod curl;
 #[path = "../tests/support/daemon.rs"]
 mod daemon;
+#[path = "support/demo_api.rs"]
+mod demo_api;
 #[path = "service/procfs.rs"]
-#[allow(dead_code)]
 mod procfs;
 #[path = "../tests/support/tmux.rs"]
 mod tmux;
@@ -113,8 +116,8 @@ fn run(hosts: usize, console: bool, window: u64) -> Row {
         &state,
         &[(ENV, TOKEN)],
     );
-    let base = base(&d);
-    let gpus = wait_for_fleet(&base, hosts);
+    let base = curl::api_base(&d);
+    let gpus = demo_api::wait_for_fleet(&base, TOKEN, hosts);
     let screen = console.then(|| {
         let cmd = format!("{} --state-dir {}", daemon::bin(), state.display());
         let t = tmux::Tmux::start(&cmd, 160, 48);
@@ -150,7 +153,7 @@ fn run(hosts: usize, console: bool, window: u64) -> Row {
     let probes = delta("lifeboat_supervisor_probes");
     let snapshots = delta("lifeboat_supervisor_snapshots");
     let rss_mib = procfs::rss_mib(pid).unwrap_or(f64::NAN);
-    let peak_mib = peak_mib(pid).unwrap_or(f64::NAN);
+    let peak_mib = procfs::peak_mib(pid).unwrap_or(f64::NAN);
     drop(screen);
     let stopping = Instant::now();
     d.signal("TERM");
@@ -177,61 +180,9 @@ fn run(hosts: usize, console: bool, window: u64) -> Row {
     }
 }
 
-fn base(d: &Daemon) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(at) = d.stderr().split("HTTP API on ").nth(1) {
-            return at.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < end, "no API line:\n{}", d.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn curl(url: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "30", "-H"])
-        .arg(format!("Authorization: Bearer {TOKEN}"))
-        .arg(url)
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Until every host is healthy and every job runs (a large demo first starts its jobs,
-/// which takes minutes); the fleet's GPU count.
-fn wait_for_fleet(base: &str, hosts: usize) -> u64 {
-    let end = Instant::now() + Duration::from_secs(900);
-    loop {
-        let body = curl(&format!("{base}/hosts"));
-        let jobs = curl(&format!("{base}/jobs"));
-        if let (Ok(v), Ok(j)) = (
-            serde_json::from_str::<serde_json::Value>(&body),
-            serde_json::from_str::<serde_json::Value>(&jobs),
-        ) {
-            let list = v["hosts"].as_array().cloned().unwrap_or_default();
-            // Seen running, not just not yet judged: before its first probe a host reads
-            // healthy (badge "unknown") and a job RUNNING with no progress yet.
-            let running = j["jobs"].as_array().is_some_and(|l| {
-                l.iter()
-                    .all(|j| j["state"] == "RUNNING" && !j["progress_at"].is_null())
-            });
-            let probed = |h: &serde_json::Value| h["reach"] == "healthy" && h["badge"] != "unknown";
-            if list.len() == hosts && list.iter().all(probed) && running {
-                return list
-                    .iter()
-                    .map(|h| h["gpus"].as_array().map_or(0, |g| g.len() as u64))
-                    .sum();
-            }
-        }
-        assert!(Instant::now() < end, "the fleet never came up: {body:.300}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// The scrape's unlabelled samples, by name.
 fn counts(base: &str) -> BTreeMap<String, f64> {
-    curl(&format!("{base}/metrics"))
+    demo_api::get(base, TOKEN, "/metrics")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.contains('{'))
         .filter_map(|l| {
@@ -256,19 +207,6 @@ fn thread_ticks(pid: u32, name: &str) -> u64 {
             Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
         })
         .sum()
-}
-
-/// VmHWM: the most resident memory the process ever had, in MiB.
-fn peak_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }
 
 fn table(rows: &[Row]) -> String {

@@ -1,6 +1,8 @@
 //! What /proc says about a process: CPU ticks (utime + stime), resident memory, bytes
 //! read and written (`rchar`/`wchar`), and a sampling window over all of them.
 
+#![allow(dead_code)] // shared by the service and scale benches, each using part of it
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,10 +25,20 @@ pub fn clk_tck() -> f64 {
 
 /// VmRSS of `pid` in MiB.
 pub fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// VmHWM of `pid` in MiB: the most resident memory it ever had.
+pub fn peak_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmHWM:")
+}
+
+/// A `kB` field of `/proc/PID/status`, in MiB.
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .split_whitespace()
         .next()?
         .parse()

@@ -115,22 +115,6 @@ impl Journaled {
     }
 }
 
-impl DurableChange {
-    /// The durable state the journal holds once this change is written over `before`
-    /// (what a restarted core reads back).
-    pub fn apply(self, before: Option<Durable>) -> Durable {
-        let mut jobs = match (self.full, before) {
-            (false, Some(b)) => b.jobs,
-            _ => BTreeMap::new(),
-        };
-        jobs.extend(self.jobs);
-        Durable {
-            jobs,
-            ..self.header
-        }
-    }
-}
-
 #[cfg(test)]
 #[path = "durable_tests.rs"]
 mod tests;

@@ -113,18 +113,10 @@ pub struct Watch {
     pub stopped: Option<String>,
 }
 
-/// Asks the state dir's socket, then its lock; when neither answers, the journal says
-/// when the last supervisor stopped (or, failing that, when it last wrote a snapshot).
-pub async fn supervisor(
-    dir: &std::path::Path,
-    journal: &super::journal::Journal,
-    snap: &Snapshot,
-) -> Watch {
-    supervisor_and_picture(dir, journal, snap).await.0
-}
-
-/// [`supervisor`], and the live supervisor's picture as it is now when one answers (the
-/// journal keeps one at most every second, and less often for a large fleet).
+/// Whether anything supervises the state dir, and the live supervisor's picture as it is
+/// now when one answers (the journal's copy may be seconds old for a large fleet). Asks the
+/// state dir's socket, then its lock; when neither answers, the journal says when the last
+/// supervisor stopped (or, failing that, when it last wrote a snapshot).
 pub async fn supervisor_and_picture(
     dir: &std::path::Path,
     journal: &super::journal::Journal,
