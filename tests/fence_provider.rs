@@ -110,9 +110,15 @@ async fn bed(name: &str, provider: &str, instance: &str) -> Bed {
 }
 
 async fn fence(b: &Bed, budget: Duration) -> FenceOutcome {
-    b.t.fence_outcome(&b.spec, &b.job, Epoch(2), budget)
-        .await
-        .expect("an unanswered fence is not an error")
+    b.t.fence_outcome(
+        &b.spec,
+        &b.job,
+        Epoch(2),
+        budget,
+        lifeboat::core::io::FENCE_REACH,
+    )
+    .await
+    .expect("an unanswered fence is not an error")
 }
 
 /// The stop requests the fake saw for `id`.
@@ -260,6 +266,7 @@ async fn the_executor_hands_the_note_to_the_core() {
         host: spec.id,
         epoch: Epoch(2),
         timeout: BUDGET,
+        reach: lifeboat::core::io::FENCE_REACH,
     };
     let (tx, _rx) = tokio::sync::mpsc::channel(8);
     let input = exec.run(effect, tx).await;

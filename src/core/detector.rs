@@ -7,6 +7,9 @@ use super::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Missed probes in a row before looks from elsewhere may fail a host at once.
+pub const LOST_AFTER: u32 = 2;
+
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reach {
@@ -51,6 +54,13 @@ pub struct HostDetector {
     pub suspect_since: Option<Ts>,
     pub last_ok: Option<Ts>,
     pub channels: BTreeMap<String, (ChannelStatus, Ts)>,
+    /// The first probe missed in the current run of misses: channel reports from
+    /// before it say nothing about this silence.
+    pub first_miss_at: Option<Ts>,
+    /// Why the last probe missed.
+    pub miss_why: String,
+    /// Lost on the word of two channels (see [`HostDetector::lost_verdict`]).
+    pub lost: Option<String>,
 }
 
 impl HostDetector {
@@ -87,6 +97,88 @@ impl HostDetector {
                 ChannelStatus::Down(why) => Some(format!("{name} also sees it down ({why})")),
                 _ => None,
             })
+    }
+
+    /// What `channel` said since the first probe of this run of misses, if anything.
+    fn fresh(&self, channel: Channel) -> Option<&ChannelStatus> {
+        let since = self.first_miss_at?;
+        self.channels
+            .get(channel.as_str())
+            .filter(|(_, at)| *at >= since)
+            .map(|(s, _)| s)
+    }
+
+    /// Every channel's word on this run of misses, for reasons people read.
+    fn verdicts(&self) -> String {
+        let said: Vec<String> = [
+            Channel::Port,
+            Channel::Peer,
+            Channel::Provider,
+            Channel::Agent,
+        ]
+        .into_iter()
+        .filter_map(|c| {
+            self.fresh(c)
+                .map(|s| format!("{}: {}", c.as_str(), s.describe()))
+        })
+        .collect();
+        said.join("; ")
+    }
+
+    fn with_verdicts(&self, reason: String) -> String {
+        match self.verdicts() {
+            v if v.is_empty() => reason,
+            v => format!("{reason}; {v}"),
+        }
+    }
+
+    /// Lost, on the word of two channels: two probes missed, Lifeboat's own look at the
+    /// SSH port found it refused or silent, and a second vantage point (a peer host, the
+    /// provider, an agent) sees it down too, while none sees it alive. Such a host fails
+    /// at once: no reconnect can help. One channel alone waits, as before.
+    pub fn lost_verdict(&self, p: &DetectionProfile) -> Option<String> {
+        // One missed probe is a blip whatever the looks say; the second is not.
+        if self.misses < p.suspect_after.max(LOST_AFTER) {
+            return None;
+        }
+        let all = [
+            Channel::Port,
+            Channel::Peer,
+            Channel::Provider,
+            Channel::Agent,
+        ];
+        if all.iter().any(|c| {
+            matches!(
+                self.fresh(*c),
+                Some(ChannelStatus::Up | ChannelStatus::Reached(_))
+            )
+        }) {
+            return None;
+        }
+        let Some(ChannelStatus::Down(_)) = self.fresh(Channel::Port) else {
+            return None;
+        };
+        let second = [Channel::Peer, Channel::Provider, Channel::Agent]
+            .into_iter()
+            .any(|c| matches!(self.fresh(c), Some(ChannelStatus::Down(_))));
+        second.then(|| {
+            format!(
+                "lost: {} probe(s) missed ({}); {}",
+                self.misses,
+                self.miss_why,
+                self.verdicts()
+            )
+        })
+    }
+
+    /// A peer reached the host since it went quiet and saw its jobs: Lifeboat's own path
+    /// to it is what broke (a partition), so misses alone do not fail it.
+    fn vetoed(&self) -> Option<String> {
+        match self.fresh(Channel::Peer) {
+            Some(ChannelStatus::Reached(what)) => Some(what.clone()),
+            Some(ChannelStatus::Up) => Some("a peer reaches it".into()),
+            _ => None,
+        }
     }
 
     fn go(
@@ -126,6 +218,8 @@ impl HostDetector {
         self.misses = 0;
         self.successes = self.successes.saturating_add(1);
         self.last_ok = Some(now);
+        self.first_miss_at = None;
+        self.lost = None;
         if let Some(h) = &self.hard {
             let reason = format!("answers probes, but {h}");
             return self.go(now, p, Reach::Failed, reason, true);
@@ -153,19 +247,48 @@ impl HostDetector {
     pub fn on_miss(&mut self, now: Ts, p: &DetectionProfile, why: &str) -> Option<Transition> {
         self.successes = 0;
         self.misses = self.misses.saturating_add(1);
-        self.judge_misses(now, p, why)
+        if self.misses == 1 {
+            self.first_miss_at = Some(now);
+        }
+        self.miss_why = why.to_string();
+        self.judge_misses(now, p)
     }
 
-    fn judge_misses(&mut self, now: Ts, p: &DetectionProfile, why: &str) -> Option<Transition> {
+    fn judge_misses(&mut self, now: Ts, p: &DetectionProfile) -> Option<Transition> {
         let m = self.misses;
+        let why = self.miss_why.clone();
+        if self.lost.is_none() {
+            if let Some(lost) = self.lost_verdict(p) {
+                self.lost = Some(lost.clone());
+                // Already failed on misses alone: the upgrade tells jobs still waiting
+                // out reconnect attempts that none can help.
+                if self.state == Reach::Failed {
+                    self.reason = lost.clone();
+                    return Some(Transition {
+                        from: Reach::Failed,
+                        to: Reach::Failed,
+                        reason: lost,
+                        hard: true,
+                    });
+                }
+                return self.go(now, p, Reach::Failed, lost, true);
+            }
+        }
         if self.state == Reach::Failed {
             return None;
         }
-        if m >= p.fail_ceiling {
+        if let Some(seen) = self.vetoed() {
             let reason = format!(
+                "{m} probe(s) missed ({why}), but peer {seen}: Lifeboat's own path to it \
+                 looks cut (a partition), so it is not failed"
+            );
+            return self.go(now, p, Reach::Suspect, reason, false);
+        }
+        if m >= p.fail_ceiling {
+            let reason = self.with_verdicts(format!(
                 "{m} probes missed in a row ({why}); ceiling is {}",
                 p.fail_ceiling
-            );
+            ));
             return self.go(now, p, Reach::Failed, reason, false);
         }
         if m >= p.fail_after {
@@ -211,22 +334,23 @@ impl HostDetector {
         channel: Channel,
         status: ChannelStatus,
     ) -> Option<Transition> {
-        let name = match channel {
-            Channel::Provider => "provider",
-            Channel::Agent => "agent",
-        };
+        let name = channel.as_str();
         self.channels
             .insert(name.to_string(), (status.clone(), now));
         match status {
             ChannelStatus::Gone(why) => self.on_hard(now, p, format!("{name} says {why}")),
-            ChannelStatus::Up => {
+            ChannelStatus::Up | ChannelStatus::Reached(_) => {
                 if self.hard.as_deref().is_some_and(|h| h.starts_with(name)) {
                     self.clear_hard();
                 }
-                None
+                (self.misses > 0)
+                    .then(|| self.judge_misses(now, p))
+                    .flatten()
             }
-            ChannelStatus::Down(_) if self.misses > 0 => self.judge_misses(now, p, "no answer"),
-            ChannelStatus::Down(_) => None,
+            ChannelStatus::Down(_) | ChannelStatus::Unknown(_) if self.misses > 0 => {
+                self.judge_misses(now, p)
+            }
+            ChannelStatus::Down(_) | ChannelStatus::Unknown(_) => None,
         }
     }
 }

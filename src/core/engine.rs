@@ -50,6 +50,8 @@ pub(super) struct HostWatch {
     pub boot_id: Option<String>,
     pub observations: Vec<JobObservation>,
     pub badge: String,
+    /// A look from elsewhere after a missed probe is out until then (see `lost_host`).
+    pub looking_until: Option<super::time::Ts>,
 }
 
 /// Ops that answer to no job's recovery: fencing stale copies, notifications.

@@ -355,6 +355,7 @@ impl Core {
             (StepKind::Fence, _) => Effect::Fence {
                 op,
                 job: job_id,
+                reach: self.fence_reach(&old_host),
                 host: old_host,
                 epoch,
                 timeout: t.fence,

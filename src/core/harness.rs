@@ -6,7 +6,10 @@ use super::event::{Event, EventKind};
 use super::fleet::{Fleet, HeartbeatSource, HostSpec, JobSpec, Role, StrategyKind};
 use super::gpu::{self, GpuReadout};
 use super::ids::{Epoch, HostId, JobId, OpId, Target};
-use super::io::{Effect, Input, JobObservation, ProbeError, ProbeReport, Severity, StepOutput};
+use super::io::{
+    Channel, ChannelStatus, Effect, Input, JobObservation, ProbeError, ProbeReport, Severity,
+    StepOutput, Vantage,
+};
 use super::policy::Policy;
 use super::recovery::RecoveryState;
 use super::time::Ts;
@@ -29,6 +32,10 @@ pub struct FakeHost {
     pub unkillable: bool,
     /// nvidia-smi reads `[Unknown Error]` for this GPU's temperature.
     pub unreadable_gpu: Option<u32>,
+    /// Down and refusing connections (a dead sshd), rather than silent.
+    pub refuses: bool,
+    /// Up, but cut off from Lifeboat (a partition): only peers reach it.
+    pub cut_off: bool,
 }
 
 pub struct Harness {
@@ -41,6 +48,8 @@ pub struct Harness {
     pub hold_probes_of: Option<HostId>,
     /// Hold every non-probe effect instead of answering it.
     pub hold_steps: bool,
+    /// Second looks at a host (port, peer) find out nothing, as with no peer to ask.
+    pub no_looks: bool,
     /// Every notification asked for: when, how loud, what.
     pub notified: Vec<(Ts, Severity, String)>,
 }
@@ -164,6 +173,7 @@ impl Harness {
             held: Vec::new(),
             hold_probes_of: None,
             hold_steps: false,
+            no_looks: false,
             notified: Vec::new(),
         }
     }
@@ -192,7 +202,9 @@ impl Harness {
                 self.notified.push((self.now, *severity, message.clone()));
             }
             let hold = match &effect {
-                Effect::Probe { host, .. } => self.hold_probes_of.as_ref() == Some(host),
+                Effect::Probe { host, .. } | Effect::Look { host, .. } => {
+                    self.hold_probes_of.as_ref() == Some(host)
+                }
                 _ => self.hold_steps,
             };
             if hold {
@@ -208,7 +220,7 @@ impl Harness {
         let Some(fh) = self.hosts.get(host) else {
             return Err(ProbeError::Unreachable("no such host".into()));
         };
-        if !fh.up {
+        if !fh.up || fh.cut_off {
             return Err(ProbeError::Timeout);
         }
         let mut lines = Vec::new();
@@ -263,11 +275,12 @@ impl Harness {
                 host: host.clone(),
                 result: self.report(host),
             },
+            Effect::Look { host, from, .. } => self.look(host, from),
             Effect::Fence {
                 job, host, epoch, ..
             } => {
                 let fh = self.fake(host.as_str());
-                if !fh.up {
+                if !fh.up || fh.cut_off {
                     return step(Ok(StepOutput::FenceUnreachable));
                 }
                 if fh.unkillable && fh.procs.iter().any(|(j_, e, _)| j_ == job && e < epoch) {
@@ -319,6 +332,42 @@ impl Harness {
                 }
             }
             Effect::Notify { .. } => step(Ok(StepOutput::Notified)),
+        }
+    }
+
+    /// A second look at `host`: Lifeboat's port check, or a peer's probe of it.
+    fn look(&self, host: &HostId, from: &Vantage) -> Input {
+        let fh = self.hosts.get(host).cloned().unwrap_or_default();
+        let down = if fh.refuses {
+            ChannelStatus::Down("refused the connection".into())
+        } else {
+            ChannelStatus::Down("silent".into())
+        };
+        let (channel, status) = match from {
+            Vantage::Here if self.no_looks => (
+                Channel::Port,
+                ChannelStatus::Unknown("reached through a jump host: no direct route".into()),
+            ),
+            Vantage::Peer(p) if self.no_looks => (
+                Channel::Peer,
+                ChannelStatus::Unknown(format!("could not ask {p}: forwarding refused")),
+            ),
+            Vantage::Here if fh.up && !fh.cut_off => (Channel::Port, ChannelStatus::Up),
+            Vantage::Here => (Channel::Port, down),
+            Vantage::Peer(p) if fh.up && fh.procs.is_empty() => (
+                Channel::Peer,
+                ChannelStatus::Down(format!("{p} reaches it, but no job process runs there")),
+            ),
+            Vantage::Peer(p) if fh.up => (
+                Channel::Peer,
+                ChannelStatus::Reached(format!("{p} reaches it: {} running", fh.procs.len())),
+            ),
+            Vantage::Peer(_) => (Channel::Peer, down),
+        };
+        Input::ChannelReported {
+            host: host.clone(),
+            channel,
+            status,
         }
     }
 

@@ -95,6 +95,15 @@ impl Core {
         self.proceed(job);
     }
 
+    /// Whether the job's host stands found lost by looks from elsewhere.
+    fn host_lost(&self, job: &JobId) -> bool {
+        self.d
+            .jobs
+            .get(job)
+            .and_then(|r| self.hosts.get(&r.placement.host))
+            .is_some_and(|w| w.detector.lost.is_some() && w.detector.hard.is_none())
+    }
+
     /// Why automation must not act on this job now, if it must not.
     fn hold_reason(&self, job: &JobId, hard: bool) -> Option<String> {
         let rec = self.d.jobs.get(job)?;
@@ -106,7 +115,11 @@ impl Core {
                 "not failing over: automation paused for the whole fleet by {who}"
             ));
         }
-        if let Some(why) = self.frozen.as_ref().filter(|_| !hard) {
+        // Hard evidence about the job or its machine overrides the partition guard; a
+        // host found lost by looks from elsewhere does not: when much of the fleet went
+        // quiet at once, the looks may share the fault.
+        let lost = self.host_lost(job);
+        if let Some(why) = self.frozen.as_ref().filter(|_| !hard || lost) {
             return Some(format!("not failing over: {why}"));
         }
         if let Some(why) = self.first_start_hold(job) {
@@ -138,9 +151,16 @@ impl Core {
 
     /// From INTERRUPTION_DETECTED: hold, reconnect, or fail over.
     fn proceed(&mut self, job: &JobId) {
-        let Some(inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
+        let Some(mut inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
             return;
         };
+        if inc.lost && !self.host_lost(job) {
+            // Held while its host was lost; the host answers again: reconnect first.
+            inc.hard = false;
+            if let Some(i) = self.d.jobs.get_mut(job).and_then(|r| r.incident.as_mut()) {
+                (i.hard, i.lost) = (false, false);
+            }
+        }
         if let Some(why) = self.unadopted_hold(job) {
             self.escalate(job, why);
             return;

@@ -103,16 +103,58 @@ impl std::fmt::Display for ProbeError {
 pub enum Channel {
     Provider,
     Agent,
+    /// Lifeboat's own TCP connect to the host's SSH port: refused, silent, or a banner.
+    Port,
+    /// Another fleet host's view: the host probed through that peer's connection.
+    Peer,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Provider => "provider",
+            Channel::Agent => "agent",
+            Channel::Port => "port",
+            Channel::Peer => "peer",
+        }
+    }
+}
+
+/// Where a look at a lost host is taken from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Vantage {
+    /// Lifeboat's machine: a TCP connect to the SSH port and its banner.
+    Here,
+    /// A fleet host that answers: the host is probed through its connection.
+    Peer(HostId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChannelStatus {
     /// The channel sees the host alive.
     Up,
+    /// The channel reached the host; what it saw there (a peer's probe of its jobs).
+    Reached(String),
+    /// The channel could not look (no peer to ask, no direct route): it says nothing.
+    Unknown(String),
     /// Soft: the channel cannot see the host either (corroborates missed probes).
     Down(String),
     /// Hard: the provider says the instance exited, was preempted or is about to be.
     Gone(String),
+}
+
+impl ChannelStatus {
+    /// In a reason people read: `up`, `down: refused` …
+    pub fn describe(&self) -> String {
+        match self {
+            ChannelStatus::Up => "up".into(),
+            ChannelStatus::Reached(what) => format!("up: {what}"),
+            ChannelStatus::Down(why) => format!("down: {why}"),
+            ChannelStatus::Gone(why) => format!("gone: {why}"),
+            ChannelStatus::Unknown(why) => format!("unknown: {why}"),
+        }
+    }
 }
 
 /// What a finished step reports.
@@ -177,6 +219,14 @@ pub struct CheckpointRef {
     pub verified: bool,
 }
 
+/// How long a fence waits for a host that may be alive to answer (journals written
+/// before the field had it).
+pub const FENCE_REACH: Duration = Duration::from_secs(4);
+
+fn fence_reach() -> Duration {
+    FENCE_REACH
+}
+
 /// Work the core asks the runtime to do. Every effect names the op its answer must carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
@@ -186,6 +236,14 @@ pub enum Effect {
         host: HostId,
         timeout: Duration,
     },
+    /// A second look at a host that missed a probe, from `from`; answered by
+    /// `ChannelReported` (`Port` from here, `Peer` from a peer).
+    Look {
+        op: OpId,
+        host: HostId,
+        from: Vantage,
+        timeout: Duration,
+    },
     /// Stop every copy of `job` on `host` launched under an epoch older than `epoch`.
     Fence {
         op: OpId,
@@ -193,6 +251,10 @@ pub enum Effect {
         host: HostId,
         epoch: Epoch,
         timeout: Duration,
+        /// How long the fence waits for the host to answer at all before it revokes the
+        /// epoch instead: short when two channels already found the host lost.
+        #[serde(default = "fence_reach")]
+        reach: Duration,
     },
     /// Put the checkpoint where `target` can read it.
     Stage {
@@ -252,6 +314,7 @@ impl Effect {
     pub fn op(&self) -> OpId {
         match self {
             Effect::Probe { op, .. }
+            | Effect::Look { op, .. }
             | Effect::Fence { op, .. }
             | Effect::Stage { op, .. }
             | Effect::Launch { op, .. }
@@ -266,6 +329,7 @@ impl Effect {
     pub fn timeout(&self) -> Duration {
         match self {
             Effect::Probe { timeout, .. }
+            | Effect::Look { timeout, .. }
             | Effect::Fence { timeout, .. }
             | Effect::Stage { timeout, .. }
             | Effect::Launch { timeout, .. }
@@ -277,9 +341,10 @@ impl Effect {
         }
     }
 
-    /// Probes are routine and not journaled; every other effect is intent worth recording.
+    /// Probes and looks are routine and not journaled; every other effect is intent
+    /// worth recording.
     pub fn is_routine(&self) -> bool {
-        matches!(self, Effect::Probe { .. })
+        matches!(self, Effect::Probe { .. } | Effect::Look { .. })
     }
 }
 

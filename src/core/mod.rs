@@ -22,6 +22,7 @@ pub mod ids;
 mod interruption;
 pub mod inventory;
 pub mod io;
+mod lost_host;
 pub mod manifest;
 mod newer_copy;
 pub mod outlook;
@@ -56,6 +57,8 @@ mod fence_tests;
 pub(crate) mod harness;
 #[cfg(test)]
 mod history_tests;
+#[cfg(test)]
+mod lost_host_tests;
 #[cfg(test)]
 mod partition_tests;
 #[cfg(test)]

@@ -68,8 +68,9 @@ impl Core {
             self.host_transition(host, tr);
         }
         self.refresh_badge(host);
-        if let Ok(report) = &result {
-            self.check_jobs_on(host, report);
+        match &result {
+            Ok(report) => self.check_jobs_on(host, report),
+            Err(_) => self.look_again(host),
         }
         for job in reconnecting {
             self.reconnect_answered(&job, &result);
@@ -197,6 +198,7 @@ impl Core {
     ) {
         let p = self.policy.detection.clone();
         let now = self.now;
+        self.looked(host, channel);
         let tr = self
             .hosts
             .get_mut(host)
@@ -236,6 +238,10 @@ impl Core {
     /// A host changed reachability: maybe the partition guard trips, maybe jobs are hit.
     fn host_transition(&mut self, host: &HostId, tr: Transition) {
         self.partition_guard();
+        if tr.from == Reach::Failed && tr.to == Reach::Failed && tr.hard {
+            self.skip_reconnects(host, &tr.reason);
+            return;
+        }
         if tr.to == Reach::Failed {
             let hit: Vec<JobId> = self
                 .d
@@ -244,9 +250,18 @@ impl Core {
                 .filter(|(_, r)| &r.placement.host == host)
                 .map(|(id, _)| id.clone())
                 .collect();
+            let lost = tr.hard
+                && self
+                    .hosts
+                    .get(host)
+                    .is_some_and(|w| w.detector.lost.is_some() && w.detector.hard.is_none());
             for job in hit {
                 let cause = format!("host {host} failed: {}", tr.reason);
                 self.interrupted(&job, cause, tr.hard);
+                let inc = self.d.jobs.get_mut(&job).and_then(|r| r.incident.as_mut());
+                if let Some(inc) = inc.filter(|i| lost && i.hard && i.failover.is_none()) {
+                    inc.lost = true;
+                }
             }
         }
     }
@@ -451,6 +466,7 @@ impl Core {
                     host: host.clone(),
                     epoch,
                     timeout,
+                    reach: super::io::FENCE_REACH,
                 });
             }
         }

@@ -163,6 +163,10 @@ pub struct Incident {
     /// Set once the incident was handed to humans: paged once, then only added to.
     #[serde(default)]
     pub escalation: Option<Escalation>,
+    /// Hard only because looks from elsewhere found the host lost: once the host answers
+    /// again (a held incident going on after a thaw), it is soft again.
+    #[serde(default)]
+    pub lost: bool,
 }
 
 impl Incident {
@@ -179,6 +183,7 @@ impl Incident {
             pending: None,
             failover: None,
             escalation: None,
+            lost: false,
         }
     }
 }

@@ -104,6 +104,8 @@ fn isolated_single_probe_misses_never_fail_over() {
 #[test]
 fn reconnect_succeeds_on_attempt_three_and_job_returns_to_running() {
     let mut hs = fresh();
+    // No second look can tell more (no peer to ask): misses alone, soft evidence.
+    hs.no_looks = true;
     hs.fake("a").up = false;
     hs.run_for(secs(3));
     assert_eq!(hs.state("train"), S::Reconnecting);
@@ -132,6 +134,7 @@ fn reconnect_succeeds_on_attempt_three_and_job_returns_to_running() {
 #[test]
 fn reconnect_exhausted_fails_over() {
     let mut hs = fresh();
+    hs.no_looks = true;
     hs.fake("a").up = false;
     hs.run_for(secs(3 + 31 + 2));
     assert_eq!(hs.state("train"), S::Running);

@@ -5,7 +5,7 @@ use super::engine::Core;
 use super::fleet::Role;
 use super::gpu::{GpuHealth, GpuSample};
 use super::ids::{Epoch, HostId, JobId, Target};
-use super::io::{ChannelStatus, CheckpointRef};
+use super::io::CheckpointRef;
 use super::progress::Progress;
 use super::recovery::{Escalation, PendingKind, RecoveryState, StepKind, StepRecord};
 use super::time::{human, Ts};
@@ -173,11 +173,7 @@ impl Core {
                         .iter()
                         .map(|(name, (status, at))| ChannelView {
                             channel: name.clone(),
-                            status: match status {
-                                ChannelStatus::Up => "up".into(),
-                                ChannelStatus::Down(why) => format!("down: {why}"),
-                                ChannelStatus::Gone(why) => format!("gone: {why}"),
-                            },
+                            status: status.describe(),
                             at: *at,
                         })
                         .collect(),

@@ -161,6 +161,7 @@ impl Core {
                     host: t.host,
                     epoch,
                     timeout,
+                    reach: super::io::FENCE_REACH,
                 });
             }
         }

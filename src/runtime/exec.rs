@@ -3,9 +3,15 @@
 
 use super::transport::{FenceOutcome, Notifier, Transport};
 use crate::core::fleet::Fleet;
-use crate::core::io::{Effect, Input, ProbeError, StepOutput};
+use crate::core::fleet::JobSpec;
+use crate::core::ids::HostId;
+use crate::core::io::{Channel, ChannelStatus, Effect, Input, ProbeError, StepOutput, Vantage};
 use crate::core::time::human;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// A look's own deadline is the transport's; this much more is for handing it back.
+const LOOK_SLACK: Duration = Duration::from_millis(500);
 
 pub struct Executor {
     pub fleet: Fleet,
@@ -38,6 +44,19 @@ impl Executor {
                 };
                 Input::ProbeFinished { op, host, result }
             }
+            Effect::Look {
+                host,
+                from,
+                timeout,
+                ..
+            } => {
+                let (channel, status) = self.look(&host, &from, timeout).await;
+                Input::ChannelReported {
+                    host,
+                    channel,
+                    status,
+                }
+            }
             other => {
                 let report = move |done: u64, total: u64| {
                     let _ = progress.try_send(Input::StepProgress { op, done, total });
@@ -47,6 +66,53 @@ impl Executor {
                     Err(_) => Err(format!("timed out after {}", human(limit))),
                 };
                 Input::StepFinished { op, result }
+            }
+        }
+    }
+
+    /// A second look at `host` from `from`; the transport keeps within `limit`, and a
+    /// transport that overruns it is said to have found out nothing.
+    async fn look(
+        &self,
+        host: &HostId,
+        from: &Vantage,
+        limit: Duration,
+    ) -> (Channel, ChannelStatus) {
+        let unknown = |why: String| ChannelStatus::Unknown(why);
+        let Some(spec) = self.find_host(host) else {
+            return (
+                Channel::Port,
+                unknown(format!("{host} is not in the fleet")),
+            );
+        };
+        let outer = limit + LOOK_SLACK;
+        match from {
+            Vantage::Here => {
+                let seen = tokio::time::timeout(outer, self.transport.port_view(&spec, limit));
+                let status = seen.await.unwrap_or_else(|_| {
+                    unknown(format!("the port check overran {}", human(outer)))
+                });
+                (Channel::Port, status)
+            }
+            Vantage::Peer(peer) => {
+                let Some(peer_spec) = self.find_host(peer) else {
+                    return (
+                        Channel::Peer,
+                        unknown(format!("{peer} is not in the fleet")),
+                    );
+                };
+                let jobs: Vec<JobSpec> = self
+                    .fleet
+                    .jobs
+                    .iter()
+                    .filter(|j| j.host == *host || j.standbys.iter().any(|t| t.host == *host))
+                    .cloned()
+                    .collect();
+                let seen = self.transport.peer_view(&peer_spec, &spec, &jobs, limit);
+                let status = tokio::time::timeout(outer, seen).await.unwrap_or_else(|_| {
+                    unknown(format!("{peer} did not answer in {}", human(outer)))
+                });
+                (Channel::Peer, status)
             }
         }
     }
@@ -74,17 +140,18 @@ impl Executor {
                 .ok_or_else(|| format!("{id} is not in the fleet"))
         };
         match effect {
-            Effect::Probe { .. } => Err("probe is not a step".into()),
+            Effect::Probe { .. } | Effect::Look { .. } => Err("not a step".into()),
             Effect::Fence {
                 job: j,
                 host: h,
                 epoch,
                 timeout,
+                reach,
                 ..
             } => {
                 let out = self
                     .transport
-                    .fence_outcome(&host(&h)?, job(&j)?, epoch, timeout)
+                    .fence_outcome(&host(&h)?, job(&j)?, epoch, timeout, reach)
                     .await?;
                 Ok(match out {
                     FenceOutcome::Stopped => StepOutput::Fenced,

@@ -33,6 +33,7 @@ pub mod man_cmd;
 pub use crate::protocol::notice;
 pub mod notify;
 pub mod notify_test_cmd;
+pub mod port_look;
 pub mod probe_cmd;
 pub mod provider;
 pub mod readiness_cmd;

@@ -72,4 +72,36 @@ pub trait Shell: Send + Sync {
         input: mpsc::Receiver<Result<Bytes, String>>,
         stall: Duration,
     ) -> Result<ShellOutput, ShellError>;
+
+    /// Runs `script` on `host` reached through `peer`'s connection (a look at a host
+    /// Lifeboat lost), all within `limit`. Shells without peers say so.
+    async fn run_through(
+        &self,
+        peer: &HostSpec,
+        host: &HostSpec,
+        script: &str,
+        limit: Duration,
+        max_output: usize,
+    ) -> Result<ShellOutput, ThroughError> {
+        let _ = (host, script, limit, max_output);
+        Err(ThroughError::Peer(format!(
+            "{}: this shell does not reach hosts through peers",
+            peer.id
+        )))
+    }
+}
+
+/// Why a look through a peer found nothing.
+#[derive(Debug)]
+pub enum ThroughError {
+    /// The peer itself could not be used: says nothing about the host.
+    Peer(String),
+    /// The peer's sshd would not connect anywhere (forwarding off …): says nothing either.
+    Refused(String),
+    /// The peer could not connect to the host: refused, or no route.
+    Connect(String),
+    /// The host said nothing within the limit (TCP accepted or not).
+    Silent,
+    /// Reached the host, but the SSH session failed (host key, login, script).
+    Session(ShellError),
 }

@@ -4,12 +4,12 @@
 
 use super::fence_provider::{self, Provisioners};
 use super::scripts;
-use super::shell::{Shell, ShellError, ShellOutput};
+use super::shell::{Shell, ShellError, ShellOutput, ThroughError};
 use super::transport::{FenceOutcome, Progress, Transport};
 use crate::core::fleet::{Access, HostSpec, JobSpec};
 use crate::core::gpu::parse_xid_lines;
 use crate::core::ids::Epoch;
-use crate::core::io::{CheckpointRef, ProbeError, ProbeReport};
+use crate::core::io::{ChannelStatus, CheckpointRef, ProbeError, ProbeReport, FENCE_REACH};
 use crate::core::probe_parse::parse_probe;
 use crate::core::time::Ts;
 use async_trait::async_trait;
@@ -24,9 +24,7 @@ const CONTROL_CAP: usize = 64 * 1024;
 const CONTROL_LIMIT: Duration = Duration::from_secs(120);
 /// SIGTERM, then this long before SIGKILL.
 const GRACE_S: u32 = 10;
-/// How long a host may take to answer before a fence calls it unreachable.
-const REACH_LIMIT: Duration = Duration::from_secs(4);
-/// The fence script: SIGTERM, up to `GRACE_S` of grace, SIGKILL. With `REACH_LIMIT` it
+/// The fence script: SIGTERM, up to `GRACE_S` of grace, SIGKILL. With `FENCE_REACH` it
 /// stays inside the default 20 s fence step.
 const FENCE_LIMIT: Duration = Duration::from_secs(GRACE_S as u64 + 5);
 /// The default fence step, for callers of `fence` that give no budget.
@@ -197,6 +195,46 @@ fn survivors(out: &str) -> Vec<String> {
     shown
 }
 
+/// What a peer's look at a host means: only the host's own failures count against it.
+fn peer_verdict(
+    peer: &crate::core::ids::HostId,
+    limit: Duration,
+    seen: Result<Result<ProbeReport, String>, ThroughError>,
+) -> ChannelStatus {
+    match seen {
+        Err(ThroughError::Peer(e) | ThroughError::Refused(e)) => {
+            ChannelStatus::Unknown(format!("could not ask {peer}: {e}"))
+        }
+        Err(ThroughError::Connect(e)) => {
+            ChannelStatus::Down(format!("{peer} cannot connect to it: {e}"))
+        }
+        Err(ThroughError::Silent) => ChannelStatus::Down(format!(
+            "silent to {peer} too: no SSH answer in {}",
+            crate::core::time::human(limit)
+        )),
+        Err(ThroughError::Session(e)) => ChannelStatus::Unknown(format!(
+            "{peer} reaches its sshd, but the session failed: {e}"
+        )),
+        Ok(Err(e)) => ChannelStatus::Unknown(format!("through {peer}: unreadable probe: {e}")),
+        Ok(Ok(report)) => {
+            let running: Vec<String> = report
+                .jobs
+                .iter()
+                .filter(|o| o.running)
+                .map(|o| match o.step {
+                    Some(step) => format!("{} at step {step}", o.job),
+                    None => o.job.to_string(),
+                })
+                .collect();
+            if running.is_empty() {
+                ChannelStatus::Down(format!("{peer} reaches it, but no job process runs there"))
+            } else {
+                ChannelStatus::Reached(format!("{peer} reaches it: {} running", running.join(", ")))
+            }
+        }
+    }
+}
+
 /// The first `@@` line of a control script's output, and what came after it.
 fn marker(out: &ShellOutput) -> (String, String) {
     let t = text(out);
@@ -237,8 +275,43 @@ impl Transport for ShellTransport {
         Ok(report)
     }
 
+    async fn port_view(&self, host: &HostSpec, limit: Duration) -> ChannelStatus {
+        match (&host.access, &host.ssh.proxy_jump) {
+            (Access::Ssh, None) => {
+                super::port_look::port_view(&host.address, host.port, limit).await
+            }
+            (Access::Ssh, Some(jump)) => ChannelStatus::Unknown(format!(
+                "reached through jump host {jump}: no direct route to look at"
+            )),
+            _ => ChannelStatus::Unknown(format!("{} is not reached over SSH", host.id)),
+        }
+    }
+
+    async fn peer_view(
+        &self,
+        peer: &HostSpec,
+        host: &HostSpec,
+        jobs: &[JobSpec],
+        limit: Duration,
+    ) -> ChannelStatus {
+        let started = Instant::now();
+        let script = format!("{}{}", self.env, scripts::probe(jobs));
+        let seen = self
+            .ssh
+            .run_through(peer, host, &script, limit, PROBE_CAP)
+            .await;
+        peer_verdict(
+            &peer.id,
+            limit,
+            seen.map(|out| parse_probe(&text(&out), now(), started.elapsed()).map(|(r, _)| r)),
+        )
+    }
+
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {
-        match self.fence_outcome(host, job, epoch, FENCE_BUDGET).await? {
+        match self
+            .fence_outcome(host, job, epoch, FENCE_BUDGET, FENCE_REACH)
+            .await?
+        {
             FenceOutcome::Stopped => Ok(true),
             FenceOutcome::Unreachable { .. } => Ok(false),
             FenceOutcome::Survivors { alive, .. } => Err(format!(
@@ -255,13 +328,14 @@ impl Transport for ShellTransport {
         job: &JobSpec,
         epoch: Epoch,
         budget: Duration,
+        reach: Duration,
     ) -> Result<FenceOutcome, String> {
         // The provider is asked within the step's budget: a step that ran out would
         // escalate a failover that revoking the epoch already made safe.
         let deadline = tokio::time::Instant::now() + budget.saturating_sub(FENCE_MARGIN);
         // A frozen host accepts TCP and then says nothing: ask it something trivial first,
         // briefly, so its epoch is revoked in seconds instead of at the step's deadline.
-        match self.run(host, "echo @@up\n", REACH_LIMIT, 256).await {
+        match self.run(host, "echo @@up\n", reach, 256).await {
             Ok(_) => {}
             Err(ShellError::Timeout(_) | ShellError::Unreachable(_)) => {
                 return Ok(self.unreachable(host, deadline).await)

@@ -356,7 +356,7 @@ impl Supervisor {
         let exec = self.exec.clone();
         let results = self.results.clone();
         let limit = match effect {
-            Effect::Probe { .. } => self.probe_limit.clone(),
+            Effect::Probe { .. } | Effect::Look { .. } => self.probe_limit.clone(),
             _ => self.limit.clone(),
         };
         self.tasks.spawn(async move {
@@ -479,6 +479,6 @@ fn effect_job(effect: &Effect) -> Option<&str> {
         | Effect::Provision { job, .. }
         | Effect::SyncWorkspace { job, .. } => Some(job.as_str()),
         Effect::Notify { job, .. } => job.as_ref().map(|j| j.as_str()),
-        Effect::Probe { .. } | Effect::DestroyInstance { .. } => None,
+        Effect::Probe { .. } | Effect::Look { .. } | Effect::DestroyInstance { .. } => None,
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::core::fleet::{HostSpec, JobSpec};
 use crate::core::ids::Epoch;
-use crate::core::io::{CheckpointRef, ProbeError, ProbeReport, Severity};
+use crate::core::io::{ChannelStatus, CheckpointRef, ProbeError, ProbeReport, Severity};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -46,13 +46,15 @@ pub trait Transport: Send + Sync {
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String>;
 
     /// `fence`, finishing within `budget` (the step's deadline), with what else was done
-    /// about a host that did not answer. Transports that can do more override it.
+    /// about a host that did not answer within `reach`. Transports that can do more
+    /// override it.
     async fn fence_outcome(
         &self,
         host: &HostSpec,
         job: &JobSpec,
         epoch: Epoch,
         _budget: Duration,
+        _reach: Duration,
     ) -> Result<FenceOutcome, String> {
         Ok(if self.fence(host, job, epoch).await? {
             FenceOutcome::Stopped
@@ -101,6 +103,27 @@ pub trait Transport: Send + Sync {
 
     /// Whether `job` runs on `host` under `epoch`; `Err` with the reason when it does not.
     async fn verify(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<(), String>;
+
+    /// Lifeboat's own look at `host`'s SSH port, within `limit`: refused, silent, or
+    /// an SSH banner. Transports that cannot look say so.
+    async fn port_view(&self, host: &HostSpec, limit: Duration) -> ChannelStatus {
+        let _ = limit;
+        ChannelStatus::Unknown(format!("{}: no port check here", host.id))
+    }
+
+    /// `host` as `peer` sees it: probed through `peer`'s connection, within `limit`.
+    /// `Reached` when it answered with `jobs` running there, `Down` when it refused or
+    /// said nothing (or answered without them), `Unknown` when `peer` could not be asked.
+    async fn peer_view(
+        &self,
+        peer: &HostSpec,
+        host: &HostSpec,
+        jobs: &[JobSpec],
+        limit: Duration,
+    ) -> ChannelStatus {
+        let _ = (host, jobs, limit);
+        ChannelStatus::Unknown(format!("{}: cannot look through peers here", peer.id))
+    }
 
     /// Copies `job`'s workspace from `from` to `to`; returns (files, bytes) moved.
     async fn sync_workspace(

@@ -6,7 +6,7 @@ use super::world::{host_dir, nvidia_smi, Condition, SimProc, SimWorld};
 use crate::core::fleet::{HostSpec, JobSpec};
 use crate::core::gpu::parse_query_gpu;
 use crate::core::ids::Epoch;
-use crate::core::io::{CheckpointRef, JobObservation, ProbeError, ProbeReport};
+use crate::core::io::{ChannelStatus, CheckpointRef, JobObservation, ProbeError, ProbeReport};
 use crate::core::time::Ts;
 use crate::runtime::transport::{Progress, Transport};
 use async_trait::async_trait;
@@ -186,6 +186,62 @@ impl Transport for SimTransport {
             boot_id: Some(boot),
             latency: self.timing.probe + Duration::from_micros(now % 900),
         })
+    }
+
+    async fn port_view(&self, host: &HostSpec, limit: Duration) -> ChannelStatus {
+        tokio::time::sleep(self.timing.probe).await;
+        match self.condition(host.id.as_str()) {
+            Err(e) => ChannelStatus::Unknown(e),
+            Ok(Condition::Up) => ChannelStatus::Up,
+            Ok(Condition::Down) => ChannelStatus::Down("refused the connection".into()),
+            Ok(Condition::Hung) => {
+                tokio::time::sleep(limit).await;
+                ChannelStatus::Down("silent: accepts TCP but sends no SSH banner".into())
+            }
+        }
+    }
+
+    async fn peer_view(
+        &self,
+        peer: &HostSpec,
+        host: &HostSpec,
+        _jobs: &[JobSpec],
+        limit: Duration,
+    ) -> ChannelStatus {
+        tokio::time::sleep(self.timing.probe).await;
+        if self.condition(peer.id.as_str()).ok() != Some(Condition::Up) {
+            return ChannelStatus::Unknown(format!("could not ask {}", peer.id));
+        }
+        let running = self.shared.read(|w| {
+            w.hosts.get(host.id.as_str()).map(|h| {
+                h.procs
+                    .iter()
+                    .map(|p| format!("{} at step {}", p.job, p.step))
+                    .collect::<Vec<_>>()
+            })
+        });
+        match self.condition(host.id.as_str()) {
+            Err(e) => ChannelStatus::Unknown(e),
+            Ok(Condition::Up) => match running.ok().flatten().unwrap_or_default() {
+                r if r.is_empty() => ChannelStatus::Down(format!(
+                    "{} reaches it, but no job process runs there",
+                    peer.id
+                )),
+                r => ChannelStatus::Reached(format!(
+                    "{} reaches it: {} running",
+                    peer.id,
+                    r.join(", ")
+                )),
+            },
+            Ok(Condition::Down) => ChannelStatus::Down(format!(
+                "{} cannot connect to it: connection refused",
+                peer.id
+            )),
+            Ok(Condition::Hung) => {
+                tokio::time::sleep(limit).await;
+                ChannelStatus::Down(format!("silent to {} too", peer.id))
+            }
+        }
     }
 
     async fn fence(&self, host: &HostSpec, job: &JobSpec, epoch: Epoch) -> Result<bool, String> {

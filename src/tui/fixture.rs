@@ -109,7 +109,9 @@ pub fn harness() -> Harness {
     hs.fake("gpu-a2").launch_fails = true;
     hs.run_for(Duration::from_secs(12));
     hs.hold_steps = true;
-    // rl-selfplay: its host goes silent; it is reconnecting with backoff.
+    // rl-selfplay: its host goes silent, and no second look can tell more (no peer to
+    // ask): it is reconnecting with backoff.
+    hs.no_looks = true;
     hs.fake("gpu-c1").up = false;
     hs.run_for(Duration::from_secs(3));
     hs.input(Input::ChannelReported {

@@ -80,7 +80,7 @@ pub async fn via_jump(
     handshake(host, channel.into_stream(), Some(jump), settings, keys).await
 }
 
-async fn handshake<S>(
+pub(super) async fn handshake<S>(
     host: &HostSpec,
     stream: S,
     via: Option<Arc<Conn>>,

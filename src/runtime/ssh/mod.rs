@@ -20,10 +20,11 @@ mod host_key;
 pub mod known_hosts;
 mod pool;
 mod stream;
+mod through;
 
 use crate::core::fleet::{Access, HostSpec};
 use crate::core::ids::HostId;
-use crate::runtime::shell::{Shell, ShellError, ShellOutput};
+use crate::runtime::shell::{Shell, ShellError, ShellOutput, ThroughError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use connect::Conn;
@@ -296,5 +297,22 @@ impl Shell for SshShell {
             stream::write(&conn.handle, command, input, stall).await
         })
         .await
+    }
+
+    async fn run_through(
+        &self,
+        peer: &HostSpec,
+        host: &HostSpec,
+        script: &str,
+        limit: Duration,
+        max_output: usize,
+    ) -> Result<ShellOutput, ThroughError> {
+        if peer.access != Access::Ssh || host.access != Access::Ssh {
+            return Err(ThroughError::Peer(format!(
+                "{} and {} are not both reached over SSH",
+                peer.id, host.id
+            )));
+        }
+        self.through(peer, host, script, limit, max_output).await
     }
 }
