@@ -37,8 +37,10 @@ for _ in $(seq 1 20); do
 done
 mounts=$(grep -F " $scratch" /proc/mounts || true)
 files=$(find "$scratch" -mindepth 1 -maxdepth 2 2>/dev/null | head -20)
-# Drills cut hosts off with firewall rules tagged lifeboat-drill; none may outlive them.
-rules=$( { iptables -S INPUT; ip6tables -S INPUT; } 2>/dev/null | grep -e 'lifeboat-drill' || true)
+# Drills cut hosts off with firewall rules tagged lifeboat-drill, the partition tests
+# cut Lifeboat off with rules tagged lifeboat-test-cut; none may outlive them.
+tagged='lifeboat-drill\|lifeboat-test-cut'
+rules=$( { iptables -S; ip6tables -S; } 2>/dev/null | grep -e "$tagged" || true)
 
 status=0
 if [ -n "$left" ]; then
@@ -54,10 +56,10 @@ if [ -n "$mounts" ]; then
   status=1
 fi
 if [ -n "$rules" ]; then
-  echo "LEFT BEHIND: firewall rules a drill made:"
+  echo "LEFT BEHIND: firewall rules a drill or a test made:"
   echo "$rules" | sed 's/^/  /'
   for ipt in iptables ip6tables; do
-    $ipt -S INPUT 2>/dev/null | grep -e 'lifeboat-drill' | sed 's/^-A /-D /' |
+    $ipt -S 2>/dev/null | grep -e "$tagged" | sed 's/^-A /-D /' |
       while read -r r; do eval "$ipt $r"; done
   done
   status=1

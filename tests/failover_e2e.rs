@@ -32,6 +32,19 @@ fn primed(bed: &Bed, c: &mut Console) -> u64 {
     ck["step"].as_u64().unwrap()
 }
 
+/// The reason the job's incident opened with, and whether it waited out reconnects.
+fn incident(c: &Console) -> (String, bool) {
+    let cause = c
+        .seen
+        .iter()
+        .find(|v| v["kind"] == "recovery_state" && v["to"] == "INTERRUPTION_DETECTED")
+        .and_then(|v| v["reason"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let reconnected = c.count(|v| v["kind"] == "recovery_state" && v["to"] == "RECONNECTING") > 0;
+    (cause, reconnected)
+}
+
 /// Waits for the failover to finish well; returns its event.
 fn failed_over(c: &mut Console, secs: u64) -> Value {
     let done = c.wait(secs, |v| v["kind"] == "failover_finished");
@@ -143,6 +156,15 @@ fn a_dead_sshd_fails_the_job_over_and_the_copy_left_behind_is_fenced_when_it_ret
     // sshd dies; the job on it goes on, out of reach.
     bed.host_mut(1).kill();
     let done = failed_over(&mut c, 60);
+    // Refused to Lifeboat and to the standby: lost, no reconnect attempts.
+    let (why, reconnected) = incident(&c);
+    assert!(
+        why.contains("lost: 2 probe(s) missed")
+            && why.contains("refused the connection")
+            && why.contains("peer: down: h2 cannot connect to it"),
+        "{why}"
+    );
+    assert!(!reconnected, "{why}");
     let epoch = done["epoch"].as_u64().unwrap();
     let fence = c
         .seen
@@ -171,8 +193,16 @@ fn a_frozen_host_fails_over_and_its_late_checkpoints_are_never_replicated() {
     let floor = primed(&bed, &mut c);
     bed.host(1).pause();
     bed.signal_runs(1, "STOP");
-    // Probes alone are soft evidence: detection, then the reconnect attempts, then failover.
+    // Silent to Lifeboat (TCP accepted, no banner) and to the standby: lost at once.
     let done = failed_over(&mut c, 90);
+    let (why, reconnected) = incident(&c);
+    assert!(
+        why.contains("lost: 2 probe(s) missed")
+            && why.contains("accepts TCP but sends no SSH banner")
+            && why.contains("peer: down: silent to h2 too"),
+        "{why}"
+    );
+    assert!(!reconnected, "{why}");
     // While frozen, the old copy "writes" a checkpoint far ahead of the new one.
     let late = bed.work(1).join("ckpt").join("step-00099950.ckpt");
     std::fs::write(&late, vec![7u8; 4096]).unwrap();
@@ -196,6 +226,75 @@ fn a_frozen_host_fails_over_and_its_late_checkpoints_are_never_replicated() {
         recorded.iter().all(|v| v["step"].as_u64() != Some(99950)),
         "{recorded:?}"
     );
+}
+
+/// Drops Lifeboat's own packets to one port (root's: the tests run as root, the hosts'
+/// sessions as their user), as a partition between Lifeboat and a host would; gone on drop.
+struct Cut {
+    rule: Vec<String>,
+}
+
+impl Cut {
+    fn lifeboat_from(port: u16) -> Self {
+        let rule: Vec<String> = format!(
+            "OUTPUT -p tcp -d 127.0.0.1 --dport {port} -m owner --uid-owner 0 -m comment --comment lifeboat-test-cut -j DROP"
+        )
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+        let cut = Cut { rule };
+        cut.iptables("-I");
+        cut
+    }
+
+    fn iptables(&self, how: &str) {
+        let ok = std::process::Command::new("iptables")
+            .arg(how)
+            .args(&self.rule)
+            .status()
+            .expect("iptables (scripts/test.sh installs it)");
+        assert!(ok.success(), "iptables {how} {:?}", self.rule);
+    }
+}
+
+impl Drop for Cut {
+    fn drop(&mut self) {
+        self.iptables("-D");
+    }
+}
+
+#[test]
+fn a_host_cut_off_from_lifeboat_alone_keeps_its_job_while_the_standby_sees_it_run() {
+    let bed = failover_bed::start("fo-cut", CHAIN);
+    let mut c = bed.console("150s");
+    primed(&bed, &mut c);
+    c.drain();
+    let before = c.seen.len();
+    let cut = Cut::lifeboat_from(bed.host(1).port);
+    c.wait(20, |v| {
+        v["kind"] == "health_changed" && v["host"] == "h1" && v["to"] == "suspect"
+    });
+    // Well past the `lan` ceiling (3 misses) and the reconnect attempts (31 s).
+    std::thread::sleep(Duration::from_secs(40));
+    c.drain();
+    let since_cut = |c: &Console, kind: &str, to: &str| {
+        c.seen[before..]
+            .iter()
+            .filter(|v| v["kind"] == kind && (to.is_empty() || v["to"] == to))
+            .count()
+    };
+    let failed = since_cut(&c, "health_changed", "failed");
+    let interrupted = since_cut(&c, "recovery_state", "INTERRUPTION_DETECTED");
+    assert_eq!((failed, interrupted), (0, 0), "{:#?}", &c.seen[before..]);
+    drop(cut);
+    c.wait(30, |v| {
+        v["kind"] == "health_changed" && v["host"] == "h1" && v["to"] == "healthy"
+    });
+    c.drain();
+    let steps = since_cut(&c, "failover_step", "");
+    assert_eq!(steps, 0, "{:#?}", &c.seen[before..]);
+    assert_eq!(bed.alive(1).len(), 1, "the job ran on where it was");
+    assert!(bed.alive(2).is_empty());
 }
 
 #[test]
