@@ -574,7 +574,12 @@ fn the_network_partition_runbook_cuts_half_the_fleet_and_automation_freezes_with
         .into_iter()
         .filter(|s| s["ts"].as_str().unwrap() >= started)
         .collect();
-    assert!(steps.is_empty(), "{started}: {steps:?}");
+    assert!(
+        steps.is_empty(),
+        "{started}: {steps:?}\n{:#?}\n{:#?}",
+        bed.journal("recovery_state"),
+        bed.journal("automation_changed")
+    );
     let frozen = bed.journal("automation_changed");
     assert!(!frozen.is_empty(), "the partition guard froze automation");
     assert!(daemon.stop().success());

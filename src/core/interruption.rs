@@ -154,8 +154,9 @@ impl Core {
         let Some(mut inc) = self.d.jobs.get(job).and_then(|r| r.incident.clone()) else {
             return;
         };
-        if inc.lost && !self.host_lost(job) {
-            // Held while its host was lost; the host answers again: reconnect first.
+        if inc.lost {
+            // Held (frozen) while its host was found lost: the looks may have shared the
+            // fault that froze automation, so reconnect first, as on misses alone.
             inc.hard = false;
             if let Some(i) = self.d.jobs.get_mut(job).and_then(|r| r.incident.as_mut()) {
                 (i.hard, i.lost) = (false, false);

@@ -163,8 +163,8 @@ pub struct Incident {
     /// Set once the incident was handed to humans: paged once, then only added to.
     #[serde(default)]
     pub escalation: Option<Escalation>,
-    /// Hard only because looks from elsewhere found the host lost: once the host answers
-    /// again (a held incident going on after a thaw), it is soft again.
+    /// Hard only because looks from elsewhere found the host lost: held by the partition
+    /// guard, it goes on as soft evidence (reconnect first) after the thaw.
     #[serde(default)]
     pub lost: bool,
 }

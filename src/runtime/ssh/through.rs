@@ -25,13 +25,27 @@ impl SshShell {
             .await
             .map_err(|_| ThroughError::Peer("no connection in time".into()))?
             .map_err(|e| ThroughError::Peer(e.to_string()))?;
-        let open = via.handle.channel_open_direct_tcpip(
-            host.address.as_str(),
-            u32::from(host.port),
-            "127.0.0.1",
-            0,
+        let open = timeout_at(
+            deadline,
+            via.handle.channel_open_direct_tcpip(
+                host.address.as_str(),
+                u32::from(host.port),
+                "127.0.0.1",
+                0,
+            ),
         );
-        let channel = match timeout_at(deadline, open).await {
+        // The peer's sshd answers the channel only once its TCP connect to the host is
+        // through: a pending open is the host's silence only if the peer itself answers.
+        let peer_answers = async {
+            exec::run(&via.handle, "true\n", 64, deadline, limit)
+                .await
+                .is_ok()
+        };
+        let (opened, peer_answers) = tokio::join!(open, peer_answers);
+        let channel = match opened {
+            Err(_) if !peer_answers => {
+                return Err(ThroughError::Peer("it did not answer in time".into()))
+            }
             Err(_) => return Err(ThroughError::Silent),
             Ok(Ok(c)) => c,
             Ok(Err(russh::Error::ChannelOpenFailure(ChannelOpenFailure::ConnectFailed))) => {
