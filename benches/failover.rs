@@ -10,9 +10,18 @@
 //! (b) A checkpoint to move: the standby does not have it, so the failover restores it
 //!     from the NAS over SSH. Goal: ≤ 1.3 × `scp` of the same bytes + 3 s.
 //!
-//! Both restore one 1 GiB checkpoint, 20 failovers each, back and forth between two
-//! hosts. Run with `cargo bench --bench failover` (writes its table into BENCHMARKS.md);
-//! under `cargo test` it runs two small failovers of each kind as a smoke check.
+//! (c) A host that refuses connections: its sshd is killed (the job's run goes on, out
+//!     of reach). (d) A host that hangs: its sshd, its sessions and the job are stopped
+//!     (SIGSTOP). Both with the checkpoint pre-staged as in (a). The time is from the
+//!     fault to "verified running" on the standby; the host is then brought back, and its
+//!     stale copy must be fenced before the next round. Goal (issue 15): p95 ≤ 5 s. The
+//!     flap damping is set out of the way (`suppress = 1000`): a host that fails every
+//!     other round on purpose would otherwise, rightly, stop being trusted as a standby.
+//!
+//! (a) and (b) restore one 1 GiB checkpoint, 20 failovers each, (c) and (d) 10 each,
+//! back and forth between two hosts. Run with `cargo bench --bench failover` (writes its
+//! table into BENCHMARKS.md); under `cargo test` it runs two small failovers of each kind
+//! as a smoke check.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -44,9 +53,12 @@ fn main() {
     };
     let started = report::now_utc();
     let load = report::loadavg();
-    let warm = scenario("rto-warm", size, rounds, true);
-    let moved = scenario("rto-move", size, rounds, false);
-    let text = report::render(&started, &load, size, &[warm, moved]);
+    let warm = scenario("rto-warm", size, rounds, Fault::JobKilled);
+    let moved = scenario("rto-move", size, rounds, Fault::JobKilledNotStaged);
+    let lost = rounds.div_ceil(2);
+    let refused = scenario("rto-refuse", size, lost, Fault::HostRefuses);
+    let hung = scenario("rto-hang", size, lost, Fault::HostHangs);
+    let text = report::render(&started, &load, size, &[warm, moved, refused, hung]);
     println!("{text}");
     if full {
         report::write(&text);
@@ -57,16 +69,78 @@ fn seed_name() -> String {
     format!("step-{SEED_STEP:08}.ckpt")
 }
 
+/// What each round does to the host the job runs on.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    /// SIGKILL to the job's run; the checkpoint is pre-staged on the standby.
+    JobKilled,
+    /// The same, with the standby's copy removed first: it moves from the NAS.
+    JobKilledNotStaged,
+    /// The host's sshd is killed (connections refused); the run goes on out of reach.
+    HostRefuses,
+    /// The host's sshd, its sessions and the run are stopped (SIGSTOP): it hangs.
+    HostHangs,
+}
+
+impl Fault {
+    fn prestage(self) -> bool {
+        self != Fault::JobKilledNotStaged
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Fault::JobKilled => "(a) warm standby, checkpoint pre-staged",
+            Fault::JobKilledNotStaged => "(b) warm standby, checkpoint moved from the NAS",
+            Fault::HostRefuses => "(c) lost host that refuses connections, checkpoint pre-staged",
+            Fault::HostHangs => "(d) lost host that hangs, checkpoint pre-staged",
+        }
+    }
+
+    fn lost_host(self) -> bool {
+        matches!(self, Fault::HostRefuses | Fault::HostHangs)
+    }
+
+    fn inject(self, bed: &mut Bed, on: usize) {
+        match self {
+            Fault::JobKilled | Fault::JobKilledNotStaged => bed.signal_runs(on, "KILL"),
+            Fault::HostRefuses => bed.host_mut(on).kill(),
+            Fault::HostHangs => {
+                bed.host(on).pause();
+                bed.signal_runs(on, "STOP");
+            }
+        }
+    }
+
+    /// Brings a lost host back; its stale copy is fenced once it answers.
+    fn heal(self, bed: &mut Bed, on: usize) {
+        match self {
+            Fault::JobKilled | Fault::JobKilledNotStaged => {}
+            Fault::HostRefuses => bed.host_mut(on).restart(),
+            Fault::HostHangs => {
+                bed.host(on).resume();
+                bed.signal_runs(on, "CONT");
+            }
+        }
+    }
+}
+
 /// One scenario: a fresh bed, the seeded checkpoint replicated, then `rounds` failovers.
-fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
+fn scenario(name: &str, size: u64, rounds: usize, fault: Fault) -> Scenario {
+    let prestage = fault.prestage();
     let extra = format!(
         "prestage = {prestage}\nready = \"heartbeat\"\nenv = {{ TOY_CKPT_EVERY = \"100000000\" }}\ncheckpoint_marker = \"done\""
     );
-    let bed = failover_bed::start_full(
+    let tables = if fault.lost_host() {
+        "[detection.flap]\nsuppress = 1000.0\nreuse = 500.0\n\n"
+    } else {
+        ""
+    };
+    let mut bed = failover_bed::start_tuned(
         name,
         &["warm-standby", "escalate"],
         &["h2:0", "h1:1"],
         &extra,
+        tables,
     );
     // The checkpoint the job "wrote" before Lifeboat started: random bytes, marked done.
     let ckpt = bed.work(1).join("ckpt");
@@ -114,7 +188,7 @@ fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
         let t0 = Instant::now();
         let killed_at = std::time::SystemTime::now();
         since = killed_at;
-        bed.signal_runs(on, "KILL");
+        fault.inject(&mut bed, on);
         let seen = c.wait(60, |v| {
             v["kind"] == "recovery_state" && v["to"] == "INTERRUPTION_DETECTED"
         });
@@ -126,19 +200,23 @@ fn scenario(name: &str, size: u64, rounds: usize, prestage: bool) -> Scenario {
             .duration_since(killed_at)
             .map_or(0.0, |d| d.as_secs_f64());
         runs.push(Run::from_event(wall, noticed, &done));
+        fault.heal(&mut bed, on);
+        let old = on;
         on = next;
         wait_until(30, "the job running on the standby", || {
             bed.alive(on).len() == 1
         });
+        wait_until(
+            60,
+            "the stale copy fenced on the host that came back",
+            || bed.alive(old).is_empty(),
+        );
     }
     Scenario {
-        name: if prestage {
-            "(a) warm standby, checkpoint pre-staged"
-        } else {
-            "(b) warm standby, checkpoint moved from the NAS"
-        },
+        name: fault.title(),
         runs,
         scp,
+        goal_s: if fault.lost_host() { 5.0 } else { 1.0 },
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Scenario {
     pub runs: Vec<Run>,
     /// Median `scp` time for the same bytes, where the goal is relative to it.
     pub scp: Option<f64>,
+    /// The p95 goal in seconds where it is absolute.
+    pub goal_s: f64,
 }
 
 /// The core's breakdown: `detect` is evidence → decision, `reconnect` decision → failover
@@ -54,14 +56,16 @@ fn share(r: &Run, step: &str) -> f64 {
 pub fn render(started: &str, load: &str, size: u64, scenarios: &[Scenario]) -> String {
     let mut t = format!(
         "Command: `cargo bench --bench failover` — date: {started} — machine: {} cores, 1-minute load average before: {load}.\n\n\
-         Three sshd hosts on loopback, `lan` profile (probe every 1 s). The job is killed with SIGKILL on its host; \
-         RTO is the wall time from the kill to Lifeboat's `failover_finished` (the new copy verified running), \
-         {} failovers per row, back and forth between two hosts, restoring one {} MiB checkpoint. \
-         Each column is p50 / p95 in seconds: \"noticed\" is from the kill to the core's \"interruption detected\" \
-         (the next probe finding no process), the rest is the core's own breakdown of the failover.\n\n\
+         Three sshd hosts on loopback, `lan` profile (probe every 1 s). In (a) and (b) the job is killed with SIGKILL on its host; \
+         in (c) the host's sshd is killed (refused), in (d) its sshd, sessions and job are stopped (it hangs). \
+         RTO is the wall time from the fault to Lifeboat's `failover_finished` (the new copy verified running), \
+         {} failovers in (a) and (b), {} in (c) and (d), back and forth between two hosts, restoring one {} MiB checkpoint. \
+         Each column is p50 / p95 in seconds: \"noticed\" is from the fault to the core's \"interruption detected\", \
+         the rest is the core's own breakdown of the failover.\n\n\
          | Scenario | RTO p50 (s) | RTO p95 (s) | goal | noticed | {} |\n| --- | ---: | ---: | --- | ---: |{}\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         scenarios.first().map_or(0, |s| s.runs.len()),
+        scenarios.last().map_or(0, |s| s.runs.len()),
         size >> 20,
         STEPS.join(" | "),
         " ---: |".repeat(STEPS.len()),
@@ -70,7 +74,11 @@ pub fn render(started: &str, load: &str, size: u64, scenarios: &[Scenario]) -> S
         let walls: Vec<f64> = s.runs.iter().map(|r| r.wall).collect();
         let (p50, p95) = (pct(&walls, 50.0), pct(&walls, 95.0));
         let goal = match s.scp {
-            None => format!("p95 ≤ 1 s: {}", if p95 <= 1.0 { "met" } else { "not met" }),
+            None => {
+                let bar = s.goal_s;
+                let met = if p95 <= bar { "met" } else { "not met" };
+                format!("p95 ≤ {bar} s: {met}")
+            }
             Some(scp) => {
                 let bar = 1.3 * scp + 3.0;
                 format!(
