@@ -390,6 +390,76 @@ mod tests {
         assert_eq!(tr.map(|t| t.to), Some(Reach::Failed));
     }
 
+    fn down(why: &str) -> ChannelStatus {
+        ChannelStatus::Down(why.into())
+    }
+
+    #[test]
+    fn two_misses_with_the_port_and_a_peer_down_fail_at_once_and_hard() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        d.on_miss(t(1), &p, "refused");
+        assert!(d
+            .on_channel(t(1), &p, Channel::Port, down("refused"))
+            .is_none());
+        let tr = d.on_channel(t(1), &p, Channel::Peer, down("refused"));
+        assert!(tr.is_none(), "one miss is a blip whatever the looks say");
+        let tr = d.on_miss(t(2), &p, "refused").expect("lost");
+        assert_eq!((tr.to, tr.hard), (Reach::Failed, true));
+        assert!(
+            tr.reason
+                .contains("port: down: refused; peer: down: refused"),
+            "{}",
+            tr.reason
+        );
+        // Not a provider's hard word: the host's recovery is not blocked.
+        assert!(d.hard.is_none());
+        d.on_success(t(3), &p);
+        assert!(d.lost.is_none());
+    }
+
+    #[test]
+    fn verdicts_from_before_the_misses_and_unknowns_say_nothing() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        d.on_channel(t(1), &p, Channel::Peer, down("old news"));
+        d.on_miss(t(2), &p, "timeout");
+        d.on_channel(t(2), &p, Channel::Port, down("silent"));
+        d.on_miss(t(3), &p, "timeout");
+        assert!(d.lost.is_none(), "the peer's word predates the misses");
+        d.on_channel(
+            t(3),
+            &p,
+            Channel::Peer,
+            ChannelStatus::Unknown("cannot ask".into()),
+        );
+        assert!(d.lost.is_none());
+        let tr = d.on_channel(t(3), &p, Channel::Peer, down("silent"));
+        assert_eq!(tr.map(|t| t.hard), Some(true));
+    }
+
+    #[test]
+    fn a_peer_that_sees_the_job_holds_a_host_past_its_ceiling() {
+        let p = DetectionProfile::lan();
+        let mut d = HostDetector::new();
+        d.on_miss(t(1), &p, "timeout");
+        d.on_channel(t(1), &p, Channel::Port, down("silent"));
+        let seen = ChannelStatus::Reached("h2 reaches it: train at step 9 running".into());
+        d.on_channel(t(1), &p, Channel::Peer, seen);
+        for i in 2..30 {
+            d.on_miss(t(i), &p, "timeout");
+        }
+        assert_eq!(d.state, Reach::Suspect);
+        assert!(
+            d.reason.contains("a partition") && d.reason.contains("step 9"),
+            "{}",
+            d.reason
+        );
+        // The peer loses sight of it too: now it is lost.
+        let tr = d.on_channel(t(30), &p, Channel::Peer, down("silent"));
+        assert_eq!(tr.map(|t| (t.to, t.hard)), Some((Reach::Failed, true)));
+    }
+
     #[test]
     fn cloud_fails_at_ceiling_alone() {
         let p = DetectionProfile::cloud();
