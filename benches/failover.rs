@@ -185,6 +185,10 @@ fn scenario(name: &str, size: u64, rounds: usize, fault: Fault) -> Scenario {
         } else {
             let _ = std::fs::remove_file(&there);
         }
+        // A standby whose probe just missed under the load of the last restore is suspect,
+        // and rightly not chosen: the fault waits until it answers again.
+        let standby = format!("h{next}");
+        wait_until(60, "the standby healthy", || healthy(&mut c, &standby));
         let t0 = Instant::now();
         let killed_at = std::time::SystemTime::now();
         since = killed_at;
@@ -220,7 +224,17 @@ fn scenario(name: &str, size: u64, rounds: usize, fault: Fault) -> Scenario {
     }
 }
 
-fn wait_until(secs: u64, what: &str, f: impl Fn() -> bool) {
+/// Whether the console's last word on `host`'s health is "healthy" (or it said none).
+fn healthy(c: &mut failover_bed::Console, host: &str) -> bool {
+    c.drain();
+    c.seen
+        .iter()
+        .rev()
+        .find(|v| v["kind"] == "health_changed" && v["host"] == host)
+        .is_none_or(|v| v["to"] == "healthy")
+}
+
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < end {
         if f() {

@@ -53,6 +53,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("detection", "suspect_after", "suspect_after = 1"),
     ("detection", "fail_after", "fail_after = 3"),
     ("detection", "fail_ceiling", "fail_ceiling = 3"),
+    ("detection", "lost_after", "lost_after = 2"),
     ("detection", "recover_after", "recover_after = 3"),
     (
         "detection",

@@ -16,6 +16,8 @@
 //! suspect_after = 1               # missed probes before SUSPECT
 //! fail_after = 3                  # missed probes before FAILED (with a second channel)
 //! fail_ceiling = 3                # missed probes before FAILED on probes alone
+//! lost_after = 2                  # missed probes before FAILED at once when the port and a
+//!                                 #   peer (or the provider) find it down too; 2 or more
 //! recover_after = 3               # good probes before healthy again
 //! heartbeat_hang_timeout = "2m"   # no step progress for this long = hung
 //! [detection.flap]                # penalty, half_life, suppress, reuse
@@ -254,6 +256,7 @@ pub struct RawDetection {
     pub suspect_after: Option<Num>,
     pub fail_after: Option<Num>,
     pub fail_ceiling: Option<Num>,
+    pub lost_after: Option<Num>,
     pub recover_after: Option<Num>,
     pub heartbeat_hang_timeout: Option<Str>,
     pub flap: Option<RawFlap>,

@@ -7,9 +7,6 @@ use super::time::Ts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Missed probes in a row before looks from elsewhere may fail a host at once.
-pub const LOST_AFTER: u32 = 2;
-
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reach {
@@ -132,13 +129,14 @@ impl HostDetector {
         }
     }
 
-    /// Lost, on the word of two channels: two probes missed, Lifeboat's own look at the
+    /// Lost, on the word of two channels: `lost_after` probes missed (at least two),
+    /// Lifeboat's own look at the
     /// SSH port found it refused or silent, and a second vantage point (a peer host, the
     /// provider, an agent) sees it down too, while none sees it alive. Such a host fails
     /// at once: no reconnect can help. One channel alone waits, as before.
     pub fn lost_verdict(&self, p: &DetectionProfile) -> Option<String> {
-        // One missed probe is a blip whatever the looks say; the second is not.
-        if self.misses < p.suspect_after.max(LOST_AFTER) {
+        // One missed probe is a blip whatever the looks say.
+        if self.misses < p.lost_after.max(2) {
             return None;
         }
         let all = [

@@ -52,12 +52,20 @@ pub struct DetectionProfile {
     pub fail_after: u32,
     /// Consecutive missed probes before FAILED with no corroboration at all.
     pub fail_ceiling: u32,
+    /// Consecutive missed probes before a host that looks from elsewhere found down (its
+    /// port, and a peer or the provider) fails at once (see `detector::lost_verdict`).
+    #[serde(default = "lost_after_default")]
+    pub lost_after: u32,
     /// Consecutive good probes before a suspect or failed host is healthy again (M).
     pub recover_after: u32,
     /// A job whose step counter has not moved for this long is hung.
     pub heartbeat_hang_timeout: Duration,
     pub flap: FlapDamping,
     pub partition: PartitionGuard,
+}
+
+fn lost_after_default() -> u32 {
+    2
 }
 
 impl DetectionProfile {
@@ -70,6 +78,7 @@ impl DetectionProfile {
             suspect_after: 1,
             fail_after: 3,
             fail_ceiling: 3,
+            lost_after: 2,
             recover_after: 3,
             heartbeat_hang_timeout: Duration::from_secs(120),
             flap: FlapDamping {
@@ -96,6 +105,8 @@ impl DetectionProfile {
             suspect_after: 2,
             fail_after: 4,
             fail_ceiling: 12,
+            // As many as a second channel needs to fail it on misses: caution kept.
+            lost_after: 4,
             recover_after: 3,
             heartbeat_hang_timeout: Duration::from_secs(600),
             flap: FlapDamping {

@@ -230,7 +230,7 @@ fn heartbeat_forms() {
 #[test]
 fn overrides_apply_on_top_of_the_profile() {
     let c = ok(&with(
-        "[settings]\nprofile = \"cloud\"\n[detection]\nprobe_interval = \"10s\"\nfail_ceiling = 20\n[detection.flap]\nhalf_life = \"10m\"\n[recovery]\nreconnect_backoff = [\"500ms\", \"1s\"]\nrestart_budget = 1\nbudget_window = \"1d\"\n[recovery.timeouts]\nfence = \"5s\"\n",
+        "[settings]\nprofile = \"cloud\"\n[detection]\nprobe_interval = \"10s\"\nfail_ceiling = 20\nlost_after = 3\n[detection.flap]\nhalf_life = \"10m\"\n[recovery]\nreconnect_backoff = [\"500ms\", \"1s\"]\nrestart_budget = 1\nbudget_window = \"1d\"\n[recovery.timeouts]\nfence = \"5s\"\n",
     ));
     let d = &c.policy.detection;
     assert_eq!(d.probe_interval, Duration::from_secs(10));
@@ -240,6 +240,7 @@ fn overrides_apply_on_top_of_the_profile() {
         "untouched: the cloud default"
     );
     assert_eq!(d.fail_ceiling, 20);
+    assert_eq!(d.lost_after, 3);
     assert_eq!(d.flap.half_life, Duration::from_secs(600));
     let r = &c.policy.recovery;
     assert_eq!(

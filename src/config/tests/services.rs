@@ -62,6 +62,14 @@ fn profiles_and_detection_overrides_are_checked() {
         &["fail_ceiling = 3 is below fail_after = 5"],
         &[],
     );
+    let p = one(&with("[detection]\nlost_after = 1\n"));
+    check(
+        &p,
+        19,
+        "detection.lost_after",
+        &["lost_after = 1 is below 2"],
+        &["use 2 or more"],
+    );
     let p = one(&with("[detection.flap]\nreuse = 5.0\n"));
     check(&p, 19, "detection.flap.reuse", &["below suppress = 3"], &[]);
     let p = one(&with("[detection.partition]\nshare = 1.5\n"));

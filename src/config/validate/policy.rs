@@ -119,6 +119,18 @@ fn detection_with(
         &raw.recover_after,
         &mut d.recover_after,
     );
+    if let Some(n) = raw.lost_after.as_ref() {
+        if *n.get_ref() < 2 {
+            ctx.report_at(
+                n,
+                &k.clone().key("lost_after"),
+                format!("lost_after = {} is below 2", n.get_ref()),
+                "one missed probe is a blip whatever else is seen: use 2 or more, e.g. lost_after = 2",
+            );
+        } else {
+            d.lost_after = *n.get_ref();
+        }
+    }
 
     if d.probe_timeout >= d.probe_interval && (interval.is_some() || timeout.is_some()) {
         let (span, key) = blame(
