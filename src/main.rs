@@ -344,6 +344,12 @@ fn on_off(s: &str) -> Result<bool, String> {
     }
 }
 
+/// jemalloc returns freed memory to the system within seconds and keeps few arenas: the
+/// daemon's snapshot and frame buffers (megabytes each, twice a second at 1,000 hosts) no
+/// longer pile up in glibc's per-thread arenas.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
