@@ -169,6 +169,12 @@ impl HostDetector {
         })
     }
 
+    /// Found lost by looks from elsewhere, with no provider's or GPU's hard word besides:
+    /// the partition guard still holds such a host's jobs.
+    pub fn lost_only(&self) -> bool {
+        self.lost.is_some() && self.hard.is_none()
+    }
+
     /// A peer reached the host since it went quiet and saw its jobs: Lifeboat's own path
     /// to it is what broke (a partition), so misses alone do not fail it.
     fn vetoed(&self) -> Option<String> {

@@ -101,7 +101,7 @@ impl Core {
             .jobs
             .get(job)
             .and_then(|r| self.hosts.get(&r.placement.host))
-            .is_some_and(|w| w.detector.lost.is_some() && w.detector.hard.is_none())
+            .is_some_and(|w| w.detector.lost_only())
     }
 
     /// Why automation must not act on this job now, if it must not.

@@ -250,11 +250,7 @@ impl Core {
                 .filter(|(_, r)| &r.placement.host == host)
                 .map(|(id, _)| id.clone())
                 .collect();
-            let lost = tr.hard
-                && self
-                    .hosts
-                    .get(host)
-                    .is_some_and(|w| w.detector.lost.is_some() && w.detector.hard.is_none());
+            let lost = tr.hard && self.hosts.get(host).is_some_and(|w| w.detector.lost_only());
             for job in hit {
                 let cause = format!("host {host} failed: {}", tr.reason);
                 self.interrupted(&job, cause, tr.hard);
