@@ -13,7 +13,7 @@ mod s3;
 #[path = "support/sshd.rs"]
 mod sshd;
 
-use checkpoint_bed::{bed, bed_with, bytes, one_checkpoint, rt, sha, Bed, JOB};
+use checkpoint_bed::{bed, bed_standins, bed_with, bytes, one_checkpoint, rt, sha, Bed, JOB};
 use lifeboat::core::inventory::CopyState;
 use lifeboat::runtime::catalogue::Catalogue;
 use lifeboat::runtime::ssh::{SshSettings, SshShell};
@@ -199,6 +199,38 @@ fn a_flipped_byte_in_the_nas_copy_is_caught_and_the_restore_comes_from_s3() {
         data
     );
     assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+}
+
+/// A host that writes the bytes wrong (here its `openssl` lies about them) fails the
+/// restore with the host named; the stores' copies, read again, stay verified.
+#[test]
+fn a_copy_that_lands_wrong_on_the_host_fails_the_restore_and_leaves_the_stores_trusted() {
+    let liar = "cat >/dev/null; echo 0000000000000000000000000000000000000000000000000000000000000000 '*stdin'";
+    let b = bed_standins(None, 3, "", None, &[("openssl", liar)]);
+    let rt = rt();
+    one_checkpoint(&b, &rt, 300_000);
+    let dest = b.h2.path("host").join("r");
+    let err = rt
+        .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
+        .expect_err("a wrong landing is no restore")
+        .to_string();
+    assert!(err.contains("h2:"), "{err}");
+    assert!(
+        err.contains("the host wrote 300000 bytes hashing 0000"),
+        "{err}"
+    );
+    assert!(err.contains("the nas copy reads back right"), "{err}");
+    assert!(err.contains("the s3 copy reads back right"), "{err}");
+    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+    assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Verified));
+    assert!(!dest.exists(), "nothing was placed");
+    let left: Vec<_> = std::fs::read_dir(b.h2.path("host"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".lifeboat-"))
+        .collect();
+    assert!(left.is_empty(), "temporary copies left: {left:?}");
 }
 
 #[test]

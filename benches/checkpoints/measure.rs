@@ -54,7 +54,8 @@ pub(crate) fn case<'a>(
     }
 }
 
-/// `CHECKPOINTS_BENCH_ONLY=text`: only the rows whose name holds `text` (for profiling).
+/// `CHECKPOINTS_BENCH_ONLY=text`: only the rows whose name holds `text`, or one of
+/// several `|`-separated texts (for profiling).
 pub(crate) fn only() -> Option<String> {
     std::env::var("CHECKPOINTS_BENCH_ONLY")
         .ok()
@@ -159,7 +160,7 @@ impl Bench {
     /// process and its children, and for sshd and s3s-fs (once their sessions ended).
     pub(crate) fn measure(&mut self, step: &'static str, mut cases: Vec<Case<'_>>) {
         if let Some(only) = only() {
-            cases.retain(|c| c.always || c.name.contains(&only));
+            cases.retain(|c| c.always || only.split('|').any(|t| c.name.contains(t)));
         }
         let n = cases.len();
         let mut secs = vec![Vec::new(); n];

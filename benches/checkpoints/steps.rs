@@ -239,7 +239,7 @@ impl Bench {
         };
         let cases = vec![
             case(
-                "**Lifeboat** `restore` (SHA-256 while sending, hashed on the host as it writes, atomic move, sync)",
+                "**Lifeboat** `restore` (SHA-256 of the file on the host where it landed, atomic move, sync)",
                 Kind::Lifeboat,
                 move |b, i| {
                     // A fresh client over the same NAS and catalogue: its connection is timed too.

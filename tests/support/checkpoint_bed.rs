@@ -85,10 +85,34 @@ pub fn bed_with(nas: Option<PathBuf>, keep_last: u32, storage: &str) -> Bed {
 
 /// [`bed_with`], the replicator holding the team's manifest key `key`.
 pub fn bed_keyed(nas: Option<PathBuf>, keep_last: u32, storage: &str, key: Option<&[u8]>) -> Bed {
-    let h1 = sshd::Sshd::start("h1");
-    let h2 = sshd::Sshd::start("h2");
-    let s3 = s3::S3Server::start();
+    bed_standins(nas, keep_last, storage, key, &[])
+}
+
+/// [`bed_keyed`], with stand-in commands (name, `sh` script) first on h2's PATH.
+pub fn bed_standins(
+    nas: Option<PathBuf>,
+    keep_last: u32,
+    storage: &str,
+    key: Option<&[u8]>,
+    h2_standins: &[(&str, &str)],
+) -> Bed {
     let dir = tempfile::tempdir().unwrap();
+    let mut h2_opts = sshd::Options::default();
+    if !h2_standins.is_empty() {
+        // The test user runs them: the folders on the way must let it in.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.path().join("h2-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for (name, script) in h2_standins {
+            let p = bin.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        h2_opts.standins = Some(bin);
+    }
+    let h1 = sshd::Sshd::start("h1");
+    let h2 = sshd::Sshd::with("h2", h2_opts);
+    let s3 = s3::S3Server::start();
     let nas = nas.unwrap_or_else(|| dir.path().join("nas"));
     std::fs::create_dir_all(&nas).unwrap();
     let ckpt = h1.path("host").join("ckpt");

@@ -1,7 +1,7 @@
 //! Restore: stream a checkpoint from the first store holding a verified copy (the NAS,
-//! else S3) onto a host under a temporary name, hashing as it goes; check every file's
-//! hash where it landed; then move it into place. A copy that reads back wrong is marked
-//! bad and the next store is tried.
+//! else S3) onto a host under a temporary name; check every file's hash where it landed;
+//! then move it into place. When a file lands wrong, the store's copy is read again: one
+//! that reads back wrong is marked bad, and the next store is tried.
 
 use super::transfer::store_to_host;
 use super::{now, remote, ReplicaError, Replicator};
@@ -295,6 +295,35 @@ impl Replicator {
             .is_some())
     }
 
+    /// A restored file landed wrong (`why`): reads the store's copy again to tell whose
+    /// fault it is. A copy that reads back wrong is marked bad and said so; otherwise the
+    /// copy stands and `why` is the answer.
+    async fn blame(
+        &self,
+        store: &dyn Store,
+        m: &Manifest,
+        f: &crate::core::manifest::ManifestFile,
+        why: String,
+    ) -> String {
+        let name = store.kind().as_str();
+        match super::transfer::hash_in_store(store, &m.job, &m.id, &f.path).await {
+            Ok((n, sha)) if n != f.size || sha != f.sha256 => {
+                let bad = format!(
+                    "{} read back {n} bytes hashing {sha}; the manifest says {} bytes, {}",
+                    f.path, f.size, f.sha256
+                );
+                let _ =
+                    self.catalogue
+                        .set_copy(&m.job, &m.id, name, CopyState::Bad, Some(now()), &bad);
+                self.notify("copy_bad", &m.job, &m.id, Some(name), bad.clone())
+                    .await;
+                bad
+            }
+            Ok(_) => format!("{why} (the {name} copy reads back right)"),
+            Err(e) => format!("{why} (the {name} copy could not be read again: {e})"),
+        }
+    }
+
     async fn run_marker(&self, host: &HostSpec, script: &str) -> Result<String, String> {
         let out = self
             .shell(host)
@@ -348,40 +377,21 @@ impl Replicator {
                     &meter,
                 )
                 .await?;
-                let (n, sha) = (landed.bytes, landed.sha256);
-                if n != f.size || sha != f.sha256 {
+                // The host hashed the file it wrote and says how big it is on its disk:
+                // the check there. Only when it disagrees is the store's copy read again
+                // here, to tell a bad copy (marked so, the next store is tried) from a bad
+                // landing.
+                let there = remote::parse_written(&landed.remote);
+                let n = landed.bytes;
+                if there.as_ref() != Some(&(f.sha256.clone(), f.size)) {
+                    let wrote = there.map_or("nothing it could account for".into(), |(h, s)| {
+                        format!("{s} bytes hashing {h}")
+                    });
                     let why = format!(
-                        "{} read back {n} bytes hashing {sha}; the manifest says {} bytes, {}",
-                        f.path, f.size, f.sha256
+                        "{}:{target}: the host wrote {wrote}, the manifest says {} bytes, {}",
+                        host.id, f.size, f.sha256
                     );
-                    let name = store.kind().as_str();
-                    let _ = self.catalogue.set_copy(
-                        &m.job,
-                        &m.id,
-                        name,
-                        CopyState::Bad,
-                        Some(now()),
-                        &why,
-                    );
-                    self.notify("copy_bad", &m.job, &m.id, Some(name), why.clone())
-                        .await;
-                    return Err(why);
-                }
-                // The host hashed what it wrote as it wrote it, and says how big the
-                // file is on its disk: the check there, without reading it back.
-                match remote::parse_written(&landed.remote) {
-                    Some((there, size)) if there == f.sha256 && size == f.size => {}
-                    other => {
-                        return Err(format!(
-                            "{}:{target}: the host wrote {}, the manifest says {} bytes, {}",
-                            host.id,
-                            other.map_or("nothing it could account for".into(), |(h, s)| format!(
-                                "{s} bytes hashing {h}"
-                            )),
-                            f.size,
-                            f.sha256
-                        ))
-                    }
+                    return Err(self.blame(store, m, f, why).await);
                 }
                 bytes += n;
             }

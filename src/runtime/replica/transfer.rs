@@ -1,6 +1,7 @@
 //! Moving one file's bytes: from a host (over its shell) or from a store, into one or
 //! more stores at once (a tee of shared `Bytes`, so a second store costs no copy), or from
-//! a store onto a host. Hashing happens in the stores, or on a blocking thread here.
+//! a store onto a host. Hashing happens in the stores, on the host that receives, or on
+//! a blocking thread here.
 
 use crate::core::fleet::HostSpec;
 use crate::core::manifest::hex;
@@ -173,13 +174,12 @@ pub async fn hash_in_store(
 /// What a copy onto a host read and sent, and what the host's command printed.
 pub struct Landed {
     pub bytes: u64,
-    /// SHA-256 of the bytes read from the source.
-    pub sha256: String,
     pub remote: String,
 }
 
 /// Streams `from` (a store's file) onto `host`, written by `write_cmd` (which reads
-/// stdin), hashing what was read.
+/// stdin). Nothing is hashed here: the host hashes what it wrote, and that is the check
+/// that counts (a second hash of the same bytes here would only cost a core).
 pub async fn store_to_host(
     from: Source<'_>,
     shell: &dyn Shell,
@@ -188,25 +188,26 @@ pub async fn store_to_host(
     meter: &Arc<Meter>,
 ) -> Result<Landed, String> {
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
-    let (htx, hash_task) = hasher();
     let (wtx, wrx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
     let m = meter.clone();
     let tee = async move {
+        let mut sent = 0u64;
         while let Some(chunk) = rx.recv().await {
             if let Ok(b) = &chunk {
                 m.add(b.len() as u64);
+                sent += b.len() as u64;
             }
-            let _ = htx.send(chunk.clone()).await;
             if wtx.send(chunk).await.is_err() {
                 break;
             }
         }
+        sent
     };
     let path = match &from {
         Source::Store { path, .. } => (*path).to_string(),
         Source::Host { path, .. } => path.clone(),
     };
-    let (read, (), wrote) = tokio::join!(
+    let (read, bytes, wrote) = tokio::join!(
         from.pump(tx),
         tee,
         shell.write_stream(host, write_cmd, wrx, STALL)
@@ -220,12 +221,8 @@ pub async fn store_to_host(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let (bytes, sha256) = hash_task
-        .await
-        .map_err(|e| format!("hashing stopped: {e}"))??;
     Ok(Landed {
         bytes,
-        sha256,
         remote: String::from_utf8_lossy(&out.stdout).into_owned(),
     })
 }

@@ -5,6 +5,8 @@
 
 #[path = "nas_fs.rs"]
 mod disk;
+#[path = "nas_flush.rs"]
+mod flush;
 #[path = "nas_safe.rs"]
 mod safe;
 
@@ -114,6 +116,7 @@ fn write_feed(
 ) -> Result<Written, StoreError> {
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
+    let mut flusher = flush::Flusher::new();
     loop {
         match feed.blocking_recv() {
             Some(Feed::Data(chunk)) => {
@@ -122,8 +125,14 @@ fn write_feed(
                     .map_err(|e| io_error("write", target, &e))?;
                 bytes += chunk.len() as u64;
                 done.store(bytes, Ordering::Relaxed);
+                flusher.wrote(file, chunk.len() as u64);
             }
-            Some(Feed::Commit) => break,
+            Some(Feed::Commit) => {
+                flusher
+                    .finish()
+                    .map_err(|e| io_error("write", target, &e))?;
+                break;
+            }
             None => {
                 return Err(StoreError::Aborted(format!(
                     "writing {} was cancelled",
