@@ -57,7 +57,7 @@ fn main() {
         std::process::exit(2);
     }
     let (size, reps) = if full {
-        (1u64 << 30, 3)
+        (1u64 << 30, measure::reps())
     } else {
         (4u64 << 20, 1)
     };

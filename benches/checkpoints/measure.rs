@@ -62,6 +62,15 @@ pub(crate) fn only() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// `CHECKPOINTS_BENCH_REPS=n`: runs per row (3 unless given; more for a steadier median).
+pub(crate) fn reps() -> usize {
+    std::env::var("CHECKPOINTS_BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or(3)
+}
+
 pub(crate) fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
