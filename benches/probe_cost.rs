@@ -1,6 +1,8 @@
 //! Cost of one probe cycle over N persistent SSH connections (N = 1, 10, 100, all to one
-//! loopback sshd): CPU time of this process per probe and probes per second, beside the
-//! OpenSSH client doing the same probe with a fresh connection each time (what a cron'd
+//! loopback sshd), then over M separate loopback sshd hosts (M = 10, 50: one sshd each,
+//! with its own host key, client key and known_hosts, as a fleet is): CPU time of this
+//! process per probe, the sshd side's, and probes per second, beside the OpenSSH client
+//! doing the same probe with a fresh connection each time (what a cron'd
 //! `ssh host sh -s < probe.sh` costs). Run with `cargo bench --bench probe_cost`; under
 //! `cargo test` it runs one tiny round as a smoke check.
 
@@ -31,6 +33,63 @@ fn cpu() -> (f64, f64) {
     let tck = 100.0;
     let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / tck;
     (g(11) + g(12), g(13) + g(14))
+}
+
+/// utime + stime of process `pid`, with its reaped children's when `children`, in seconds.
+fn proc_cpu(pid: u32, children: bool) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<f64> = stat
+        .rsplit_once(')')
+        .map(|(_, a)| a)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+    g(11) + g(12) + if children { g(13) + g(14) } else { 0.0 }
+}
+
+/// CPU seconds of the sshd side of `hosts`: each listener, and each connection's
+/// process with the commands it ran and reaped.
+fn sshd_cpu(hosts: &[sshd::Sshd]) -> f64 {
+    hosts
+        .iter()
+        .map(|h| {
+            h.pid().map_or(0.0, |p| proc_cpu(p, false))
+                + h.session_pids()
+                    .into_iter()
+                    .map(|p| proc_cpu(p, true))
+                    .sum::<f64>()
+        })
+        .sum()
+}
+
+/// Probe cycles against `m` separate sshd hosts, started here and stopped after.
+fn separate_hosts(rt: &tokio::runtime::Runtime, m: usize, rounds: usize, script: &str) {
+    let hosts: Vec<sshd::Sshd> = (0..m)
+        .map(|i| sshd::Sshd::start(&format!("p{i}")))
+        .collect();
+    let specs: Vec<HostSpec> = hosts.iter().map(sshd::Sshd::spec).collect();
+    let shell = Arc::new(SshShell::new(specs.clone(), SshSettings::default()));
+    let warm = rt.block_on(cycle(&shell, &specs, script));
+    assert_eq!(warm, m, "warm-up: only {warm} of {m} hosts answered");
+    let (c0, _) = cpu();
+    let s0 = sshd_cpu(&hosts);
+    let t0 = Instant::now();
+    let mut ok = 0;
+    for _ in 0..rounds {
+        ok += rt.block_on(cycle(&shell, &specs, script));
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let (c1, _) = cpu();
+    let s1 = sshd_cpu(&hosts);
+    let per = |x: f64| x * 1000.0 / ok.max(1) as f64;
+    println!(
+        "M={m:>3} separate sshd hosts: {ok} probes in {wall:.2} s = {:>6.0} probes/s, lifeboat CPU {:.3} ms per probe, sshd side {:.3} ms per probe",
+        ok as f64 / wall,
+        per(c1 - c0),
+        per(s1 - s0)
+    );
 }
 
 async fn cycle(shell: &Arc<SshShell>, hosts: &[HostSpec], script: &str) -> usize {
@@ -94,6 +153,11 @@ fn main() {
             ok as f64 / wall,
             (c1 - c0) * 1000.0 / ok.max(1) as f64
         );
+    }
+    let fleets: &[usize] = if bench { &[10, 50] } else { &[2] };
+    println!("probe cycle over M separate loopback sshd hosts, one connection each ({rounds} cycles each)");
+    for &m in fleets {
+        separate_hosts(&rt, m, rounds, &script);
     }
     // The OpenSSH client, a new connection per probe, sequential.
     let k = if bench { 20 } else { 2 };
