@@ -1,5 +1,5 @@
 //! Cost of one probe cycle over N persistent SSH connections (N = 1, 10, 100, all to one
-//! loopback sshd), then over M separate loopback sshd hosts (M = 10, 50: one sshd each,
+//! loopback sshd), then over M separate loopback sshd hosts (M = 10, 50, 200: one sshd each,
 //! with its own host key, client key and known_hosts, as a fleet is): CPU time of this
 //! process per probe, the sshd side's, and probes per second, beside the OpenSSH client
 //! doing the same probe with a fresh connection each time (what a cron'd
@@ -154,7 +154,7 @@ fn main() {
             (c1 - c0) * 1000.0 / ok.max(1) as f64
         );
     }
-    let fleets: &[usize] = if bench { &[10, 50] } else { &[2] };
+    let fleets: &[usize] = if bench { &[10, 50, 200] } else { &[2] };
     println!("probe cycle over M separate loopback sshd hosts, one connection each ({rounds} cycles each)");
     for &m in fleets {
         separate_hosts(&rt, m, rounds, &script);
