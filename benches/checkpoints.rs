@@ -19,6 +19,8 @@ mod sshd;
 
 #[path = "checkpoints/measure.rs"]
 mod measure;
+#[path = "service/procfs.rs"]
+mod procfs;
 #[path = "checkpoints/report.rs"]
 mod report;
 #[path = "checkpoints/rig.rs"]

@@ -8,6 +8,8 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+#[path = "service/procfs.rs"]
+mod procfs;
 #[path = "../tests/support/sshd.rs"]
 mod sshd;
 
@@ -20,33 +22,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// (self utime+stime, children's utime+stime) in seconds.
+/// (this process's CPU seconds, its waited-for children's).
 fn cpu() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<f64> = stat
-        .rsplit_once(')')
-        .map(|(_, a)| a)
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    let tck = 100.0;
-    let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / tck;
-    (g(11) + g(12), g(13) + g(14))
-}
-
-/// utime + stime of process `pid`, with its reaped children's when `children`, in seconds.
-fn proc_cpu(pid: u32, children: bool) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<f64> = stat
-        .rsplit_once(')')
-        .map(|(_, a)| a)
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
-    g(11) + g(12) + if children { g(13) + g(14) } else { 0.0 }
+    let own = procfs::cpu_secs(std::process::id(), false);
+    (own, procfs::cpu_secs(std::process::id(), true) - own)
 }
 
 /// CPU seconds of the sshd side of `hosts`: each listener, and each connection's
@@ -55,10 +34,10 @@ fn sshd_cpu(hosts: &[sshd::Sshd]) -> f64 {
     hosts
         .iter()
         .map(|h| {
-            h.pid().map_or(0.0, |p| proc_cpu(p, false))
+            h.pid().map_or(0.0, |p| procfs::cpu_secs(p, false))
                 + h.session_pids()
                     .into_iter()
-                    .map(|p| proc_cpu(p, true))
+                    .map(|p| procfs::cpu_secs(p, true))
                     .sum::<f64>()
         })
         .sum()

@@ -77,20 +77,6 @@ pub(crate) fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// utime + stime (and, with `children`, of its waited-for children) of `pid`, in seconds.
-fn proc_cpu(pid: u32, children: bool) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<f64> = stat
-        .rsplit_once(')')
-        .map(|(_, a)| a)
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    let g = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
-    g(11) + g(12) + if children { g(13) + g(14) } else { 0.0 }
-}
-
 /// CPU time of the server side while a run goes: sshd, every process under it, and
 /// s3s-fs. sshd's session processes are not reliably reaped by sshd itself (their CPU
 /// does not show in its children's time), so a thread samples each one every 50 ms
@@ -108,7 +94,9 @@ impl ServerMeter {
                 pids.push(p);
                 pids.extend(sshd::descendants(p));
             }
-            pids.into_iter().map(|p| (p, proc_cpu(p, false))).collect()
+            pids.into_iter()
+                .map(|p| (p, super::procfs::cpu_secs(p, false)))
+                .collect()
         };
         let base: std::collections::HashMap<u32, f64> = read().into_iter().collect();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -152,7 +140,7 @@ fn load1() -> f64 {
 
 /// CPU seconds of this process and the tools it ran.
 fn client_cpu() -> f64 {
-    proc_cpu(std::process::id(), true)
+    super::procfs::cpu_secs(std::process::id(), true)
 }
 
 impl Row {
