@@ -24,7 +24,8 @@ use std::sync::Arc;
 fn replicate_list_verify_restore_prune() {
     let b = bed(None, 2);
     let rt = rt();
-    let big = bytes(7, 12 << 20); // multipart in S3
+    // Multipart in S3, and past `remote::FOLLOW_FROM`: restored through write_hashed.py.
+    let big = bytes(7, 17 << 20);
     for (i, step) in [100u32, 200, 300].iter().enumerate() {
         b.write_checkpoint(
             &format!("step-{step:06}"),
@@ -203,34 +204,48 @@ fn a_flipped_byte_in_the_nas_copy_is_caught_and_the_restore_comes_from_s3() {
 
 /// A host that writes the bytes wrong (here its `openssl` lies about them) fails the
 /// restore with the host named; the stores' copies, read again, stay verified.
+/// Both ways a host writes a restored file lie about its hash: `openssl` after `cat`
+/// (small files), and `python3` hashing behind the writer (large ones).
 #[test]
 fn a_copy_that_lands_wrong_on_the_host_fails_the_restore_and_leaves_the_stores_trusted() {
-    let liar = "cat >/dev/null; echo 0000000000000000000000000000000000000000000000000000000000000000 '*stdin'";
-    let b = bed_standins(None, 3, "", None, &[("openssl", liar)]);
-    let rt = rt();
-    one_checkpoint(&b, &rt, 300_000);
-    let dest = b.h2.path("host").join("r");
-    let err = rt
-        .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
-        .expect_err("a wrong landing is no restore")
-        .to_string();
-    assert!(err.contains("h2:"), "{err}");
-    assert!(
-        err.contains("the host wrote 300000 bytes hashing 0000"),
-        "{err}"
-    );
-    assert!(err.contains("the nas copy reads back right"), "{err}");
-    assert!(err.contains("the s3 copy reads back right"), "{err}");
-    assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
-    assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Verified));
-    assert!(!dest.exists(), "nothing was placed");
-    let left: Vec<_> = std::fs::read_dir(b.h2.path("host"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".lifeboat-"))
-        .collect();
-    assert!(left.is_empty(), "temporary copies left: {left:?}");
+    let zeros = "0000000000000000000000000000000000000000000000000000000000000000 '*stdin'";
+    for (tool, liar, size) in [
+        ("openssl", format!("cat >/dev/null; echo {zeros}"), 300_000),
+        // Called as `python3 -I -S -c CODE PATH`.
+        ("python3", format!("cat > \"$5\"; echo {zeros}"), 17 << 20),
+    ] {
+        let b = bed_standins(None, 3, "", None, &[(tool, &liar)]);
+        let rt = rt();
+        one_checkpoint(&b, &rt, size);
+        let dest = b.h2.path("host").join("r");
+        let err = rt
+            .block_on(b.rep.restore(JOB, None, "h2", Some(dest.to_str().unwrap())))
+            .expect_err("a wrong landing is no restore")
+            .to_string();
+        assert!(err.contains("h2:"), "{tool}: {err}");
+        assert!(
+            err.contains(&format!("the host wrote {size} bytes hashing 0000")),
+            "{tool}: {err}"
+        );
+        assert!(
+            err.contains("the nas copy reads back right"),
+            "{tool}: {err}"
+        );
+        assert!(
+            err.contains("the s3 copy reads back right"),
+            "{tool}: {err}"
+        );
+        assert_eq!(b.state("step-000010", "nas"), Some(CopyState::Verified));
+        assert_eq!(b.state("step-000010", "s3"), Some(CopyState::Verified));
+        assert!(!dest.exists(), "{tool}: nothing was placed");
+        let left: Vec<_> = std::fs::read_dir(b.h2.path("host"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".lifeboat-"))
+            .collect();
+        assert!(left.is_empty(), "{tool}: temporary copies left: {left:?}");
+    }
 }
 
 #[test]

@@ -22,30 +22,44 @@ find "$d" -mindepth 1 -maxdepth 8 -printf '%y\t%s\t%T@\t%m\t%P\0' 2>/dev/null
     )
 }
 
-/// A one-line command for `write_stream`: makes the parent folder, writes stdin to
-/// `path`, then hashes the file it wrote (openssl when there, it is several times faster
-/// than coreutils) and prints the SHA-256 and the size the file has on disk. See
-/// [`parse_written`]. Folders are made `0700` and the file `0600`, then given `mode`
-/// (the job's own permission bits; setuid, setgid and sticky never): never wider.
+/// A command for `write_stream`: makes the parent folder, writes stdin to `path` (a new
+/// file: a link there is refused), hashes the file as the file system holds it, flushes
+/// it to disk, and prints the SHA-256 and the size the file has on disk (see
+/// [`parse_written`]). Folders are made `0700` and the file `0600`, then given `mode` (the
+/// job's own permission bits; setuid, setgid and sticky never): never wider.
 ///
-/// Write, then hash, rather than `tee` into the hasher: `tee` moves 8 KiB at a time and
-/// spends 1.6 CPU-s per GiB doing it, which caps it near 500 MiB/s even with cores to
-/// spare; `cat` and a hash of the page cache take 1.4 CPU-s together, finish sooner, and
-/// read back what the file system holds rather than what went by in the pipe. The file is
-/// hashed through stdin so that no name needs escaping in the output, while the file is
-/// flushed to disk beside it (`sync FILE`, or all when `sync` takes no file), so the
-/// disk's wait and the hash overlap.
-pub fn write_file(path: &str, mode: Option<u32>) -> String {
+/// A file of [`FOLLOW_FROM`] bytes or more is written by [`WRITE_HASHED`] where the host
+/// has `python3`: the hash follows the writer through a second handle and the write-back
+/// starts while the file fills, so both are done about when the last byte lands. Anything
+/// else, or a host where `python3` cannot start (it makes the file before it reads a byte,
+/// so no file means stdin is untouched), goes the plain `sh` way: `cat`, then `openssl
+/// dgst` (`sha256sum` without openssl) reading the file back with `sync FILE` beside it.
+/// Not `tee` into the hasher: `tee` moves 8 KiB at a time, 1.6 CPU-s per GiB.
+pub fn write_file(path: &str, mode: Option<u32>, size: u64) -> String {
     let parent = path.rsplit_once('/').map_or(".", |(p, _)| p);
     let parent = if parent.is_empty() { "/" } else { parent };
     let p = quote_path(path);
     let chmod = mode.map_or(String::new(), |m| format!("chmod {:o} {p} && ", m & 0o777));
+    let follow = if size >= FOLLOW_FROM {
+        format!(
+            "if command -v python3 >/dev/null 2>&1; then python3 -I -S -c '{WRITE_HASHED}' {p}; r=$?; if [ $r = 0 ]; then f=0; elif [ -e {p} ] || [ -L {p} ]; then exit $r; fi; fi; "
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "umask 077 && mkdir -p -- {} && if [ -L {p} ]; then echo \"refused: {path} is a symbolic link\" >&2; exit 3; fi && cat > {p} && {{ {{ sync -- {p} 2>/dev/null || sync; }} & w=$!; if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < {p}; else sha256sum < {p}; fi; r=$?; wait $w; [ $r = 0 ]; }} && {chmod}wc -c < {p}",
+        "umask 077 && mkdir -p -- {} && if [ -L {p} ]; then echo \"refused: {path} is a symbolic link\" >&2; exit 3; fi && rm -f -- {p} || exit 1; f=1; {follow}if [ $f = 1 ]; then cat > {p} && {{ {{ sync -- {p} 2>/dev/null || sync; }} & w=$!; if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < {p}; else sha256sum < {p}; fi; r=$?; wait $w; [ $r = 0 ]; }} || exit 1; fi; {chmod}wc -c < {p}",
         quote_path(parent),
         path = path.replace(['"', '\\', '$', '`'], "_"),
     )
 }
+
+/// The size from which [`write_file`] hashes behind the writer: below it, starting
+/// `python3` (~16 ms) costs more than hashing after the last byte saves.
+pub const FOLLOW_FROM: u64 = 16 << 20;
+
+/// The host side of a large restore: see `write_hashed.py`.
+const WRITE_HASHED: &str = include_str!("write_hashed.py");
 
 /// A command for `read_stream`: `path`'s bytes on stdout, only if it is a regular file
 /// and not a link (a FIFO would block, a link would read what it points to).
@@ -189,18 +203,27 @@ mod tests {
 
     #[test]
     fn write_file_quotes_and_makes_the_parent() {
-        let c = write_file("/a b/c'd", None);
+        let c = write_file("/a b/c'd", None, 1);
         assert!(c.starts_with("umask 077 && mkdir -p -- '/a b' && "), "{c}");
         assert!(c.contains(r"cat > '/a b/c'\''d' && "), "{c}");
         assert!(
             c.contains(r"openssl dgst -sha256 -r < '/a b/c'\''d'"),
             "{c}"
         );
-        assert!(c.ends_with(r"&& wc -c < '/a b/c'\''d'"), "{c}");
+        assert!(c.ends_with(r"wc -c < '/a b/c'\''d'"), "{c}");
         assert!(!c.contains("chmod"), "{c}");
-        assert!(write_file("/x", None).starts_with("umask 077 && mkdir -p -- '/' && "));
-        let c = write_file("/x", Some(0o4755));
+        assert!(
+            !c.contains("python3"),
+            "a small file is not worth starting python"
+        );
+        assert!(write_file("/x", None, 1).starts_with("umask 077 && mkdir -p -- '/' && "));
+        let c = write_file("/x", Some(0o4755), FOLLOW_FROM);
         assert!(c.contains("chmod 755 '/x' && wc -c"), "{c}");
+        assert!(c.contains("python3 -I -S -c '"), "{c}");
+        assert!(
+            !WRITE_HASHED.contains('\''),
+            "write_hashed.py goes in single quotes"
+        );
     }
 
     #[test]
@@ -265,59 +288,122 @@ mod tests {
         }
     }
 
-    #[test]
-    fn write_file_writes_then_hashes_under_dash_and_busybox_with_and_without_openssl() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let data = b"checkpoint bytes\n".repeat(10_000);
-        let sha = crate::core::manifest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&data));
-        // A PATH of links to the few tools the script needs, without openssl: the
-        // coreutils fallback.
-        let bare = dir.path().join("bare");
-        std::fs::create_dir_all(&bare).unwrap_or_else(|e| panic!("{e}"));
-        for tool in ["cat", "mkdir", "sha256sum", "wc", "chmod", "sync"] {
-            let at = run(&["sh"], &format!("command -v {tool}"), None);
-            std::os::unix::fs::symlink(at.trim(), bare.join(tool))
+    /// A folder of links to `tools` (found on our PATH) and of `sh` stand-ins (name,
+    /// script), to be a script's whole PATH.
+    fn bin(at: &std::path::Path, tools: &[&str], standins: &[(&str, &str)]) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(at).unwrap_or_else(|e| panic!("{e}"));
+        for tool in tools {
+            let found = run(&["sh"], &format!("command -v {tool}"), None);
+            std::os::unix::fs::symlink(found.trim(), at.join(tool))
                 .unwrap_or_else(|e| panic!("{tool}: {e}"));
         }
-        let full = std::env::var("PATH").unwrap_or_default();
-        let bare = bare.to_string_lossy().into_owned();
-        for (i, (shell, path)) in [
-            (&["dash"][..], full.as_str()),
-            (&["dash"][..], bare.as_str()),
-            (&["busybox", "sh"][..], full.as_str()),
-            (&["busybox", "sh"][..], bare.as_str()),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let target = dir.path().join(format!("new {i}/it's \"here\"/w.bin"));
-            let t = target.to_string_lossy();
-            let out = feed(shell, &write_file(&t, Some(0o4750)), &data, Some(path))
-                .unwrap_or_else(|e| panic!("{shell:?} {path}: {e}"));
-            assert_eq!(
-                parse_written(&out),
-                Some((sha.clone(), data.len() as u64)),
-                "{shell:?} {path}: {out}"
-            );
-            assert_eq!(std::fs::read(&target).ok().as_deref(), Some(&data[..]));
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777);
-            assert_eq!(mode.ok(), Some(0o750), "setuid is never given");
+        for (name, script) in standins {
+            let p = at.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                .unwrap_or_else(|e| panic!("{e}"));
         }
-        // A link where the file goes is refused, and what it points to is left alone.
+        at.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn write_file_writes_and_hashes_under_dash_and_busybox_with_python_openssl_or_neither() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let small = b"checkpoint bytes\n".repeat(10_000);
+        // Past 64 MiB, so the follower's write-back starts while the file fills.
+        let big: Vec<u8> = (0..(65u32 << 20) + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let sha = |d: &[u8]| crate::core::manifest::hex(&<sha2::Sha256 as sha2::Digest>::digest(d));
+        let shell = ["cat", "mkdir", "rm", "wc", "chmod", "sync"];
+        let with = |extra: &[&'static str]| -> Vec<&'static str> { [&shell[..], extra].concat() };
+        // Without openssl: the coreutils fallback. A python3 that cannot start (no
+        // file made): the plain way, from the same untouched stdin.
+        let paths = [
+            ("full", std::env::var("PATH").unwrap_or_default()),
+            (
+                "python3, no openssl",
+                bin(
+                    &dir.path().join("py"),
+                    &with(&["python3", "sha256sum"]),
+                    &[],
+                ),
+            ),
+            (
+                "openssl, no python3",
+                bin(&dir.path().join("ossl"), &with(&["openssl"]), &[]),
+            ),
+            (
+                "sha256sum alone",
+                bin(&dir.path().join("bare"), &with(&["sha256sum"]), &[]),
+            ),
+            (
+                "a python3 that will not start",
+                bin(
+                    &dir.path().join("old"),
+                    &with(&["sha256sum"]),
+                    &[("python3", "echo 'Unknown option: -I' >&2; exit 2")],
+                ),
+            ),
+        ];
+        let mut i = 0;
+        for shell in [&["dash"][..], &["busybox", "sh"][..]] {
+            for (what, path) in &paths {
+                for (data, size) in [(&small, 1), (&small, FOLLOW_FROM), (&big, big.len() as u64)] {
+                    // The big file once per shell is enough: it is slow to feed.
+                    if data.len() == big.len() && *what != "full" {
+                        continue;
+                    }
+                    i += 1;
+                    let target = dir.path().join(format!("new {i}/it's \"here\"/w.bin"));
+                    let t = target.to_string_lossy();
+                    let out = feed(shell, &write_file(&t, Some(0o4750), size), data, Some(path))
+                        .unwrap_or_else(|e| panic!("{shell:?} {what} {size}: {e}"));
+                    assert_eq!(
+                        parse_written(&out),
+                        Some((sha(data), data.len() as u64)),
+                        "{shell:?} {what} {size}: {out}"
+                    );
+                    assert_eq!(std::fs::read(&target).ok().as_deref(), Some(&data[..]));
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777);
+                    assert_eq!(mode.ok(), Some(0o750), "setuid is never given");
+                }
+            }
+        }
+        // A python3 that made the file and then failed has read stdin: no second try.
+        let broke = bin(
+            &dir.path().join("broke"),
+            &with(&["sha256sum"]),
+            &[("python3", "printf x > \"$5\"; echo 'disk full' >&2; exit 1")],
+        );
+        let target = dir.path().join("broke.bin");
+        let err = feed(
+            &["dash"],
+            &write_file(&target.to_string_lossy(), None, FOLLOW_FROM),
+            &small,
+            Some(&broke),
+        )
+        .expect_err("a python3 that failed after reading is a failed write");
+        assert!(err.contains("disk full"), "{err}");
+        // A link where the file goes is refused, and what it points to is left alone,
+        // on both ways.
         let aim = dir.path().join("aim");
         std::fs::write(&aim, b"keep").unwrap_or_else(|e| panic!("{e}"));
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&aim, &link).unwrap_or_else(|e| panic!("{e}"));
-        let err = feed(
-            &["dash"],
-            &write_file(&link.to_string_lossy(), None),
-            &data,
-            None,
-        )
-        .expect_err("a link is refused");
-        assert!(err.contains("symbolic link"), "{err}");
-        assert_eq!(std::fs::read(&aim).ok().as_deref(), Some(&b"keep"[..]));
+        for size in [1, FOLLOW_FROM] {
+            let err = feed(
+                &["dash"],
+                &write_file(&link.to_string_lossy(), None, size),
+                &small,
+                None,
+            )
+            .expect_err("a link is refused");
+            assert!(err.contains("symbolic link"), "{err}");
+            assert_eq!(std::fs::read(&aim).ok().as_deref(), Some(&b"keep"[..]));
+        }
     }
 
     #[test]

@@ -373,7 +373,7 @@ impl Replicator {
                     from,
                     shell,
                     host,
-                    &remote::write_file(&target, f.mode),
+                    &remote::write_file(&target, f.mode, f.size),
                     &meter,
                 )
                 .await?;
